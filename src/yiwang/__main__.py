@@ -1,0 +1,3 @@
+from yiwang.cli import app
+
+app()

@@ -1,0 +1,64 @@
+"""create_app(): builds the FastAPI application, mounts every domain's routers and pages."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from yiwang import __version__
+from yiwang.config import Settings, get_settings
+from yiwang.core.jobs import JobRunner
+from yiwang.core.runtime import Runtime
+from yiwang.web import errors
+from yiwang.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The whole platform as one ASGI app; upgrades the database and loads the demo on first start."""
+    from yiwang import bootstrap, domains
+    from yiwang.org import auth as org_auth
+    from yiwang.web import pages as web_pages
+
+    settings = settings or get_settings()
+    runtime = runtime or Runtime.build(settings)
+    bootstrap.prepare(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = JobRunner(bootstrap.jobs(runtime)) if settings.run_jobs_in_process else None
+        if runner:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner:
+                runner.stop()
+
+    app = FastAPI(
+        title="yiwang 一网 API",
+        version=__version__,
+        description="常熟市一体化数字政府平台接口。错误统一为 {\"error\": {\"code\", \"message\", \"details\"}}。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.db = runtime.db
+    app.state.authenticator = org_auth.authenticate_request
+
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_bytes=settings.max_json_bytes)
+    app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    app.include_router(web_pages.health_router)
+    app.include_router(web_pages.router)
+    for plugin in domains.plugins():
+        for router in plugin.routers:
+            app.include_router(router)
+    return app

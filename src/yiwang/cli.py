@@ -1,0 +1,230 @@
+"""The `yiwang` command: serve, worker, db, demo, user, apikey, client, audit."""
+
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yiwang.config import get_settings
+
+app = typer.Typer(help="yiwang 一网：常熟市一体化数字政府平台", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="数据库迁移", no_args_is_help=True)
+demo_app = typer.Typer(help="演示数据", no_args_is_help=True)
+user_app = typer.Typer(help="账号管理", no_args_is_help=True)
+apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
+client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
+audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (demo_app, "demo"), (user_app, "user"), (apikey_app, "apikey"),
+                  (client_app, "client"), (audit_app, "audit")):
+    app.add_typer(sub, name=name)
+
+console = Console()
+CLI_ACTOR_NAME = "system:cli"
+
+
+def _runtime(prepare: bool = True):
+    from yiwang import bootstrap
+    from yiwang.core.runtime import Runtime
+
+    runtime = Runtime.build(get_settings())
+    if prepare:
+        bootstrap.prepare(runtime)
+    return runtime
+
+
+def _cli_actor():
+    """The operator at the console: trusted with every permission, recorded as system:cli in the audit chain."""
+    from yiwang.core.permissions import registry
+    from yiwang.core.security import Principal
+
+    return Principal(user_id=None, username=CLI_ACTOR_NAME, display_name="命令行", kind="system", ip="cli",
+                     permissions=frozenset(registry.permissions))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    workers: Annotated[int, typer.Option(help="进程数（PostgreSQL 部署时可大于1）")] = 1,
+) -> None:
+    """Start the web server (on the embedded default it also runs background jobs)."""
+    import uvicorn
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = _runtime()
+    from yiwang.demo.loader import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    console.print(f"[bold green]yiwang 已启动[/]  http://{host}:{port}/   数据目录: {settings.data_dir.resolve()}")
+    console.print(f"数据库: {runtime.db.engine.url.render_as_string(hide_password=True)}")
+    if settings.demo_on_first_start:
+        logins = "  ".join(a.username for a in DEMO_ACCOUNTS[:6])
+        console.print(f"演示账号（密码均为 [bold]{DEMO_PASSWORD}[/]）: {logins} … 完整列表见 README")
+    runtime.db.dispose()
+    uvicorn.run("yiwang.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (audit head signing, and each domain's scheduled work) until stopped."""
+    from yiwang import bootstrap
+    from yiwang.core.jobs import JobRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = _runtime()
+    runner = JobRunner(bootstrap.jobs(runtime))
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    console.print(f"[green]worker 运行中[/]：{', '.join(j.name for j in runner.jobs)}（Ctrl+C 停止）")
+    try:
+        runner.loop()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "heads") -> None:
+    """Apply database migrations up to REVISION (default: every domain's head)."""
+    from yiwang.core.migrate import upgrade
+
+    runtime = _runtime(prepare=False)
+    upgrade(runtime.db.engine, revision)
+    console.print(f"[green]数据库已升级到 {revision}[/]")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load (idempotently) Changshu's divisions, departments and the demo accounts."""
+    from yiwang.demo import loader
+
+    loader.load_all(_runtime(), console=console)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="用户名")],
+    password: Annotated[str, typer.Option(help="初始密码", prompt=True, hide_input=True)],
+    role: Annotated[list[str], typer.Option(help="角色代码，可重复：platform_admin dept_admin handler dispatcher data_steward leader citizen enterprise")],
+    department: Annotated[str | None, typer.Option(help="部门代码（工作人员必填）")] = None,
+    name: Annotated[str | None, typer.Option(help="姓名/名称，默认同用户名")] = None,
+    kind: Annotated[str | None, typer.Option(help="staff|citizen|enterprise，默认按角色推断")] = None,
+    id_number: Annotated[str | None, typer.Option(help="身份证号码（个人账号）")] = None,
+    phone: Annotated[str | None, typer.Option(help="手机号码")] = None,
+    credit_code: Annotated[str | None, typer.Option(help="统一社会信用代码（企业账号）")] = None,
+) -> None:
+    """Create an account."""
+    from pydantic import ValidationError
+
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts
+    from yiwang.org.schemas import UserCreate
+
+    inferred = kind or ("citizen" if "citizen" in role else "enterprise" if "enterprise" in role else "staff")
+    runtime = _runtime()
+    try:
+        data = UserCreate(username=username, kind=inferred, display_name=name or username, password=password,
+                          department_code=department, roles=role, id_number=id_number, phone=phone,
+                          credit_code=credit_code)
+        with runtime.db.unit_of_work() as db:
+            created = accounts.create_user(db, actor=_cli_actor(), data=data, cipher=runtime.cipher)
+    except ValidationError as exc:
+        console.print(f"[red]输入有误[/]: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已创建账号[/] {created.username}（id {created.id}，角色 {', '.join(created.roles)}）")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List accounts (personal fields masked)."""
+    from yiwang.org import accounts
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        items, total = accounts.list_users(db, actor=_cli_actor(), cipher=runtime.cipher,
+                                           filters=accounts.UserFilter(), limit=1000)
+    table = Table("id", "用户名", "姓名", "类型", "部门", "角色")
+    for u in items:
+        table.add_row(str(u.id), u.username, u.display_name, u.kind, u.department_code or "", ",".join(u.roles))
+    console.print(table)
+    console.print(f"共 {total} 个账号")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    username: Annotated[str, typer.Option(help="账号用户名")],
+    label: Annotated[str, typer.Option(help="用途说明")] = "cli",
+) -> None:
+    """Print a new API key for an account (stored only as a hash; shown once)."""
+    from yiwang.org import accounts, auth
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        user = accounts.get_user_by_username(db, username=username)
+        if user is None:
+            console.print(f"[red]账号 {username} 不存在[/]")
+            raise typer.Exit(1)
+        secret, credential = auth.issue_api_key(db, actor=_cli_actor(), user=user, settings=runtime.settings,
+                                                label=label)
+    print(secret)
+    print(f"# 有效期至 {credential.expires_at:%Y-%m-%d}（UTC）；请求头 X-API-Key 或 Authorization: Bearer",
+          file=sys.stderr)
+
+
+@client_app.command("create")
+def client_create(
+    client_id: Annotated[str, typer.Option(help="客户端标识")],
+    name: Annotated[str, typer.Option(help="系统名称")],
+    scope: Annotated[list[str], typer.Option(help="授予的权限，可重复")],
+    department: Annotated[str | None, typer.Option(help="所属部门代码")] = None,
+) -> None:
+    """Register a system client for the OAuth2 client-credentials grant; prints its secret once."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts, auth
+    from yiwang.org.schemas import UserCreate
+
+    runtime = _runtime()
+    secret = auth.new_client_secret()
+    try:
+        with runtime.db.unit_of_work() as db:
+            accounts.create_user(db, actor=_cli_actor(), cipher=runtime.cipher, enforce_password_policy=False,
+                                 data=UserCreate(username=client_id, kind="system", display_name=name, password=secret,
+                                                 department_code=department, scopes=scope))
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    print(f"client_id={client_id}\nclient_secret={secret}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole audit chain and its signed heads; names the first broken entry."""
+    from yiwang.core import audit
+
+    runtime = _runtime(prepare=False)
+    with runtime.db.unit_of_work() as db:
+        result = audit.verify(db, runtime.signing_key.public_key())
+    if result.ok:
+        console.print(f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过")
+        return
+    console.print(f"[red]审计链被破坏[/]：第 {result.first_broken_seq} 条 — {result.reason}")
+    print(f"first_broken_seq={result.first_broken_seq}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("sign")
+def audit_sign() -> None:
+    """Sign the current chain head now (the worker does this periodically)."""
+    from yiwang.core import audit
+
+    runtime = _runtime(prepare=False)
+    with runtime.db.unit_of_work() as db:
+        signature = audit.sign_head(db, runtime.signing_key)
+    console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
+

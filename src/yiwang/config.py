@@ -1,0 +1,52 @@
+"""One typed Settings for the whole platform (environment prefix YIWANG_)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Platform configuration; every field can be set as YIWANG_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="YIWANG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="SQLite database, keys and stored files")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    field_key: str | None = Field(None, description="base64 32-byte key for personal-field encryption")
+    site_name: str = "常熟市一网平台"
+    city_code: str = "320581"
+    demo_on_first_start: bool = True
+    run_jobs_in_process: bool = True
+    session_minutes: int = 480
+    access_token_minutes: int = 60
+    api_key_days: int = 365
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
+    cookie_secure: bool = False
+    audit_sign_seconds: int = 300
+    mqtt_url: str | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'yiwang.db').resolve()}"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

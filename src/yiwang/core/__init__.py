@@ -1,0 +1,1 @@
+"""Shared kernel: database, auth and permissions, audit chain, errors, events, crypto, time."""

@@ -1,0 +1,237 @@
+"""The audit chain (审计): an append-only, hash-chained log whose head is signed with Ed25519.
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or
+reordering any stored entry breaks the chain from that entry on. Appenders serialise on the single
+chain-head row (SELECT … FOR UPDATE on PostgreSQL; SQLite transactions are IMMEDIATE already).
+"""
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import BigInteger, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from yiwang.core.crypto import public_key_b64, sha256_hex
+from yiwang.core.db import Base, UTCDateTime
+from yiwang.core.security import Principal
+from yiwang.core.timeutil import SHANGHAI, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_name: Mapped[str] = mapped_column(String(100), index=True)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(60), index=True)
+    target_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditChainHead(Base):
+    """One row: the last sequence number and hash, the lock appenders serialise on."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSignature(Base):
+    """A signed chain head: anyone with the public key can check the chain up to seq."""
+
+    __tablename__ = "audit_signature"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    public_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+OUTCOME_SUCCESS = "success"
+OUTCOME_FAILURE = "failure"
+OUTCOME_DENIED = "denied"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _timestamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    """SHA-256 over the previous hash and every recorded field, in a fixed canonical form."""
+    fields = [
+        entry.seq, _timestamp(entry.occurred_at), entry.actor_id, entry.actor_name, entry.actor_kind,
+        entry.action, entry.target_type, entry.target_id, entry.ip, entry.outcome, entry.details,
+    ]
+    return sha256_hex((entry.prev_hash + canonical_json(fields)).encode())
+
+
+def record(
+    db: Session,
+    *,
+    actor: Principal,
+    action: str,
+    target_type: str | None = None,
+    target_id: object | None = None,
+    outcome: str = OUTCOME_SUCCESS,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction, so it commits or rolls back with the change."""
+    head = db.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
+    entry = AuditEntry(
+        seq=head.last_seq + 1,
+        occurred_at=utcnow(),
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        actor_kind=actor.kind,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        ip=actor.ip,
+        outcome=outcome,
+        details=canonical_json(details or {}),
+        prev_hash=head.last_hash,
+    )
+    entry.entry_hash = compute_hash(entry)
+    head.last_seq, head.last_hash = entry.seq, entry.entry_hash
+    db.add(entry)
+    db.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries_checked: int
+    signatures_checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+
+def _iter_entries(db: Session, batch: int = 5000) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        rows = db.execute(
+            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        db.expunge_all()
+
+
+def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
+    """Check every link and every signed head; name the first entry where the chain breaks."""
+    signatures = {s.seq: s for s in db.execute(select(AuditSignature)).scalars()}
+    for sig in signatures.values():
+        message = f"{sig.seq}:{sig.entry_hash}:{_timestamp(sig.signed_at)}".encode()
+        try:
+            public_key.verify(base64.b64decode(sig.signature), message)
+        except InvalidSignature:
+            return VerifyResult(False, 0, 0, sig.seq, f"第{sig.seq}条的链头签名无效")
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    for entry in _iter_entries(db):
+        if entry.seq != expected_seq:
+            return VerifyResult(False, checked, len(signatures), expected_seq,
+                                f"缺少第{expected_seq}条（记录被删除）")
+        if entry.prev_hash != expected_prev:
+            return VerifyResult(False, checked, len(signatures), entry.seq, "前序哈希与上一条不一致")
+        if compute_hash(entry) != entry.entry_hash:
+            return VerifyResult(False, checked, len(signatures), entry.seq, "记录内容与其哈希不一致（被篡改）")
+        signed = signatures.get(entry.seq)
+        if signed is not None and signed.entry_hash != entry.entry_hash:
+            return VerifyResult(False, checked, len(signatures), entry.seq, "与已签名的链头不一致")
+        expected_prev, expected_seq, checked = entry.entry_hash, expected_seq + 1, checked + 1
+    beyond = [seq for seq in signatures if seq >= expected_seq]
+    if beyond:
+        return VerifyResult(False, checked, len(signatures), expected_seq,
+                            f"已签名的第{min(beyond)}条不存在（日志被截断）")
+    head = db.get(AuditChainHead, 1)
+    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != expected_prev):
+        return VerifyResult(False, checked, len(signatures), expected_seq, "链头与最后一条记录不一致")
+    return VerifyResult(True, checked, len(signatures))
+
+
+def sign_head(db: Session, key: Ed25519PrivateKey) -> AuditSignature | None:
+    """Sign the current chain head unless it is already signed; safe to run on several nodes."""
+    head = db.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
+    if head.last_seq == 0:
+        return None
+    existing = db.execute(select(AuditSignature).where(AuditSignature.seq == head.last_seq)).scalar_one_or_none()
+    if existing is not None:
+        return None
+    signed_at = utcnow()
+    message = f"{head.last_seq}:{head.last_hash}:{_timestamp(signed_at)}".encode()
+    signature = AuditSignature(
+        seq=head.last_seq, entry_hash=head.last_hash, signed_at=signed_at,
+        public_key=public_key_b64(key.public_key()),
+        signature=base64.b64encode(key.sign(message)).decode(),
+    )
+    db.add(signature)
+    db.flush()
+    return signature
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _as_aware(value: datetime | None) -> datetime | None:
+    """Times typed by people without a zone are Shanghai local time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=SHANGHAI)
+
+
+def search(db: Session, *, query: AuditQuery, offset: int = 0, limit: int = 50) -> tuple[list[AuditEntry], int]:
+    """Entries matching the query, newest first, with the total count."""
+    stmt = select(AuditEntry)
+    since, until = _as_aware(query.since), _as_aware(query.until)
+    if query.actor:
+        stmt = stmt.where(AuditEntry.actor_name == query.actor)
+    if query.action:
+        stmt = stmt.where(AuditEntry.action.startswith(query.action))
+    if query.target_type:
+        stmt = stmt.where(AuditEntry.target_type == query.target_type)
+    if query.target_id:
+        stmt = stmt.where(AuditEntry.target_id == query.target_id)
+    if query.outcome:
+        stmt = stmt.where(AuditEntry.outcome == query.outcome)
+    if since:
+        stmt = stmt.where(AuditEntry.occurred_at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.occurred_at < until)
+    total = db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = db.execute(stmt.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)).scalars().all()
+    return list(rows), total

@@ -1,0 +1,40 @@
+"""Schema migrations with Alembic: upgrade on start, and a readiness check against the head."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts: packaged inside the wheel, or at the top of a source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "_migrations"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database to the given revision; "heads" applies every domain's branch."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_matches_head(connection: Connection) -> bool:
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == head_revisions()

@@ -1,0 +1,41 @@
+"""Process-wide parts built once by create_app and reached by dependencies through app.state."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Request
+
+from yiwang.config import Settings
+from yiwang.core.crypto import FieldCipher, load_or_create_master_key, load_or_create_signing_key
+from yiwang.core.db import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    cipher: FieldCipher
+    signing_key: Ed25519PrivateKey
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Runtime":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            settings=settings,
+            db=Database(settings.resolved_database_url),
+            cipher=FieldCipher(load_or_create_master_key(settings.key_dir, settings.field_key)),
+            signing_key=load_or_create_signing_key(settings.key_dir),
+        )
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _cipher(request: Request) -> FieldCipher:
+    return request.app.state.runtime.cipher
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+CipherDep = Annotated[FieldCipher, Depends(_cipher)]

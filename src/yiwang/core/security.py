@@ -1,0 +1,118 @@
+"""Who is calling (Principal), how requests are authenticated, and the one place permissions are checked."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from yiwang.core.db import DbSession
+from yiwang.core.errors import NotAuthenticated, PermissionDenied
+from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
+
+# Markers read by the route-guard test and by the OpenAPI description.
+PUBLIC_MARKER = "__yiwang_public__"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a person's account or a system client, and where the call came from."""
+
+    user_id: int | None
+    username: str
+    display_name: str
+    kind: str  # staff | citizen | enterprise | system | anonymous
+    department_id: int | None = None
+    department_code: str | None = None
+    scope_department_ids: frozenset[int] = field(default_factory=frozenset)
+    roles: frozenset[str] = field(default_factory=frozenset)
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    ip: str | None = None
+    via: str = "anonymous"  # session | token | api_key | basic | anonymous
+    session_id: int | None = None
+    csrf_token: str | None = None
+    must_change_password: bool = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def can_reach_department(self, department_id: int | None) -> bool:
+        """Own department and its sub-units, or every department with the cross-scope permission."""
+        if self.has(SCOPE_ALL_DEPARTMENTS):
+            return True
+        return department_id is not None and department_id in self.scope_department_ids
+
+    @classmethod
+    def anonymous(cls, ip: str | None = None) -> "Principal":
+        return cls(user_id=None, username="anonymous", display_name="匿名用户", kind="anonymous", ip=ip)
+
+
+class Authenticator(Protocol):
+    """Resolves the caller of a request; provided by the org domain and set on app.state."""
+
+    def __call__(self, request: Request, db: Session) -> Principal: ...
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_principal(request: Request, db: DbSession) -> Principal:
+    """The caller, or an anonymous principal; cached on the request."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = authenticator(request, db)
+    request.state.principal = principal
+    return principal
+
+
+def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """The authenticated caller; 401 when there is none."""
+    if not principal.is_authenticated:
+        raise NotAuthenticated()
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+MaybeUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*permissions: str) -> Callable[..., Principal]:
+    """Dependency: the caller must be authenticated and hold every named permission."""
+
+    def dependency(principal: CurrentUser) -> Principal:
+        check(principal, *permissions)
+        return principal
+
+    dependency.__yiwang_permissions__ = permissions  # type: ignore[attr-defined]
+    return dependency
+
+
+def check(principal: Principal, *permissions: str) -> None:
+    """The one permission check: raise 403 unless the caller holds every named permission."""
+    missing = [p for p in permissions if not principal.has(p)]
+    if missing:
+        raise PermissionDenied(details={"missing": missing})
+
+
+def check_department_scope(principal: Principal, department_id: int | None) -> None:
+    """Raise 403 when the record's department is outside the caller's scope."""
+    if not principal.can_reach_department(department_id):
+        raise PermissionDenied("无权访问其他部门的记录", code="department_scope")
+
+
+def public(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an endpoint as deliberately reachable without logging in."""
+    setattr(endpoint, PUBLIC_MARKER, True)
+    return endpoint
+
+
+def is_public(endpoint: Callable[..., Any]) -> bool:
+    return bool(getattr(endpoint, PUBLIC_MARKER, False))

@@ -1,0 +1,1 @@
+"""Changshu demo data (演示数据) and simulators; everything here is labelled as demo data."""

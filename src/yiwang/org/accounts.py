@@ -1,0 +1,238 @@
+"""Account rules: creating and changing users, masking their personal fields, audited clear reads."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from yiwang.core import audit
+from yiwang.core.crypto import FieldCipher
+from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiwang.core.identifiers import normalise_id_number
+from yiwang.core.masking import mask_id_number, mask_phone
+from yiwang.core.passwords import hash_password, policy_problems
+from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS, registry
+from yiwang.core.security import Principal, check_department_scope
+from yiwang.core.timeutil import utcnow
+from yiwang.org.models import Department, Role, User, UserRole
+from yiwang.org.permissions import ROLES_BY_KIND
+from yiwang.org.schemas import PersonalRead, UserCreate, UserRead, UserUpdate
+
+ID_NUMBER_CONTEXT = "org_user.id_number"
+PHONE_CONTEXT = "org_user.phone"
+
+
+def _department(db: Session, code: str | None) -> Department | None:
+    if code is None:
+        return None
+    department = db.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+    if department is None:
+        raise ValidationFailed(f"部门 {code} 不存在")
+    return department
+
+
+def _roles(db: Session, kind: str, codes: list[str]) -> list[Role]:
+    allowed = ROLES_BY_KIND[kind]
+    wrong = sorted(set(codes) - allowed)
+    if wrong:
+        raise ValidationFailed("该类账号不能拥有这些角色", details={"roles": wrong, "kind": kind})
+    roles = list(db.execute(select(Role).where(Role.code.in_(codes))).scalars())
+    missing = sorted(set(codes) - {r.code for r in roles})
+    if missing:
+        raise ValidationFailed("角色不存在", details={"roles": missing})
+    return roles
+
+
+def to_read(user: User, department: Department | None, cipher: FieldCipher) -> UserRead:
+    """The masked view of an account."""
+    id_number = cipher.decrypt(user.id_number_enc, context=ID_NUMBER_CONTEXT) if user.id_number_enc else None
+    phone = cipher.decrypt(user.phone_enc, context=PHONE_CONTEXT) if user.phone_enc else None
+    locked = bool(user.locked_until and user.locked_until > utcnow())
+    return UserRead(
+        id=user.id, username=user.username, kind=user.kind, display_name=user.display_name,
+        department_code=department.code if department else None,
+        department_name=department.short_name if department else None,
+        roles=sorted(ur.role.code for ur in user.roles), active=user.active, locked=locked,
+        id_number=mask_id_number(id_number), phone=mask_phone(phone), credit_code=user.credit_code,
+        created_at=user.created_at, last_login_at=user.last_login_at,
+    )
+
+
+def _set_personal(user: User, cipher: FieldCipher, *, id_number: str | None, phone: str | None) -> None:
+    if id_number is not None:
+        user.id_number_enc = cipher.encrypt(id_number, context=ID_NUMBER_CONTEXT)
+        user.id_number_hash = cipher.lookup_hash(id_number, context=ID_NUMBER_CONTEXT)
+    if phone is not None:
+        user.phone_enc = cipher.encrypt(phone, context=PHONE_CONTEXT)
+        user.phone_hash = cipher.lookup_hash(phone, context=PHONE_CONTEXT)
+
+
+def _check_kind_rules(data: UserCreate) -> None:
+    if data.kind == "staff" and not data.department_code:
+        raise ValidationFailed("工作人员账号必须属于一个部门")
+    if data.kind == "citizen" and not data.id_number:
+        raise ValidationFailed("个人账号须提供身份证号码（实名）")
+    if data.kind == "enterprise" and not data.credit_code:
+        raise ValidationFailed("企业账号须提供统一社会信用代码")
+    if data.kind != "system" and not data.password:
+        raise ValidationFailed("须设置初始密码")
+    if data.kind == "system" and data.scopes:
+        unknown = sorted(set(data.scopes) - set(registry.permissions))
+        if unknown:
+            raise ValidationFailed("包含未知权限", details={"unknown": unknown})
+
+
+def create_user(
+    db: Session, *, actor: Principal, data: UserCreate, cipher: FieldCipher, enforce_password_policy: bool = True
+) -> UserRead:
+    """Create an account of any kind; staff accounts only within the actor's department scope."""
+    _check_kind_rules(data)
+    if db.execute(select(User.id).where(func.lower(User.username) == data.username.lower())).first():
+        raise Conflict(f"用户名 {data.username} 已被使用")
+    department = _department(db, data.department_code)
+    if department is not None:
+        check_department_scope(actor, department.id)
+    elif data.kind == "staff" or data.roles:
+        check_department_scope(actor, None)
+    if data.id_number:
+        taken = select(User.id).where(User.id_number_hash == cipher.lookup_hash(
+            normalise_id_number(data.id_number), context=ID_NUMBER_CONTEXT))
+        if db.execute(taken).first():
+            raise Conflict("该身份证号码已注册")
+    if data.password and enforce_password_policy:
+        problems = policy_problems(data.password, username=data.username)
+        if problems:
+            raise ValidationFailed("；".join(problems), details={"password": problems})
+    roles = _roles(db, data.kind, data.roles)
+    user = User(
+        username=data.username, kind=data.kind, display_name=data.display_name,
+        department_id=department.id if department else None,
+        password_hash=hash_password(data.password) if data.password else None,
+        credit_code=data.credit_code, scopes=" ".join(sorted(set(data.scopes))), active=True,
+        failed_logins=0, created_at=utcnow(), password_changed_at=utcnow(),
+    )
+    _set_personal(user, cipher, id_number=data.id_number, phone=data.phone)
+    user.roles = [UserRole(role=r) for r in roles]
+    db.add(user)
+    db.flush()
+    audit.record(db, actor=actor, action="org.user.create", target_type="user", target_id=user.id,
+                 details={"username": user.username, "kind": user.kind, "roles": sorted(data.roles),
+                          "department": data.department_code})
+    return to_read(user, department, cipher)
+
+
+def _load(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("账号不存在")
+    return user
+
+
+def _check_can_see(actor: Principal, user: User) -> None:
+    """Own account always; others only within department scope (public accounts need the cross scope)."""
+    if actor.user_id == user.id:
+        return
+    check_department_scope(actor, user.department_id)
+
+
+def get_user(db: Session, *, actor: Principal, user_id: int, cipher: FieldCipher) -> UserRead:
+    user = _load(db, user_id)
+    _check_can_see(actor, user)
+    department = db.get(Department, user.department_id) if user.department_id else None
+    return to_read(user, department, cipher)
+
+
+def get_user_by_username(db: Session, *, username: str) -> User | None:
+    return db.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    q: str | None = None
+    kind: str | None = None
+    department_code: str | None = None
+    role: str | None = None
+
+
+def list_users(
+    db: Session, *, actor: Principal, cipher: FieldCipher, filters: UserFilter, offset: int = 0, limit: int = 50
+) -> tuple[list[UserRead], int]:
+    """Accounts the actor may see (own department scope unless cross-scope), masked."""
+    stmt = select(User)
+    if not actor.has(SCOPE_ALL_DEPARTMENTS):
+        stmt = stmt.where(User.department_id.in_(actor.scope_department_ids or {-1}))
+    if filters.q:
+        like = f"%{filters.q}%"
+        stmt = stmt.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
+    if filters.kind:
+        stmt = stmt.where(User.kind == filters.kind)
+    if filters.department_code:
+        stmt = stmt.join(Department, Department.id == User.department_id).where(
+            Department.code == filters.department_code)
+    if filters.role:
+        stmt = stmt.where(User.roles.any(UserRole.role.has(Role.code == filters.role)))
+    total = db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    users = db.execute(stmt.order_by(User.id).offset(offset).limit(limit)).scalars().all()
+    departments = {d.id: d for d in db.execute(select(Department)).scalars()}
+    return [to_read(u, departments.get(u.department_id), cipher) for u in users], total
+
+
+def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate, cipher: FieldCipher) -> UserRead:
+    """Change an account within scope; moving it to another department needs scope over both."""
+    user = _load(db, user_id)
+    check_department_scope(actor, user.department_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "department_code" in changes:
+        department = _department(db, data.department_code)
+        check_department_scope(actor, department.id if department else None)
+        user.department_id = department.id if department else None
+    if data.display_name is not None:
+        user.display_name = data.display_name
+    if data.active is not None:
+        if actor.user_id == user.id and not data.active:
+            raise ValidationFailed("不能停用自己的账号")
+        user.active = data.active
+    if data.roles is not None:
+        user.roles = [UserRole(role=r) for r in _roles(db, user.kind, data.roles)]
+    _set_personal(user, cipher, id_number=None, phone=data.phone)
+    db.flush()
+    safe_changes = {k: v for k, v in changes.items() if k != "phone"} | ({"phone": "已修改"} if data.phone else {})
+    audit.record(db, actor=actor, action="org.user.update", target_type="user", target_id=user.id,
+                 details=safe_changes)
+    department = db.get(Department, user.department_id) if user.department_id else None
+    return to_read(user, department, cipher)
+
+
+def unlock_user(db: Session, *, actor: Principal, user_id: int) -> None:
+    user = _load(db, user_id)
+    check_department_scope(actor, user.department_id)
+    user.failed_logins, user.locked_until = 0, None
+    db.flush()
+    audit.record(db, actor=actor, action="org.user.unlock", target_type="user", target_id=user.id)
+
+
+def read_personal(db: Session, *, actor: Principal, user_id: int, cipher: FieldCipher, reason: str) -> PersonalRead:
+    """Personal fields in clear: the holder, or staff with the clear-read permission in scope. Audited."""
+    user = _load(db, user_id)
+    own = actor.user_id == user.id
+    if not own:
+        if not actor.has(PERSONAL_READ_CLEAR):
+            audit.record(db, actor=actor, action="personal.read_clear", target_type="user", target_id=user.id,
+                         outcome=audit.OUTCOME_DENIED, details={"reason": reason})
+            raise PermissionDenied("没有查看个人信息明文的权限", commit=True)
+        _check_can_see(actor, user)
+    result = PersonalRead(
+        user_id=user.id,
+        display_name=user.display_name,
+        id_number=cipher.decrypt(user.id_number_enc, context=ID_NUMBER_CONTEXT) if user.id_number_enc else None,
+        phone=cipher.decrypt(user.phone_enc, context=PHONE_CONTEXT) if user.phone_enc else None,
+    )
+    audit.record(db, actor=actor, action="personal.read_clear", target_type="user", target_id=user.id,
+                 details={"fields": ["id_number", "phone"], "reason": reason, "own": own})
+    return result
+
+
+def find_by_id_number(db: Session, *, id_number: str, cipher: FieldCipher) -> int | None:
+    """The account id holding an ID number, found through its keyed hash (no decryption)."""
+    digest = cipher.lookup_hash(normalise_id_number(id_number), context=ID_NUMBER_CONTEXT)
+    return db.execute(select(User.id).where(User.id_number_hash == digest)).scalar_one_or_none()

@@ -1,0 +1,273 @@
+"""Authentication: password and client logins with lock-out, bearer credentials, sessions, principals."""
+
+import base64
+import binascii
+import hmac
+import secrets
+from datetime import timedelta
+
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from yiwang.config import Settings
+from yiwang.core import audit
+from yiwang.core.crypto import new_secret_token, sha256_hex
+from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
+from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
+from yiwang.core.security import Principal, client_ip
+from yiwang.core.timeutil import utcnow
+from yiwang.org import service
+from yiwang.org.models import Credential, Department, User
+
+ACCESS_TOKEN = "access_token"
+API_KEY = "api_key"
+SESSION = "session"
+_PREFIX = {ACCESS_TOKEN: "ywt", API_KEY: "ywk", SESSION: "yws"}
+SESSION_COOKIE = "yiwang_session"
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class LoginFailed(AppError):
+    status_code = 401
+    code = "invalid_grant"
+    message = "用户名或密码错误"
+
+
+class AccountLocked(AppError):
+    status_code = 429
+    code = "account_locked"
+    message = "登录失败次数过多，账号已临时锁定，请稍后再试"
+
+
+def _anonymous_actor(username: str, ip: str | None) -> Principal:
+    return Principal(user_id=None, username=username[:100], display_name=username[:100], kind="anonymous", ip=ip)
+
+
+def login_with_password(
+    db: Session, *, username: str, password: str, ip: str | None, settings: Settings, kinds: set[str] | None = None
+) -> User:
+    """Check a username and password; count failures, lock after too many, audit every attempt."""
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    now = utcnow()
+    actor = _anonymous_actor(username, ip)
+    if user is not None and user.locked_until and user.locked_until > now:
+        audit.record(db, actor=actor, action="auth.login", target_type="user", target_id=user.id,
+                     outcome=audit.OUTCOME_DENIED, details={"reason": "locked"})
+        retry = int((user.locked_until - now).total_seconds()) + 1
+        raise AccountLocked(details={"retry_after_seconds": retry}, commit=True)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active or (kinds is not None and user.kind not in kinds):
+        details: dict[str, object] = {"reason": "bad_credentials" if ok is False else "inactive_or_wrong_kind"}
+        if user is not None and not ok:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+                user.failed_logins = 0
+                details["locked_minutes"] = settings.login_lock_minutes
+        audit.record(db, actor=actor, action="auth.login", target_type="user",
+                     target_id=user.id if user else None, outcome=audit.OUTCOME_FAILURE, details=details)
+        raise LoginFailed(commit=True)
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    db.flush()
+    audit.record(db, actor=build_principal(db, user=user, via="password", ip=ip), action="auth.login",
+                 target_type="user", target_id=user.id)
+    return user
+
+
+def issue_credential(
+    db: Session, *, user: User, kind: str, lifetime: timedelta, ip: str | None,
+    scopes: str = "", label: str = "",
+) -> tuple[str, Credential]:
+    """Create a bearer secret of the given kind; only its SHA-256 is stored."""
+    secret = new_secret_token(_PREFIX[kind])
+    credential = Credential(
+        kind=kind, secret_hash=sha256_hex(secret.encode()), user_id=user.id, scopes=scopes, label=label,
+        csrf_token=secrets.token_urlsafe(24) if kind == SESSION else None, created_at=utcnow(),
+        expires_at=utcnow() + lifetime, created_ip=ip,
+    )
+    db.add(credential)
+    db.flush()
+    return secret, credential
+
+
+def grantable_scopes(db: Session, *, user: User, requested: str) -> str:
+    """OAuth2 scope: requested permissions narrowed to what the account holds; empty means all."""
+    if not requested.strip():
+        return ""
+    held = principal_permissions(db, user=user)
+    wanted = set(requested.split())
+    if not wanted <= held:
+        raise AppError("申请的权限范围超出账号权限", code="invalid_scope", status_code=400,
+                       details={"not_held": sorted(wanted - held)})
+    return " ".join(sorted(wanted))
+
+
+def issue_api_key(db: Session, *, actor: Principal, user: User, settings: Settings, label: str = "") -> tuple[str, Credential]:
+    secret, credential = issue_credential(db, user=user, kind=API_KEY, lifetime=timedelta(days=settings.api_key_days),
+                                          ip=actor.ip, label=label or "API key")
+    audit.record(db, actor=actor, action="auth.api_key.create", target_type="user", target_id=user.id,
+                 details={"credential_id": credential.id, "label": credential.label})
+    return secret, credential
+
+
+def find_credential(db: Session, *, secret: str, kinds: tuple[str, ...]) -> Credential | None:
+    """The live (not expired, not revoked) credential for a secret, or None."""
+    credential = db.execute(
+        select(Credential).where(Credential.secret_hash == sha256_hex(secret.encode()))
+    ).scalar_one_or_none()
+    if credential is None or credential.kind not in kinds:
+        return None
+    now = utcnow()
+    if credential.revoked_at is not None or credential.expires_at <= now:
+        return None
+    if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_GRANULARITY:
+        credential.last_used_at = now
+    return credential
+
+
+def revoke_secret(db: Session, *, actor: Principal, secret: str) -> bool:
+    """RFC 7009: revoke a token the caller owns (or any, for account admins); unknown tokens are fine."""
+    credential = db.execute(
+        select(Credential).where(Credential.secret_hash == sha256_hex(secret.encode()))
+    ).scalar_one_or_none()
+    if credential is None or credential.revoked_at is not None:
+        return False
+    if credential.user_id != actor.user_id:
+        owner = db.get(User, credential.user_id)
+        if owner is None or not actor.has("org.user.write") or not actor.can_reach_department(owner.department_id):
+            return False
+    credential.revoked_at = utcnow()
+    audit.record(db, actor=actor, action=f"auth.{credential.kind}.revoke", target_type="credential",
+                 target_id=credential.id)
+    return True
+
+
+def revoke_user_credentials(db: Session, *, user_id: int, keep_id: int | None = None, kinds: tuple[str, ...] = (ACCESS_TOKEN, SESSION)) -> None:
+    stmt = update(Credential).where(Credential.user_id == user_id, Credential.revoked_at.is_(None),
+                                    Credential.kind.in_(kinds))
+    if keep_id is not None:
+        stmt = stmt.where(Credential.id != keep_id)
+    db.execute(stmt.values(revoked_at=utcnow()))
+
+
+def change_password(db: Session, *, actor: Principal, current_password: str, new_password: str) -> None:
+    """Change the caller's own password; other sessions and access tokens are signed out."""
+    user = db.get(User, actor.user_id) if actor.user_id else None
+    if user is None:
+        raise NotAuthenticated()
+    if not verify_password(user.password_hash, current_password):
+        audit.record(db, actor=actor, action="auth.password.change", target_type="user", target_id=user.id,
+                     outcome=audit.OUTCOME_FAILURE, details={"reason": "bad_current_password"})
+        raise ValidationFailed("当前密码错误", code="bad_current_password", commit=True)
+    problems = policy_problems(new_password, username=user.username)
+    if new_password == current_password:
+        problems.append("新密码不能与当前密码相同")
+    if problems:
+        raise ValidationFailed("；".join(problems), details={"password": problems})
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    revoke_user_credentials(db, user_id=user.id, keep_id=actor.session_id)
+    db.flush()
+    audit.record(db, actor=actor, action="auth.password.change", target_type="user", target_id=user.id)
+
+
+def principal_permissions(db: Session, *, user: User) -> set[str]:
+    if user.kind == "system":
+        return set(user.scopes.split())
+    return service.role_permissions(db, role_codes=[ur.role.code for ur in user.roles])
+
+
+def build_principal(
+    db: Session, *, user: User, via: str, ip: str | None, credential: Credential | None = None
+) -> Principal:
+    """The caller as the rest of the platform sees it: roles, permissions, department scope."""
+    permissions = principal_permissions(db, user=user)
+    if credential is not None and credential.scopes:
+        permissions &= set(credential.scopes.split())
+    department = db.get(Department, user.department_id) if user.department_id else None
+    scope = frozenset(service.department_subtree_ids(db, department_id=department.id)) if department else frozenset()
+    return Principal(
+        user_id=user.id, username=user.username, display_name=user.display_name, kind=user.kind,
+        department_id=department.id if department else None, department_code=department.code if department else None,
+        scope_department_ids=scope, roles=frozenset(ur.role.code for ur in user.roles),
+        permissions=frozenset(permissions), ip=ip, via=via,
+        session_id=credential.id if credential is not None else None,
+        csrf_token=credential.csrf_token if credential is not None else None,
+        must_change_password=user.must_change_password,
+    )
+
+
+class InvalidCredential(AppError):
+    status_code = 401
+    code = "invalid_token"
+    message = "凭证无效、已过期或已被撤销"
+
+
+def _principal_for(db: Session, credential: Credential, via: str, ip: str | None) -> Principal:
+    user = db.get(User, credential.user_id)
+    if user is None or not user.active:
+        raise InvalidCredential()
+    return build_principal(db, user=user, via=via, ip=ip, credential=credential)
+
+
+def _basic(db: Session, header_value: str, ip: str | None, settings: Settings) -> Principal:
+    try:
+        decoded = base64.b64decode(header_value, validate=True).decode()
+        username, _, password = decoded.partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCredential("Basic 认证头格式错误") from exc
+    user = login_with_password(db, username=username, password=password, ip=ip, settings=settings)
+    return build_principal(db, user=user, via="basic", ip=ip)
+
+
+def authenticate_request(request: Request, db: Session) -> Principal:
+    """Resolve the caller from a bearer token, an API key, HTTP Basic, or the session cookie."""
+    ip = client_ip(request)
+    authorization = request.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        credential = find_credential(db, secret=value.strip(), kinds=(ACCESS_TOKEN, API_KEY))
+        if credential is None:
+            raise InvalidCredential()
+        return _principal_for(db, credential, "token" if credential.kind == ACCESS_TOKEN else "api_key", ip)
+    if scheme.lower() == "basic" and value:
+        return _basic(db, value.strip(), ip, request.app.state.settings)
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        credential = find_credential(db, secret=api_key.strip(), kinds=(API_KEY,))
+        if credential is None:
+            raise InvalidCredential()
+        return _principal_for(db, credential, "api_key", ip)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        credential = find_credential(db, secret=cookie, kinds=(SESSION,))
+        if credential is not None:
+            user = db.get(User, credential.user_id)
+            if user is not None and user.active:
+                _check_api_csrf(request, credential)
+                return build_principal(db, user=user, via="session", ip=ip, credential=credential)
+    return Principal.anonymous(ip)
+
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _check_api_csrf(request: Request, credential: Credential) -> None:
+    """A browser's cookie rides along on cross-site requests, so cookie-authenticated API writes must
+    also show the session's CSRF token in a header (pages send it through htmx's hx-headers)."""
+    if request.method in _SAFE_METHODS or not request.url.path.startswith("/api/"):
+        return
+    if not csrf_matches(credential.csrf_token, request.headers.get("x-csrf-token")):
+        raise AppError("缺少或错误的 CSRF 令牌（X-CSRF-Token）", code="csrf_failed", status_code=403)
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given and hmac.compare_digest(expected, given))

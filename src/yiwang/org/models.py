@@ -1,0 +1,113 @@
+"""Tables of the org domain; internal to it (other domains go through org.service)."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from yiwang.core.db import Base, UTCDateTime
+
+
+class Division(Base):
+    """Administrative division (行政区划): city → town/subdistrict → village/community."""
+
+    __tablename__ = "org_division"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    level: Mapped[str] = mapped_column(String(20))  # city | subdistrict | town | community | village
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_division.id"), index=True)
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+
+
+class Department(Base):
+    """Department or sub-unit (部门), a tree under the city government."""
+
+    __tablename__ = "org_department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    short_name: Mapped[str] = mapped_column(String(40))
+    full_name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # government | platform | department | command_center | unit
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_department.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Role(Base):
+    __tablename__ = "org_role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RolePermission(Base):
+    __tablename__ = "org_role_permission"
+    __table_args__ = (UniqueConstraint("role_id", "permission"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("org_role.id", ondelete="CASCADE"), index=True)
+    permission: Mapped[str] = mapped_column(String(80))
+
+
+class User(Base):
+    """An account: staff, citizen, enterprise or system client."""
+
+    __tablename__ = "org_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_department.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Personal fields: AES-GCM ciphertext plus a keyed hash for exact lookup; never stored in clear.
+    id_number_enc: Mapped[str | None] = mapped_column(Text)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)  # public register data
+    scopes: Mapped[str] = mapped_column(Text, default="")  # system clients: space-separated permissions
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class UserRole(Base):
+    __tablename__ = "org_user_role"
+    __table_args__ = (UniqueConstraint("user_id", "role_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("org_user.id", ondelete="CASCADE"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("org_role.id", ondelete="CASCADE"), index=True)
+
+    role: Mapped[Role] = relationship(lazy="joined")
+
+
+class Credential(Base):
+    """A bearer secret, stored only as its SHA-256: access token, API key or web session."""
+
+    __tablename__ = "org_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # access_token | api_key | session
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("org_user.id", ondelete="CASCADE"), index=True)
+    scopes: Mapped[str] = mapped_column(Text, default="")  # empty: the account's own permissions
+    label: Mapped[str] = mapped_column(String(100), default="")
+    csrf_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_ip: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,125 @@
+"""Pages of 统一身份认证: login, logout, and the account page (password, personal data, API keys)."""
+
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yiwang.core.db import DbSession
+from yiwang.core.errors import AppError, NotFound
+from yiwang.core.runtime import CipherDep, SettingsDep
+from yiwang.core.security import CurrentUser, MaybeUser, client_ip, public
+from yiwang.org import accounts, auth, service
+from yiwang.web.csrf import CsrfChecked
+from yiwang.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+KIND_NAMES = {"staff": "工作人员", "citizen": "个人", "enterprise": "企业", "system": "系统客户端"}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login form cannot be used to redirect elsewhere."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+@public
+def login_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
+    if user.is_authenticated:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "org/login.html", {"next_url": _safe_next(next)})
+
+
+@router.post("/login", response_class=HTMLResponse)
+@public
+def login_submit(
+    request: Request, db: DbSession, settings: SettingsDep, _csrf: CsrfChecked,
+    username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Check the password, start a server-side session, and set an HttpOnly SameSite cookie."""
+    ip = client_ip(request)
+    try:
+        user = auth.login_with_password(db, username=username.strip(), password=password, ip=ip, settings=settings,
+                                        kinds={"staff", "citizen", "enterprise"})
+    except AppError as exc:
+        db.commit()  # keep the counted failure and its audit entry
+        return render(request, "org/login.html", {"error_message": exc.message, "username": username,
+                                                   "next_url": _safe_next(next)}, status_code=exc.status_code)
+    secret, _ = auth.issue_credential(db, user=user, kind=auth.SESSION,
+                                      lifetime=timedelta(minutes=settings.session_minutes), ip=ip, label="web")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(auth.SESSION_COOKIE, secret, max_age=settings.session_minutes * 60, httponly=True,
+                        samesite="lax", secure=settings.cookie_secure, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+    secret = request.cookies.get(auth.SESSION_COOKIE)
+    if secret:
+        auth.revoke_secret(db, actor=user, secret=secret)
+    response = RedirectResponse("/?notice=logged_out", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+def _account_context(db: DbSession, user: CurrentUser, cipher: CipherDep) -> dict[str, object]:
+    assert user.user_id is not None
+    roles = {r.code: r.name for r in service.list_roles(db)}
+    return {
+        "account": accounts.get_user(db, actor=user, user_id=user.user_id, cipher=cipher),
+        "kind_names": KIND_NAMES,
+        "role_names": [roles.get(code, code) for code in sorted(user.roles)],
+    }
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep) -> HTMLResponse:
+    return render(request, "org/account.html", _account_context(db, user, cipher))
+
+
+@router.post("/account/reveal", response_class=HTMLResponse)
+def account_reveal(request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep,
+                   _csrf: CsrfChecked) -> HTMLResponse:
+    """The holder sees their own personal data in clear; the read is audited like anyone else's."""
+    assert user.user_id is not None
+    personal = accounts.read_personal(db, actor=user, user_id=user.user_id, cipher=cipher, reason="本人查看")
+    return render(request, "org/account.html", _account_context(db, user, cipher) | {"personal": personal})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def account_password(
+    request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep, _csrf: CsrfChecked,
+    current_password: Annotated[str, Form(max_length=200)], new_password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    try:
+        auth.change_password(db, actor=user, current_password=current_password, new_password=new_password)
+    except AppError as exc:
+        if exc.commit:
+            db.commit()
+        else:
+            db.rollback()
+        return render(request, "org/account.html", _account_context(db, user, cipher) | {"password_error": exc.message},
+                      status_code=exc.status_code)
+    return RedirectResponse("/account?notice=password_changed", status_code=303)
+
+
+@router.post("/account/api-keys", response_class=HTMLResponse)
+def account_api_key(
+    request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep, settings: SettingsDep,
+    _csrf: CsrfChecked, label: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
+    account = accounts.get_user_by_username(db, username=user.username)
+    if account is None:
+        raise NotFound("账号不存在")
+    secret, _ = auth.issue_api_key(db, actor=user, user=account, settings=settings, label=label)
+    return render(request, "org/account.html", _account_context(db, user, cipher) | {"new_api_key": secret})

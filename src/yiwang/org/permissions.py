@@ -1,0 +1,78 @@
+"""Permission names of the org domain, the platform's roles, and their default grants."""
+
+from yiwang.core.permissions import (
+    AUDIT_READ,
+    PERSONAL_READ_CLEAR,
+    SCOPE_ALL_DEPARTMENTS,
+    Permission,
+    Role,
+    registry,
+)
+
+USER_READ = "org.user.read"
+USER_WRITE = "org.user.write"
+ROLE_READ = "org.role.read"
+ROLE_WRITE = "org.role.write"
+DEPARTMENT_READ = "org.department.read"
+DEPARTMENT_WRITE = "org.department.write"
+DIVISION_READ = "org.division.read"
+DIVISION_WRITE = "org.division.write"
+CLIENT_WRITE = "org.client.write"
+WORKBENCH_VIEW = "org.workbench.view"
+
+PLATFORM_ADMIN = "platform_admin"
+DEPT_ADMIN = "dept_admin"
+HANDLER = "handler"
+DISPATCHER = "dispatcher"
+DATA_STEWARD = "data_steward"
+LEADER = "leader"
+CITIZEN = "citizen"
+ENTERPRISE = "enterprise"
+
+STAFF_ROLES = (PLATFORM_ADMIN, DEPT_ADMIN, HANDLER, DISPATCHER, DATA_STEWARD, LEADER)
+PUBLIC_ROLES = (CITIZEN, ENTERPRISE)
+
+registry.add_permissions(
+    Permission(USER_READ, "查看账号"),
+    Permission(USER_WRITE, "管理账号"),
+    Permission(ROLE_READ, "查看角色"),
+    Permission(ROLE_WRITE, "管理角色权限"),
+    Permission(DEPARTMENT_READ, "查看部门"),
+    Permission(DEPARTMENT_WRITE, "管理部门"),
+    Permission(DIVISION_READ, "查看行政区划"),
+    Permission(DIVISION_WRITE, "管理行政区划"),
+    Permission(CLIENT_WRITE, "管理系统接入客户端"),
+    Permission(WORKBENCH_VIEW, "使用工作台"),
+)
+
+registry.add_roles(
+    Role(PLATFORM_ADMIN, "平台管理员", "大数据局平台运维与账号、权限、审计管理"),
+    Role(DEPT_ADMIN, "部门管理员", "管理本部门账号与业务配置"),
+    Role(HANDLER, "业务经办人", "办理本部门的申请与派遣事件"),
+    Role(DISPATCHER, "调度员", "联动指挥中心受理、分拨、督办事件"),
+    Role(DATA_STEWARD, "数据专员", "编目、发布和申请共享数据"),
+    Role(LEADER, "领导", "查看驾驶舱、指标与预警"),
+    Role(CITIZEN, "公众", "办事、查询进度、上报城市问题"),
+    Role(ENTERPRISE, "企业", "企业办事与数据开放服务"),
+)
+
+_ALL_READS = (USER_READ, ROLE_READ, DEPARTMENT_READ, DIVISION_READ)
+registry.grant(
+    PLATFORM_ADMIN,
+    *_ALL_READS, USER_WRITE, ROLE_WRITE, DEPARTMENT_WRITE, DIVISION_WRITE, CLIENT_WRITE, WORKBENCH_VIEW,
+    AUDIT_READ, SCOPE_ALL_DEPARTMENTS, PERSONAL_READ_CLEAR,
+)
+registry.grant(DEPT_ADMIN, *_ALL_READS, USER_WRITE, WORKBENCH_VIEW, PERSONAL_READ_CLEAR)
+for _role in (HANDLER, DISPATCHER, DATA_STEWARD):
+    registry.grant(_role, DEPARTMENT_READ, DIVISION_READ, WORKBENCH_VIEW)
+registry.grant(LEADER, DEPARTMENT_READ, DIVISION_READ, WORKBENCH_VIEW, SCOPE_ALL_DEPARTMENTS)
+registry.grant(CITIZEN, DIVISION_READ)
+registry.grant(ENTERPRISE, DIVISION_READ)
+
+# Which roles each kind of account may hold.
+ROLES_BY_KIND = {
+    "staff": set(STAFF_ROLES),
+    "citizen": {CITIZEN},
+    "enterprise": {ENTERPRISE},
+    "system": set(),
+}

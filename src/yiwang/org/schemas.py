@@ -1,0 +1,189 @@
+"""Input and output models of the org domain."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
+
+AccountKind = Literal["staff", "citizen", "enterprise", "system"]
+
+
+class StrictInput(BaseModel):
+    """Input models reject unknown fields, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DivisionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+    lon: float | None
+    lat: float | None
+
+
+class DivisionCreate(StrictInput):
+    code: str = Field(min_length=6, max_length=12, pattern=r"^\d+$")
+    name: str = Field(min_length=1, max_length=60)
+    level: Literal["city", "subdistrict", "town", "community", "village"]
+    parent_code: str | None = None
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+
+
+class DepartmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    short_name: str
+    full_name: str
+    kind: str
+    parent_id: int | None
+    active: bool
+
+
+class DepartmentCreate(StrictInput):
+    code: str = Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9_]+$")
+    short_name: str = Field(min_length=1, max_length=40)
+    full_name: str = Field(min_length=1, max_length=100)
+    kind: Literal["government", "platform", "department", "command_center", "unit"] = "unit"
+    parent_code: str | None = None
+
+
+class DepartmentUpdate(StrictInput):
+    short_name: str | None = Field(None, min_length=1, max_length=40)
+    full_name: str | None = Field(None, min_length=1, max_length=100)
+    active: bool | None = None
+
+
+class RoleRead(BaseModel):
+    code: str
+    name: str
+    description: str
+    permissions: list[str]
+
+
+class RolePermissionsUpdate(StrictInput):
+    permissions: list[str]
+
+
+class UserCreate(StrictInput):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    kind: AccountKind = "staff"
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str | None = Field(None, min_length=1, max_length=200)
+    department_code: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    id_number: str | None = None
+    phone: str | None = None
+    credit_code: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_id_number(value)
+        except IdentifierError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_credit_code(value)
+        except IdentifierError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not is_mobile(value):
+            raise ValueError("手机号码应为11位大陆手机号")
+        return value
+
+
+class UserUpdate(StrictInput):
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    department_code: str | None = None
+    roles: list[str] | None = None
+    active: bool | None = None
+    phone: str | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not is_mobile(value):
+            raise ValueError("手机号码应为11位大陆手机号")
+        return value
+
+
+class UserRead(BaseModel):
+    """An account as shown to others: personal fields are masked."""
+
+    id: int
+    username: str
+    kind: str
+    display_name: str
+    department_code: str | None
+    department_name: str | None
+    roles: list[str]
+    active: bool
+    locked: bool
+    id_number: str | None = Field(None, description="脱敏显示")
+    phone: str | None = Field(None, description="脱敏显示")
+    credit_code: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class PersonalRead(BaseModel):
+    """Personal fields in clear; every read of this is audited."""
+
+    user_id: int
+    display_name: str
+    id_number: str | None
+    phone: str | None
+
+
+class PasswordChange(StrictInput):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 §5.1 access token response."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    scope: str
+
+
+class ClientCreate(StrictInput):
+    client_id: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    department_code: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+
+class ClientCreated(BaseModel):
+    client_id: str
+    client_secret: str
+    scopes: list[str]
+
+
+class ApiKeyCreated(BaseModel):
+    api_key: str
+    expires_at: datetime

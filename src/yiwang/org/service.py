@@ -1,0 +1,246 @@
+"""Organisation rules: divisions, departments, roles. Other domains call these functions."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from yiwang.core import audit
+from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+from yiwang.core.permissions import registry
+from yiwang.core.security import Principal
+from yiwang.org.models import Department, Division, Role, RolePermission
+from yiwang.org.schemas import (
+    DepartmentCreate,
+    DepartmentRead,
+    DepartmentUpdate,
+    DivisionCreate,
+    DivisionRead,
+    RoleRead,
+)
+
+# ---- divisions -------------------------------------------------------------------------------
+
+
+def list_divisions(db: Session, *, level: str | None = None) -> list[DivisionRead]:
+    """All divisions, optionally of one level, ordered by code."""
+    stmt = select(Division).order_by(Division.code)
+    if level:
+        stmt = stmt.where(Division.level == level)
+    return [DivisionRead.model_validate(d) for d in db.execute(stmt).scalars()]
+
+
+def get_division_by_code(db: Session, *, code: str) -> DivisionRead:
+    division = db.execute(select(Division).where(Division.code == code)).scalar_one_or_none()
+    if division is None:
+        raise NotFound(f"行政区划 {code} 不存在")
+    return DivisionRead.model_validate(division)
+
+
+def create_division(db: Session, *, actor: Principal, data: DivisionCreate) -> DivisionRead:
+    """Add a division under its parent; the code must be new and extend the parent's code."""
+    if db.execute(select(Division.id).where(Division.code == data.code)).first():
+        raise Conflict(f"行政区划代码 {data.code} 已存在")
+    parent_id = None
+    if data.parent_code:
+        parent = db.execute(select(Division).where(Division.code == data.parent_code)).scalar_one_or_none()
+        if parent is None:
+            raise ValidationFailed(f"上级行政区划 {data.parent_code} 不存在")
+        if not data.code.startswith(parent.code):
+            raise ValidationFailed("下级行政区划代码应以上级代码开头")
+        parent_id = parent.id
+    division = Division(code=data.code, name=data.name, level=data.level, parent_id=parent_id,
+                        lon=data.lon, lat=data.lat)
+    db.add(division)
+    db.flush()
+    audit.record(db, actor=actor, action="org.division.create", target_type="division", target_id=data.code,
+                 details={"name": data.name, "level": data.level})
+    return DivisionRead.model_validate(division)
+
+
+def upsert_divisions(db: Session, *, rows: Iterable[DivisionCreate]) -> int:
+    """Load divisions in order (parents first), updating names of codes already present."""
+    count = 0
+    for row in rows:
+        existing = db.execute(select(Division).where(Division.code == row.code)).scalar_one_or_none()
+        parent_id = None
+        if row.parent_code:
+            parent_id = db.execute(select(Division.id).where(Division.code == row.parent_code)).scalar_one()
+        if existing is None:
+            db.add(Division(code=row.code, name=row.name, level=row.level, parent_id=parent_id,
+                            lon=row.lon, lat=row.lat))
+        else:
+            existing.name, existing.level, existing.parent_id = row.name, row.level, parent_id
+            existing.lon, existing.lat = row.lon, row.lat
+        db.flush()
+        count += 1
+    return count
+
+
+# ---- departments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepartmentNode:
+    department: DepartmentRead
+    children: list["DepartmentNode"]
+
+
+def list_departments(db: Session, *, include_inactive: bool = False) -> list[DepartmentRead]:
+    stmt = select(Department).order_by(Department.id)
+    if not include_inactive:
+        stmt = stmt.where(Department.active.is_(True))
+    return [DepartmentRead.model_validate(d) for d in db.execute(stmt).scalars()]
+
+
+def department_tree(db: Session) -> list[DepartmentNode]:
+    """Departments as a forest, each node's children in creation order."""
+    items = list_departments(db, include_inactive=True)
+    children: dict[int | None, list[DepartmentRead]] = {}
+    for item in items:
+        children.setdefault(item.parent_id, []).append(item)
+
+    def build(parent_id: int | None) -> list[DepartmentNode]:
+        return [DepartmentNode(d, build(d.id)) for d in children.get(parent_id, [])]
+
+    return build(None)
+
+
+def get_department_by_code(db: Session, *, code: str) -> DepartmentRead:
+    department = db.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+    if department is None:
+        raise NotFound(f"部门 {code} 不存在")
+    return DepartmentRead.model_validate(department)
+
+
+def get_department(db: Session, *, department_id: int) -> DepartmentRead:
+    department = db.get(Department, department_id)
+    if department is None:
+        raise NotFound("部门不存在")
+    return DepartmentRead.model_validate(department)
+
+
+def department_subtree_ids(db: Session, *, department_id: int) -> set[int]:
+    """The department and all its sub-units: the scope of a staff member of that department."""
+    pairs = db.execute(select(Department.id, Department.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for child_id, parent_id in pairs:
+        children.setdefault(parent_id, []).append(child_id)
+    found, stack = set(), [department_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return found
+
+
+def create_department(db: Session, *, actor: Principal, data: DepartmentCreate) -> DepartmentRead:
+    if db.execute(select(Department.id).where(Department.code == data.code)).first():
+        raise Conflict(f"部门代码 {data.code} 已存在")
+    parent_id = get_department_by_code(db, code=data.parent_code).id if data.parent_code else None
+    department = Department(code=data.code, short_name=data.short_name, full_name=data.full_name,
+                            kind=data.kind, parent_id=parent_id, active=True)
+    db.add(department)
+    db.flush()
+    audit.record(db, actor=actor, action="org.department.create", target_type="department",
+                 target_id=data.code, details={"name": data.full_name})
+    return DepartmentRead.model_validate(department)
+
+
+def update_department(db: Session, *, actor: Principal, code: str, data: DepartmentUpdate) -> DepartmentRead:
+    department = db.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+    if department is None:
+        raise NotFound(f"部门 {code} 不存在")
+    changes = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        setattr(department, name, value)
+    db.flush()
+    audit.record(db, actor=actor, action="org.department.update", target_type="department", target_id=code,
+                 details=changes)
+    return DepartmentRead.model_validate(department)
+
+
+def upsert_departments(db: Session, *, rows: Iterable[DepartmentCreate]) -> int:
+    """Load departments in order (parents first), updating names of codes already present."""
+    count = 0
+    for row in rows:
+        existing = db.execute(select(Department).where(Department.code == row.code)).scalar_one_or_none()
+        parent_id = None
+        if row.parent_code:
+            parent_id = db.execute(select(Department.id).where(Department.code == row.parent_code)).scalar_one()
+        if existing is None:
+            db.add(Department(code=row.code, short_name=row.short_name, full_name=row.full_name,
+                              kind=row.kind, parent_id=parent_id, active=True))
+        else:
+            existing.short_name, existing.full_name = row.short_name, row.full_name
+            existing.kind, existing.parent_id = row.kind, parent_id
+        db.flush()
+        count += 1
+    return count
+
+
+# ---- roles -----------------------------------------------------------------------------------
+
+
+def sync_roles(db: Session) -> None:
+    """Create the roles the code defines and add default grants that are new in the code.
+
+    Grants an administrator removed are not re-added unless the code names a new permission, so
+    only permissions never seen before are granted automatically.
+    """
+    known = {r.code: r for r in db.execute(select(Role)).scalars()}
+    for code, spec in registry.roles.items():
+        role = known.get(code)
+        if role is None:
+            role = Role(code=code, name=spec.name, description=spec.description)
+            db.add(role)
+            db.flush()
+            known[code] = role
+    seen = {p for (p,) in db.execute(select(RolePermission.permission).distinct())}
+    existing = {(rp.role_id, rp.permission) for rp in db.execute(select(RolePermission)).scalars()}
+    for code, names in registry.default_grants.items():
+        role = known[code]
+        for name in names:
+            if (role.id, name) not in existing and (name not in seen or not existing):
+                db.add(RolePermission(role_id=role.id, permission=name))
+    db.flush()
+
+
+def list_roles(db: Session) -> list[RoleRead]:
+    grants: dict[int, list[str]] = {}
+    for rp in db.execute(select(RolePermission).order_by(RolePermission.permission)).scalars():
+        grants.setdefault(rp.role_id, []).append(rp.permission)
+    return [
+        RoleRead(code=r.code, name=r.name, description=r.description, permissions=grants.get(r.id, []))
+        for r in db.execute(select(Role).order_by(Role.id)).scalars()
+    ]
+
+
+def set_role_permissions(db: Session, *, actor: Principal, code: str, permissions: list[str]) -> RoleRead:
+    """Replace a role's permissions with the given known permission names."""
+    role = db.execute(select(Role).where(Role.code == code)).scalar_one_or_none()
+    if role is None:
+        raise NotFound(f"角色 {code} 不存在")
+    unknown = sorted(set(permissions) - set(registry.permissions))
+    if unknown:
+        raise ValidationFailed("包含未知权限", details={"unknown": unknown})
+    db.execute(delete(RolePermission).where(RolePermission.role_id == role.id))
+    for name in sorted(set(permissions)):
+        db.add(RolePermission(role_id=role.id, permission=name))
+    db.flush()
+    audit.record(db, actor=actor, action="org.role.set_permissions", target_type="role", target_id=code,
+                 details={"permissions": sorted(set(permissions))})
+    return RoleRead(code=role.code, name=role.name, description=role.description,
+                    permissions=sorted(set(permissions)))
+
+
+def role_permissions(db: Session, *, role_codes: Iterable[str]) -> set[str]:
+    codes = list(role_codes)
+    if not codes:
+        return set()
+    stmt = select(RolePermission.permission).join(Role, Role.id == RolePermission.role_id).where(
+        Role.code.in_(codes)
+    )
+    return set(db.execute(stmt).scalars())

@@ -1,0 +1,96 @@
+"""Error responses: the JSON shape of DESIGN.md for programs, a readable page for people."""
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from yiwang.core.errors import AppError, error_body
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: ("bad_request", "请求无效"),
+    401: ("not_authenticated", "请先登录"),
+    403: ("permission_denied", "没有权限执行此操作"),
+    404: ("not_found", "页面或记录不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    406: ("not_acceptable", "无法提供所请求的格式"),
+    413: ("payload_too_large", "请求体过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+}
+_TITLES = {401: "需要登录", 403: "没有权限", 404: "页面不存在", 429: "请稍后再试", 500: "系统繁忙"}
+_MACHINE_PREFIXES = ("/api/", "/sta/", "/open311/", "/catalog.", "/dataset/", "/healthz", "/readyz", "/openapi")
+
+
+def wants_html(request: Request) -> bool:
+    """Pages get an HTML error; API paths and non-browser clients get JSON."""
+    if request.url.path.startswith(_MACHINE_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _respond(request: Request, status: int, code: str, message: str, details: Any = None,
+             headers: dict[str, str] | None = None) -> Response:
+    if wants_html(request):
+        if status == 401:
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        from yiwang.web.templating import render
+
+        response = render(request, "error.html", {
+            "title": _TITLES.get(status, "请求未能完成"), "message": message, "code": code,
+            "status_code": status, "request_id": getattr(request.state, "request_id", None),
+        }, status_code=status)
+        if headers:
+            response.headers.update(headers)
+        return response
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        details.append({
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        })
+    return details
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the platform's error shape."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        headers = None
+        if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after_seconds"])}
+        if exc.status_code == 401:
+            headers = (headers or {}) | {"WWW-Authenticate": "Bearer"}
+        return _respond(request, exc.status_code, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return _respond(request, 400, "malformed_json", "请求体不是合法的 JSON", details)
+        return _respond(request, 422, "validation_failed", "输入不符合要求", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, message = _STATUS_CODES.get(exc.status_code, ("http_error", "请求未能完成"))
+        if isinstance(exc.detail, str) and exc.detail and exc.status_code not in _STATUS_CODES:
+            message = exc.detail
+        return _respond(request, exc.status_code, code, message, None, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _respond(request, 500, "internal_error", "系统内部错误，请稍后重试或联系管理员",
+                        {"request_id": getattr(request.state, "request_id", None)})

@@ -1,0 +1,53 @@
+"""Jinja2 environment shared by every domain's pages, and the render helper."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from yiwang.core.security import Principal
+from yiwang.core.timeutil import format_local
+from yiwang.web import nav
+from yiwang.web.csrf import csrf_token_for
+
+_WEB_TEMPLATES = Path(__file__).parent / "templates"
+_loader = ChoiceLoader([FileSystemLoader(str(_WEB_TEMPLATES))])
+templates = Jinja2Templates(directory=str(_WEB_TEMPLATES))
+templates.env.loader = _loader
+templates.env.filters["local_time"] = format_local
+templates.env.globals["AREAS"] = nav.AREAS
+
+NOTICES = {
+    "saved": "已保存",
+    "created": "已创建",
+    "password_changed": "密码已修改，其他会话已退出",
+    "logged_out": "已安全退出",
+    "unlocked": "账号已解锁",
+}
+
+
+def add_template_dir(path: Path) -> None:
+    """Let a domain's pages find templates in its own templates/ folder."""
+    loader = FileSystemLoader(str(path))
+    if all(getattr(existing, "searchpath", None) != loader.searchpath for existing in _loader.loaders):
+        _loader.loaders.append(loader)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page inside the layout with the caller, CSRF token, navigation and any notice."""
+    principal: Principal = getattr(request.state, "principal", None) or Principal.anonymous()
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    base = {
+        "request": request,
+        "user": principal,
+        "csrf_token": csrf_token_for(request, principal),
+        "site_name": request.app.state.settings.site_name,
+        "notice": notice,
+        "nav_entries": nav.visible_entries(principal),
+    }
+    return templates.TemplateResponse(request, template, base | (context or {}), status_code=status_code)

@@ -1,0 +1,125 @@
+"""Shared fixtures: one migrated database per test session (SQLite, or PostgreSQL when
+YIWANG_TEST_DATABASE_URL is set), the app on it, and helpers to log in as the demo accounts."""
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from yiwang.app import create_app
+from yiwang.config import Settings
+from yiwang.core.runtime import Runtime
+from yiwang.demo.loader import DEMO_PASSWORD
+
+PG_URL = os.environ.get("YIWANG_TEST_DATABASE_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    """Start from an empty schema so migrations run from nothing, as on a new deployment."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_settings(data_dir: Path, database_url: str | None = None, **overrides: object) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        run_jobs_in_process=False,
+        demo_on_first_start=True,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("yiwang-data")
+    if PG_URL:
+        _reset_postgres(PG_URL)
+    return make_settings(data_dir, PG_URL)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def runtime(app) -> Runtime:
+    return app.state.runtime
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anon(app) -> Iterator[TestClient]:
+    """A second, independent client (its own cookies)."""
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}{secrets.token_hex(4)}"
+
+
+def token_for(client: TestClient, username: str, password: str = DEMO_PASSWORD, scope: str = "") -> str:
+    response = client.post("/api/auth/token", data={"grant_type": "password", "username": username,
+                                                      "password": password, "scope": scope})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def bearer(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(client, username, password)}"}
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+def page_login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:
+    """Log in through the form like a browser; returns the session's CSRF token."""
+    page = client.get("/login", headers={"accept": "text/html"})
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_from(page.text), "next": "/"},
+                           headers={"accept": "text/html"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    home = client.get("/", headers={"accept": "text/html"})
+    return csrf_from(home.text)
+
+
+@pytest.fixture
+def admin_headers(client: TestClient) -> dict[str, str]:
+    return bearer(client, "admin")
+
+
+def run_cli(runtime: Runtime, *args: str):
+    """Invoke the `yiwang` command against the test database, as an operator would."""
+    from typer.testing import CliRunner
+
+    from yiwang.cli import app as cli_app
+    from yiwang.config import get_settings
+
+    settings = runtime.settings
+    env = {"YIWANG_DATA_DIR": str(settings.data_dir), "YIWANG_DATABASE_URL": settings.resolved_database_url}
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli_app, list(args), env=env)
+    finally:
+        get_settings.cache_clear()

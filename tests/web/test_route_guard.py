@@ -1,0 +1,86 @@
+"""Deny by default: every route either requires an authenticated caller or is explicitly public."""
+
+from fastapi.routing import APIRoute
+
+from yiwang.core.security import get_current_user, is_public
+from yiwang.web.csrf import verify_csrf
+
+
+def _calls(dependant) -> set:
+    found = {dependant.call} if dependant.call else set()
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+class _Route:
+    def __init__(self, path: str, route: APIRoute) -> None:
+        self.path, self.methods, self.endpoint, self.dependant = path, route.methods, route.endpoint, route.dependant
+
+
+def _api_routes(app) -> list[_Route]:
+    """Every API route as the app serves it, with its full path.
+
+    FastAPI ≥ 0.160 keeps included routers nested in app.routes; iter_route_contexts flattens them.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:
+        return [_Route(r.path, r) for r in app.routes if isinstance(r, APIRoute)]
+    return [_Route(ctx.path, ctx.original_route) for ctx in iter_route_contexts(app.routes)
+            if isinstance(ctx.original_route, APIRoute)]
+
+
+def test_the_route_walk_sees_every_router(app):
+    paths = {r.path for r in _api_routes(app)}
+    assert {"/api/org/users", "/api/auth/token", "/admin/audit", "/login", "/healthz"} <= paths
+    assert len(paths) > 30
+
+
+def test_every_route_needs_a_login_or_is_marked_public(app):
+    unguarded = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in _api_routes(app)
+        if not is_public(route.endpoint) and get_current_user not in _calls(route.dependant)
+    ]
+    assert unguarded == []
+
+
+def test_the_guard_test_would_notice_an_unguarded_route(app):
+    from fastapi import FastAPI
+
+    probe = FastAPI()
+
+    @probe.get("/leak")
+    def leak() -> dict:
+        return {}
+
+    route = next(r for r in probe.routes if isinstance(r, APIRoute))
+    assert not is_public(route.endpoint) and get_current_user not in _calls(route.dependant)
+
+
+def test_public_routes_are_the_expected_few(app):
+    public = sorted(route.path for route in _api_routes(app) if is_public(route.endpoint))
+    assert public == ["/", "/api/auth/token", "/healthz", "/login", "/login", "/readyz"]
+
+
+def test_every_page_form_post_checks_csrf(app):
+    missing = [
+        route.path for route in _api_routes(app)
+        if "POST" in route.methods and not route.path.startswith("/api/")
+        and verify_csrf not in _calls(route.dependant)
+    ]
+    assert missing == []
+
+
+def test_anonymous_api_calls_get_401_in_the_error_shape(client):
+    for path in ("/api/org/users", "/api/audit/entries", "/api/auth/me", "/api/org/departments"):
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_anonymous_page_visits_are_sent_to_login(client):
+    response = client.get("/admin/users", headers={"accept": "text/html"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/admin/users"
