@@ -34,6 +34,7 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides: 
         database_url=database_url,
         run_jobs_in_process=False,
         demo_on_first_start=True,
+        demo_size="small",
         **overrides,  # type: ignore[arg-type]
     )
 

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,9 @@ class Settings(BaseSettings):
     site_name: str = "常熟市一网平台"
     city_code: str = "320581"
     demo_on_first_start: bool = True
+    demo_size: Literal["full", "small"] = Field(
+        "full", description="full: the city at its real size; small: a few records per kind, for tests"
+    )
     run_jobs_in_process: bool = True
     session_minutes: int = 480
     access_token_minutes: int = 60
