@@ -75,8 +75,9 @@ def unique(prefix: str = "t") -> str:
 
 
 def token_for(client: TestClient, username: str, password: str = DEMO_PASSWORD, scope: str = "") -> str:
-    response = client.post("/api/auth/token", data={"grant_type": "password", "username": username,
-                                                      "password": password, "scope": scope})
+    response = client.post(
+        "/api/auth/token", data={"grant_type": "password", "username": username, "password": password, "scope": scope}
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -97,9 +98,12 @@ def csrf_from(html: str) -> str:
 def page_login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:
     """Log in through the form like a browser; returns the session's CSRF token."""
     page = client.get("/login", headers={"accept": "text/html"})
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": csrf_from(page.text), "next": "/"},
-                           headers={"accept": "text/html"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text), "next": "/"},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     home = client.get("/", headers={"accept": "text/html"})
     return csrf_from(home.text)

@@ -3,8 +3,8 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from yiwang.core.migrate import head_revisions, upgrade
 from yiwang.core.db import make_engine
+from yiwang.core.migrate import head_revisions, upgrade
 from yiwang.domains import metadata
 
 

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = FastAPI(
         title="yiwang 一网 API",
         version=__version__,
-        description="常熟市一体化数字政府平台接口。错误统一为 {\"error\": {\"code\", \"message\", \"details\"}}。",
+        description='常熟市一体化数字政府平台接口。错误统一为 {"error": {"code", "message", "details"}}。',
         lifespan=lifespan,
     )
     app.state.settings = settings

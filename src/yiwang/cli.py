@@ -18,8 +18,14 @@ user_app = typer.Typer(help="账号管理", no_args_is_help=True)
 apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (demo_app, "demo"), (user_app, "user"), (apikey_app, "apikey"),
-                  (client_app, "client"), (audit_app, "audit")):
+for sub, name in (
+    (db_app, "db"),
+    (demo_app, "demo"),
+    (user_app, "user"),
+    (apikey_app, "apikey"),
+    (client_app, "client"),
+    (audit_app, "audit"),
+):
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -41,8 +47,14 @@ def _cli_actor():
     from yiwang.core.permissions import registry
     from yiwang.core.security import Principal
 
-    return Principal(user_id=None, username=CLI_ACTOR_NAME, display_name="命令行", kind="system", ip="cli",
-                     permissions=frozenset(registry.permissions))
+    return Principal(
+        user_id=None,
+        username=CLI_ACTOR_NAME,
+        display_name="命令行",
+        kind="system",
+        ip="cli",
+        permissions=frozenset(registry.permissions),
+    )
 
 
 @app.command()
@@ -65,8 +77,15 @@ def serve(
         logins = "  ".join(a.username for a in DEMO_ACCOUNTS[:6])
         console.print(f"演示账号（密码均为 [bold]{DEMO_PASSWORD}[/]）: {logins} … 完整列表见 README")
     runtime.db.dispose()
-    uvicorn.run("yiwang.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "yiwang.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -108,7 +127,12 @@ def demo_load() -> None:
 def user_create(
     username: Annotated[str, typer.Option(help="用户名")],
     password: Annotated[str, typer.Option(help="初始密码", prompt=True, hide_input=True)],
-    role: Annotated[list[str], typer.Option(help="角色代码，可重复：platform_admin dept_admin handler dispatcher data_steward leader citizen enterprise")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            help="角色代码，可重复：platform_admin dept_admin handler dispatcher data_steward leader citizen enterprise"
+        ),
+    ],
     department: Annotated[str | None, typer.Option(help="部门代码（工作人员必填）")] = None,
     name: Annotated[str | None, typer.Option(help="姓名/名称，默认同用户名")] = None,
     kind: Annotated[str | None, typer.Option(help="staff|citizen|enterprise，默认按角色推断")] = None,
@@ -126,9 +150,17 @@ def user_create(
     inferred = kind or ("citizen" if "citizen" in role else "enterprise" if "enterprise" in role else "staff")
     runtime = _runtime()
     try:
-        data = UserCreate(username=username, kind=inferred, display_name=name or username, password=password,
-                          department_code=department, roles=role, id_number=id_number, phone=phone,
-                          credit_code=credit_code)
+        data = UserCreate(
+            username=username,
+            kind=inferred,
+            display_name=name or username,
+            password=password,
+            department_code=department,
+            roles=role,
+            id_number=id_number,
+            phone=phone,
+            credit_code=credit_code,
+        )
         with runtime.db.unit_of_work() as db:
             created = accounts.create_user(db, actor=_cli_actor(), data=data, cipher=runtime.cipher)
     except ValidationError as exc:
@@ -147,8 +179,9 @@ def user_list() -> None:
 
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
-        items, total = accounts.list_users(db, actor=_cli_actor(), cipher=runtime.cipher,
-                                           filters=accounts.UserFilter(), limit=1000)
+        items, total = accounts.list_users(
+            db, actor=_cli_actor(), cipher=runtime.cipher, filters=accounts.UserFilter(), limit=1000
+        )
     table = Table("id", "用户名", "姓名", "类型", "部门", "角色")
     for u in items:
         table.add_row(str(u.id), u.username, u.display_name, u.kind, u.department_code or "", ",".join(u.roles))
@@ -170,11 +203,14 @@ def apikey_create(
         if user is None:
             console.print(f"[red]账号 {username} 不存在[/]")
             raise typer.Exit(1)
-        secret, credential = auth.issue_api_key(db, actor=_cli_actor(), user=user, settings=runtime.settings,
-                                                label=label)
+        secret, credential = auth.issue_api_key(
+            db, actor=_cli_actor(), user=user, settings=runtime.settings, label=label
+        )
     print(secret)
-    print(f"# 有效期至 {credential.expires_at:%Y-%m-%d}（UTC）；请求头 X-API-Key 或 Authorization: Bearer",
-          file=sys.stderr)
+    print(
+        f"# 有效期至 {credential.expires_at:%Y-%m-%d}（UTC）；请求头 X-API-Key 或 Authorization: Bearer",
+        file=sys.stderr,
+    )
 
 
 @client_app.command("create")
@@ -193,9 +229,20 @@ def client_create(
     secret = auth.new_client_secret()
     try:
         with runtime.db.unit_of_work() as db:
-            accounts.create_user(db, actor=_cli_actor(), cipher=runtime.cipher, enforce_password_policy=False,
-                                 data=UserCreate(username=client_id, kind="system", display_name=name, password=secret,
-                                                 department_code=department, scopes=scope))
+            accounts.create_user(
+                db,
+                actor=_cli_actor(),
+                cipher=runtime.cipher,
+                enforce_password_policy=False,
+                data=UserCreate(
+                    username=client_id,
+                    kind="system",
+                    display_name=name,
+                    password=secret,
+                    department_code=department,
+                    scopes=scope,
+                ),
+            )
     except AppError as exc:
         console.print(f"[red]{exc.message}[/] {exc.details or ''}")
         raise typer.Exit(1) from exc
@@ -211,7 +258,9 @@ def audit_verify() -> None:
     with runtime.db.unit_of_work() as db:
         result = audit.verify(db, runtime.signing_key.public_key())
     if result.ok:
-        console.print(f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过")
+        console.print(
+            f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过"
+        )
         return
     console.print(f"[red]审计链被破坏[/]：第 {result.first_broken_seq} 条 — {result.reason}")
     print(f"first_broken_seq={result.first_broken_seq}")
@@ -227,4 +276,3 @@ def audit_sign() -> None:
     with runtime.db.unit_of_work() as db:
         signature = audit.sign_head(db, runtime.signing_key)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
-

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
+
 from tests.conftest import bearer, run_cli
 from yiwang.core import audit
 from yiwang.core.security import Principal
@@ -24,10 +25,14 @@ def append_only_lifted(runtime):
     finally:
         with engine.begin() as conn:
             if engine.dialect.name == "sqlite":
-                conn.execute(text("""CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry
-                                     BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END"""))
-                conn.execute(text("""CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
-                                     BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END"""))
+                conn.execute(
+                    text("""CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry
+                                     BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END""")
+                )
+                conn.execute(
+                    text("""CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
+                                     BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END""")
+                )
             else:
                 conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
 
@@ -92,7 +97,7 @@ def test_verify_finds_a_deleted_entry(runtime):
         assert not result.ok and result.first_broken_seq == target
     finally:
         columns = ", ".join(row.keys())
-        values = ", ".join(f":{k}" for k in row.keys())
+        values = ", ".join(f":{k}" for k in row)
         with runtime.db.engine.begin() as conn:
             conn.execute(text(f"INSERT INTO audit_entry ({columns}) VALUES ({values})"), dict(row))  # noqa: S608
     assert _verify(runtime).ok
@@ -114,19 +119,27 @@ def test_signed_head_detects_a_rewritten_chain(runtime):
         forged_hash = audit.compute_hash(entry_copy)
         original = (entry.details, entry.entry_hash)
     with append_only_lifted(runtime) as engine, engine.begin() as conn:
-        conn.execute(text("UPDATE audit_entry SET details = :d, entry_hash = :h WHERE seq = :s"),
-                     {"d": forged_details, "h": forged_hash, "s": seq})
-        conn.execute(text("UPDATE audit_chain_head SET last_hash = :h WHERE id = 1 AND last_seq = :s"),
-                     {"h": forged_hash, "s": seq})
+        conn.execute(
+            text("UPDATE audit_entry SET details = :d, entry_hash = :h WHERE seq = :s"),
+            {"d": forged_details, "h": forged_hash, "s": seq},
+        )
+        conn.execute(
+            text("UPDATE audit_chain_head SET last_hash = :h WHERE id = 1 AND last_seq = :s"),
+            {"h": forged_hash, "s": seq},
+        )
     try:
         result = _verify(runtime)
         assert not result.ok and result.first_broken_seq == seq
     finally:
         with append_only_lifted(runtime) as engine, engine.begin() as conn:
-            conn.execute(text("UPDATE audit_entry SET details = :d, entry_hash = :h WHERE seq = :s"),
-                         {"d": original[0], "h": original[1], "s": seq})
-            conn.execute(text("UPDATE audit_chain_head SET last_hash = :h WHERE id = 1 AND last_seq = :s"),
-                         {"h": original[1], "s": seq})
+            conn.execute(
+                text("UPDATE audit_entry SET details = :d, entry_hash = :h WHERE seq = :s"),
+                {"d": original[0], "h": original[1], "s": seq},
+            )
+            conn.execute(
+                text("UPDATE audit_chain_head SET last_hash = :h WHERE id = 1 AND last_seq = :s"),
+                {"h": original[1], "s": seq},
+            )
     assert _verify(runtime).ok
 
 
@@ -138,4 +151,3 @@ def test_audit_search_api_filters_and_requires_permission(client, admin_headers)
     denied = client.get("/api/audit/entries", headers=bearer(client, "cgj_handler"))
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "permission_denied"
-

@@ -46,7 +46,9 @@ def test_id_number_parts():
     assert id_number_gender("320581199003071236") == "男"
 
 
-@pytest.mark.parametrize("code", ["91110000600037341L", "91320581MA1YE2026" + credit_code_check_char("91320581MA1YE2026")])
+@pytest.mark.parametrize(
+    "code", ["91110000600037341L", "91320581MA1YE2026" + credit_code_check_char("91320581MA1YE2026")]
+)
 def test_valid_credit_codes(code):
     assert validate_credit_code(code.lower()) == code
 
@@ -73,13 +75,17 @@ def test_invalid_credit_codes(code, reason):
         validate_credit_code(code)
 
 
-@given(st.text(alphabet=USCC_ALPHABET, min_size=15, max_size=15), st.sampled_from("123456789ANY"),
-       st.integers(0, 16), st.sampled_from(USCC_ALPHABET))
+@given(
+    st.text(alphabet=USCC_ALPHABET, min_size=15, max_size=15),
+    st.sampled_from("123456789ANY"),
+    st.integers(0, 16),
+    st.sampled_from(USCC_ALPHABET),
+)
 def test_any_single_substitution_breaks_the_credit_code_check(body, authority, position, replacement):
     first17 = authority + body[0] + "320581" + body[6:15]
     code = first17 + credit_code_check_char(first17)
     assert validate_credit_code(code) == code
-    mutated = code[:position] + replacement + code[position + 1:]
+    mutated = code[:position] + replacement + code[position + 1 :]
     if mutated != code and mutated[0] in "123456789ANY" and mutated[2:8].isdigit():
         with pytest.raises(IdentifierError):
             validate_credit_code(mutated)

@@ -13,16 +13,26 @@ from yiwang.org.models import Credential
 
 def _new_staff(client, admin_headers, department="CGJ", role="handler", password="Handler2026x") -> str:
     username = unique("staff")
-    response = client.post("/api/org/users", headers=admin_headers, json={
-        "username": username, "kind": "staff", "display_name": "测试人员", "password": password,
-        "department_code": department, "roles": [role]})
+    response = client.post(
+        "/api/org/users",
+        headers=admin_headers,
+        json={
+            "username": username,
+            "kind": "staff",
+            "display_name": "测试人员",
+            "password": password,
+            "department_code": department,
+            "roles": [role],
+        },
+    )
     assert response.status_code == 201, response.text
     return username
 
 
 def test_password_grant_returns_an_oauth2_token_that_works(client):
-    response = client.post("/api/auth/token", data={"grant_type": "password", "username": "cgj_handler",
-                                                      "password": DEMO_PASSWORD})
+    response = client.post(
+        "/api/auth/token", data={"grant_type": "password", "username": "cgj_handler", "password": DEMO_PASSWORD}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 3600
@@ -33,19 +43,31 @@ def test_password_grant_returns_an_oauth2_token_that_works(client):
 
 
 def test_client_credentials_grant_for_system_clients(client):
-    body = client.post("/api/auth/token", data={"grant_type": "client_credentials", "client_id": "demo-exchange-client",
-                                                "client_secret": DEMO_CLIENT_SECRET}).json()
+    body = client.post(
+        "/api/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo-exchange-client",
+            "client_secret": DEMO_CLIENT_SECRET,
+        },
+    ).json()
     assert set(body["scope"].split()) == {"org.department.read", "org.division.read"}
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert client.get("/api/org/departments", headers=headers).status_code == 200
     assert client.get("/api/org/users", headers=headers).status_code == 403
     # The same credentials in an HTTP Basic header (RFC 6749 §2.3.1).
-    basic = client.post("/api/auth/token", data={"grant_type": "client_credentials"},
-                        auth=("demo-exchange-client", DEMO_CLIENT_SECRET))
+    basic = client.post(
+        "/api/auth/token", data={"grant_type": "client_credentials"}, auth=("demo-exchange-client", DEMO_CLIENT_SECRET)
+    )
     assert basic.status_code == 200
     # People cannot use the client grant, and clients cannot use the password grant.
-    assert client.post("/api/auth/token", data={"grant_type": "password", "username": "demo-exchange-client",
-                                                "password": DEMO_CLIENT_SECRET}).status_code == 401
+    assert (
+        client.post(
+            "/api/auth/token",
+            data={"grant_type": "password", "username": "demo-exchange-client", "password": DEMO_CLIENT_SECRET},
+        ).status_code
+        == 401
+    )
 
 
 def test_scope_narrows_a_token(client):
@@ -53,8 +75,15 @@ def test_scope_narrows_a_token(client):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/org/divisions", headers=headers).status_code == 200
     assert client.get("/api/org/users", headers=headers).status_code == 403
-    too_wide = client.post("/api/auth/token", data={"grant_type": "password", "username": "cgj_handler",
-                                                     "password": DEMO_PASSWORD, "scope": "core.audit.read"})
+    too_wide = client.post(
+        "/api/auth/token",
+        data={
+            "grant_type": "password",
+            "username": "cgj_handler",
+            "password": DEMO_PASSWORD,
+            "scope": "core.audit.read",
+        },
+    )
     assert too_wide.status_code == 400 and too_wide.json()["error"]["code"] == "invalid_scope"
 
 
@@ -70,8 +99,11 @@ def test_expired_token_is_refused(client, runtime):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/auth/me", headers=headers).status_code == 200
     with runtime.db.unit_of_work() as db:
-        db.execute(update(Credential).where(Credential.secret_hash == sha256_hex(token.encode()))
-                   .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.execute(
+            update(Credential)
+            .where(Credential.secret_hash == sha256_hex(token.encode()))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     response = client.get("/api/auth/me", headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
@@ -96,16 +128,19 @@ def test_lock_out_after_repeated_failures(client, admin_headers, runtime):
     username = _new_staff(client, admin_headers)
     limit = runtime.settings.login_max_failures
     for _ in range(limit):
-        failed = client.post("/api/auth/token", data={"grant_type": "password", "username": username,
-                                                       "password": "wrong-password1"})
+        failed = client.post(
+            "/api/auth/token", data={"grant_type": "password", "username": username, "password": "wrong-password1"}
+        )
         assert failed.status_code == 401 and failed.json()["error"]["code"] == "invalid_grant"
-    locked = client.post("/api/auth/token", data={"grant_type": "password", "username": username,
-                                                   "password": "Handler2026x"})
+    locked = client.post(
+        "/api/auth/token", data={"grant_type": "password", "username": username, "password": "Handler2026x"}
+    )
     assert locked.status_code == 429
     assert locked.json()["error"]["code"] == "account_locked"
     assert int(locked.headers["retry-after"]) > 60
-    entries = client.get("/api/audit/entries", headers=admin_headers,
-                         params={"action": "auth.login", "actor": username}).json()["items"]
+    entries = client.get(
+        "/api/audit/entries", headers=admin_headers, params={"action": "auth.login", "actor": username}
+    ).json()["items"]
     outcomes = [e["outcome"] for e in entries]
     assert outcomes.count("failure") == limit and outcomes[0] == "denied"
     # An administrator unlocks it; the right password works again.
@@ -116,10 +151,12 @@ def test_lock_out_after_repeated_failures(client, admin_headers, runtime):
 
 def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, admin_headers):
     username = _new_staff(client, admin_headers)
-    unknown = client.post("/api/auth/token", data={"grant_type": "password", "username": unique("nobody"),
-                                                    "password": "whatever1"})
-    wrong = client.post("/api/auth/token", data={"grant_type": "password", "username": username,
-                                                  "password": "whatever1"})
+    unknown = client.post(
+        "/api/auth/token", data={"grant_type": "password", "username": unique("nobody"), "password": "whatever1"}
+    )
+    wrong = client.post(
+        "/api/auth/token", data={"grant_type": "password", "username": username, "password": "whatever1"}
+    )
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json()
 
@@ -128,14 +165,17 @@ def test_password_change_signs_out_other_tokens_and_checks_policy(client, admin_
     username = _new_staff(client, admin_headers)
     other_token = token_for(client, username, "Handler2026x")
     headers = {"Authorization": f"Bearer {token_for(client, username, 'Handler2026x')}"}
-    weak = client.post("/api/auth/password", headers=headers,
-                       json={"current_password": "Handler2026x", "new_password": "short"})
+    weak = client.post(
+        "/api/auth/password", headers=headers, json={"current_password": "Handler2026x", "new_password": "short"}
+    )
     assert weak.status_code == 422 and "至少8位" in weak.json()["error"]["message"]
-    wrong = client.post("/api/auth/password", headers=headers,
-                        json={"current_password": "nope-nope1", "new_password": "Changed2026y"})
+    wrong = client.post(
+        "/api/auth/password", headers=headers, json={"current_password": "nope-nope1", "new_password": "Changed2026y"}
+    )
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "bad_current_password"
-    ok = client.post("/api/auth/password", headers=headers,
-                     json={"current_password": "Handler2026x", "new_password": "Changed2026y"})
+    ok = client.post(
+        "/api/auth/password", headers=headers, json={"current_password": "Handler2026x", "new_password": "Changed2026y"}
+    )
     assert ok.status_code == 204
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {other_token}"}).status_code == 401
     assert client.get("/api/auth/me", headers=headers).status_code == 200  # the one that made the change stays

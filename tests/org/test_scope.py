@@ -22,9 +22,18 @@ def test_department_admin_cannot_read_or_change_another_departments_account(clie
     assert read.status_code == 403 and read.json()["error"]["code"] == "department_scope"
     change = client.patch(f"/api/org/users/{other}", headers=headers, json={"display_name": "改名"})
     assert change.status_code == 403
-    create = client.post("/api/org/users", headers=headers, json={
-        "username": unique("x"), "kind": "staff", "display_name": "越权", "password": "Abcdefg123",
-        "department_code": "HBJ", "roles": ["handler"]})
+    create = client.post(
+        "/api/org/users",
+        headers=headers,
+        json={
+            "username": unique("x"),
+            "kind": "staff",
+            "display_name": "越权",
+            "password": "Abcdefg123",
+            "department_code": "HBJ",
+            "roles": ["handler"],
+        },
+    )
     assert create.status_code == 403
     # Its own department works.
     own = _user_id(client, admin_headers, "cgj_handler")
@@ -33,8 +42,7 @@ def test_department_admin_cannot_read_or_change_another_departments_account(clie
 
 def test_department_admin_cannot_move_an_account_out_of_scope(client, admin_headers):
     own = _user_id(client, admin_headers, "cgj_zfdd_handler")
-    moved = client.patch(f"/api/org/users/{own}", headers=bearer(client, "cgj_admin"),
-                         json={"department_code": "HBJ"})
+    moved = client.patch(f"/api/org/users/{own}", headers=bearer(client, "cgj_admin"), json={"department_code": "HBJ"})
     assert moved.status_code == 403
     assert client.get(f"/api/org/users/{own}", headers=admin_headers).json()["department_code"] == "CGJ_ZFDD"
 
@@ -56,13 +64,15 @@ def test_role_permissions_are_checked_from_the_database(client, admin_headers):
     roles = {r["code"]: r for r in client.get("/api/org/roles", headers=admin_headers).json()}
     leader = roles["leader"]["permissions"]
     assert client.get("/api/org/users", headers=headers).status_code == 403
-    granted = client.put("/api/org/roles/leader/permissions", headers=admin_headers,
-                         json={"permissions": [*leader, "org.user.read"]})
+    granted = client.put(
+        "/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": [*leader, "org.user.read"]}
+    )
     assert granted.status_code == 200
     try:
         assert client.get("/api/org/users", headers=bearer(client, "leader")).status_code == 200
     finally:
         client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": leader})
-    unknown = client.put("/api/org/roles/leader/permissions", headers=admin_headers,
-                         json={"permissions": ["no.such.permission"]})
+    unknown = client.put(
+        "/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": ["no.such.permission"]}
+    )
     assert unknown.status_code == 422 and unknown.json()["error"]["details"]["unknown"] == ["no.such.permission"]

@@ -15,8 +15,9 @@ def _assert_error_shape(response, status: int, code: str | None = None) -> dict:
 
 
 def test_malformed_json(client, admin_headers):
-    response = client.post("/api/org/users", headers={**admin_headers, "content-type": "application/json"},
-                           content=b'{"username": "x",')
+    response = client.post(
+        "/api/org/users", headers={**admin_headers, "content-type": "application/json"}, content=b'{"username": "x",'
+    )
     _assert_error_shape(response, 400, "malformed_json")
 
 
@@ -27,16 +28,22 @@ def test_wrong_types(client, admin_headers):
 
 
 def test_unknown_fields_are_refused(client, admin_headers):
-    response = client.post("/api/org/departments", headers=admin_headers,
-                           json={"code": "X_Y", "short_name": "x", "full_name": "x", "colour": "red"})
+    response = client.post(
+        "/api/org/departments",
+        headers=admin_headers,
+        json={"code": "X_Y", "short_name": "x", "full_name": "x", "colour": "red"},
+    )
     error = _assert_error_shape(response, 422, "validation_failed")
     assert any(d["type"] == "extra_forbidden" and d["loc"][-1] == "colour" for d in error["details"])
 
 
 def test_oversized_json_body(client, admin_headers, runtime):
     limit = runtime.settings.max_json_bytes
-    response = client.post("/api/org/users", headers={**admin_headers, "content-type": "application/json"},
-                           content=b'{"username": "' + b"x" * (limit + 10) + b'"}')
+    response = client.post(
+        "/api/org/users",
+        headers={**admin_headers, "content-type": "application/json"},
+        content=b'{"username": "' + b"x" * (limit + 10) + b'"}',
+    )
     _assert_error_shape(response, 413, "payload_too_large")
 
 
@@ -49,8 +56,9 @@ def test_oversized_body_without_content_length(client, admin_headers, runtime):
             yield b"x" * 4096
         yield b'"}'
 
-    response = client.post("/api/org/users", headers={**admin_headers, "content-type": "application/json"},
-                           content=chunks())
+    response = client.post(
+        "/api/org/users", headers={**admin_headers, "content-type": "application/json"}, content=chunks()
+    )
     _assert_error_shape(response, 413, "payload_too_large")
 
 
@@ -72,10 +80,13 @@ def test_bad_bearer_and_basic_headers(client):
 
 @pytest.mark.parametrize("path", ["/api/org/users", "/api/org/departments", "/api/org/divisions"])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(payload=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                       max_size=4),
-                            max_leaves=8))
+@given(
+    payload=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=8,
+    )
+)
 def test_random_json_never_causes_a_server_error(client, admin_headers, path, payload):
     response = client.post(path, headers=admin_headers, json=payload)
     assert 400 <= response.status_code < 500, response.text

@@ -5,34 +5,47 @@ from tests.conftest import csrf_from, page_login
 
 def test_login_form_without_the_token_is_rejected(client):
     client.get("/login", headers={"accept": "text/html"})
-    response = client.post("/login", data={"username": "admin", "password": "changshu2026"},
-                           headers={"accept": "text/html"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": "admin", "password": "changshu2026"},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
     assert response.status_code == 403
     assert "页面已过期或来源不可信" in response.text
 
 
 def test_login_form_with_a_forged_token_is_rejected(client):
     client.get("/login", headers={"accept": "text/html"})
-    response = client.post("/login", data={"username": "admin", "password": "changshu2026", "csrf_token": "forged"},
-                           headers={"accept": "text/html"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": "admin", "password": "changshu2026", "csrf_token": "forged"},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
     assert response.status_code == 403
 
 
 def test_session_cookie_flags(client):
     page = client.get("/login", headers={"accept": "text/html"})
-    response = client.post("/login", data={"username": "cgj_handler", "password": "changshu2026",
-                                           "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": "cgj_handler", "password": "changshu2026", "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     cookie = response.headers["set-cookie"]
     assert "yiwang_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
 def test_logged_in_form_needs_the_session_token(client):
     token = page_login(client, "cgj_handler")
-    refused = client.post("/account/api-keys", data={"label": "x", "csrf_token": "not-the-token"},
-                          headers={"accept": "text/html"})
+    refused = client.post(
+        "/account/api-keys", data={"label": "x", "csrf_token": "not-the-token"}, headers={"accept": "text/html"}
+    )
     assert refused.status_code == 403
-    accepted = client.post("/account/api-keys", data={"label": "x", "csrf_token": token},
-                           headers={"accept": "text/html"})
+    accepted = client.post(
+        "/account/api-keys", data={"label": "x", "csrf_token": token}, headers={"accept": "text/html"}
+    )
     assert accepted.status_code == 200 and "ywk_" in accepted.text
 
 

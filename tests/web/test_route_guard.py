@@ -27,8 +27,11 @@ def _api_routes(app) -> list[_Route]:
         from fastapi.routing import iter_route_contexts
     except ImportError:
         return [_Route(r.path, r) for r in app.routes if isinstance(r, APIRoute)]
-    return [_Route(ctx.path, ctx.original_route) for ctx in iter_route_contexts(app.routes)
-            if isinstance(ctx.original_route, APIRoute)]
+    return [
+        _Route(ctx.path, ctx.original_route)
+        for ctx in iter_route_contexts(app.routes)
+        if isinstance(ctx.original_route, APIRoute)
+    ]
 
 
 def test_the_route_walk_sees_every_router(app):
@@ -66,9 +69,9 @@ def test_public_routes_are_the_expected_few(app):
 
 def test_every_page_form_post_checks_csrf(app):
     missing = [
-        route.path for route in _api_routes(app)
-        if "POST" in route.methods and not route.path.startswith("/api/")
-        and verify_csrf not in _calls(route.dependant)
+        route.path
+        for route in _api_routes(app)
+        if "POST" in route.methods and not route.path.startswith("/api/") and verify_csrf not in _calls(route.dependant)
     ]
     assert missing == []
 

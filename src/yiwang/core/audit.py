@@ -28,8 +28,9 @@ GENESIS_HASH = "0" * 64
 class AuditEntry(Base):
     __tablename__ = "audit_entry"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
     actor_name: Mapped[str] = mapped_column(String(100), index=True)
@@ -83,8 +84,17 @@ def _timestamp(value: datetime) -> str:
 def compute_hash(entry: AuditEntry) -> str:
     """SHA-256 over the previous hash and every recorded field, in a fixed canonical form."""
     fields = [
-        entry.seq, _timestamp(entry.occurred_at), entry.actor_id, entry.actor_name, entry.actor_kind,
-        entry.action, entry.target_type, entry.target_id, entry.ip, entry.outcome, entry.details,
+        entry.seq,
+        _timestamp(entry.occurred_at),
+        entry.actor_id,
+        entry.actor_name,
+        entry.actor_kind,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        entry.ip,
+        entry.outcome,
+        entry.details,
     ]
     return sha256_hex((entry.prev_hash + canonical_json(fields)).encode())
 
@@ -134,9 +144,11 @@ class VerifyResult:
 def _iter_entries(db: Session, batch: int = 5000) -> Iterator[AuditEntry]:
     last = 0
     while True:
-        rows = db.execute(
-            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            db.execute(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -156,8 +168,7 @@ def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
     for entry in _iter_entries(db):
         if entry.seq != expected_seq:
-            return VerifyResult(False, checked, len(signatures), expected_seq,
-                                f"缺少第{expected_seq}条（记录被删除）")
+            return VerifyResult(False, checked, len(signatures), expected_seq, f"缺少第{expected_seq}条（记录被删除）")
         if entry.prev_hash != expected_prev:
             return VerifyResult(False, checked, len(signatures), entry.seq, "前序哈希与上一条不一致")
         if compute_hash(entry) != entry.entry_hash:
@@ -168,8 +179,9 @@ def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
         expected_prev, expected_seq, checked = entry.entry_hash, expected_seq + 1, checked + 1
     beyond = [seq for seq in signatures if seq >= expected_seq]
     if beyond:
-        return VerifyResult(False, checked, len(signatures), expected_seq,
-                            f"已签名的第{min(beyond)}条不存在（日志被截断）")
+        return VerifyResult(
+            False, checked, len(signatures), expected_seq, f"已签名的第{min(beyond)}条不存在（日志被截断）"
+        )
     head = db.get(AuditChainHead, 1)
     if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != expected_prev):
         return VerifyResult(False, checked, len(signatures), expected_seq, "链头与最后一条记录不一致")
@@ -187,7 +199,9 @@ def sign_head(db: Session, key: Ed25519PrivateKey) -> AuditSignature | None:
     signed_at = utcnow()
     message = f"{head.last_seq}:{head.last_hash}:{_timestamp(signed_at)}".encode()
     signature = AuditSignature(
-        seq=head.last_seq, entry_hash=head.last_hash, signed_at=signed_at,
+        seq=head.last_seq,
+        entry_hash=head.last_hash,
+        signed_at=signed_at,
         public_key=public_key_b64(key.public_key()),
         signature=base64.b64encode(key.sign(message)).decode(),
     )

@@ -1,6 +1,7 @@
 """Field encryption (AES-GCM), keyed hashes for exact lookup, and the platform's Ed25519 key."""
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -32,10 +33,8 @@ def load_or_create_master_key(key_dir: Path, configured: str | None) -> bytes:
         return key
     path = key_dir / "field.key"
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another process created it first
             _write_secret(path, base64.b64encode(secrets.token_bytes(32)))
-        except FileExistsError:
-            pass  # another process created it first
     key = base64.b64decode(path.read_bytes().strip())
     if len(key) != 32:
         raise ValueError(f"{path} does not hold a 32-byte base64 key")
@@ -89,10 +88,8 @@ def load_or_create_signing_key(key_dir: Path) -> Ed25519PrivateKey:
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        try:
+        with contextlib.suppress(FileExistsError):
             _write_secret(path, pem)
-        except FileExistsError:
-            pass
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")

@@ -22,8 +22,8 @@ from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate
 
 DATA = Path(__file__).parent / "data"
 CITY_CODE = "320581"
-DEMO_PASSWORD = "changshu2026"
-DEMO_CLIENT_SECRET = "demo-client-secret-2026"
+DEMO_PASSWORD = "changshu2026"  # noqa: S105  (published demo login)
+DEMO_CLIENT_SECRET = "demo-client-secret-2026"  # noqa: S105  (published demo client)
 GOVERNMENT_CODE = "GOV"
 
 # Demo sub-units under departments, to show the department tree and its scope rules.
@@ -55,8 +55,16 @@ def division_rows() -> list[DivisionCreate]:
         stem = item["name"].removesuffix("街道").removesuffix("镇")
         for index, suffix in enumerate(COMMUNITY_SUFFIXES[kind], start=1):
             level = "village" if suffix.endswith("村") else "community"
-            rows.append(DivisionCreate(code=f"{code}{index:03d}", name=stem + suffix, level=level, parent_code=code,
-                                       lon=round(lon + 0.006 * (index - 2), 4), lat=round(lat + 0.004 * (index - 2), 4)))
+            rows.append(
+                DivisionCreate(
+                    code=f"{code}{index:03d}",
+                    name=stem + suffix,
+                    level=level,
+                    parent_code=code,
+                    lon=round(lon + 0.006 * (index - 2), 4),
+                    lat=round(lat + 0.004 * (index - 2), 4),
+                )
+            )
     return rows
 
 
@@ -64,9 +72,18 @@ def department_rows() -> list[DepartmentCreate]:
     """The city government at the root, the reference departments under it, then demo sub-units."""
     rows = [DepartmentCreate(code=GOVERNMENT_CODE, short_name="市政府", full_name="常熟市人民政府", kind="government")]
     for item in _rows("departments.csv"):
-        rows.append(DepartmentCreate(code=item["code"], short_name=item["short_name"], full_name=item["full_name"],
-                                     kind=item["kind"], parent_code=GOVERNMENT_CODE))
-    rows += [DepartmentCreate(code=c, short_name=s, full_name=f, kind="unit", parent_code=p) for c, s, f, p in SUB_UNITS]
+        rows.append(
+            DepartmentCreate(
+                code=item["code"],
+                short_name=item["short_name"],
+                full_name=item["full_name"],
+                kind=item["kind"],
+                parent_code=GOVERNMENT_CODE,
+            )
+        )
+    rows += [
+        DepartmentCreate(code=c, short_name=s, full_name=f, kind="unit", parent_code=p) for c, s, f, p in SUB_UNITS
+    ]
     return rows
 
 
@@ -104,12 +121,19 @@ DEMO_ACCOUNTS = [
     DemoAccount("hbj_admin", "钱环保（演示）", "staff", ("dept_admin",), "HBJ"),
     DemoAccount("hbj_steward", "吴监测（演示）", "staff", ("data_steward",), "HBJ"),
     DemoAccount("spj_handler", "郑审批（演示）", "staff", ("handler",), "SPJ"),
-    DemoAccount("zhangsan", "张三", "citizen", ("citizen",), id_number=demo_id_number("19900307", 123),
-                phone="13912345678"),
-    DemoAccount("lisi", "李四", "citizen", ("citizen",), id_number=demo_id_number("19951122", 246),
-                phone="13787654321"),
-    DemoAccount("yushan_tech", "常熟虞山科技有限公司（演示）", "enterprise", ("enterprise",),
-                credit_code=demo_credit_code("MA1YE2026")),
+    DemoAccount(
+        "zhangsan", "张三", "citizen", ("citizen",), id_number=demo_id_number("19900307", 123), phone="13912345678"
+    ),
+    DemoAccount(
+        "lisi", "李四", "citizen", ("citizen",), id_number=demo_id_number("19951122", 246), phone="13787654321"
+    ),
+    DemoAccount(
+        "yushan_tech",
+        "常熟虞山科技有限公司（演示）",
+        "enterprise",
+        ("enterprise",),
+        credit_code=demo_credit_code("MA1YE2026"),
+    ),
 ]
 
 
@@ -128,31 +152,64 @@ def load_all(runtime: Runtime, *, console: Console | None = None) -> dict[str, d
 
 def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
     """Idempotently load divisions, departments, roles and demo accounts; returns counts."""
-    system = Principal(user_id=None, username="system:demo", display_name="演示数据装载", kind="system",
-                       permissions=frozenset({SCOPE_ALL_DEPARTMENTS}))
+    system = Principal(
+        user_id=None,
+        username="system:demo",
+        display_name="演示数据装载",
+        kind="system",
+        permissions=frozenset({SCOPE_ALL_DEPARTMENTS}),
+    )
     counts = {"divisions": 0, "departments": 0, "accounts": 0}
     with runtime.db.unit_of_work() as db:
         service.sync_roles(db)
         counts["divisions"] = service.upsert_divisions(db, rows=division_rows())
         counts["departments"] = service.upsert_departments(db, rows=department_rows())
-        audit.record(db, actor=system, action="org.reference.load", target_type="organisation",
-                     target_id=CITY_CODE, details={"divisions": counts["divisions"],
-                                                   "departments": counts["departments"]})
+        audit.record(
+            db,
+            actor=system,
+            action="org.reference.load",
+            target_type="organisation",
+            target_id=CITY_CODE,
+            details={"divisions": counts["divisions"], "departments": counts["departments"]},
+        )
     for account in DEMO_ACCOUNTS:
         with runtime.db.unit_of_work() as db:
             if accounts.get_user_by_username(db, username=account.username) is not None:
                 continue
-            accounts.create_user(db, actor=system, cipher=runtime.cipher, enforce_password_policy=False, data=UserCreate(
-                username=account.username, kind=account.kind, display_name=account.display_name,  # type: ignore[arg-type]
-                password=DEMO_PASSWORD, department_code=account.department, roles=list(account.roles),
-                id_number=account.id_number, phone=account.phone, credit_code=account.credit_code))
+            accounts.create_user(
+                db,
+                actor=system,
+                cipher=runtime.cipher,
+                enforce_password_policy=False,
+                data=UserCreate(
+                    username=account.username,
+                    kind=account.kind,
+                    display_name=account.display_name,  # type: ignore[arg-type]
+                    password=DEMO_PASSWORD,
+                    department_code=account.department,
+                    roles=list(account.roles),
+                    id_number=account.id_number,
+                    phone=account.phone,
+                    credit_code=account.credit_code,
+                ),
+            )
             counts["accounts"] += 1
     with runtime.db.unit_of_work() as db:
         if accounts.get_user_by_username(db, username="demo-exchange-client") is None:
-            accounts.create_user(db, actor=system, cipher=runtime.cipher, enforce_password_policy=False, data=UserCreate(
-                username="demo-exchange-client", kind="system", display_name="演示：部门共享交换客户端",
-                password=DEMO_CLIENT_SECRET, department_code="DSJ",
-                scopes=["org.department.read", "org.division.read"]))
+            accounts.create_user(
+                db,
+                actor=system,
+                cipher=runtime.cipher,
+                enforce_password_policy=False,
+                data=UserCreate(
+                    username="demo-exchange-client",
+                    kind="system",
+                    display_name="演示：部门共享交换客户端",
+                    password=DEMO_CLIENT_SECRET,
+                    department_code="DSJ",
+                    scopes=["org.department.read", "org.division.read"],
+                ),
+            )
             counts["accounts"] += 1
     if console:
         console.print(f"[green]演示数据已装载[/]: {counts}")

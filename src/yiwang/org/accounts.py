@@ -49,12 +49,20 @@ def to_read(user: User, department: Department | None, cipher: FieldCipher) -> U
     phone = cipher.decrypt(user.phone_enc, context=PHONE_CONTEXT) if user.phone_enc else None
     locked = bool(user.locked_until and user.locked_until > utcnow())
     return UserRead(
-        id=user.id, username=user.username, kind=user.kind, display_name=user.display_name,
+        id=user.id,
+        username=user.username,
+        kind=user.kind,
+        display_name=user.display_name,
         department_code=department.code if department else None,
         department_name=department.short_name if department else None,
-        roles=sorted(ur.role.code for ur in user.roles), active=user.active, locked=locked,
-        id_number=mask_id_number(id_number), phone=mask_phone(phone), credit_code=user.credit_code,
-        created_at=user.created_at, last_login_at=user.last_login_at,
+        roles=sorted(ur.role.code for ur in user.roles),
+        active=user.active,
+        locked=locked,
+        id_number=mask_id_number(id_number),
+        phone=mask_phone(phone),
+        credit_code=user.credit_code,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
     )
 
 
@@ -95,8 +103,9 @@ def create_user(
     elif data.kind == "staff" or data.roles:
         check_department_scope(actor, None)
     if data.id_number:
-        taken = select(User.id).where(User.id_number_hash == cipher.lookup_hash(
-            normalise_id_number(data.id_number), context=ID_NUMBER_CONTEXT))
+        taken = select(User.id).where(
+            User.id_number_hash == cipher.lookup_hash(normalise_id_number(data.id_number), context=ID_NUMBER_CONTEXT)
+        )
         if db.execute(taken).first():
             raise Conflict("该身份证号码已注册")
     if data.password and enforce_password_policy:
@@ -105,19 +114,35 @@ def create_user(
             raise ValidationFailed("；".join(problems), details={"password": problems})
     roles = _roles(db, data.kind, data.roles)
     user = User(
-        username=data.username, kind=data.kind, display_name=data.display_name,
+        username=data.username,
+        kind=data.kind,
+        display_name=data.display_name,
         department_id=department.id if department else None,
         password_hash=hash_password(data.password) if data.password else None,
-        credit_code=data.credit_code, scopes=" ".join(sorted(set(data.scopes))), active=True,
-        failed_logins=0, created_at=utcnow(), password_changed_at=utcnow(),
+        credit_code=data.credit_code,
+        scopes=" ".join(sorted(set(data.scopes))),
+        active=True,
+        failed_logins=0,
+        created_at=utcnow(),
+        password_changed_at=utcnow(),
     )
     _set_personal(user, cipher, id_number=data.id_number, phone=data.phone)
     user.roles = [UserRole(role=r) for r in roles]
     db.add(user)
     db.flush()
-    audit.record(db, actor=actor, action="org.user.create", target_type="user", target_id=user.id,
-                 details={"username": user.username, "kind": user.kind, "roles": sorted(data.roles),
-                          "department": data.department_code})
+    audit.record(
+        db,
+        actor=actor,
+        action="org.user.create",
+        target_type="user",
+        target_id=user.id,
+        details={
+            "username": user.username,
+            "kind": user.kind,
+            "roles": sorted(data.roles),
+            "department": data.department_code,
+        },
+    )
     return to_read(user, department, cipher)
 
 
@@ -168,7 +193,8 @@ def list_users(
         stmt = stmt.where(User.kind == filters.kind)
     if filters.department_code:
         stmt = stmt.join(Department, Department.id == User.department_id).where(
-            Department.code == filters.department_code)
+            Department.code == filters.department_code
+        )
     if filters.role:
         stmt = stmt.where(User.roles.any(UserRole.role.has(Role.code == filters.role)))
     total = db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
@@ -197,8 +223,7 @@ def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate
     _set_personal(user, cipher, id_number=None, phone=data.phone)
     db.flush()
     safe_changes = {k: v for k, v in changes.items() if k != "phone"} | ({"phone": "已修改"} if data.phone else {})
-    audit.record(db, actor=actor, action="org.user.update", target_type="user", target_id=user.id,
-                 details=safe_changes)
+    audit.record(db, actor=actor, action="org.user.update", target_type="user", target_id=user.id, details=safe_changes)
     department = db.get(Department, user.department_id) if user.department_id else None
     return to_read(user, department, cipher)
 
@@ -217,8 +242,15 @@ def read_personal(db: Session, *, actor: Principal, user_id: int, cipher: FieldC
     own = actor.user_id == user.id
     if not own:
         if not actor.has(PERSONAL_READ_CLEAR):
-            audit.record(db, actor=actor, action="personal.read_clear", target_type="user", target_id=user.id,
-                         outcome=audit.OUTCOME_DENIED, details={"reason": reason})
+            audit.record(
+                db,
+                actor=actor,
+                action="personal.read_clear",
+                target_type="user",
+                target_id=user.id,
+                outcome=audit.OUTCOME_DENIED,
+                details={"reason": reason},
+            )
             raise PermissionDenied("没有查看个人信息明文的权限", commit=True)
         _check_can_see(actor, user)
     result = PersonalRead(
@@ -227,8 +259,14 @@ def read_personal(db: Session, *, actor: Principal, user_id: int, cipher: FieldC
         id_number=cipher.decrypt(user.id_number_enc, context=ID_NUMBER_CONTEXT) if user.id_number_enc else None,
         phone=cipher.decrypt(user.phone_enc, context=PHONE_CONTEXT) if user.phone_enc else None,
     )
-    audit.record(db, actor=actor, action="personal.read_clear", target_type="user", target_id=user.id,
-                 details={"fields": ["id_number", "phone"], "reason": reason, "own": own})
+    audit.record(
+        db,
+        actor=actor,
+        action="personal.read_clear",
+        target_type="user",
+        target_id=user.id,
+        details={"fields": ["id_number", "phone"], "reason": reason, "own": own},
+    )
     return result
 
 

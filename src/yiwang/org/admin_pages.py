@@ -13,7 +13,8 @@ from yiwang.core.errors import AppError
 from yiwang.core.permissions import AUDIT_READ, registry
 from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require
-from yiwang.org import accounts, permissions as perm, service
+from yiwang.org import accounts, service
+from yiwang.org import permissions as perm
 from yiwang.org.pages import KIND_NAMES
 from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate, UserUpdate
 from yiwang.web import nav
@@ -41,18 +42,35 @@ def admin_home(request: Request, user: CurrentUser) -> HTMLResponse:
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(
-    request: Request, db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.USER_READ))],
-    q: str = "", kind: str = "", department: str = "", role: str = "", page: int = 1,
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_READ))],
+    q: str = "",
+    kind: str = "",
+    department: str = "",
+    role: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
     page = max(page, 1)
     filters = accounts.UserFilter(q=q or None, kind=kind or None, department_code=department or None, role=role or None)
-    items, total = accounts.list_users(db, actor=user, cipher=cipher, filters=filters,
-                                       offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return render(request, "org/users.html", {
-        "items": items, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-        "filters": filters, "kind_names": KIND_NAMES, "departments": service.list_departments(db),
-        "roles": service.list_roles(db),
-    })
+    items, total = accounts.list_users(
+        db, actor=user, cipher=cipher, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return render(
+        request,
+        "org/users.html",
+        {
+            "items": items,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "filters": filters,
+            "kind_names": KIND_NAMES,
+            "departments": service.list_departments(db),
+            "roles": service.list_roles(db),
+        },
+    )
 
 
 def _user_form_context(db: DbSession) -> dict[str, object]:
@@ -60,13 +78,18 @@ def _user_form_context(db: DbSession) -> dict[str, object]:
 
 
 @router.get("/users/new", response_class=HTMLResponse)
-def new_user_page(request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.USER_WRITE))]) -> HTMLResponse:
+def new_user_page(
+    request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.USER_WRITE))]
+) -> HTMLResponse:
     return render(request, "org/user_new.html", _user_form_context(db) | {"form": {}})
 
 
 @router.post("/users/new", response_class=HTMLResponse)
 async def new_user_submit(
-    request: Request, db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
     _csrf: CsrfChecked,
 ) -> Response:
     form = await request.form()
@@ -77,26 +100,44 @@ async def new_user_submit(
         data = UserCreate(**raw, roles=raw_roles)
         created = accounts.create_user(db, actor=user, data=data, cipher=cipher)
     except ValidationError as exc:
-        return render(request, "org/user_new.html", _user_form_context(db) | {"form": raw, "error_message": _first_error(exc)},
-                      status_code=422)
+        return render(
+            request,
+            "org/user_new.html",
+            _user_form_context(db) | {"form": raw, "error_message": _first_error(exc)},
+            status_code=422,
+        )
     except AppError as exc:
         db.rollback()
-        return render(request, "org/user_new.html", _user_form_context(db) | {"form": raw, "error_message": exc.message},
-                      status_code=exc.status_code)
+        return render(
+            request,
+            "org/user_new.html",
+            _user_form_context(db) | {"form": raw, "error_message": exc.message},
+            status_code=exc.status_code,
+        )
     return RedirectResponse(f"/admin/users/{created.id}?notice=created", status_code=303)
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-def user_page(request: Request, db: DbSession, cipher: CipherDep,
-              user: Annotated[Principal, Depends(require(perm.USER_READ))], user_id: int) -> HTMLResponse:
+def user_page(
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_READ))],
+    user_id: int,
+) -> HTMLResponse:
     account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
     return render(request, "org/user_detail.html", _user_form_context(db) | {"account": account})
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
-async def user_update(request: Request, db: DbSession, cipher: CipherDep,
-                      user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: int,
-                      _csrf: CsrfChecked) -> Response:
+async def user_update(
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
+    user_id: int,
+    _csrf: CsrfChecked,
+) -> Response:
     form = await request.form()
     try:
         data = UserUpdate(
@@ -110,22 +151,33 @@ async def user_update(request: Request, db: DbSession, cipher: CipherDep,
         db.rollback()
         message = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
         account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
-        return render(request, "org/user_detail.html", _user_form_context(db) | {"account": account,
-                      "error_message": message}, status_code=422)
+        return render(
+            request,
+            "org/user_detail.html",
+            _user_form_context(db) | {"account": account, "error_message": message},
+            status_code=422,
+        )
     return RedirectResponse(f"/admin/users/{user_id}?notice=saved", status_code=303)
 
 
 @router.post("/users/{user_id}/unlock")
-def user_unlock(db: DbSession, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: int,
-                _csrf: CsrfChecked) -> Response:
+def user_unlock(
+    db: DbSession, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: int, _csrf: CsrfChecked
+) -> Response:
     accounts.unlock_user(db, actor=user, user_id=user_id)
     return RedirectResponse(f"/admin/users/{user_id}?notice=unlocked", status_code=303)
 
 
 @router.post("/users/{user_id}/reveal", response_class=HTMLResponse)
-def user_reveal(request: Request, db: DbSession, cipher: CipherDep,
-                user: Annotated[Principal, Depends(require(perm.USER_READ))], user_id: int, _csrf: CsrfChecked,
-                reason: Annotated[str, Form(min_length=2, max_length=200)]) -> HTMLResponse:
+def user_reveal(
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_READ))],
+    user_id: int,
+    _csrf: CsrfChecked,
+    reason: Annotated[str, Form(min_length=2, max_length=200)],
+) -> HTMLResponse:
     """Show personal fields in clear with a stated reason; the read is audited (and refused without the right)."""
     personal = accounts.read_personal(db, actor=user, user_id=user_id, cipher=cipher, reason=reason)
     account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
@@ -136,55 +188,90 @@ def user_reveal(request: Request, db: DbSession, cipher: CipherDep,
 
 
 @router.get("/roles", response_class=HTMLResponse)
-def roles_page(request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.ROLE_READ))]) -> HTMLResponse:
+def roles_page(
+    request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.ROLE_READ))]
+) -> HTMLResponse:
     permissions = sorted(registry.permissions.values(), key=lambda p: p.name)
     return render(request, "org/roles.html", {"roles": service.list_roles(db), "permissions": permissions})
 
 
 @router.post("/roles/{code}", response_class=HTMLResponse)
-async def role_update(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))],
-                      code: str, _csrf: CsrfChecked) -> Response:
+async def role_update(
+    request: Request,
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))],
+    code: str,
+    _csrf: CsrfChecked,
+) -> Response:
     form = await request.form()
     service.set_role_permissions(db, actor=user, code=code, permissions=[str(v) for v in form.getlist("permissions")])
     return RedirectResponse("/admin/roles?notice=saved", status_code=303)
 
 
 @router.get("/departments", response_class=HTMLResponse)
-def departments_page(request: Request, db: DbSession,
-                     _: Annotated[Principal, Depends(require(perm.DEPARTMENT_READ))]) -> HTMLResponse:
-    return render(request, "org/departments.html", {"tree": service.department_tree(db),
-                                                    "departments": service.list_departments(db)})
+def departments_page(
+    request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.DEPARTMENT_READ))]
+) -> HTMLResponse:
+    return render(
+        request,
+        "org/departments.html",
+        {"tree": service.department_tree(db), "departments": service.list_departments(db)},
+    )
 
 
 @router.post("/departments", response_class=HTMLResponse)
 def department_create(
-    request: Request, db: DbSession, user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))],
-    _csrf: CsrfChecked, code: Annotated[str, Form()], short_name: Annotated[str, Form()],
-    full_name: Annotated[str, Form()], parent_code: Annotated[str, Form()] = "",
+    request: Request,
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))],
+    _csrf: CsrfChecked,
+    code: Annotated[str, Form()],
+    short_name: Annotated[str, Form()],
+    full_name: Annotated[str, Form()],
+    parent_code: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        data = DepartmentCreate(code=code.strip().upper(), short_name=short_name, full_name=full_name,
-                                kind="unit", parent_code=parent_code or None)
+        data = DepartmentCreate(
+            code=code.strip().upper(),
+            short_name=short_name,
+            full_name=full_name,
+            kind="unit",
+            parent_code=parent_code or None,
+        )
         service.create_department(db, actor=user, data=data)
     except (ValidationError, AppError) as exc:
         db.rollback()
         message = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
-        return render(request, "org/departments.html", {"tree": service.department_tree(db),
-                      "departments": service.list_departments(db), "error_message": message}, status_code=422)
+        return render(
+            request,
+            "org/departments.html",
+            {
+                "tree": service.department_tree(db),
+                "departments": service.list_departments(db),
+                "error_message": message,
+            },
+            status_code=422,
+        )
     return RedirectResponse("/admin/departments?notice=created", status_code=303)
 
 
 @router.get("/divisions", response_class=HTMLResponse)
-def divisions_page(request: Request, db: DbSession,
-                   _: Annotated[Principal, Depends(require(perm.DIVISION_READ))]) -> HTMLResponse:
+def divisions_page(
+    request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.DIVISION_READ))]
+) -> HTMLResponse:
     return render(request, "org/divisions.html", _divisions_context(db))
 
 
 @router.post("/divisions", response_class=HTMLResponse)
 def division_create(
-    request: Request, db: DbSession, user: Annotated[Principal, Depends(require(perm.DIVISION_WRITE))],
-    _csrf: CsrfChecked, code: Annotated[str, Form()], name: Annotated[str, Form()],
-    level: Annotated[str, Form()], parent_code: Annotated[str, Form()] = "",
+    request: Request,
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(perm.DIVISION_WRITE))],
+    _csrf: CsrfChecked,
+    code: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    level: Annotated[str, Form()],
+    parent_code: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         data = DivisionCreate(code=code, name=name, level=level, parent_code=parent_code or None)  # type: ignore[arg-type]
@@ -192,8 +279,9 @@ def division_create(
     except (ValidationError, AppError) as exc:
         db.rollback()
         message = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
-        return render(request, "org/divisions.html", _divisions_context(db) | {"error_message": message},
-                      status_code=422)
+        return render(
+            request, "org/divisions.html", _divisions_context(db) | {"error_message": message}, status_code=422
+        )
     return RedirectResponse("/admin/divisions?notice=created", status_code=303)
 
 
@@ -217,26 +305,58 @@ def _parse_time(value: str) -> datetime | None:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, db: DbSession, _: Annotated[Principal, Depends(require(AUDIT_READ))],
-    actor: str = "", action: str = "", target_type: str = "", target_id: str = "", outcome: str = "",
-    since: str = "", until: str = "", page: int = 1,
+    request: Request,
+    db: DbSession,
+    _: Annotated[Principal, Depends(require(AUDIT_READ))],
+    actor: str = "",
+    action: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    outcome: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
     page = max(page, 1)
-    query = audit.AuditQuery(actor=actor or None, action=action or None, target_type=target_type or None,
-                             target_id=target_id or None, outcome=outcome or None,
-                             since=_parse_time(since), until=_parse_time(until))
+    query = audit.AuditQuery(
+        actor=actor or None,
+        action=action or None,
+        target_type=target_type or None,
+        target_id=target_id or None,
+        outcome=outcome or None,
+        since=_parse_time(since),
+        until=_parse_time(until),
+    )
     rows, total = audit.search(db, query=query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return render(request, "org/audit.html", {
-        "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-        "q": {"actor": actor, "action": action, "target_type": target_type, "target_id": target_id,
-              "outcome": outcome, "since": since, "until": until},
-    })
+    return render(
+        request,
+        "org/audit.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "q": {
+                "actor": actor,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "outcome": outcome,
+                "since": since,
+                "until": until,
+            },
+        },
+    )
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
-def audit_verify(request: Request, db: DbSession, _: Annotated[Principal, Depends(require(AUDIT_READ))],
-                 _csrf: CsrfChecked) -> HTMLResponse:
+def audit_verify(
+    request: Request, db: DbSession, _: Annotated[Principal, Depends(require(AUDIT_READ))], _csrf: CsrfChecked
+) -> HTMLResponse:
     result = audit.verify(db, request.app.state.runtime.signing_key.public_key())
     rows, total = audit.search(db, query=audit.AuditQuery(), limit=PAGE_SIZE)
-    return render(request, "org/audit.html", {"rows": rows, "total": total, "page": 1,
-                                               "pages": max(1, -(-total // PAGE_SIZE)), "q": {}, "verify": result})
+    return render(
+        request,
+        "org/audit.html",
+        {"rows": rows, "total": total, "page": 1, "pages": max(1, -(-total // PAGE_SIZE)), "q": {}, "verify": result},
+    )

@@ -16,7 +16,8 @@ from yiwang.core.pagination import Page, PageParams, page_params
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, client_ip, public, require
-from yiwang.org import accounts, auth, permissions as perm, service
+from yiwang.org import accounts, auth, service
+from yiwang.org import permissions as perm
 from yiwang.org.schemas import (
     ApiKeyCreated,
     ClientCreate,
@@ -62,18 +63,21 @@ def issue_token(
     if grant_type == "password":
         if not username or not password:
             raise AppError("password 授权须提供 username 和 password", code="invalid_request")
-        user = auth.login_with_password(db, username=username, password=password, ip=ip, settings=settings,
-                                        kinds={"staff", "citizen", "enterprise"})
+        user = auth.login_with_password(
+            db, username=username, password=password, ip=ip, settings=settings, kinds={"staff", "citizen", "enterprise"}
+        )
     elif grant_type == "client_credentials":
         client_id, client_secret = _client_from_basic(request, client_id, client_secret)
-        user = auth.login_with_password(db, username=client_id, password=client_secret, ip=ip, settings=settings,
-                                        kinds={"system"})
+        user = auth.login_with_password(
+            db, username=client_id, password=client_secret, ip=ip, settings=settings, kinds={"system"}
+        )
     else:
         raise AppError("不支持的授权类型", code="unsupported_grant_type", details={"grant_type": grant_type})
     scopes = auth.grantable_scopes(db, user=user, requested=scope)
     lifetime = timedelta(minutes=settings.access_token_minutes)
-    secret, credential = auth.issue_credential(db, user=user, kind=auth.ACCESS_TOKEN, lifetime=lifetime,
-                                               ip=ip, scopes=scopes, label=grant_type)
+    secret, _credential = auth.issue_credential(
+        db, user=user, kind=auth.ACCESS_TOKEN, lifetime=lifetime, ip=ip, scopes=scopes, label=grant_type
+    )
     granted = scopes or " ".join(sorted(auth.principal_permissions(db, user=user)))
     return TokenResponse(access_token=secret, expires_in=int(lifetime.total_seconds()), scope=granted)
 
@@ -113,9 +117,16 @@ class MeRead(BaseModel):
 @auth_router.get("/me", response_model=MeRead, dependencies=[Depends(oauth2_scheme)])
 def me(user: CurrentUser) -> MeRead:
     """The caller's identity, roles and effective permissions."""
-    return MeRead(user_id=user.user_id or 0, username=user.username, display_name=user.display_name,
-                  kind=user.kind, department_code=user.department_code, roles=sorted(user.roles),
-                  permissions=sorted(user.permissions), via=user.via)
+    return MeRead(
+        user_id=user.user_id or 0,
+        username=user.username,
+        display_name=user.display_name,
+        kind=user.kind,
+        department_code=user.department_code,
+        roles=sorted(user.roles),
+        permissions=sorted(user.permissions),
+        via=user.via,
+    )
 
 
 @auth_router.post("/password", status_code=204, dependencies=[Depends(oauth2_scheme)])
@@ -139,31 +150,40 @@ def create_own_api_key(db: DbSession, user: CurrentUser, settings: SettingsDep, 
 
 
 @router.get("/divisions", response_model=list[DivisionRead])
-def list_divisions(db: DbSession, _: Annotated[Principal, Depends(require(perm.DIVISION_READ))],
-                   level: str | None = None) -> list[DivisionRead]:
+def list_divisions(
+    db: DbSession, _: Annotated[Principal, Depends(require(perm.DIVISION_READ))], level: str | None = None
+) -> list[DivisionRead]:
     return service.list_divisions(db, level=level)
 
 
 @router.post("/divisions", response_model=DivisionRead, status_code=201)
-def create_division(db: DbSession, user: Annotated[Principal, Depends(require(perm.DIVISION_WRITE))],
-                    data: DivisionCreate) -> DivisionRead:
+def create_division(
+    db: DbSession, user: Annotated[Principal, Depends(require(perm.DIVISION_WRITE))], data: DivisionCreate
+) -> DivisionRead:
     return service.create_division(db, actor=user, data=data)
 
 
 @router.get("/departments", response_model=list[DepartmentRead])
-def list_departments(db: DbSession, _: Annotated[Principal, Depends(require(perm.DEPARTMENT_READ))]) -> list[DepartmentRead]:
+def list_departments(
+    db: DbSession, _: Annotated[Principal, Depends(require(perm.DEPARTMENT_READ))]
+) -> list[DepartmentRead]:
     return service.list_departments(db, include_inactive=True)
 
 
 @router.post("/departments", response_model=DepartmentRead, status_code=201)
-def create_department(db: DbSession, user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))],
-                      data: DepartmentCreate) -> DepartmentRead:
+def create_department(
+    db: DbSession, user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))], data: DepartmentCreate
+) -> DepartmentRead:
     return service.create_department(db, actor=user, data=data)
 
 
 @router.patch("/departments/{code}", response_model=DepartmentRead)
-def update_department(db: DbSession, user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))],
-                      code: str, data: DepartmentUpdate) -> DepartmentRead:
+def update_department(
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))],
+    code: str,
+    data: DepartmentUpdate,
+) -> DepartmentRead:
     return service.update_department(db, actor=user, code=code, data=data)
 
 
@@ -173,8 +193,9 @@ def list_roles(db: DbSession, _: Annotated[Principal, Depends(require(perm.ROLE_
 
 
 @router.put("/roles/{code}/permissions", response_model=RoleRead)
-def set_role_permissions(db: DbSession, user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))],
-                         code: str, data: RolePermissionsUpdate) -> RoleRead:
+def set_role_permissions(
+    db: DbSession, user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))], code: str, data: RolePermissionsUpdate
+) -> RoleRead:
     return service.set_role_permissions(db, actor=user, code=code, permissions=data.permissions)
 
 
@@ -183,20 +204,27 @@ def set_role_permissions(db: DbSession, user: Annotated[Principal, Depends(requi
 
 @router.get("/users", response_model=Page[UserRead])
 def list_users(
-    db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.USER_READ))],
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_READ))],
     paging: Annotated[PageParams, Depends(page_params)],
-    q: str | None = None, kind: str | None = None, department: str | None = None, role: str | None = None,
+    q: str | None = None,
+    kind: str | None = None,
+    department: str | None = None,
+    role: str | None = None,
 ) -> Page[UserRead]:
     """Accounts in the caller's department scope, personal fields masked."""
     filters = accounts.UserFilter(q=q, kind=kind, department_code=department, role=role)
-    items, total = accounts.list_users(db, actor=user, cipher=cipher, filters=filters, offset=paging.offset,
-                                       limit=paging.size)
+    items, total = accounts.list_users(
+        db, actor=user, cipher=cipher, filters=filters, offset=paging.offset, limit=paging.size
+    )
     return Page(items=items, total=total, page=paging.page, size=paging.size)
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
-def create_user(db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
-                data: UserCreate) -> UserRead:
+def create_user(
+    db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], data: UserCreate
+) -> UserRead:
     return accounts.create_user(db, actor=user, data=data, cipher=cipher)
 
 
@@ -209,8 +237,13 @@ def get_user(db: DbSession, cipher: CipherDep, user: CurrentUser, user_id: int) 
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
-                user_id: int, data: UserUpdate) -> UserRead:
+def update_user(
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
+    user_id: int,
+    data: UserUpdate,
+) -> UserRead:
     return accounts.update_user(db, actor=user, user_id=user_id, data=data, cipher=cipher)
 
 
@@ -221,21 +254,40 @@ def unlock_user(db: DbSession, user: Annotated[Principal, Depends(require(perm.U
 
 
 @router.get("/users/{user_id}/personal", response_model=PersonalRead)
-def read_personal(db: DbSession, cipher: CipherDep, user: CurrentUser, user_id: int,
-                  reason: Annotated[str, Query(min_length=2, max_length=200, description="查看事由，记入审计")]
-                  ) -> PersonalRead:
+def read_personal(
+    db: DbSession,
+    cipher: CipherDep,
+    user: CurrentUser,
+    user_id: int,
+    reason: Annotated[str, Query(min_length=2, max_length=200, description="查看事由，记入审计")],
+) -> PersonalRead:
     """Personal fields in clear, with a stated reason; every call is written to the audit chain."""
     return accounts.read_personal(db, actor=user, user_id=user_id, cipher=cipher, reason=reason)
 
 
 @router.post("/clients", response_model=ClientCreated, status_code=201)
-def create_client(db: DbSession, cipher: CipherDep, user: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))],
-                  data: ClientCreate) -> ClientCreated:
+def create_client(
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))],
+    data: ClientCreate,
+) -> ClientCreated:
     """Register a system client (系统接入) with scopes; the secret is shown once."""
     secret = auth.new_client_secret()
-    accounts.create_user(db, actor=user, cipher=cipher, data=UserCreate(
-        username=data.client_id, kind="system", display_name=data.name, password=secret,
-        department_code=data.department_code, scopes=data.scopes), enforce_password_policy=False)
+    accounts.create_user(
+        db,
+        actor=user,
+        cipher=cipher,
+        data=UserCreate(
+            username=data.client_id,
+            kind="system",
+            display_name=data.name,
+            password=secret,
+            department_code=data.department_code,
+            scopes=data.scopes,
+        ),
+        enforce_password_policy=False,
+    )
     return ClientCreated(client_id=data.client_id, client_secret=secret, scopes=sorted(set(data.scopes)))
 
 
@@ -258,15 +310,27 @@ class AuditEntryRead(BaseModel):
 
 @audit_router.get("/entries", response_model=Page[AuditEntryRead])
 def search_audit(
-    db: DbSession, _: Annotated[Principal, Depends(require(AUDIT_READ))],
+    db: DbSession,
+    _: Annotated[Principal, Depends(require(AUDIT_READ))],
     paging: Annotated[PageParams, Depends(page_params)],
-    actor: str | None = None, action: str | None = None, target_type: str | None = None,
-    target_id: str | None = None, outcome: str | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Page[AuditEntryRead]:
     """Search the audit chain, newest first."""
-    query = audit.AuditQuery(actor=actor, action=action, target_type=target_type, target_id=target_id,
-                             outcome=outcome, since=since, until=until)
+    query = audit.AuditQuery(
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        since=since,
+        until=until,
+    )
     rows, total = audit.search(db, query=query, offset=paging.offset, limit=paging.size)
     items = [AuditEntryRead.model_validate(r, from_attributes=True) for r in rows]
     return Page(items=items, total=total, page=paging.page, size=paging.size)

@@ -20,7 +20,7 @@ from yiwang.core.timeutil import utcnow
 from yiwang.org import service
 from yiwang.org.models import Credential, Department, User
 
-ACCESS_TOKEN = "access_token"
+ACCESS_TOKEN = "access_token"  # noqa: S105  (a credential kind, not a secret)
 API_KEY = "api_key"
 SESSION = "session"
 _PREFIX = {ACCESS_TOKEN: "ywt", API_KEY: "ywk", SESSION: "yws"}
@@ -52,8 +52,15 @@ def login_with_password(
     now = utcnow()
     actor = _anonymous_actor(username, ip)
     if user is not None and user.locked_until and user.locked_until > now:
-        audit.record(db, actor=actor, action="auth.login", target_type="user", target_id=user.id,
-                     outcome=audit.OUTCOME_DENIED, details={"reason": "locked"})
+        audit.record(
+            db,
+            actor=actor,
+            action="auth.login",
+            target_type="user",
+            target_id=user.id,
+            outcome=audit.OUTCOME_DENIED,
+            details={"reason": "locked"},
+        )
         retry = int((user.locked_until - now).total_seconds()) + 1
         raise AccountLocked(details={"retry_after_seconds": retry}, commit=True)
     ok = verify_password(user.password_hash if user else None, password)
@@ -65,28 +72,52 @@ def login_with_password(
                 user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
                 user.failed_logins = 0
                 details["locked_minutes"] = settings.login_lock_minutes
-        audit.record(db, actor=actor, action="auth.login", target_type="user",
-                     target_id=user.id if user else None, outcome=audit.OUTCOME_FAILURE, details=details)
+        audit.record(
+            db,
+            actor=actor,
+            action="auth.login",
+            target_type="user",
+            target_id=user.id if user else None,
+            outcome=audit.OUTCOME_FAILURE,
+            details=details,
+        )
         raise LoginFailed(commit=True)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     db.flush()
-    audit.record(db, actor=build_principal(db, user=user, via="password", ip=ip), action="auth.login",
-                 target_type="user", target_id=user.id)
+    audit.record(
+        db,
+        actor=build_principal(db, user=user, via="password", ip=ip),
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+    )
     return user
 
 
 def issue_credential(
-    db: Session, *, user: User, kind: str, lifetime: timedelta, ip: str | None,
-    scopes: str = "", label: str = "",
+    db: Session,
+    *,
+    user: User,
+    kind: str,
+    lifetime: timedelta,
+    ip: str | None,
+    scopes: str = "",
+    label: str = "",
 ) -> tuple[str, Credential]:
     """Create a bearer secret of the given kind; only its SHA-256 is stored."""
     secret = new_secret_token(_PREFIX[kind])
     credential = Credential(
-        kind=kind, secret_hash=sha256_hex(secret.encode()), user_id=user.id, scopes=scopes, label=label,
-        csrf_token=secrets.token_urlsafe(24) if kind == SESSION else None, created_at=utcnow(),
-        expires_at=utcnow() + lifetime, created_ip=ip,
+        kind=kind,
+        secret_hash=sha256_hex(secret.encode()),
+        user_id=user.id,
+        scopes=scopes,
+        label=label,
+        csrf_token=secrets.token_urlsafe(24) if kind == SESSION else None,
+        created_at=utcnow(),
+        expires_at=utcnow() + lifetime,
+        created_ip=ip,
     )
     db.add(credential)
     db.flush()
@@ -100,16 +131,34 @@ def grantable_scopes(db: Session, *, user: User, requested: str) -> str:
     held = principal_permissions(db, user=user)
     wanted = set(requested.split())
     if not wanted <= held:
-        raise AppError("申请的权限范围超出账号权限", code="invalid_scope", status_code=400,
-                       details={"not_held": sorted(wanted - held)})
+        raise AppError(
+            "申请的权限范围超出账号权限",
+            code="invalid_scope",
+            status_code=400,
+            details={"not_held": sorted(wanted - held)},
+        )
     return " ".join(sorted(wanted))
 
 
-def issue_api_key(db: Session, *, actor: Principal, user: User, settings: Settings, label: str = "") -> tuple[str, Credential]:
-    secret, credential = issue_credential(db, user=user, kind=API_KEY, lifetime=timedelta(days=settings.api_key_days),
-                                          ip=actor.ip, label=label or "API key")
-    audit.record(db, actor=actor, action="auth.api_key.create", target_type="user", target_id=user.id,
-                 details={"credential_id": credential.id, "label": credential.label})
+def issue_api_key(
+    db: Session, *, actor: Principal, user: User, settings: Settings, label: str = ""
+) -> tuple[str, Credential]:
+    secret, credential = issue_credential(
+        db,
+        user=user,
+        kind=API_KEY,
+        lifetime=timedelta(days=settings.api_key_days),
+        ip=actor.ip,
+        label=label or "API key",
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="auth.api_key.create",
+        target_type="user",
+        target_id=user.id,
+        details={"credential_id": credential.id, "label": credential.label},
+    )
     return secret, credential
 
 
@@ -140,14 +189,18 @@ def revoke_secret(db: Session, *, actor: Principal, secret: str) -> bool:
         if owner is None or not actor.has("org.user.write") or not actor.can_reach_department(owner.department_id):
             return False
     credential.revoked_at = utcnow()
-    audit.record(db, actor=actor, action=f"auth.{credential.kind}.revoke", target_type="credential",
-                 target_id=credential.id)
+    audit.record(
+        db, actor=actor, action=f"auth.{credential.kind}.revoke", target_type="credential", target_id=credential.id
+    )
     return True
 
 
-def revoke_user_credentials(db: Session, *, user_id: int, keep_id: int | None = None, kinds: tuple[str, ...] = (ACCESS_TOKEN, SESSION)) -> None:
-    stmt = update(Credential).where(Credential.user_id == user_id, Credential.revoked_at.is_(None),
-                                    Credential.kind.in_(kinds))
+def revoke_user_credentials(
+    db: Session, *, user_id: int, keep_id: int | None = None, kinds: tuple[str, ...] = (ACCESS_TOKEN, SESSION)
+) -> None:
+    stmt = update(Credential).where(
+        Credential.user_id == user_id, Credential.revoked_at.is_(None), Credential.kind.in_(kinds)
+    )
     if keep_id is not None:
         stmt = stmt.where(Credential.id != keep_id)
     db.execute(stmt.values(revoked_at=utcnow()))
@@ -159,8 +212,15 @@ def change_password(db: Session, *, actor: Principal, current_password: str, new
     if user is None:
         raise NotAuthenticated()
     if not verify_password(user.password_hash, current_password):
-        audit.record(db, actor=actor, action="auth.password.change", target_type="user", target_id=user.id,
-                     outcome=audit.OUTCOME_FAILURE, details={"reason": "bad_current_password"})
+        audit.record(
+            db,
+            actor=actor,
+            action="auth.password.change",
+            target_type="user",
+            target_id=user.id,
+            outcome=audit.OUTCOME_FAILURE,
+            details={"reason": "bad_current_password"},
+        )
         raise ValidationFailed("当前密码错误", code="bad_current_password", commit=True)
     problems = policy_problems(new_password, username=user.username)
     if new_password == current_password:
@@ -191,10 +251,17 @@ def build_principal(
     department = db.get(Department, user.department_id) if user.department_id else None
     scope = frozenset(service.department_subtree_ids(db, department_id=department.id)) if department else frozenset()
     return Principal(
-        user_id=user.id, username=user.username, display_name=user.display_name, kind=user.kind,
-        department_id=department.id if department else None, department_code=department.code if department else None,
-        scope_department_ids=scope, roles=frozenset(ur.role.code for ur in user.roles),
-        permissions=frozenset(permissions), ip=ip, via=via,
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        kind=user.kind,
+        department_id=department.id if department else None,
+        department_code=department.code if department else None,
+        scope_department_ids=scope,
+        roles=frozenset(ur.role.code for ur in user.roles),
+        permissions=frozenset(permissions),
+        ip=ip,
+        via=via,
         session_id=credential.id if credential is not None else None,
         csrf_token=credential.csrf_token if credential is not None else None,
         must_change_password=user.must_change_password,

@@ -41,24 +41,46 @@ def login_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
 @router.post("/login", response_class=HTMLResponse)
 @public
 def login_submit(
-    request: Request, db: DbSession, settings: SettingsDep, _csrf: CsrfChecked,
-    username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=200)],
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    _csrf: CsrfChecked,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     """Check the password, start a server-side session, and set an HttpOnly SameSite cookie."""
     ip = client_ip(request)
     try:
-        user = auth.login_with_password(db, username=username.strip(), password=password, ip=ip, settings=settings,
-                                        kinds={"staff", "citizen", "enterprise"})
+        user = auth.login_with_password(
+            db,
+            username=username.strip(),
+            password=password,
+            ip=ip,
+            settings=settings,
+            kinds={"staff", "citizen", "enterprise"},
+        )
     except AppError as exc:
         db.commit()  # keep the counted failure and its audit entry
-        return render(request, "org/login.html", {"error_message": exc.message, "username": username,
-                                                   "next_url": _safe_next(next)}, status_code=exc.status_code)
-    secret, _ = auth.issue_credential(db, user=user, kind=auth.SESSION,
-                                      lifetime=timedelta(minutes=settings.session_minutes), ip=ip, label="web")
+        return render(
+            request,
+            "org/login.html",
+            {"error_message": exc.message, "username": username, "next_url": _safe_next(next)},
+            status_code=exc.status_code,
+        )
+    secret, _ = auth.issue_credential(
+        db, user=user, kind=auth.SESSION, lifetime=timedelta(minutes=settings.session_minutes), ip=ip, label="web"
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, secret, max_age=settings.session_minutes * 60, httponly=True,
-                        samesite="lax", secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        secret,
+        max_age=settings.session_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     return response
 
 
@@ -88,8 +110,9 @@ def account_page(request: Request, db: DbSession, user: CurrentUser, cipher: Cip
 
 
 @router.post("/account/reveal", response_class=HTMLResponse)
-def account_reveal(request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep,
-                   _csrf: CsrfChecked) -> HTMLResponse:
+def account_reveal(
+    request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep, _csrf: CsrfChecked
+) -> HTMLResponse:
     """The holder sees their own personal data in clear; the read is audited like anyone else's."""
     assert user.user_id is not None
     personal = accounts.read_personal(db, actor=user, user_id=user.user_id, cipher=cipher, reason="本人查看")
@@ -98,8 +121,13 @@ def account_reveal(request: Request, db: DbSession, user: CurrentUser, cipher: C
 
 @router.post("/account/password", response_class=HTMLResponse)
 def account_password(
-    request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep, _csrf: CsrfChecked,
-    current_password: Annotated[str, Form(max_length=200)], new_password: Annotated[str, Form(max_length=200)],
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    cipher: CipherDep,
+    _csrf: CsrfChecked,
+    current_password: Annotated[str, Form(max_length=200)],
+    new_password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     try:
         auth.change_password(db, actor=user, current_password=current_password, new_password=new_password)
@@ -108,15 +136,24 @@ def account_password(
             db.commit()
         else:
             db.rollback()
-        return render(request, "org/account.html", _account_context(db, user, cipher) | {"password_error": exc.message},
-                      status_code=exc.status_code)
+        return render(
+            request,
+            "org/account.html",
+            _account_context(db, user, cipher) | {"password_error": exc.message},
+            status_code=exc.status_code,
+        )
     return RedirectResponse("/account?notice=password_changed", status_code=303)
 
 
 @router.post("/account/api-keys", response_class=HTMLResponse)
 def account_api_key(
-    request: Request, db: DbSession, user: CurrentUser, cipher: CipherDep, settings: SettingsDep,
-    _csrf: CsrfChecked, label: Annotated[str, Form(max_length=100)] = "",
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    cipher: CipherDep,
+    settings: SettingsDep,
+    _csrf: CsrfChecked,
+    label: Annotated[str, Form(max_length=100)] = "",
 ) -> HTMLResponse:
     account = accounts.get_user_by_username(db, username=user.username)
     if account is None:

@@ -166,7 +166,7 @@ class TokenResponse(BaseModel):
     """RFC 6749 §5.1 access token response."""
 
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
     scope: str
 

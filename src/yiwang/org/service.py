@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,10 @@ from yiwang.org.schemas import (
     DivisionRead,
     RoleRead,
 )
+
+if TYPE_CHECKING:
+    from yiwang.core.crypto import FieldCipher
+    from yiwang.org.schemas import UserCreate
 
 # ---- divisions -------------------------------------------------------------------------------
 
@@ -50,12 +55,19 @@ def create_division(db: Session, *, actor: Principal, data: DivisionCreate) -> D
         if not data.code.startswith(parent.code):
             raise ValidationFailed("下级行政区划代码应以上级代码开头")
         parent_id = parent.id
-    division = Division(code=data.code, name=data.name, level=data.level, parent_id=parent_id,
-                        lon=data.lon, lat=data.lat)
+    division = Division(
+        code=data.code, name=data.name, level=data.level, parent_id=parent_id, lon=data.lon, lat=data.lat
+    )
     db.add(division)
     db.flush()
-    audit.record(db, actor=actor, action="org.division.create", target_type="division", target_id=data.code,
-                 details={"name": data.name, "level": data.level})
+    audit.record(
+        db,
+        actor=actor,
+        action="org.division.create",
+        target_type="division",
+        target_id=data.code,
+        details={"name": data.name, "level": data.level},
+    )
     return DivisionRead.model_validate(division)
 
 
@@ -68,8 +80,9 @@ def upsert_divisions(db: Session, *, rows: Iterable[DivisionCreate]) -> int:
         if row.parent_code:
             parent_id = db.execute(select(Division.id).where(Division.code == row.parent_code)).scalar_one()
         if existing is None:
-            db.add(Division(code=row.code, name=row.name, level=row.level, parent_id=parent_id,
-                            lon=row.lon, lat=row.lat))
+            db.add(
+                Division(code=row.code, name=row.name, level=row.level, parent_id=parent_id, lon=row.lon, lat=row.lat)
+            )
         else:
             existing.name, existing.level, existing.parent_id = row.name, row.level, parent_id
             existing.lon, existing.lat = row.lon, row.lat
@@ -140,12 +153,24 @@ def create_department(db: Session, *, actor: Principal, data: DepartmentCreate) 
     if db.execute(select(Department.id).where(Department.code == data.code)).first():
         raise Conflict(f"部门代码 {data.code} 已存在")
     parent_id = get_department_by_code(db, code=data.parent_code).id if data.parent_code else None
-    department = Department(code=data.code, short_name=data.short_name, full_name=data.full_name,
-                            kind=data.kind, parent_id=parent_id, active=True)
+    department = Department(
+        code=data.code,
+        short_name=data.short_name,
+        full_name=data.full_name,
+        kind=data.kind,
+        parent_id=parent_id,
+        active=True,
+    )
     db.add(department)
     db.flush()
-    audit.record(db, actor=actor, action="org.department.create", target_type="department",
-                 target_id=data.code, details={"name": data.full_name})
+    audit.record(
+        db,
+        actor=actor,
+        action="org.department.create",
+        target_type="department",
+        target_id=data.code,
+        details={"name": data.full_name},
+    )
     return DepartmentRead.model_validate(department)
 
 
@@ -157,8 +182,9 @@ def update_department(db: Session, *, actor: Principal, code: str, data: Departm
     for name, value in changes.items():
         setattr(department, name, value)
     db.flush()
-    audit.record(db, actor=actor, action="org.department.update", target_type="department", target_id=code,
-                 details=changes)
+    audit.record(
+        db, actor=actor, action="org.department.update", target_type="department", target_id=code, details=changes
+    )
     return DepartmentRead.model_validate(department)
 
 
@@ -171,8 +197,16 @@ def upsert_departments(db: Session, *, rows: Iterable[DepartmentCreate]) -> int:
         if row.parent_code:
             parent_id = db.execute(select(Department.id).where(Department.code == row.parent_code)).scalar_one()
         if existing is None:
-            db.add(Department(code=row.code, short_name=row.short_name, full_name=row.full_name,
-                              kind=row.kind, parent_id=parent_id, active=True))
+            db.add(
+                Department(
+                    code=row.code,
+                    short_name=row.short_name,
+                    full_name=row.full_name,
+                    kind=row.kind,
+                    parent_id=parent_id,
+                    active=True,
+                )
+            )
         else:
             existing.short_name, existing.full_name = row.short_name, row.full_name
             existing.kind, existing.parent_id = row.kind, parent_id
@@ -230,17 +264,118 @@ def set_role_permissions(db: Session, *, actor: Principal, code: str, permission
     for name in sorted(set(permissions)):
         db.add(RolePermission(role_id=role.id, permission=name))
     db.flush()
-    audit.record(db, actor=actor, action="org.role.set_permissions", target_type="role", target_id=code,
-                 details={"permissions": sorted(set(permissions))})
-    return RoleRead(code=role.code, name=role.name, description=role.description,
-                    permissions=sorted(set(permissions)))
+    audit.record(
+        db,
+        actor=actor,
+        action="org.role.set_permissions",
+        target_type="role",
+        target_id=code,
+        details={"permissions": sorted(set(permissions))},
+    )
+    return RoleRead(code=role.code, name=role.name, description=role.description, permissions=sorted(set(permissions)))
 
 
 def role_permissions(db: Session, *, role_codes: Iterable[str]) -> set[str]:
     codes = list(role_codes)
     if not codes:
         return set()
-    stmt = select(RolePermission.permission).join(Role, Role.id == RolePermission.role_id).where(
-        Role.code.in_(codes)
-    )
+    stmt = select(RolePermission.permission).join(Role, Role.id == RolePermission.role_id).where(Role.code.in_(codes))
     return set(db.execute(stmt).scalars())
+
+
+# ---- accounts, as other domains see them ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountBrief:
+    """What another domain may know about an account without touching personal fields."""
+
+    id: int
+    username: str
+    kind: str
+    display_name: str
+    department_id: int | None
+    department_code: str | None
+    active: bool
+    credit_code: str | None
+
+
+def get_account(db: Session, *, user_id: int) -> AccountBrief:
+    from yiwang.org.models import User
+
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("账号不存在")
+    department = db.get(Department, user.department_id) if user.department_id else None
+    return AccountBrief(
+        id=user.id,
+        username=user.username,
+        kind=user.kind,
+        display_name=user.display_name,
+        department_id=user.department_id,
+        department_code=department.code if department else None,
+        active=user.active,
+        credit_code=user.credit_code,
+    )
+
+
+def find_account(db: Session, *, username: str) -> AccountBrief | None:
+    from yiwang.org import accounts
+
+    user = accounts.get_user_by_username(db, username=username)
+    return get_account(db, user_id=user.id) if user else None
+
+
+def list_accounts(
+    db: Session, *, kind: str | None = None, role: str | None = None, department_code: str | None = None
+) -> list[AccountBrief]:
+    """Accounts filtered by kind, role or department (no personal fields)."""
+    from yiwang.org.models import User, UserRole
+
+    stmt = select(User).order_by(User.id)
+    if kind:
+        stmt = stmt.where(User.kind == kind)
+    if role:
+        stmt = stmt.where(User.roles.any(UserRole.role.has(Role.code == role)))
+    if department_code:
+        stmt = stmt.join(Department, Department.id == User.department_id).where(Department.code == department_code)
+    departments = {d.id: d.code for d in db.execute(select(Department)).scalars()}
+    return [
+        AccountBrief(
+            id=u.id,
+            username=u.username,
+            kind=u.kind,
+            display_name=u.display_name,
+            department_id=u.department_id,
+            department_code=departments.get(u.department_id),
+            active=u.active,
+            credit_code=u.credit_code,
+        )
+        for u in db.execute(stmt).scalars()
+    ]
+
+
+def read_personal_fields(db: Session, *, actor: Principal, user_id: int, cipher: "FieldCipher", reason: str):
+    """An account's ID number and phone in clear (PersonalRead); permission-checked and audited."""
+    from yiwang.org import accounts
+
+    return accounts.read_personal(db, actor=actor, user_id=user_id, cipher=cipher, reason=reason)
+
+
+def create_account(
+    db: Session, *, actor: Principal, data: "UserCreate", cipher: "FieldCipher", enforce_password_policy: bool = True
+):
+    """Create an account (UserRead, masked); used by other domains' demo data and registration."""
+    from yiwang.org import accounts
+
+    return accounts.create_user(
+        db, actor=actor, data=data, cipher=cipher, enforce_password_policy=enforce_password_policy
+    )
+
+
+def id_number_lookup_hash(*, id_number: str, cipher: "FieldCipher") -> str:
+    """The keyed hash under which an ID number is indexed, to match records without decrypting."""
+    from yiwang.core.identifiers import normalise_id_number
+    from yiwang.org.accounts import ID_NUMBER_CONTEXT
+
+    return cipher.lookup_hash(normalise_id_number(id_number), context=ID_NUMBER_CONTEXT)

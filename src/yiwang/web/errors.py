@@ -35,17 +35,26 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _respond(request: Request, status: int, code: str, message: str, details: Any = None,
-             headers: dict[str, str] | None = None) -> Response:
+def _respond(
+    request: Request, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
     if wants_html(request):
         if status == 401:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         from yiwang.web.templating import render
 
-        response = render(request, "error.html", {
-            "title": _TITLES.get(status, "请求未能完成"), "message": message, "code": code,
-            "status_code": status, "request_id": getattr(request.state, "request_id", None),
-        }, status_code=status)
+        response = render(
+            request,
+            "error.html",
+            {
+                "title": _TITLES.get(status, "请求未能完成"),
+                "message": message,
+                "code": code,
+                "status_code": status,
+                "request_id": getattr(request.state, "request_id", None),
+            },
+            status_code=status,
+        )
         if headers:
             response.headers.update(headers)
         return response
@@ -55,11 +64,13 @@ def _respond(request: Request, status: int, code: str, message: str, details: An
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors():
-        details.append({
-            "loc": [str(part) for part in error.get("loc", ())],
-            "msg": str(error.get("msg", "")),
-            "type": str(error.get("type", "")),
-        })
+        details.append(
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": str(error.get("msg", "")),
+                "type": str(error.get("type", "")),
+            }
+        )
     return details
 
 
@@ -92,5 +103,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _respond(request, 500, "internal_error", "系统内部错误，请稍后重试或联系管理员",
-                        {"request_id": getattr(request.state, "request_id", None)})
+        return _respond(
+            request,
+            500,
+            "internal_error",
+            "系统内部错误，请稍后重试或联系管理员",
+            {"request_id": getattr(request.state, "request_id", None)},
+        )

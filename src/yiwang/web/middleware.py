@@ -95,10 +95,16 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _reject(send: Send, limit: int) -> None:
-        body = json.dumps(error_body("payload_too_large", f"请求体超过上限（{limit} 字节）", {"limit": limit}),
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            error_body("payload_too_large", f"请求体超过上限（{limit} 字节）", {"limit": limit}), ensure_ascii=False
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -29,16 +29,21 @@ def home(request: Request, db: DbSession, user: MaybeUser) -> HTMLResponse:
 
 
 @router.get("/workbench", response_class=HTMLResponse)
-def workbench_page(request: Request, db: DbSession,
-                   user: Annotated[Principal, Depends(require(WORKBENCH_PERMISSION))]) -> HTMLResponse:
+def workbench_page(
+    request: Request, db: DbSession, user: Annotated[Principal, Depends(require(WORKBENCH_PERMISSION))]
+) -> HTMLResponse:
     """The staff member's pending work gathered from every domain."""
     department = org_service.get_department(db, department_id=user.department_id) if user.department_id else None
     roles = {r.code: r.name for r in org_service.list_roles(db)}
-    return render(request, "workbench.html", {
-        "work_items": workbench.pending_work(db, user),
-        "department_name": department.full_name if department else None,
-        "role_names": [roles.get(code, code) for code in sorted(user.roles)],
-    })
+    return render(
+        request,
+        "workbench.html",
+        {
+            "work_items": workbench.pending_work(db, user),
+            "department_name": department.full_name if department else None,
+            "role_names": [roles.get(code, code) for code in sorted(user.roles)],
+        },
+    )
 
 
 @health_router.get("/healthz")
@@ -58,8 +63,9 @@ def readyz(request: Request) -> JSONResponse:
             conn.execute(text("SELECT 1"))
             current = current_matches_head(conn)
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__}, status_code=503
+        )
     if not current:
         return JSONResponse({"status": "unavailable", "database": "ok", "migrations": "pending"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok", "migrations": "current"})
