@@ -1,0 +1,35 @@
+# The two set-up commands of the README:
+#   make start  — install, then start the platform on its embedded defaults (SQLite, ./var, demo data)
+#   make test   — install with test tools, then run the whole suite (lint, import contracts, tests)
+.PHONY: start test install install-test assets browser lint
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+start: install
+	$(BIN)/yiwang serve --host $(HOST) --port $(PORT)
+
+test: install-test browser
+	bash scripts/test.sh
+
+install: $(BIN)/python assets
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python assets
+	$(BIN)/pip install --quiet -e '.[test]'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Front-end assets come from the npm registry and are served by the app itself (no CDN).
+assets:
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_assets.py
+
+# Browser tests drive Debian's Chromium; no tool downloads a browser of its own.
+browser:
+	bash scripts/ensure_chromium.sh

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: style, import contracts, then pytest on SQLite, and again on PostgreSQL
+# when YIWANG_TEST_DATABASE_URL is set (CI sets it to the machine's PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+echo "== ruff"
+$BIN/ruff check src tests bench migrations scripts
+$BIN/ruff format --check src tests bench migrations scripts
+echo "== import contracts"
+$BIN/lint-imports
+
+echo "== pytest on SQLite"
+env -u YIWANG_TEST_DATABASE_URL $BIN/pytest -q -p no:cacheprovider "$@"
+
+if [ -n "${YIWANG_TEST_DATABASE_URL:-}" ]; then
+  echo "== pytest on PostgreSQL"
+  $BIN/pytest -q -p no:cacheprovider "$@"
+fi
