@@ -68,6 +68,7 @@ def serve(
 
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     runtime = _runtime()
     from yiwang.demo.loader import DEMO_ACCOUNTS, DEMO_PASSWORD
 

@@ -27,6 +27,10 @@ def register(name: str, provider: WorkProvider) -> None:
     _providers[name] = provider
 
 
+def unregister(name: str) -> None:
+    _providers.pop(name, None)
+
+
 def pending_work(db: Session, principal: Principal) -> list[WorkItem]:
     """All pending work for the user, overdue first, then by deadline."""
     items: list[WorkItem] = []
