@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
+from yiwang.core.params import IdPath
 from yiwang.core.errors import AppError
 from yiwang.core.permissions import AUDIT_READ, registry
 from yiwang.core.runtime import CipherDep
@@ -123,7 +124,7 @@ def user_page(
     db: DbSession,
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_READ))],
-    user_id: int,
+    user_id: IdPath,
 ) -> HTMLResponse:
     account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
     return render(request, "org/user_detail.html", _user_form_context(db) | {"account": account})
@@ -135,7 +136,7 @@ async def user_update(
     db: DbSession,
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
-    user_id: int,
+    user_id: IdPath,
     _csrf: CsrfChecked,
 ) -> Response:
     form = await request.form()
@@ -162,7 +163,7 @@ async def user_update(
 
 @router.post("/users/{user_id}/unlock")
 def user_unlock(
-    db: DbSession, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: int, _csrf: CsrfChecked
+    db: DbSession, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: IdPath, _csrf: CsrfChecked
 ) -> Response:
     accounts.unlock_user(db, actor=user, user_id=user_id)
     return RedirectResponse(f"/admin/users/{user_id}?notice=unlocked", status_code=303)
@@ -174,7 +175,7 @@ def user_reveal(
     db: DbSession,
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_READ))],
-    user_id: int,
+    user_id: IdPath,
     _csrf: CsrfChecked,
     reason: Annotated[str, Form(min_length=2, max_length=200)],
 ) -> HTMLResponse:

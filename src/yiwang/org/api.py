@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
+from yiwang.core.params import IdPath
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.pagination import Page, PageParams, page_params
 from yiwang.core.permissions import AUDIT_READ
@@ -229,7 +230,7 @@ def create_user(
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(db: DbSession, cipher: CipherDep, user: CurrentUser, user_id: int) -> UserRead:
+def get_user(db: DbSession, cipher: CipherDep, user: CurrentUser, user_id: IdPath) -> UserRead:
     """One account, masked: the caller's own, or one in scope with the account-read permission."""
     if user.user_id != user_id:
         require(perm.USER_READ)(user)
@@ -241,14 +242,16 @@ def update_user(
     db: DbSession,
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
-    user_id: int,
+    user_id: IdPath,
     data: UserUpdate,
 ) -> UserRead:
     return accounts.update_user(db, actor=user, user_id=user_id, data=data, cipher=cipher)
 
 
 @router.post("/users/{user_id}/unlock", status_code=204)
-def unlock_user(db: DbSession, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: int) -> Response:
+def unlock_user(
+    db: DbSession, user: Annotated[Principal, Depends(require(perm.USER_WRITE))], user_id: IdPath
+) -> Response:
     accounts.unlock_user(db, actor=user, user_id=user_id)
     return Response(status_code=204)
 
@@ -258,7 +261,7 @@ def read_personal(
     db: DbSession,
     cipher: CipherDep,
     user: CurrentUser,
-    user_id: int,
+    user_id: IdPath,
     reason: Annotated[str, Query(min_length=2, max_length=200, description="查看事由，记入审计")],
 ) -> PersonalRead:
     """Personal fields in clear, with a stated reason; every call is written to the audit chain."""
