@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
-from yiwang.core.params import IdPath
 from yiwang.core.errors import AppError
+from yiwang.core.params import IdPath
 from yiwang.core.permissions import AUDIT_READ, registry
 from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require

@@ -11,9 +11,9 @@ from pydantic import BaseModel
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
-from yiwang.core.params import IdPath
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.pagination import Page, PageParams, page_params
+from yiwang.core.params import IdPath
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, client_ip, public, require

@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+from yiwang.core.identifiers import normalise_id_number
 from yiwang.core.permissions import registry
 from yiwang.core.security import Principal
-from yiwang.org.models import Department, Division, Role, RolePermission
+from yiwang.org import accounts
+from yiwang.org.models import Department, Division, Role, RolePermission, User, UserRole
 from yiwang.org.schemas import (
     DepartmentCreate,
     DepartmentRead,
@@ -301,8 +303,6 @@ class AccountBrief:
 
 
 def get_account(db: Session, *, user_id: int) -> AccountBrief:
-    from yiwang.org.models import User
-
     user = db.get(User, user_id)
     if user is None:
         raise NotFound("账号不存在")
@@ -320,8 +320,6 @@ def get_account(db: Session, *, user_id: int) -> AccountBrief:
 
 
 def find_account(db: Session, *, username: str) -> AccountBrief | None:
-    from yiwang.org import accounts
-
     user = accounts.get_user_by_username(db, username=username)
     return get_account(db, user_id=user.id) if user else None
 
@@ -330,8 +328,6 @@ def list_accounts(
     db: Session, *, kind: str | None = None, role: str | None = None, department_code: str | None = None
 ) -> list[AccountBrief]:
     """Accounts filtered by kind, role or department (no personal fields)."""
-    from yiwang.org.models import User, UserRole
-
     stmt = select(User).order_by(User.id)
     if kind:
         stmt = stmt.where(User.kind == kind)
@@ -357,8 +353,6 @@ def list_accounts(
 
 def read_personal_fields(db: Session, *, actor: Principal, user_id: int, cipher: "FieldCipher", reason: str):
     """An account's ID number and phone in clear (PersonalRead); permission-checked and audited."""
-    from yiwang.org import accounts
-
     return accounts.read_personal(db, actor=actor, user_id=user_id, cipher=cipher, reason=reason)
 
 
@@ -366,8 +360,6 @@ def create_account(
     db: Session, *, actor: Principal, data: "UserCreate", cipher: "FieldCipher", enforce_password_policy: bool = True
 ):
     """Create an account (UserRead, masked); used by other domains' demo data and registration."""
-    from yiwang.org import accounts
-
     return accounts.create_user(
         db, actor=actor, data=data, cipher=cipher, enforce_password_policy=enforce_password_policy
     )
@@ -375,7 +367,4 @@ def create_account(
 
 def id_number_lookup_hash(*, id_number: str, cipher: "FieldCipher") -> str:
     """The keyed hash under which an ID number is indexed, to match records without decrypting."""
-    from yiwang.core.identifiers import normalise_id_number
-    from yiwang.org.accounts import ID_NUMBER_CONTEXT
-
-    return cipher.lookup_hash(normalise_id_number(id_number), context=ID_NUMBER_CONTEXT)
+    return cipher.lookup_hash(normalise_id_number(id_number), context=accounts.ID_NUMBER_CONTEXT)
