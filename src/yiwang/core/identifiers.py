@@ -1,7 +1,10 @@
 """Validation of national identifiers: GB 11643 citizen ID numbers and GB 32100 credit codes."""
 
+from collections.abc import Callable
 from datetime import date
+from typing import Annotated
 
+from pydantic import AfterValidator
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
@@ -82,3 +85,25 @@ def id_number_check_char(first17: str) -> str:
 def is_mobile(value: str) -> bool:
     """Mainland mobile numbers: 11 digits starting 13–19."""
     return len(value) == 11 and value.isdigit() and value[0] == "1" and value[1] in "3456789"
+
+
+def _as_pydantic(check: Callable[[str], str]) -> Callable[[str], str]:
+    def validator(value: str) -> str:
+        try:
+            return check(value)
+        except IdentifierError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return validator
+
+
+def _mobile(value: str) -> str:
+    if not is_mobile(value):
+        raise IdentifierError("手机号码应为11位大陆手机号")
+    return value
+
+
+# Field types for Pydantic models: validated and normalised, with the Chinese reason as the error.
+IdNumber = Annotated[str, AfterValidator(_as_pydantic(validate_id_number))]
+CreditCode = Annotated[str, AfterValidator(_as_pydantic(validate_credit_code))]
+Mobile = Annotated[str, AfterValidator(_as_pydantic(_mobile))]

@@ -26,7 +26,10 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 PAGE_SIZE = 30
 
 
-def _first_error(exc: ValidationError) -> str:
+def _failure_message(exc: ValidationError | AppError) -> str:
+    """One readable line for the page: the first field error, or the service's message."""
+    if isinstance(exc, AppError):
+        return exc.message
     error = exc.errors()[0]
     field = ".".join(str(p) for p in error.get("loc", ()))
     message = str(error.get("msg", "")).removeprefix("Value error, ")
@@ -100,20 +103,13 @@ async def new_user_submit(
     try:
         data = UserCreate(**raw, roles=raw_roles)
         created = accounts.create_user(db, actor=user, data=data, cipher=cipher)
-    except ValidationError as exc:
-        return render(
-            request,
-            "org/user_new.html",
-            _user_form_context(db) | {"form": raw, "error_message": _first_error(exc)},
-            status_code=422,
-        )
-    except AppError as exc:
+    except (ValidationError, AppError) as exc:
         db.rollback()
         return render(
             request,
             "org/user_new.html",
-            _user_form_context(db) | {"form": raw, "error_message": exc.message},
-            status_code=exc.status_code,
+            _user_form_context(db) | {"form": raw, "error_message": _failure_message(exc)},
+            status_code=exc.status_code if isinstance(exc, AppError) else 422,
         )
     return RedirectResponse(f"/admin/users/{created.id}?notice=created", status_code=303)
 
@@ -150,7 +146,7 @@ async def user_update(
         accounts.update_user(db, actor=user, user_id=user_id, data=data, cipher=cipher)
     except (ValidationError, AppError) as exc:
         db.rollback()
-        message = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
+        message = _failure_message(exc)
         account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
         return render(
             request,
@@ -242,7 +238,7 @@ def department_create(
         service.create_department(db, actor=user, data=data)
     except (ValidationError, AppError) as exc:
         db.rollback()
-        message = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
+        message = _failure_message(exc)
         return render(
             request,
             "org/departments.html",
@@ -279,7 +275,7 @@ def division_create(
         service.create_division(db, actor=user, data=data)
     except (ValidationError, AppError) as exc:
         db.rollback()
-        message = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
+        message = _failure_message(exc)
         return render(
             request, "org/divisions.html", _divisions_context(db) | {"error_message": message}, status_code=422
         )

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
+from yiwang.core.identifiers import CreditCode, IdNumber, Mobile
 
 AccountKind = Literal["staff", "citizen", "enterprise", "system"]
 
@@ -81,37 +81,10 @@ class UserCreate(StrictInput):
     password: str | None = Field(None, min_length=1, max_length=200)
     department_code: str | None = None
     roles: list[str] = Field(default_factory=list)
-    id_number: str | None = None
-    phone: str | None = None
-    credit_code: str | None = None
+    id_number: IdNumber | None = None
+    phone: Mobile | None = None
+    credit_code: CreditCode | None = None
     scopes: list[str] = Field(default_factory=list)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id_number(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return validate_id_number(value)
-        except IdentifierError as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("credit_code")
-    @classmethod
-    def _credit_code(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return validate_credit_code(value)
-        except IdentifierError as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not is_mobile(value):
-            raise ValueError("手机号码应为11位大陆手机号")
-        return value
 
 
 class UserUpdate(StrictInput):
@@ -119,14 +92,7 @@ class UserUpdate(StrictInput):
     department_code: str | None = None
     roles: list[str] | None = None
     active: bool | None = None
-    phone: str | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not is_mobile(value):
-            raise ValueError("手机号码应为11位大陆手机号")
-        return value
+    phone: Mobile | None = None
 
 
 class UserRead(BaseModel):
