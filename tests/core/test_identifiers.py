@@ -26,7 +26,8 @@ def test_valid_id_numbers(number):
         ("110105194912310021", "校验位"),  # wrong check character
         ("11010519491231002", "18位"),  # too short
         ("1101051949123100AX", "18位"),  # letters inside
-        ("320581198511222462", "出生日期"),  # 320581 was assigned to Changshu only from 1989
+        ("320581198511222462", "地址码"),  # 320581 was assigned to Changshu only from 1989
+        ("155214290511145346", "地址码"),  # an address code stdnum's table cannot place
     ],
 )
 def test_invalid_id_numbers(number, reason):

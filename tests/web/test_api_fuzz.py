@@ -8,7 +8,7 @@ from tests.conftest import token_for
 
 # Writes that would change the shared test accounts' roles or credentials are left out.
 EXCLUDED = r"^/api/(auth/(password|revoke)|org/roles/.*/permissions)$"
-FUZZED = r"^/api/(org|auth|audit)/"
+FUZZED = r"^/api/"
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,13 @@ def test_generated_requests_never_cause_a_server_error(client, operations):
     token = token_for(client, "admin")
     for operation in operations:
 
-        @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def call(case):
             response = case.call(headers={"Authorization": f"Bearer {token}"})
-            detail = f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+            detail = f"{case.method} {case.formatted_path} -> {response.status_code}: {response.content[:300]!r}"
             assert response.status_code < 500, detail
-            if response.status_code >= 400:
+            if response.status_code >= 400 and "json" in response.headers.get("content-type", ""):
                 assert "error" in response.json(), detail
 
         call()

@@ -31,8 +31,10 @@ def validate_id_number(value: str) -> str:
         ric.validate(number)
     except InvalidChecksum as exc:
         raise IdentifierError("身份证号码校验位错误") from exc
-    except ValidationError as exc:
-        raise IdentifierError("身份证号码中的出生日期无效") from exc
+    except (ValidationError, KeyError, ValueError) as exc:
+        # stdnum checks the birth date and that the address code existed in the birth year; its
+        # address lookup raises KeyError on some malformed county entries, which is the same answer.
+        raise IdentifierError("身份证号码中的出生日期或地址码无效") from exc
     if ric.get_birth_date(number) > date.today():
         raise IdentifierError("身份证号码中的出生日期无效")
     return number

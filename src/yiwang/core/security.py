@@ -14,6 +14,10 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 # Markers read by the route-guard test and by the OpenAPI description.
 PUBLIC_MARKER = "__yiwang_public__"
 
+# Path prefixes of interfaces for programs (JSON, SensorThings, Open311). Their writes are
+# authorised by tokens; a browser's session cookie there must also show the CSRF header.
+MACHINE_APIS = ("/api/", "/sta/", "/open311/")
+
 
 @dataclass(frozen=True)
 class Principal:

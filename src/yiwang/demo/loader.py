@@ -14,10 +14,11 @@ from rich.console import Console
 
 from yiwang.core import audit
 from yiwang.core.identifiers import credit_code_check_char, id_number_check_char
+from yiwang.core.passwords import hash_password
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.org import accounts, service
+from yiwang.org import service
 from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate
 
 DATA = Path(__file__).parent / "data"
@@ -172,15 +173,16 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
             target_id=CITY_CODE,
             details={"divisions": counts["divisions"], "departments": counts["departments"]},
         )
+    digest = hash_password(DEMO_PASSWORD)  # one published password, hashed once
     for account in DEMO_ACCOUNTS:
         with runtime.db.unit_of_work() as db:
-            if accounts.get_user_by_username(db, username=account.username) is not None:
+            if service.find_account(db, username=account.username) is not None:
                 continue
-            accounts.create_user(
+            service.create_account(
                 db,
                 actor=system,
                 cipher=runtime.cipher,
-                enforce_password_policy=False,
+                password_hash=digest,
                 data=UserCreate(
                     username=account.username,
                     kind=account.kind,
@@ -195,8 +197,8 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
             )
             counts["accounts"] += 1
     with runtime.db.unit_of_work() as db:
-        if accounts.get_user_by_username(db, username="demo-exchange-client") is None:
-            accounts.create_user(
+        if service.find_account(db, username="demo-exchange-client") is None:
+            service.create_account(
                 db,
                 actor=system,
                 cipher=runtime.cipher,

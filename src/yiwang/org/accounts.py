@@ -91,9 +91,18 @@ def _check_kind_rules(data: UserCreate) -> None:
 
 
 def create_user(
-    db: Session, *, actor: Principal, data: UserCreate, cipher: FieldCipher, enforce_password_policy: bool = True
+    db: Session,
+    *,
+    actor: Principal,
+    data: UserCreate,
+    cipher: FieldCipher,
+    enforce_password_policy: bool = True,
+    password_hash: str | None = None,
 ) -> UserRead:
-    """Create an account of any kind; staff accounts only within the actor's department scope."""
+    """Create an account of any kind; staff accounts only within the actor's department scope.
+
+    `password_hash` lets bulk loaders (demo data) hash one shared password once instead of per account.
+    """
     _check_kind_rules(data)
     if db.execute(select(User.id).where(func.lower(User.username) == data.username.lower())).first():
         raise Conflict(f"用户名 {data.username} 已被使用")
@@ -108,7 +117,7 @@ def create_user(
         )
         if db.execute(taken).first():
             raise Conflict("该身份证号码已注册")
-    if data.password and enforce_password_policy:
+    if data.password and enforce_password_policy and password_hash is None:
         problems = policy_problems(data.password, username=data.username)
         if problems:
             raise ValidationFailed("；".join(problems), details={"password": problems})
@@ -118,7 +127,7 @@ def create_user(
         kind=data.kind,
         display_name=data.display_name,
         department_id=department.id if department else None,
-        password_hash=hash_password(data.password) if data.password else None,
+        password_hash=password_hash or (hash_password(data.password) if data.password else None),
         credit_code=data.credit_code,
         scopes=" ".join(sorted(set(data.scopes))),
         active=True,

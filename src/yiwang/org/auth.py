@@ -15,7 +15,7 @@ from yiwang.core import audit
 from yiwang.core.crypto import new_secret_token, sha256_hex
 from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
-from yiwang.core.security import Principal, client_ip
+from yiwang.core.security import MACHINE_APIS, Principal, client_ip
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service
 from yiwang.org.models import Credential, Department, User
@@ -326,7 +326,7 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 def _check_api_csrf(request: Request, credential: Credential) -> None:
     """A browser's cookie rides along on cross-site requests, so cookie-authenticated API writes must
     also show the session's CSRF token in a header (pages send it through htmx's hx-headers)."""
-    if request.method in _SAFE_METHODS or not request.url.path.startswith("/api/"):
+    if request.method in _SAFE_METHODS or not request.url.path.startswith(MACHINE_APIS):
         return
     if not csrf_matches(credential.csrf_token, request.headers.get("x-csrf-token")):
         raise AppError("缺少或错误的 CSRF 令牌（X-CSRF-Token）", code="csrf_failed", status_code=403)

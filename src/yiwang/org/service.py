@@ -357,12 +357,28 @@ def read_personal_fields(db: Session, *, actor: Principal, user_id: int, cipher:
 
 
 def create_account(
-    db: Session, *, actor: Principal, data: "UserCreate", cipher: "FieldCipher", enforce_password_policy: bool = True
+    db: Session,
+    *,
+    actor: Principal,
+    data: "UserCreate",
+    cipher: "FieldCipher",
+    enforce_password_policy: bool = True,
+    password_hash: str | None = None,
 ):
     """Create an account (UserRead, masked); used by other domains' demo data and registration."""
     return accounts.create_user(
-        db, actor=actor, data=data, cipher=cipher, enforce_password_policy=enforce_password_policy
+        db,
+        actor=actor,
+        data=data,
+        cipher=cipher,
+        enforce_password_policy=enforce_password_policy,
+        password_hash=password_hash,
     )
+
+
+def find_account_id_by_id_number(db: Session, *, id_number: str, cipher: "FieldCipher") -> int | None:
+    """The account holding a citizen ID number, matched through its keyed hash (nothing decrypted)."""
+    return accounts.find_by_id_number(db, id_number=id_number, cipher=cipher)
 
 
 def id_number_lookup_hash(*, id_number: str, cipher: "FieldCipher") -> str:

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiwang.core.errors import AppError, error_body
@@ -99,6 +100,15 @@ def install(app: FastAPI) -> None:
         if isinstance(exc.detail, str) and exc.detail and exc.status_code not in _STATUS_CODES:
             message = exc.detail
         return _respond(request, exc.status_code, code, message, None, getattr(exc, "headers", None))
+
+    async def _unstorable_value(request: Request, exc: Exception) -> Response:
+        # The database or its driver refused a value the input schema let through (a NUL character,
+        # an integer beyond 64 bits): the caller's input is at fault, so it is a 422, not a 500.
+        log.info("unstorable value on %s %s: %s", request.method, request.url.path, exc)
+        return _respond(request, 422, "invalid_value", "输入包含无法保存的值（如控制字符或超出范围的数字）")
+
+    app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(OverflowError, _unstorable_value)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,27 @@
+"""Shared set-up for the data-foundation benchmarks: a fresh platform in a temp dir (no demo data
+beyond the organisation and demo accounts), and a test client logged in through the real API."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from fastapi.testclient import TestClient
+
+from yiwang.app import create_app
+from yiwang.config import Settings
+from yiwang.demo import loader
+
+
+def platform(data_dir: Path) -> tuple[object, TestClient]:
+    settings = Settings(data_dir=data_dir, run_jobs_in_process=False, demo_on_first_start=False, demo_size="small")
+    app = create_app(settings)
+    loader.load(app.state.runtime)  # divisions, departments, demo accounts and the demo exchange client
+    return app, TestClient(app)
+
+
+def bearer(client: TestClient, username: str, password: str = loader.DEMO_PASSWORD) -> dict[str, str]:
+    form = {"grant_type": "password", "username": username, "password": password}
+    response = client.post("/api/auth/token", data=form)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

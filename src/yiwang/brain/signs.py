@@ -1,0 +1,483 @@
+"""City signs (城市体征): the live figures of air, water, events, services, data and devices, the
+hourly/daily series brain keeps of them (for trends, warnings and forecasts), and the map."""
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from yiwang.brain import models as m
+from yiwang.brain import sources
+from yiwang.brain.sources import SourceUnavailable
+from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.org import service as org_service
+
+GOOD_AQI = 100  # 优 and 良 (HJ 633 levels 一级 and 二级)
+WATER_GOOD = ("I", "II", "III")
+STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def _section(reader: Any) -> dict[str, Any]:
+    """Run one section's reader; a missing source becomes {"reason": ...} instead of failing the page."""
+    try:
+        return reader()
+    except SourceUnavailable as exc:
+        return {"reason": exc.reason}
+    except (KeyError, TypeError, AttributeError, ValueError, ZeroDivisionError) as exc:  # a source changed shape
+        sources.log.warning("brain sign: unexpected source data: %r", exc)
+        return {"reason": f"数据来源的格式与预期不符：{exc!r}"}
+
+
+# --- series store -------------------------------------------------------------------------------
+
+
+def _insert(db: Session):
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def store_points(db: Session, *, key: str, points: list[tuple[datetime, float]]) -> int:
+    """Upsert values of a series (same series and time: the new value wins)."""
+    rows = [{"series": key, "ts": ts, "value": float(v)} for ts, v in points if v is not None and np.isfinite(v)]
+    if not rows:
+        return 0
+    insert = _insert(db)
+    stmt = insert(m.SeriesPoint)
+    stmt = stmt.on_conflict_do_update(index_elements=["series", "ts"], set_={"value": stmt.excluded.value})
+    for start in range(0, len(rows), 5000):
+        db.execute(stmt, rows[start : start + 5000])
+    return len(rows)
+
+
+def describe_series(
+    db: Session,
+    *,
+    key: str,
+    label: str,
+    kind: str,
+    step: str,
+    unit: str = "",
+    department_code: str | None = None,
+    division_code: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> None:
+    row = db.get(m.SeriesMeta, key) or m.SeriesMeta(key=key)
+    row.label, row.kind, row.step, row.unit = label, kind, step, unit
+    row.department_code, row.division_code, row.lon, row.lat = department_code, division_code, lon, lat
+    row.updated_at = utcnow()
+    db.add(row)
+    db.flush()
+
+
+def series_list(db: Session, *, kind: str | None = None) -> list[m.SeriesMeta]:
+    query = select(m.SeriesMeta).order_by(m.SeriesMeta.key)
+    if kind:
+        query = query.where(m.SeriesMeta.kind == kind)
+    return list(db.execute(query).scalars())
+
+
+def load_series(db: Session, *, key: str, start: datetime, end: datetime, step: str = "hour") -> np.ndarray:
+    """Values on a regular grid [start, end) with NaN where nothing was stored."""
+    delta = STEP[step]
+    size = int((end - start) / delta)
+    values = np.full(size, np.nan)
+    rows = db.execute(
+        select(m.SeriesPoint.ts, m.SeriesPoint.value).where(
+            m.SeriesPoint.series == key, m.SeriesPoint.ts >= start, m.SeriesPoint.ts < end
+        )
+    )
+    for ts, value in rows:
+        index = int((ts - start) / delta)
+        if 0 <= index < size:
+            values[index] = value
+    return values
+
+
+def load_many(
+    db: Session, *, keys: list[str], start: datetime, end: datetime, step: str = "hour"
+) -> dict[str, np.ndarray]:
+    """Several series at once (one query)."""
+    delta = STEP[step]
+    size = int((end - start) / delta)
+    out = {k: np.full(size, np.nan) for k in keys}
+    if not keys:
+        return out
+    rows = db.execute(
+        select(m.SeriesPoint.series, m.SeriesPoint.ts, m.SeriesPoint.value).where(
+            m.SeriesPoint.series.in_(keys), m.SeriesPoint.ts >= start, m.SeriesPoint.ts < end
+        )
+    )
+    for key, ts, value in rows:
+        index = int((ts - start) / delta)
+        if 0 <= index < size:
+            out[key][index] = value
+    return out
+
+
+def _prefix(db: Session, kind: str) -> tuple[Any, ...]:
+    """Series of one kind. On SQLite a key range ("aqiday:" ≤ key < "aqiday;") that the (series, ts)
+    index serves; elsewhere LIKE, since a locale collation may order punctuation differently."""
+    if db.get_bind().dialect.name == "sqlite":
+        return m.SeriesPoint.series >= f"{kind}:", m.SeriesPoint.series < f"{kind};"
+    return (m.SeriesPoint.series.like(f"{kind}:%"),)
+
+
+def hour_floor(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def local_midnight_utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def prune(db: Session, *, keep_days: int = 800) -> int:
+    """Drop series points older than the retention (two years and a bit)."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    return db.execute(delete(m.SeriesPoint).where(m.SeriesPoint.ts < cutoff)).rowcount or 0
+
+
+# --- rollup: copy the latest signs from the domains into brain's series ---------------------------
+
+
+def _department_codes(db: Session) -> dict[int, str]:
+    return {d.id: d.code for d in org_service.list_departments(db, include_inactive=True)}
+
+
+def rollup(db: Session, *, days: int = 2) -> dict[str, Any]:
+    """Copy the last days of hourly AQI per station, water level per sluice and daily events per
+    category into brain's series; idempotent (upserts). Missing sources are reported, not fatal."""
+    done: dict[str, Any] = {}
+    codes = _department_codes(db)
+    today = sources.local_today()
+    try:
+        hourly = sources.call("sensing", "aqi_hourly", db, start=today - timedelta(days=days - 1), end=today)
+        things = {t.id: t for t in sources.things(db)}
+        start = datetime.fromisoformat(hourly["start"].replace("Z", "+00:00"))
+        count = 0
+        for station in hourly["stations"]:
+            thing = things.get(station["id"])
+            key = f"aqi:{station['id']}"
+            describe_series(
+                db,
+                key=key,
+                label=f"{station['name']} AQI",
+                kind="aqi",
+                step="hour",
+                department_code=codes.get(thing.department_id) if thing and thing.department_id else None,
+                division_code=thing.division_code if thing else None,
+                lon=thing.lon if thing else None,
+                lat=thing.lat if thing else None,
+            )
+            points = [(start + timedelta(hours=i), v) for i, v in enumerate(station["aqi"]) if v is not None]
+            count += store_points(db, key=key, points=points)
+        for offset in range(days):
+            day = today - timedelta(days=offset)
+            for row in sources.aqi_days(db, day=day):
+                if row.aqi is not None:
+                    count += store_points(db, key=f"aqiday:{row.thing_id}", points=[(local_midnight_utc(day), row.aqi)])
+        done["aqi_points"] = count
+    except SourceUnavailable as exc:
+        done["aqi"] = exc.reason
+    try:
+        end = hour_floor(utcnow()) + timedelta(hours=1)
+        count = 0
+        for thing in sources.things(db, kind="sluice"):
+            key = f"level:{thing.id}"
+            try:
+                points = sources.hourly_series(
+                    db, thing_id=thing.id, property_codes=("water_level",), start=end - timedelta(days=days), end=end
+                )
+            except SourceUnavailable:
+                continue
+            describe_series(
+                db,
+                key=key,
+                label=f"{thing.name} 水位",
+                kind="level",
+                step="hour",
+                unit="m",
+                department_code=codes.get(thing.department_id) if thing.department_id else None,
+                division_code=thing.division_code,
+                lon=thing.lon,
+                lat=thing.lat,
+            )
+            count += store_points(db, key=key, points=points)
+        done["level_points"] = count
+    except SourceUnavailable as exc:
+        done["level"] = exc.reason
+    try:
+        done["event_points"] = _rollup_events(db, today=today, days=days)
+    except SourceUnavailable as exc:
+        done["events"] = exc.reason
+    return done
+
+
+def _rollup_events(db: Session, *, today: date, days: int) -> int:
+    """Daily event counts per category: events created on each local day (by differencing 'since')."""
+    names = {c.code: c.name for c in sources.call("cityops", "list_categories", db)}
+    totals: dict[date, dict[str, int]] = {}
+    for offset in range(days + 1):
+        day = today - timedelta(days=offset - 1)  # from tomorrow back
+        rows = sources.event_figures(db, by="category", since=local_midnight_utc(day))
+        totals[day] = {r.key: r.total for r in rows}
+    count = 0
+    for offset in range(days):
+        day = today - timedelta(days=offset)
+        nxt = day + timedelta(days=1)
+        for code in names:
+            value = totals[day].get(code, 0) - totals[nxt].get(code, 0)
+            key = f"events:{code}"
+            if db.get(m.SeriesMeta, key) is None:
+                describe_series(db, key=key, label=f"{names[code]} 日事件量", kind="events", step="day", unit="件")
+            count += store_points(db, key=key, points=[(local_midnight_utc(day), value)])
+    return count
+
+
+# --- the signs ------------------------------------------------------------------------------------
+
+
+def air(db: Session) -> dict[str, Any]:
+    now = sources.air_now(db)
+    stations = [{k: v for k, v in s.items() if k != "department_id"} for s in now["stations"]]
+    values = [s["aqi"] for s in stations if s["aqi"] is not None]
+    today = sources.local_today()
+    year_start = local_midnight_utc(date(today.year, 1, 1))
+    daily = db.execute(
+        select(m.SeriesPoint.ts, func.avg(m.SeriesPoint.value))
+        .where(*_prefix(db, "aqiday"), m.SeriesPoint.ts >= year_start)
+        .group_by(m.SeriesPoint.ts)
+    ).all()
+    good = sum(1 for _, v in daily if v is not None and v <= GOOD_AQI)
+    return {
+        "stations": stations,
+        "city_aqi": round(sum(values) / len(values)) if values else None,
+        "good_days": good,
+        "days": len(daily),
+        "good_day_share": round(100.0 * good / len(daily), 1) if daily else None,
+        "note": "优良天数比例：全市各站日AQI均值 ≤ 100 的天数 / 今年有数据的天数",
+    }
+
+
+def water(db: Session) -> dict[str, Any]:
+    summary = sources.water(db)
+    stations = summary["stations"]
+    classified = [s for s in stations if s.get("class")]
+    good = [s for s in classified if s["class"] in WATER_GOOD]
+    worst = [s for s in classified if s["class"] == "劣V"]
+    by_class: dict[str, int] = defaultdict(int)
+    for s in classified:
+        by_class[s["class"]] += 1
+    return {
+        "sections": len(classified),
+        "good_share": round(100.0 * len(good) / len(classified), 1) if classified else None,
+        "by_class": dict(sorted(by_class.items())),
+        "worse_than_v": [
+            {"name": s["name"], "river": s.get("river", ""), "limiting": s.get("limiting", [])} for s in worst
+        ],
+        "rivers": summary.get("rivers", []),
+    }
+
+
+def events(db: Session, *, allowed: set[str] | None) -> dict[str, Any]:
+    by_department = sources.event_figures(db, by="department")
+    city = next((r for r in by_department if r.key == "ALL"), None)
+    supervision = sources.supervision(db)
+    rows = [
+        {
+            "code": r.key,
+            "name": r.name,
+            "total": r.total,
+            "closed": r.closed,
+            "on_time_rate": r.on_time_rate,
+            "satisfaction": r.satisfaction,
+            "overdue_open": r.overdue_open,
+            "open": r.total - r.closed,
+        }
+        for r in by_department
+        if r.key != "ALL" and (allowed is None or r.key in allowed)
+    ]
+    points = sources.event_points(db, days=7)
+    return {
+        "open": (city.total - city.closed) if city else 0,
+        "overdue": supervision.get("total_late", 0),
+        "on_time_rate": city.on_time_rate if city else None,
+        "satisfaction": city.satisfaction if city else None,
+        "by_department": rows,
+        "by_division": sorted(points.get("divisions", []), key=lambda d: -d["count"]),
+    }
+
+
+def services(db: Session, *, allowed: set[str] | None) -> dict[str, Any]:
+    f = sources.service_figures(db)
+    out: dict[str, Any] = {
+        "applications": f.applications,
+        "completed": f.completed,
+        "overdue_tasks": f.overdue_tasks,
+        "on_time_rate": None,
+        "satisfaction": f.satisfaction,
+        "avg_working_days": f.avg_working_days,
+        "avg_promised_days": f.avg_promised_days,
+    }
+    try:
+        out["applications_today"] = sources.applications_today(db)
+    except SourceUnavailable as exc:
+        out["applications_today"] = None
+        out["applications_today_reason"] = exc.reason
+    departments = sources.service_department_figures(db)
+    finished = sum(d.completed for d in departments)
+    pending = sum(d.pending for d in departments)
+    overdue = sum(d.overdue for d in departments)
+    out["on_time_rate"] = round(100.0 * (1 - overdue / (finished + pending)), 1) if finished + pending else None
+    out["by_department"] = [
+        d.model_dump() if hasattr(d, "model_dump") else dict(d)
+        for d in departments
+        if allowed is None or d.department_code in allowed
+    ]
+    return out
+
+
+def devices(db: Session) -> dict[str, Any]:
+    counts = sources.devices(db)
+    total = counts.get("devices", 0)
+    return {
+        "devices": total,
+        "online": counts.get("online", 0),
+        "online_rate": round(100.0 * counts.get("online", 0) / total, 1) if total else None,
+        "active_alarms": counts.get("active_alarms", 0),
+    }
+
+
+def compute_signs(db: Session) -> dict[str, Any]:
+    """Every sign, city-wide; a section whose source is missing says why."""
+    return {
+        "air": _section(lambda: air(db)),
+        "water": _section(lambda: water(db)),
+        "events": _section(lambda: events(db, allowed=None)),
+        "services": _section(lambda: services(db, allowed=None)),
+        "data": _section(lambda: sources.data_figures(db)),
+        "devices": _section(lambda: devices(db)),
+        "at": utcnow().isoformat(),
+    }
+
+
+def scope_signs(data: dict[str, Any], allowed: set[str] | None) -> dict[str, Any]:
+    """The signs as a caller sees them: other departments' rows removed when scoped."""
+    if allowed is None:
+        return data
+    data = json.loads(json.dumps(data))
+    for section in ("events", "services"):
+        rows = data.get(section, {}).get("by_department")
+        if rows is not None:
+            data[section]["by_department"] = [r for r in rows if (r.get("code") or r.get("department_code")) in allowed]
+    return data
+
+
+def scope_map(data: dict[str, Any], allowed: set[str] | None) -> dict[str, Any]:
+    if allowed is None:
+        return data
+    return data | {"events": []}  # event points are city-wide records; scoped users see counts only
+
+
+SNAPSHOT_FRESH = timedelta(minutes=15)
+
+
+def store_snapshot(db: Session) -> dict[str, str]:
+    """Take the city-wide signs and map layers now and keep them for the cockpit."""
+    taken = utcnow()
+    for key, data in (("signs", compute_signs(db)), ("map", compute_map(db))):
+        row = db.get(m.SignSnapshot, key) or m.SignSnapshot(key=key)
+        row.taken_at, row.data = taken, json.dumps(data, ensure_ascii=False, default=str)
+        db.add(row)
+    db.flush()
+    return {"taken_at": taken.isoformat()}
+
+
+def _snapshot(db: Session, key: str) -> dict[str, Any] | None:
+    row = db.get(m.SignSnapshot, key)
+    if row is None or utcnow() - row.taken_at > SNAPSHOT_FRESH:
+        return None
+    return json.loads(row.data)
+
+
+def all_signs(db: Session, *, allowed: set[str] | None, live: bool = False) -> dict[str, Any]:
+    """The signs from the fresh snapshot (or computed now), in the caller's scope."""
+    data = None if live else _snapshot(db, "signs")
+    return scope_signs(data or compute_signs(db), allowed)
+
+
+# --- trends and map --------------------------------------------------------------------------------
+
+
+def trends(db: Session, *, days: int = 30) -> dict[str, Any]:
+    """Daily city AQI (mean of the stations) and daily event volume over the last days."""
+    today = sources.local_today()
+    start = local_midnight_utc(today - timedelta(days=days - 1))
+    labels = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
+
+    def daily(prefix: str, agg: Any) -> list[float | None]:
+        rows = dict(
+            db.execute(
+                select(m.SeriesPoint.ts, agg(m.SeriesPoint.value))
+                .where(*_prefix(db, prefix), m.SeriesPoint.ts >= start)
+                .group_by(m.SeriesPoint.ts)
+            ).all()
+        )
+        out = []
+        for i in range(days):
+            value = rows.get(start + timedelta(days=i))
+            out.append(round(float(value), 1) if value is not None else None)
+        return out
+
+    return {"days": labels, "aqi": daily("aqiday", func.avg), "events": daily("events", func.sum)}
+
+
+def map_data(db: Session, *, allowed: set[str] | None, live: bool = False) -> dict[str, Any]:
+    """The map layers from the fresh snapshot (or computed now), in the caller's scope."""
+    data = None if live else _snapshot(db, "map")
+    return scope_map(data or compute_map(db), allowed)
+
+
+def compute_map(db: Session) -> dict[str, Any]:
+    """Division centroids (from the org reference data), stations, sluices, alarms and recent events."""
+    divisions = [
+        {"code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "level": d.level}
+        for d in org_service.list_divisions(db)
+        if d.level in ("subdistrict", "town") and d.lon is not None
+    ]
+    out: dict[str, Any] = {"divisions": divisions, "stations": [], "sluices": [], "events": [], "alarms": []}
+    try:
+        out["stations"] = [s for s in sources.air_now(db)["stations"] if s["lon"] is not None]
+        for s in out["stations"]:
+            s.pop("department_id", None)
+    except SourceUnavailable as exc:
+        out["stations_reason"] = exc.reason
+    try:
+        out["sluices"] = [
+            {"id": t.id, "name": t.name, "lon": t.lon, "lat": t.lat, "online": t.online}
+            for t in sources.things(db, kind="sluice")
+            if t.lon is not None
+        ]
+        things = {t.id: t for t in sources.things(db)}
+        for alarm in sources.alarms(db, limit=100):
+            thing = things.get(alarm["thing_id"])
+            if alarm["state"] in ("active", "acknowledged") and thing and thing.lon is not None:
+                out["alarms"].append(alarm | {"lon": thing.lon, "lat": thing.lat, "name": thing.name})
+    except SourceUnavailable as exc:
+        out["alarms_reason"] = exc.reason
+    try:
+        points = sources.event_points(db, days=7)
+        out["events"] = points.get("points", [])[:2000]
+        counts = {d["code"]: d["count"] for d in points.get("divisions", [])}
+        for d in divisions:
+            d["events"] = counts.get(d["code"], 0)
+    except SourceUnavailable as exc:
+        out["events_reason"] = exc.reason
+    return out

@@ -1,0 +1,135 @@
+"""Tables of the certs domain (internal; other domains go through certs.service)."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yiwang.core.db import Base, UTCDateTime
+
+BigInt = BigInteger().with_variant(Integer, "sqlite")
+
+
+class CertificateType(Base):
+    """证照类型: a kind of certificate, coded by its issuing ministry (GB/T 36904 type code)."""
+
+    __tablename__ = "certs_type"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(21), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    ministry: Mapped[str] = mapped_column(String(60))
+    holder_kind: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | enterprise | any
+    validity_years: Mapped[int | None] = mapped_column(Integer)
+    high_frequency: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IssuerKey(Base):
+    """A department's Ed25519 signing key; the private half lives in a key file, never in the table."""
+
+    __tablename__ = "certs_issuer_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer, index=True)
+    department_code: Mapped[str] = mapped_column(String(20), index=True)
+    issuer_code: Mapped[str] = mapped_column(String(18))  # the department's credit code
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 raw 32 bytes
+    key_file: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Certificate(Base):
+    """An issued e-certificate: its canonical content, the issuer's signature and its log entries."""
+
+    __tablename__ = "certs_certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(120), unique=True)
+    type_id: Mapped[int] = mapped_column(ForeignKey("certs_type.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(40))
+    holder_user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    holder_name: Mapped[str] = mapped_column(String(100))
+    holder_code_masked: Mapped[str | None] = mapped_column(String(40))
+    issuer_key_id: Mapped[int] = mapped_column(ForeignKey("certs_issuer_key.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)  # canonical JSON that was signed
+    signature: Mapped[str] = mapped_column(String(100))  # base64 Ed25519
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="valid", index=True)  # valid | revoked
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    log_index: Mapped[int] = mapped_column(BigInt)
+    revocation_log_index: Mapped[int | None] = mapped_column(BigInt)
+    source: Mapped[str | None] = mapped_column(String(60))  # e.g. the application number
+
+
+class CertificateUse(Base):
+    """Each use of a certificate by a service, visible to its holder (用证记录)."""
+
+    __tablename__ = "certs_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certs_certificate.id"), index=True)
+    holder_user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    used_by: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(60), index=True)
+    consent_reference: Mapped[str | None] = mapped_column(String(60))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SerialCounter(Base):
+    """Per type and year serial numbers, incremented under a row lock."""
+
+    __tablename__ = "certs_serial"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_id: Mapped[int] = mapped_column(ForeignKey("certs_type.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LogLeaf(Base):
+    """One transparency-log entry: the leaf input exactly as hashed. Append-only."""
+
+    __tablename__ = "certs_log_leaf"
+
+    idx: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
+    leaf_input: Mapped[bytes] = mapped_column(LargeBinary)
+    appended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LogNode(Base):
+    """A complete subtree hash; key = level·2^40 + index (level 0 are the leaf hashes)."""
+
+    __tablename__ = "certs_log_node"
+
+    key: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogHead(Base):
+    """One row: the current tree size and root; appenders serialise on it."""
+
+    __tablename__ = "certs_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInt)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogCheckpoint(Base):
+    """A signed tree head as a C2SP tlog-checkpoint signed note."""
+
+    __tablename__ = "certs_log_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInt, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

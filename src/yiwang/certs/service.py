@@ -1,0 +1,663 @@
+"""Rules of 电子证照: types, issuing and revoking signed certificates, the wallet, use log, verification.
+
+Other domains call these functions (onestop issues certificates on approval and logs their use).
+"""
+
+import base64
+import hashlib
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from yiwang.certs import identifiers, notes, translog, verifier
+from yiwang.certs.keys import KeyStore
+from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
+from yiwang.certs.schemas import (
+    CertificateRead,
+    CertificateTypeCreate,
+    CertificateTypeRead,
+    CertificateUseRead,
+    Check,
+    CheckpointRead,
+    VerificationResult,
+)
+from yiwang.core import audit, events
+from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiwang.core.identifiers import IdentifierError, credit_code_check_char
+from yiwang.core.masking import mask_name
+from yiwang.core.security import Principal, check_department_scope
+from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.org import service as org_service
+
+_ILLEGAL = str.maketrans({"I": "1", "O": "0", "Z": "2", "S": "5", "V": "4"})
+
+
+def canonical_json(value: Any) -> bytes:
+    """The signed form: UTF-8 JSON, keys sorted, no insignificant whitespace."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def demo_credit_code(prefix: str, name: str) -> str:
+    """A GB 32100-valid code for a public body whose real code is not available offline (demo data)."""
+    body = re.sub(r"[^0-9A-Z]", "", name.upper()).translate(_ILLEGAL)
+    first17 = prefix + ("0" * 17 + body)[-(17 - len(prefix)) :]
+    return first17 + credit_code_check_char(first17)
+
+
+def department_credit_code(department_code: str) -> str:
+    """Issuer code of a Changshu department: 机关 (11) + 320581 + a demo organisation code."""
+    return demo_credit_code("11320581", department_code)
+
+
+def log_origin(city_code: str) -> str:
+    """The log's identity (origin line and note key name)."""
+    return f"yiwang.{city_code}.gov.cn/certs-log"
+
+
+# ---- types -----------------------------------------------------------------------------------
+
+
+def list_types(db: Session) -> list[CertificateTypeRead]:
+    rows = db.execute(select(CertificateType).order_by(CertificateType.id)).scalars()
+    return [CertificateTypeRead.model_validate(t) for t in rows]
+
+
+def _check_text(*values: str | None) -> None:
+    if any(v is not None and "\x00" in v for v in values):
+        raise ValidationFailed("参数包含非法字符", code="bad_parameter")
+
+
+def _type(db: Session, code: str) -> CertificateType:
+    _check_text(code)
+    found = db.execute(select(CertificateType).where(CertificateType.code == code)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"证照类型 {code} 不存在")
+    return found
+
+
+def get_type(db: Session, *, code: str) -> CertificateTypeRead:
+    return CertificateTypeRead.model_validate(_type(db, code))
+
+
+def create_type(db: Session, *, actor: Principal, data: CertificateTypeCreate) -> CertificateTypeRead:
+    """Register a certificate type; its code embeds the ministry's credit code (checked)."""
+    try:
+        identifiers.make_identifier(
+            type_code=data.code, issuer_code=department_credit_code("DSJ"), serial="1", version="001"
+        )
+    except IdentifierError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    if db.execute(select(CertificateType.id).where(CertificateType.code == data.code)).first():
+        raise Conflict(f"证照类型代码 {data.code} 已存在")
+    row = CertificateType(**data.model_dump(), created_at=utcnow())
+    db.add(row)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="certs.type.create",
+        target_type="cert_type",
+        target_id=data.code,
+        details={"name": data.name},
+    )
+    return CertificateTypeRead.model_validate(row)
+
+
+# ---- keys ------------------------------------------------------------------------------------
+
+
+def _issuer_key(db: Session, *, keys: KeyStore, department_code: str) -> IssuerKey:
+    """The department's active signing key, created (file and row) on first use."""
+    row = db.execute(
+        select(IssuerKey).where(IssuerKey.department_code == department_code, IssuerKey.active.is_(True))
+    ).scalar_one_or_none()
+    if row is not None:
+        return row
+    department = org_service.get_department_by_code(db, code=department_code)
+    file_name = f"issuer_{department_code.lower()}_ed25519.pem"
+    private = keys.load_or_create(file_name)
+    public = notes.raw_public_key(private.public_key())
+    row = IssuerKey(
+        department_id=department.id,
+        department_code=department_code,
+        issuer_code=department_credit_code(department_code),
+        name=f"{department_code.lower()}.issuer.yiwang",
+        public_key=base64.b64encode(public).decode(),
+        key_file=file_name,
+        active=True,
+        created_at=utcnow(),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def issuer_public_keys(db: Session) -> list[dict[str, str]]:
+    """Every issuer key (public half), for anyone verifying signatures offline."""
+    rows = db.execute(select(IssuerKey).order_by(IssuerKey.id)).scalars()
+    return [
+        {
+            "name": r.name,
+            "department": r.department_code,
+            "issuer_code": r.issuer_code,
+            "public_key": r.public_key,
+            "active": str(r.active).lower(),
+        }
+        for r in rows
+    ]
+
+
+# ---- issuing and revoking --------------------------------------------------------------------
+
+
+def _next_serial(db: Session, type_id: int, year: int) -> str:
+    counter = db.execute(
+        select(SerialCounter).where(SerialCounter.type_id == type_id, SerialCounter.year == year).with_for_update()
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = SerialCounter(type_id=type_id, year=year, last=0)
+        db.add(counter)
+    counter.last += 1
+    db.flush()
+    return f"{year}{counter.last:08d}"
+
+
+def _issue_leaf(cert: Certificate, key: IssuerKey) -> bytes:
+    """The log entry of an issuance: binds identifier, content digest, signature and key."""
+    return canonical_json(
+        {
+            "type": "issue",
+            "identifier": cert.identifier,
+            "content_sha256": hashlib.sha256(cert.content.encode()).hexdigest(),
+            "signature": cert.signature,
+            "key": key.name,
+        }
+    )
+
+
+def _revoke_leaf(cert: Certificate) -> bytes:
+    return canonical_json(
+        {
+            "type": "revoke",
+            "identifier": cert.identifier,
+            "reason": cert.revoke_reason or "",
+            "revoked_at": cert.revoked_at.isoformat() if cert.revoked_at else "",
+        }
+    )
+
+
+def _status(cert: Certificate, today: date | None = None) -> str:
+    if cert.status == "revoked":
+        return "revoked"
+    today = today or utcnow().astimezone(SHANGHAI).date()
+    if cert.valid_until is not None and cert.valid_until < today:
+        return "expired"
+    return "valid"
+
+
+def _read(
+    db: Session, cert: Certificate, ctype: CertificateType | None = None, key: IssuerKey | None = None
+) -> CertificateRead:
+    ctype = ctype or db.get(CertificateType, cert.type_id)
+    key = key or db.get(IssuerKey, cert.issuer_key_id)
+    assert ctype is not None and key is not None
+    content = json.loads(cert.content)
+    return CertificateRead(
+        identifier=cert.identifier,
+        type_code=ctype.code,
+        type_name=ctype.name,
+        issuer_department=content.get("issuer", key.department_code),
+        issuer_code=key.issuer_code,
+        holder_user_id=cert.holder_user_id,
+        holder_name=cert.holder_name,
+        holder_code_masked=cert.holder_code_masked,
+        data=content.get("data", {}),
+        issued_at=cert.issued_at,
+        valid_from=cert.valid_from,
+        valid_until=cert.valid_until,
+        status=_status(cert),  # type: ignore[arg-type]
+        revoked_at=cert.revoked_at,
+        revoke_reason=cert.revoke_reason,
+        log_index=cert.log_index,
+        revocation_log_index=cert.revocation_log_index,
+        source=cert.source,
+    )
+
+
+def _sign_checkpoint(db: Session, keys: KeyStore, origin: str) -> None:
+    translog.sign_checkpoint(db, key=keys.log_key(), origin=origin)
+
+
+def sign_log_checkpoint(db: Session, *, keys: KeyStore, origin: str) -> None:
+    """Sign a checkpoint over the current log head (no-op when the latest already covers it)."""
+    _sign_checkpoint(db, keys, origin)
+
+
+def issue_certificate(
+    db: Session,
+    *,
+    actor: Principal,
+    keys: KeyStore,
+    origin: str,
+    type_code: str,
+    department_code: str,
+    holder_user_id: int | None,
+    holder_name: str,
+    holder_code_masked: str | None,
+    data: dict[str, Any],
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    source: str | None = None,
+    checkpoint: bool = True,
+) -> CertificateRead:
+    """Issue a certificate into the holder's wallet: sign it with the department's key and log it.
+
+    With checkpoint=False (bulk loads) the caller signs one checkpoint after the batch.
+    """
+    ctype = _type(db, type_code)
+    key = _issuer_key(db, keys=keys, department_code=department_code)
+    department = org_service.get_department_by_code(db, code=department_code)
+    check_department_scope(actor, department.id)
+    now = utcnow()
+    local_today = now.astimezone(SHANGHAI).date()
+    valid_from = valid_from or local_today
+    if valid_until is None and ctype.validity_years:
+        valid_until = valid_from.replace(year=valid_from.year + ctype.validity_years)
+    if valid_until is not None and valid_until < valid_from:
+        raise ValidationFailed("有效期截止日期不能早于起始日期")
+    serial = _next_serial(db, ctype.id, local_today.year)
+    identifier = identifiers.make_identifier(type_code=ctype.code, issuer_code=key.issuer_code, serial=serial)
+    content = canonical_json(
+        {
+            "identifier": identifier,
+            "type_code": ctype.code,
+            "type_name": ctype.name,
+            "issuer": department.full_name,
+            "issuer_code": key.issuer_code,
+            "holder_name": holder_name,
+            "holder_code": holder_code_masked,
+            "data": data,
+            "issued_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "valid_from": valid_from.isoformat(),
+            "valid_until": valid_until.isoformat() if valid_until else None,
+            "key": key.name,
+        }
+    ).decode()
+    signature = base64.b64encode(keys.load_or_create(key.key_file).sign(content.encode())).decode()
+    cert = Certificate(
+        identifier=identifier,
+        type_id=ctype.id,
+        serial=serial,
+        holder_user_id=holder_user_id,
+        holder_name=holder_name,
+        holder_code_masked=holder_code_masked,
+        issuer_key_id=key.id,
+        content=content,
+        signature=signature,
+        issued_at=now,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status="valid",
+        log_index=-1,
+        source=source,
+    )
+    (cert.log_index,) = translog.append(db, [_issue_leaf(cert, key)])
+    db.add(cert)
+    db.flush()
+    if checkpoint:
+        _sign_checkpoint(db, keys, origin)
+    audit.record(
+        db,
+        actor=actor,
+        action="certs.certificate.issue",
+        target_type="certificate",
+        target_id=identifier,
+        details={"type": ctype.code, "holder_user_id": holder_user_id, "source": source, "log_index": cert.log_index},
+    )
+    events.publish(db, "certs.issued", identifier=identifier, holder_user_id=holder_user_id, type_code=ctype.code)
+    return _read(db, cert, ctype, key)
+
+
+def _certificate(db: Session, identifier: str) -> Certificate:
+    _check_text(identifier)
+    cert = db.execute(
+        select(Certificate).where(Certificate.identifier == identifier.strip().upper())
+    ).scalar_one_or_none()
+    if cert is None:
+        raise NotFound("电子证照不存在")
+    return cert
+
+
+def revoke_certificate(
+    db: Session, *, actor: Principal, keys: KeyStore, origin: str, identifier: str, reason: str
+) -> CertificateRead:
+    """Revoke (注销) a certificate: only its issuing department; the revocation is logged too."""
+    cert = _certificate(db, identifier)
+    key = db.get(IssuerKey, cert.issuer_key_id)
+    assert key is not None
+    check_department_scope(actor, key.department_id)
+    if cert.status == "revoked":
+        raise Conflict("该证照已注销")
+    cert.status, cert.revoked_at, cert.revoke_reason = "revoked", utcnow(), reason
+    (cert.revocation_log_index,) = translog.append(db, [_revoke_leaf(cert)])
+    db.flush()
+    _sign_checkpoint(db, keys, origin)
+    audit.record(
+        db,
+        actor=actor,
+        action="certs.certificate.revoke",
+        target_type="certificate",
+        target_id=cert.identifier,
+        details={"reason": reason, "log_index": cert.revocation_log_index},
+    )
+    events.publish(db, "certs.revoked", identifier=cert.identifier, holder_user_id=cert.holder_user_id)
+    return _read(db, cert)
+
+
+def get_certificate(db: Session, *, actor: Principal, identifier: str) -> CertificateRead:
+    """A certificate for its holder, or for staff of the issuing department."""
+    cert = _certificate(db, identifier)
+    if actor.user_id is None or cert.holder_user_id != actor.user_id:
+        key = db.get(IssuerKey, cert.issuer_key_id)
+        if actor.kind != "staff" or key is None:
+            raise PermissionDenied("只能查看本人持有的证照")
+        check_department_scope(actor, key.department_id)
+    return _read(db, cert)
+
+
+def wallet(db: Session, *, holder_user_id: int) -> list[CertificateRead]:
+    """Every certificate the holder holds (证照夹), newest first."""
+    rows = db.execute(
+        select(Certificate).where(Certificate.holder_user_id == holder_user_id).order_by(Certificate.id.desc())
+    ).scalars()
+    return [_read(db, c) for c in rows]
+
+
+def usable_certificates(db: Session, *, holder_user_id: int, type_codes: list[str]) -> dict[str, CertificateRead]:
+    """The newest valid certificate of each requested type the holder holds."""
+    if not type_codes:
+        return {}
+    rows = db.execute(
+        select(Certificate, CertificateType, IssuerKey)
+        .join(CertificateType, CertificateType.id == Certificate.type_id)
+        .join(IssuerKey, IssuerKey.id == Certificate.issuer_key_id)
+        .where(
+            Certificate.holder_user_id == holder_user_id,
+            CertificateType.code.in_(type_codes),
+            Certificate.status == "valid",
+        )
+        .order_by(Certificate.id.desc())
+    ).all()
+    found: dict[str, CertificateRead] = {}
+    for cert, ctype, key in rows:
+        if ctype.code not in found and _status(cert) == "valid":
+            found[ctype.code] = _read(db, cert, ctype, key)
+    return found
+
+
+def record_use(
+    db: Session,
+    *,
+    actor: Principal,
+    identifier: str,
+    holder_user_id: int,
+    used_by: str,
+    purpose: str,
+    reference: str | None = None,
+    consent_reference: str | None = None,
+) -> None:
+    """Log one use of a certificate (用证); only the holder's own certificates, only when valid."""
+    cert = _certificate(db, identifier)
+    if cert.holder_user_id != holder_user_id:
+        raise PermissionDenied("不能使用他人持有的证照")
+    if _status(cert) != "valid":
+        raise ValidationFailed("证照已注销或过期，不能使用")
+    db.add(
+        CertificateUse(
+            certificate_id=cert.id,
+            holder_user_id=holder_user_id,
+            used_by=used_by,
+            purpose=purpose,
+            reference=reference,
+            consent_reference=consent_reference,
+            actor_name=actor.username,
+            used_at=utcnow(),
+        )
+    )
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="certs.certificate.use",
+        target_type="certificate",
+        target_id=cert.identifier,
+        details={"used_by": used_by, "purpose": purpose, "reference": reference},
+    )
+
+
+def record_uses(
+    db: Session,
+    *,
+    actor: Principal,
+    holder_user_id: int,
+    uses: list[tuple[str, str]],
+    used_by: str,
+    reference: str | None = None,
+    consent_reference: str | None = None,
+) -> None:
+    """Log several uses at once (identifier, purpose) — e.g. one application reusing six certificates."""
+    if not uses:
+        return
+    identifiers = [identifier.strip().upper() for identifier, _ in uses]
+    _check_text(*identifiers)
+    found = {
+        c.identifier: c
+        for c in db.execute(select(Certificate).where(Certificate.identifier.in_(identifiers))).scalars()
+    }
+    now = utcnow()
+    rows = []
+    for identifier, purpose in zip(identifiers, (p for _, p in uses), strict=True):
+        cert = found.get(identifier)
+        if cert is None:
+            raise NotFound("电子证照不存在")
+        if cert.holder_user_id != holder_user_id:
+            raise PermissionDenied("不能使用他人持有的证照")
+        if _status(cert) != "valid":
+            raise ValidationFailed("证照已注销或过期，不能使用")
+        rows.append(
+            {
+                "certificate_id": cert.id,
+                "holder_user_id": holder_user_id,
+                "used_by": used_by,
+                "purpose": purpose,
+                "reference": reference,
+                "consent_reference": consent_reference,
+                "actor_name": actor.username,
+                "used_at": now,
+            }
+        )
+    db.execute(insert(CertificateUse), rows)
+    audit.record(
+        db,
+        actor=actor,
+        action="certs.certificate.use",
+        target_type="certificate",
+        target_id=identifiers[0],
+        details={"used_by": used_by, "reference": reference, "certificates": identifiers},
+    )
+
+
+def list_uses(db: Session, *, holder_user_id: int, limit: int = 200) -> list[CertificateUseRead]:
+    """The holder's certificate use log, newest first."""
+    rows = db.execute(
+        select(CertificateUse, Certificate, CertificateType)
+        .join(Certificate, Certificate.id == CertificateUse.certificate_id)
+        .join(CertificateType, CertificateType.id == Certificate.type_id)
+        .where(CertificateUse.holder_user_id == holder_user_id)
+        .order_by(CertificateUse.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        CertificateUseRead(
+            identifier=c.identifier,
+            type_name=t.name,
+            used_by=u.used_by,
+            purpose=u.purpose,
+            reference=u.reference,
+            consent_reference=u.consent_reference,
+            actor_name=u.actor_name,
+            used_at=u.used_at,
+        )
+        for u, c, t in rows
+    ]
+
+
+def counts(db: Session) -> dict[str, int]:
+    """Figures for dashboards: certificates issued, valid, revoked, types, log size."""
+    total = db.execute(select(func.count(Certificate.id))).scalar_one()
+    revoked = db.execute(select(func.count(Certificate.id)).where(Certificate.status == "revoked")).scalar_one()
+    types = db.execute(select(func.count(CertificateType.id))).scalar_one()
+    high = db.execute(
+        select(func.count(CertificateType.id)).where(CertificateType.high_frequency.is_(True))
+    ).scalar_one()
+    return {
+        "certificates": total,
+        "revoked": revoked,
+        "types": types,
+        "high_frequency_types": high,
+        "log_size": translog.tree_size(db),
+    }
+
+
+# ---- the log, publicly ----------------------------------------------------------------------
+
+
+def checkpoint(db: Session, *, keys: KeyStore, origin: str) -> CheckpointRead:
+    """The latest signed checkpoint (signing one if the log has none yet) and the log's public key."""
+    latest = translog.latest_checkpoint(db)
+    if latest is None:
+        latest = translog.sign_checkpoint(db, key=keys.log_key(), origin=origin)
+    public = notes.raw_public_key(keys.log_key().public_key())
+    return CheckpointRead(
+        checkpoint=latest.note,
+        origin=origin,
+        tree_size=latest.tree_size,
+        root_hash=translog.b64(latest.root_hash),
+        public_key=base64.b64encode(public).decode(),
+        verifier_key=notes.verifier_key(origin, public),
+        created_at=latest.created_at,
+    )
+
+
+def verify(db: Session, *, keys: KeyStore, origin: str, identifier: str) -> VerificationResult:
+    """Check identifier, issuer signature, inclusion under the latest checkpoint, revocation, validity."""
+    checks: list[Check] = []
+    try:
+        identifiers.parse_identifier(identifier)
+    except IdentifierError as exc:
+        checks.append(Check(name="identifier", label="证照标识", ok=False, message=str(exc)))
+        return VerificationResult(identifier=identifier, ok=False, checks=checks)
+    checks.append(Check(name="identifier", label="证照标识", ok=True, message="标识格式与校验位正确"))
+    cert = db.execute(
+        select(Certificate).where(Certificate.identifier == identifier.strip().upper())
+    ).scalar_one_or_none()
+    if cert is None:
+        raise NotFound("未找到该电子证照")
+    key = db.get(IssuerKey, cert.issuer_key_id)
+    ctype = db.get(CertificateType, cert.type_id)
+    assert key is not None and ctype is not None
+    checks.append(_check_signature(cert, key))
+    inclusion, cp_note, path = _check_inclusion(db, keys, origin, cert, key)
+    checks.append(inclusion)
+    status = _status(cert)
+    checks.append(
+        Check(
+            name="revocation",
+            label="注销状态",
+            ok=status != "revoked",
+            message=f"已于{cert.revoked_at:%Y-%m-%d}注销：{cert.revoke_reason}" if cert.revoked_at else "未注销",
+        )
+    )
+    today = utcnow().astimezone(SHANGHAI).date()
+    in_period = cert.valid_from <= today and (cert.valid_until is None or today <= cert.valid_until)
+    period = f"{cert.valid_from} 至 {cert.valid_until or '长期'}"
+    checks.append(
+        Check(
+            name="validity",
+            label="有效期",
+            ok=in_period,
+            message=("在有效期内（" if in_period else "不在有效期内（") + period + "）",
+        )
+    )
+    summary = {
+        "type_code": ctype.code,
+        "type_name": ctype.name,
+        "issuer_code": key.issuer_code,
+        "issuer": json.loads(cert.content).get("issuer"),
+        "holder_name": mask_name(cert.holder_name),
+        "holder_code": cert.holder_code_masked,
+        "issued_at": cert.issued_at.isoformat(),
+        "status": status,
+        "valid_from": cert.valid_from.isoformat(),
+        "valid_until": cert.valid_until.isoformat() if cert.valid_until else None,
+        "issuer_key": key.name,
+        "issuer_public_key": key.public_key,
+    }
+    return VerificationResult(
+        identifier=cert.identifier,
+        ok=all(c.ok for c in checks),
+        checks=checks,
+        certificate=summary,
+        checkpoint=cp_note,
+        log_index=cert.log_index,
+        audit_path=[h.hex() for h in path],
+    )
+
+
+def _check_signature(cert: Certificate, key: IssuerKey) -> Check:
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key))
+        public.verify(base64.b64decode(cert.signature), cert.content.encode())
+    except (InvalidSignature, ValueError):
+        return Check(name="signature", label="颁证单位签名", ok=False, message="签名与证照内容不符（内容可能被篡改）")
+    if json.loads(cert.content).get("identifier") != cert.identifier:
+        return Check(name="signature", label="颁证单位签名", ok=False, message="签名内容中的标识与证照标识不一致")
+    return Check(name="signature", label="颁证单位签名", ok=True, message=f"{key.name} 的 Ed25519 签名有效")
+
+
+def _check_inclusion(
+    db: Session, keys: KeyStore, origin: str, cert: Certificate, key: IssuerKey
+) -> tuple[Check, str | None, list[bytes]]:
+    label = "透明日志"
+    latest = translog.latest_checkpoint(db)
+    if latest is None or latest.tree_size <= cert.log_index:
+        return Check(name="inclusion", label=label, ok=False, message="最新检查点尚未包含该证照"), None, []
+    public = notes.raw_public_key(keys.log_key().public_key())
+    try:
+        body = notes.parse_checkpoint(notes.open_note(latest.note, name=origin, public_key=public))
+    except notes.NoteError as exc:
+        return Check(name="inclusion", label=label, ok=False, message=f"检查点无效：{exc}"), latest.note, []
+    leaf = _issue_leaf(cert, key)
+    stored = translog.entry(db, cert.log_index)
+    path = translog.inclusion_proof(db, index=cert.log_index, size=body.tree_size)
+    if stored != leaf:
+        return Check(name="inclusion", label=label, ok=False, message="日志中的条目与证照不一致"), latest.note, path
+    try:
+        verifier.verify_inclusion(
+            leaf=leaf, index=cert.log_index, tree_size=body.tree_size, path=path, root=body.root_hash
+        )
+    except verifier.ProofError as exc:
+        return Check(name="inclusion", label=label, ok=False, message=f"包含性证明失败：{exc}"), latest.note, path
+    message = f"第 {cert.log_index} 条，已包含于大小为 {body.tree_size} 的已签名树头"
+    return Check(name="inclusion", label=label, ok=True, message=message), latest.note, path
+
+
+def key_store_for(key_dir: Path) -> KeyStore:
+    return KeyStore(key_dir)

@@ -1,0 +1,1 @@
+"""一网统管: city events, smart dispatch, deadlines, supervision, citizen feedback, Open311."""

@@ -1,0 +1,133 @@
+"""Input and output shapes of 一网统管."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SOURCES = ("citizen", "open311", "hotline", "grid", "sensor")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventCreate(Strict):
+    description: str = Field(min_length=4, max_length=4000)
+    title: str | None = Field(None, max_length=200)
+    category_code: str | None = Field(None, max_length=10)
+    source: Literal["citizen", "open311", "hotline", "grid", "sensor"] = "citizen"
+    division_code: str | None = Field(None, max_length=20)
+    lon: float | None = Field(None, ge=73, le=136)
+    lat: float | None = Field(None, ge=3, le=54)
+    address: str = Field("", max_length=300)
+    photos: list[str] = Field(default_factory=list, max_length=9)
+    reporter_name: str | None = Field(None, max_length=50)
+    reporter_phone: str | None = Field(None, pattern=r"^1\d{10}$")
+
+
+class EventAction(Strict):
+    action: Literal[
+        "register",
+        "dispatch",
+        "sign",
+        "send_back",
+        "request_extension",
+        "approve_extension",
+        "reject_extension",
+        "reply",
+        "verify",
+        "verify_fail",
+        "close",
+        "supervise",
+        "void",
+        "add_assist",
+        "assist_done",
+    ]
+    note: str | None = Field(None, max_length=1000)
+    department_code: str | None = Field(None, max_length=40)
+    category_code: str | None = Field(None, max_length=10)
+    hours: int | None = Field(None, ge=1, le=720)
+
+
+class Rating(Strict):
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=500)
+
+
+class ClassifyRequest(Strict):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SuggestionRead(BaseModel):
+    category_code: str
+    category_name: str
+    department_code: str
+    score: float
+
+
+class ClassifyResult(BaseModel):
+    suggestions: list[SuggestionRead]
+    needs_dispatcher: bool
+
+
+class TransitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    action: str
+    from_status: str | None
+    to_status: str
+    actor_name: str
+    at: datetime
+    note: str | None
+
+
+class EventRead(BaseModel):
+    id: int
+    number: str
+    title: str
+    description: str
+    category_code: str | None
+    category_name: str | None
+    source: str
+    status: str
+    status_name: str
+    department_code: str | None
+    assisting: list[str]
+    division_code: str | None
+    lon: float | None
+    lat: float | None
+    address: str
+    photos: list[str]
+    reporter: str | None  # masked
+    created_at: datetime
+    deadline: datetime | None
+    overdue: bool
+    supervised: bool
+    suggested_category: str | None
+    suggestion_score: float | None
+    needs_dispatcher: bool
+    rating: int | None
+    sent_back_count: int
+    reopen_count: int
+    result: str | None
+
+
+class FigureRow(BaseModel):
+    key: str
+    name: str
+    total: int
+    closed: int
+    on_time: int
+    on_time_rate: float | None
+    rated: int
+    satisfaction: float | None
+    sent_back_rate: float | None
+    reopen_rate: float | None
+    overdue_open: int
+
+
+class DispatchRuleCreate(Strict):
+    division_code: str = Field(max_length=20)
+    category_code: str = Field(max_length=10)
+    department_code: str = Field(max_length=40)
+    sla_hours: int | None = Field(None, ge=1, le=720)

@@ -1,0 +1,1 @@
+"""共享交换: sharing applications, grants, the data API and its usage log."""

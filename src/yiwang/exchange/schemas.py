@@ -1,0 +1,111 @@
+"""Shapes of the exchange."""
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from yiwang.catalog.schemas import Masking, StrictInput
+
+
+class ApplicationCreate(StrictInput):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    entry_code: str = Field(max_length=30)
+    fields: list[str] = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=4, max_length=2000, description="用途")
+    period_end: date = Field(description="使用期限（截止日期）")
+    row_filter: dict[str, str | list[str]] = Field(default_factory=dict, description="行筛选：字段 → 取值或取值列表")
+
+
+class Decision(StrictInput):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    approve: bool
+    reason: str = Field("", max_length=500, description="意见；拒绝时必填")
+    masking: dict[str, Masking] = Field(default_factory=dict, description="大数据局可调整字段脱敏方式")
+
+
+class RevokeRequest(StrictInput):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ApplicationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    entry_code: str
+    provider_department_id: int
+    consumer_department_id: int
+    applicant_name: str
+    fields: list[str]
+    row_filter: dict[str, Any]
+    purpose: str
+    period_end: date
+    status: str
+    provider_due: date | None
+    provider_overdue: bool = False
+    provider_opinion: str
+    bureau_opinion: str
+    refusal_reason: str
+    grant_id: int | None
+    created_at: datetime
+
+
+class GrantRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    application_id: int
+    entry_code: str
+    provider_department_id: int
+    consumer_department_id: int
+    fields: list[str]
+    row_filter: dict[str, Any]
+    masking: dict[str, str]
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str
+    created_at: datetime
+    active: bool = False
+
+
+class GrantUsage(BaseModel):
+    grant_id: int
+    entry_code: str
+    consumer_department_id: int
+    calls: int
+    rows: int
+    denied: int
+    last_call_at: datetime | None
+    avg_ms: float
+
+
+class CallRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    grant_id: int
+    caller_name: str
+    request_id: str
+    query: str
+    rows: int
+    status_code: int
+    duration_ms: float
+    body_sha256: str
+    occurred_at: datetime
+
+
+class DataPage(BaseModel):
+    """What the data API returns (documented for OpenAPI; the body is written as bytes for hashing)."""
+
+    grant_id: int
+    entry_code: str
+    fields: list[str]
+    page: int
+    size: int
+    total: int
+    rows: list[dict[str, Any]]

@@ -1,0 +1,132 @@
+"""Pages of governance: mounted resources, a resource's versions and quality, upload with progress."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yiwang.catalog import service as catalog_service
+from yiwang.catalog.schemas import MASKING_NAMES
+from yiwang.core.db import DbSession
+from yiwang.core.errors import AppError
+from yiwang.core.runtime import SettingsDep
+from yiwang.core.security import Principal, require
+from yiwang.governance import jobs, service
+from yiwang.governance import permissions as perm
+from yiwang.web.csrf import CsrfChecked
+from yiwang.web.templating import render
+
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+router = APIRouter(prefix="/governance", include_in_schema=False)
+Reader = Annotated[Principal, Depends(require(perm.DATA_READ))]
+Writer = Annotated[Principal, Depends(require(perm.DATA_WRITE))]
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, db: DbSession, user: Reader) -> HTMLResponse:
+    bureau = catalog_service.is_bureau(db, user)
+    entries = [e for e in catalog_service.list_entries(db) if bureau or user.can_reach_department(e.department_id)]
+    status = service.resource_status(db, entry_codes=[e.code for e in entries])
+    figures = service.governance_figures(db)
+    return render(request, "governance/overview.html", {"entries": entries[:500], "status": status, "figures": figures})
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, db: DbSession, user: Reader, job_id: RowId) -> HTMLResponse:
+    return render(request, "governance/job.html", {"job": service.get_job(db, actor=user, job_id=job_id)})
+
+
+@router.get("/jobs/{job_id}/progress", response_class=HTMLResponse)
+def job_progress(request: Request, db: DbSession, user: Reader, job_id: RowId) -> HTMLResponse:
+    """The progress fragment htmx polls while the job runs."""
+    return render(request, "governance/job_progress.html", {"job": service.get_job(db, actor=user, job_id=job_id)})
+
+
+@router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
+def job_cancel(db: DbSession, user: Writer, _csrf: CsrfChecked, job_id: RowId) -> Response:
+    service.cancel_job(db, actor=user, job_id=job_id)
+    return RedirectResponse(f"/governance/jobs/{job_id}", status_code=303)
+
+
+@router.get("/{code}", response_class=HTMLResponse)
+def resource_page(request: Request, db: DbSession, user: Reader, code: str) -> HTMLResponse:
+    entry = catalog_service.get_entry(db, code=code, actor=user)
+    versions = service.list_versions(db, actor=user, entry_code=code)
+    current = next((v for v in versions if v.current), None)
+    return render(
+        request,
+        "governance/resource.html",
+        {
+            "entry": entry,
+            "versions": versions,
+            "current": current,
+            "jobs": service.list_jobs(db, actor=user, entry_code=code),
+            "can_write": user.has(perm.DATA_WRITE) and entry.status == "published",
+            "methods": service.open_view_methods(entry),
+            "method_names": MASKING_NAMES,
+        },
+    )
+
+
+@router.get("/{code}/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    user: Reader,
+    code: str,
+    base: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    other: Annotated[int, Query(ge=1, le=2_147_483_647)],
+) -> HTMLResponse:
+    result = service.compare_versions(
+        db, actor=user, data_dir=settings.data_dir, entry_code=code, base=base, other=other
+    )
+    return render(request, "governance/compare.html", {"result": result, "code": code})
+
+
+@router.get("/{code}/versions/{version}/quarantine.csv", response_class=Response)
+def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: RowId) -> Response:
+    content = service.quarantine_csv(db, actor=user, data_dir=settings.data_dir, entry_code=code, version=version)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{code}-v{version}-quarantine.csv"'},
+    )
+
+
+@router.post("/{code}/upload", response_class=HTMLResponse)
+async def upload(
+    request: Request,
+    background: BackgroundTasks,
+    db: DbSession,
+    settings: SettingsDep,
+    user: Writer,
+    _csrf: CsrfChecked,
+    code: str,
+) -> Response:
+    """Stage the file, queue the ingest in the background, and show its progress page."""
+    form = await request.form()
+    upload_file = form.get("file")
+    if upload_file is None or isinstance(upload_file, str):
+        raise AppError("请选择要上传的文件", code="no_file", status_code=422)
+    content = await upload_file.read()
+    job = service.create_job(
+        db,
+        actor=user,
+        data_dir=settings.data_dir,
+        entry_code=code,
+        content=content,
+        filename=upload_file.filename or "upload.csv",
+    )
+    db.commit()
+    background.add_task(jobs.claim_and_run, request.app.state.runtime, job.id)
+    return RedirectResponse(f"/governance/jobs/{job.id}", status_code=303)
+
+
+@router.post("/{code}/rollback", response_class=HTMLResponse)
+async def rollback(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, code: str) -> Response:
+    form = await request.form()
+    raw = str(form.get("version", ""))
+    version = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    service.rollback(db, actor=user, entry_code=code, version=version, reason=str(form.get("reason", ""))[:500])
+    return RedirectResponse(f"/governance/{code}?notice=saved", status_code=303)

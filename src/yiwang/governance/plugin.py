@@ -1,0 +1,31 @@
+"""How governance plugs into the platform."""
+
+from pathlib import Path
+
+from yiwang.domains import DomainPlugin
+from yiwang.governance import api, pages
+from yiwang.governance import permissions as p
+from yiwang.web.nav import Entry
+
+
+def _jobs(runtime):
+    from yiwang.governance import jobs
+
+    return jobs.jobs(runtime)
+
+
+def _demo(runtime, console):
+    from yiwang.governance import demo
+
+    return demo.load(runtime, console)
+
+
+def plugin() -> DomainPlugin:
+    return DomainPlugin(
+        name="governance",
+        routers=[api.router, pages.router],
+        template_dir=Path(__file__).parent / "templates",
+        nav=[Entry("data", "数据治理", "/governance", "挂载、校验、隔离、版本与质量报告", p.DATA_READ, 30)],
+        jobs=_jobs,
+        demo=_demo,
+    )

@@ -1,0 +1,101 @@
+"""Pages of 物联感知: device map and list, station page, AQI and water summaries, alarm console."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yiwang.core.db import DbSession
+from yiwang.core.security import Principal, require
+from yiwang.org import service as org_service
+from yiwang.sensing import permissions as p
+from yiwang.sensing import service
+from yiwang.web.csrf import CsrfChecked
+from yiwang.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+KIND_NAMES = {
+    "air_station": "空气自动站",
+    "grid_air": "网格化空气微站",
+    "water_station": "地表水自动站",
+    "sluice": "智慧水闸",
+    "gas_monitor": "燃气监测点",
+    "lamp_pole": "智慧灯杆",
+    "device": "其他设备",
+}
+
+
+@router.get("/sensing", response_class=HTMLResponse)
+def devices(
+    request: Request,
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(p.READ))],
+    department: str | None = None,
+    kind: str | None = None,
+) -> Response:
+    departments = {d.id: d for d in org_service.list_departments(db)}
+    chosen = next((d for d in departments.values() if d.code == department), None)
+    things = service.list_things(db, department_id=chosen.id if chosen else None, kind=kind or None)
+    return render(
+        request,
+        "sensing/devices.html",
+        {
+            "things": things,
+            "departments": departments,
+            "kind_names": KIND_NAMES,
+            "department": department or "",
+            "kind": kind or "",
+            "points": [
+                {"id": t.id, "name": t.name, "lon": t.lon, "lat": t.lat, "online": t.online} for t in things if t.lon
+            ],
+            "status": service.counts(db),
+            "rejects": service.rejects_by_device(db, limit=10),
+        },
+    )
+
+
+@router.get("/sensing/things/{thing_id}", response_class=HTMLResponse)
+def station(
+    request: Request, thing_id: int, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]
+) -> Response:
+    detail = service.get_thing(db, thing_id=thing_id)
+    return render(request, "sensing/station.html", {"detail": detail, "kind_names": KIND_NAMES})
+
+
+@router.get("/sensing/aqi", response_class=HTMLResponse)
+def aqi_page(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]) -> Response:
+    day = service.latest_aqi_day(db)
+    return render(
+        request,
+        "sensing/aqi.html",
+        {
+            "day": day,
+            "rows": service.aqi_days(db, day=day) if day else [],
+            "water": service.water_summary(db),
+        },
+    )
+
+
+@router.get("/sensing/alarms", response_class=HTMLResponse)
+def alarm_console(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]) -> Response:
+    return render(
+        request,
+        "sensing/alarms.html",
+        {
+            "alarms": service.list_alarms(db, limit=200),
+            "rules": service.list_alarm_rules(db),
+            "can_handle": user.has(p.ALARM_HANDLE),
+        },
+    )
+
+
+@router.post("/sensing/alarms/{alarm_id}")
+def alarm_form(
+    alarm_id: int,
+    db: DbSession,
+    _csrf: CsrfChecked,
+    user: Annotated[Principal, Depends(require(p.ALARM_HANDLE))],
+    action: Annotated[str, Form(pattern="^(acknowledge|confirm|clear)$")],
+) -> Response:
+    service.act_on_alarm(db, actor=user, alarm_id=alarm_id, action=action)
+    return RedirectResponse("/sensing/alarms?notice=saved", status_code=303)

@@ -1,0 +1,129 @@
+"""Input and output shapes of 物联感知."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeviceTokenCreate(Strict):
+    thing_id: int = Field(ge=1)
+    label: str = Field("device", max_length=100)
+
+
+class DeviceTokenRead(BaseModel):
+    id: int
+    thing_id: int
+    token: str
+    label: str
+
+
+class AlarmRuleCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["threshold", "rate", "nodata"]
+    observed_property_code: str | None = Field(None, max_length=40)
+    datastream_id: int | None = Field(None, ge=1)
+    operator: Literal[">", ">=", "<", "<="] = ">"
+    threshold: float | None = None
+    window_minutes: int = Field(60, ge=1, le=10080)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    dedup_minutes: int = Field(30, ge=0, le=1440)
+    flap_limit: int = Field(4, ge=2, le=100)
+    flap_window_minutes: int = Field(60, ge=1, le=10080)
+    event_category: str | None = Field(None, max_length=10)
+
+
+class AlarmRuleRead(AlarmRuleCreate):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: int
+    active: bool
+
+
+class AlarmRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    rule_id: int
+    datastream_id: int
+    thing_id: int
+    state: str
+    severity: str
+    message: str
+    value: float | None
+    raised_at: datetime
+    last_seen_at: datetime
+    occurrences: int
+    reopened: int
+    flapping: bool
+    confirmed: bool
+    acknowledged_by: str | None
+    cleared_at: datetime | None
+
+
+class AlarmAction(Strict):
+    action: Literal["acknowledge", "confirm", "clear"]
+
+
+class ThingRead(BaseModel):
+    id: int
+    code: str | None
+    name: str
+    kind: str
+    department_id: int | None
+    division_code: str | None
+    lon: float | None
+    lat: float | None
+    last_seen: datetime | None
+    online: bool
+    messages_total: int
+    rejects_total: int
+    rate_per_hour: float
+
+
+class IngestResult(BaseModel):
+    received: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    reasons: list[str]
+
+
+class DeviceObservation(Strict):
+    datastream_id: int = Field(alias="datastream", ge=1)
+    phenomenon_time: datetime = Field(alias="phenomenonTime")
+    result: float | int | bool | str | None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class DeviceIngest(Strict):
+    observations: list[DeviceObservation] = Field(min_length=1, max_length=20000)
+
+
+class AqiCalcRead(BaseModel):
+    aqi: int | None
+    iaqi: dict[str, int]
+    level: str | None
+    category: str | None
+    primary_pollutants: list[str]
+    edition: str
+
+
+class WaterClassRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    water_class: str = Field(serialization_alias="class", alias="class")
+    limiting: list[str]
+
+
+class AqiDayRead(BaseModel):
+    thing_id: int
+    station: str
+    day: date
+    aqi: int | None
+    level: str | None
+    category: str | None
+    primary_pollutants: list[str]
+    edition: str

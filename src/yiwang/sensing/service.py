@@ -1,0 +1,368 @@
+"""Public functions of 物联感知: devices, tokens, series, AQI and water summaries, alarms.
+
+Other domains (the city brain) read sensing through these functions only.
+"""
+
+import hashlib
+import secrets
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yiwang.core import audit
+from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+from yiwang.core.security import Principal, check_department_scope
+from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.sensing import models as m
+from yiwang.sensing import processing, water
+from yiwang.sensing.schemas import AlarmRuleCreate, AqiDayRead, ThingRead
+
+TOKEN_PREFIX = "dev_"  # noqa: S105  (a prefix, not a secret)
+
+
+def _thing_read(t: m.Thing) -> ThingRead:
+    return ThingRead(
+        id=t.id,
+        code=t.code,
+        name=t.name,
+        kind=t.kind,
+        department_id=t.department_id,
+        division_code=t.division_code,
+        lon=t.lon,
+        lat=t.lat,
+        last_seen=t.last_seen,
+        online=t.online,
+        messages_total=t.messages_total,
+        rejects_total=t.rejects_total,
+        rate_per_hour=t.rate_per_hour,
+    )
+
+
+def list_things(db: Session, *, department_id: int | None = None, kind: str | None = None) -> list[ThingRead]:
+    """Devices, optionally of one department or kind."""
+    stmt = select(m.Thing).order_by(m.Thing.kind, m.Thing.id)
+    if department_id is not None:
+        stmt = stmt.where(m.Thing.department_id == department_id)
+    if kind:
+        stmt = stmt.where(m.Thing.kind == kind)
+    return [_thing_read(t) for t in db.execute(stmt).scalars()]
+
+
+def get_thing(db: Session, *, thing_id: int) -> dict[str, Any]:
+    """A device with its datastreams (latest value, unit) and its recent rejects by reason."""
+    thing = db.get(m.Thing, thing_id)
+    if thing is None:
+        raise NotFound("设备不存在")
+    streams = db.execute(
+        select(m.Datastream, m.ObservedProperty)
+        .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
+        .where(m.Datastream.thing_id == thing_id)
+        .order_by(m.Datastream.id)
+    ).all()
+    rejects = dict(
+        db.execute(
+            select(m.Reject.reason, func.count()).where(m.Reject.thing_id == thing_id).group_by(m.Reject.reason)
+        ).all()
+    )
+    return {
+        "thing": _thing_read(thing),
+        "properties": thing.properties or {},
+        "datastreams": [
+            {
+                "id": ds.id,
+                "name": ds.name,
+                "property": op.name,
+                "code": op.code,
+                "unit": (ds.unit_of_measurement or {}).get("symbol", ""),
+                "last_value": ds.last_value,
+                "last_time": ds.phenomenon_time_end,
+            }
+            for ds, op in streams
+        ],
+        "rejects": rejects,
+    }
+
+
+def series(
+    db: Session, *, datastream_id: int, period: str, start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    """Raw ("raw") or rolled-up ("hour", "day") values of a datastream between two instants."""
+    if end <= start:
+        raise ValidationFailed("结束时间必须晚于开始时间")
+    if period == "raw":
+        if end - start > timedelta(days=31):
+            raise ValidationFailed("原始数据一次最多查询31天")
+        rows = db.execute(
+            select(m.Observation.phenomenon_time, m.Observation.result)
+            .where(
+                m.Observation.datastream_id == datastream_id,
+                m.Observation.phenomenon_time >= start,
+                m.Observation.phenomenon_time < end,
+                m.Observation.result.is_not(None),
+            )
+            .order_by(m.Observation.phenomenon_time)
+        ).all()
+        return [(t, v) for t, v in rows]
+    if period not in ("hour", "day"):
+        raise ValidationFailed("period 只能是 raw、hour 或 day")
+    rows = db.execute(
+        select(m.Rollup.start, m.Rollup.mean)
+        .where(
+            m.Rollup.datastream_id == datastream_id,
+            m.Rollup.period == period,
+            m.Rollup.start >= start,
+            m.Rollup.start < end,
+        )
+        .order_by(m.Rollup.start)
+    ).all()
+    return [(t, v) for t, v in rows]
+
+
+# ---- device tokens ---------------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_device_token(db: Session, *, actor: Principal, thing_id: int, label: str = "device") -> tuple[int, str]:
+    """Issue an ingest token bound to one device; the secret is shown once and stored as a hash."""
+    thing = db.get(m.Thing, thing_id)
+    if thing is None:
+        raise NotFound("设备不存在")
+    check_department_scope(actor, thing.department_id)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(24)
+    row = m.DeviceToken(thing_id=thing_id, token_hash=_hash(secret), label=label, created_at=utcnow())
+    db.add(row)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="sensing.device_token.create",
+        target_type="thing",
+        target_id=thing_id,
+        details={"label": label, "token_id": row.id},
+    )
+    return row.id, secret
+
+
+def device_for_token(db: Session, *, token: str) -> int | None:
+    """The device a token belongs to, or None for an unknown or revoked token."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = db.execute(
+        select(m.DeviceToken.thing_id).where(m.DeviceToken.token_hash == _hash(token), m.DeviceToken.revoked.is_(False))
+    ).scalar()
+    return row
+
+
+# ---- AQI and water summaries -------------------------------------------------------------------------------
+
+
+def aqi_days(db: Session, *, day: date) -> list[AqiDayRead]:
+    """Every air station's daily AQI for a local day."""
+    rows = db.execute(
+        select(m.AqiDay, m.Thing.name)
+        .join(m.Thing, m.Thing.id == m.AqiDay.thing_id)
+        .where(m.AqiDay.day == day)
+        .order_by(m.Thing.id)
+    ).all()
+    return [
+        AqiDayRead(
+            thing_id=a.thing_id,
+            station=name,
+            day=a.day,
+            aqi=a.aqi,
+            level=a.level,
+            category=a.category,
+            primary_pollutants=[p for p in a.primary_pollutants.split(",") if p],
+            edition=a.edition,
+        )
+        for a, name in rows
+    ]
+
+
+def latest_aqi_day(db: Session) -> date | None:
+    return db.execute(select(func.max(m.AqiDay.day)).where(m.AqiDay.aqi.is_not(None))).scalar()
+
+
+def aqi_hourly(db: Session, *, start: date, end: date, thing_ids: list[int] | None = None) -> dict[str, Any]:
+    """Hourly AQI per station for local days [start, end], as aligned arrays (one value per hour)."""
+    if end < start:
+        raise ValidationFailed("结束日期不能早于开始日期")
+    if (end - start).days > 370:
+        raise ValidationFailed("一次最多查询一年")
+    stmt = select(m.AqiDay.thing_id, m.AqiDay.day, m.AqiDay.hourly).where(m.AqiDay.day >= start, m.AqiDay.day <= end)
+    if thing_ids:
+        stmt = stmt.where(m.AqiDay.thing_id.in_(thing_ids))
+    days = (end - start).days + 1
+    stations: dict[int, list[Any]] = {}
+    for thing_id, day, hourly in db.execute(stmt).all():
+        values = stations.get(thing_id)
+        if values is None:
+            values = stations[thing_id] = [None] * (days * 24)
+        offset = (day - start).days * 24
+        values[offset : offset + 24] = hourly
+    names = dict(db.execute(select(m.Thing.id, m.Thing.name).where(m.Thing.id.in_(list(stations)))).all())
+    first = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI).astimezone(UTC)
+    return {
+        "start": first.isoformat().replace("+00:00", "Z"),
+        "step_seconds": 3600,
+        "hours": days * 24,
+        "stations": [{"id": k, "name": names.get(k, str(k)), "aqi": v} for k, v in sorted(stations.items())],
+    }
+
+
+def water_summary(db: Session) -> dict[str, Any]:
+    """Latest water class per station (single-factor) and per river (worst station)."""
+    rows = db.execute(
+        select(m.Thing.id, m.Thing.name, m.Thing.properties, m.ObservedProperty.code, m.Datastream.last_value)
+        .join(m.Datastream, m.Datastream.thing_id == m.Thing.id)
+        .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
+        .where(m.Thing.kind == "water_station", m.ObservedProperty.code.in_(water.ITEMS))
+    ).all()
+    stations: dict[int, dict[str, Any]] = {}
+    for thing_id, name, props, code, value in rows:
+        entry = stations.setdefault(
+            thing_id,
+            {
+                "id": thing_id,
+                "name": name,
+                "river": (props or {}).get("river", ""),
+                "water_body": (props or {}).get("water_body", "river"),
+                "values": {},
+            },
+        )
+        if value is not None:
+            entry["values"][code] = value
+    rivers: dict[str, list[str]] = defaultdict(list)
+    for entry in stations.values():
+        try:
+            result = water.classify(entry["values"], water_body=entry["water_body"])
+            entry["class"], entry["limiting"] = result.water_class, result.limiting
+            rivers[entry["river"]].append(result.water_class)
+        except ValueError:
+            entry["class"], entry["limiting"] = None, []
+    return {
+        "stations": sorted(stations.values(), key=lambda e: e["id"]),
+        "rivers": [{"river": r, "class": water.worst_class(c), "stations": len(c)} for r, c in sorted(rivers.items())],
+    }
+
+
+# ---- alarms ----------------------------------------------------------------------------------------------
+
+
+def create_alarm_rule(db: Session, *, actor: Principal, data: AlarmRuleCreate) -> m.AlarmRule:
+    if not data.datastream_id and not data.observed_property_code:
+        raise ValidationFailed("告警规则须指定数据流或观测属性")
+    if data.kind != "nodata" and data.threshold is None:
+        raise ValidationFailed("阈值和变化率规则须指定 threshold")
+    rule = m.AlarmRule(**data.model_dump(), active=True)
+    db.add(rule)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="sensing.alarm_rule.create",
+        target_type="alarm_rule",
+        target_id=rule.id,
+        details={"name": rule.name, "kind": rule.kind},
+    )
+    return rule
+
+
+def list_alarm_rules(db: Session) -> list[m.AlarmRule]:
+    return list(db.execute(select(m.AlarmRule).order_by(m.AlarmRule.id)).scalars())
+
+
+def list_alarms(db: Session, *, state: str | None = None, limit: int = 200) -> list[m.Alarm]:
+    stmt = select(m.Alarm).order_by(m.Alarm.id.desc()).limit(limit)
+    if state:
+        stmt = stmt.where(m.Alarm.state == state)
+    return list(db.execute(stmt).scalars())
+
+
+def act_on_alarm(db: Session, *, actor: Principal, alarm_id: int, action: str) -> m.Alarm:
+    """Acknowledge, confirm (which may open a city event) or clear an alarm."""
+    alarm = db.get(m.Alarm, alarm_id)
+    if alarm is None:
+        raise NotFound("告警不存在")
+    thing = db.get(m.Thing, alarm.thing_id)
+    if alarm.state == "cleared" and action != "confirm":
+        raise Conflict("告警已消除")
+    now = utcnow()
+    if action == "acknowledge":
+        if alarm.state == "acknowledged":
+            raise Conflict("告警已确认收到")
+        alarm.state, alarm.acknowledged_by, alarm.acknowledged_at = "acknowledged", actor.username, now
+    elif action == "confirm":
+        rule = db.get(m.AlarmRule, alarm.rule_id)
+        assert rule is not None
+        if alarm.confirmed:
+            raise Conflict("告警已确认为真实事件")
+        processing.confirm(db, alarm=alarm, rule=rule, thing=thing, by=actor.username)
+    elif action == "clear":
+        alarm.state, alarm.cleared_at, alarm.flapping = "cleared", now, False
+    else:
+        raise ValidationFailed("未知操作")
+    audit.record(
+        db,
+        actor=actor,
+        action=f"sensing.alarm.{action}",
+        target_type="alarm",
+        target_id=alarm.id,
+        details={"state": alarm.state},
+    )
+    db.flush()
+    return alarm
+
+
+def rejects_by_device(db: Session, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Devices with refused observations, most first, with counts per reason."""
+    rows = db.execute(
+        select(m.Reject.thing_id, m.Reject.reason, func.count()).group_by(m.Reject.thing_id, m.Reject.reason)
+    ).all()
+    per: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for thing_id, reason, n in rows:
+        per[thing_id][reason] = n
+    names = dict(db.execute(select(m.Thing.id, m.Thing.name)).all())
+    items = [
+        {
+            "thing_id": k,
+            "name": names.get(k, "（未知设备）") if k else "（未知设备）",
+            "reasons": v,
+            "total": sum(v.values()),
+        }
+        for k, v in per.items()
+    ]
+    return sorted(items, key=lambda i: -i["total"])[:limit]
+
+
+def run_processing(db: Session, *, now: datetime | None = None) -> dict[str, Any]:
+    """Rollups, AQI, alarms: what the worker job does each turn (also used by tests and the simulator)."""
+    result: dict[str, Any] = {}
+    for _ in range(50):
+        step = processing.update_rollups(db)
+        result["rollups"] = step
+        if step["datastreams"] == 0:
+            break
+    result["alarms"] = processing.evaluate_alarms(db, now=now)
+    return result
+
+
+def update_health(db: Session, *, now: datetime | None = None) -> dict[str, int]:
+    return processing.update_health(db, now=now)
+
+
+def counts(db: Session) -> dict[str, int]:
+    """Figures for the city brain: devices, online devices, active alarms."""
+    return {
+        "devices": db.execute(select(func.count(m.Thing.id))).scalar_one(),
+        "online": db.execute(select(func.count(m.Thing.id)).where(m.Thing.online.is_(True))).scalar_one(),
+        "active_alarms": db.execute(
+            select(func.count(m.Alarm.id)).where(m.Alarm.state.in_(("active", "acknowledged")))
+        ).scalar_one(),
+    }

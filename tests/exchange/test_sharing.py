@@ -1,0 +1,251 @@
+"""Sharing flows: unconditional, conditional (provider then bureau), refusals, 不予共享, working-day
+deadlines, grants with masking, revocation and expiry, and the data API with its log and headers."""
+
+import hashlib
+from datetime import date, timedelta
+
+import pytest
+
+from tests.catalog.helpers import VALID_ID, person_csv, publish_entry
+from tests.conftest import bearer, unique
+from yiwang.demo.loader import DEMO_CLIENT_SECRET
+
+ROWS = [
+    (f"P{n:03d}", f"张{'三丰' if n % 2 else '四'}", VALID_ID, f"1381234{n:04d}", "1949-12-31", "虞山街道", str(n % 100))
+    for n in range(1, 251)
+]
+END = (date.today() + timedelta(days=90)).isoformat()
+
+
+def client_token(client, client_id="demo-exchange-client", secret=DEMO_CLIENT_SECRET) -> dict[str, str]:
+    response = client.post(
+        "/api/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def mounted(client):
+    """A published HBJ entry with 250 rows mounted; unconditional sharing unless overridden."""
+
+    def make(**fields):
+        entry = publish_entry(client, **fields)
+        response = client.post(
+            f"/api/governance/resources/{entry['code']}/upload",
+            files={"file": ("p.csv", person_csv(ROWS).encode())},
+            headers=bearer(client, "hbj_steward"),
+        )
+        assert response.status_code == 201, response.text
+        return entry["code"]
+
+    return make
+
+
+def _apply(client, code, fields, user="dsj_steward", **extra):
+    body = {"entry_code": code, "fields": fields, "purpose": "测试用途：业务协同", "period_end": END, **extra}
+    return client.post("/api/exchange/applications", json=body, headers=bearer(client, user))
+
+
+def test_unconditional_sharing_is_granted_at_once_and_the_client_reads_exactly_the_granted_fields_masked(
+    client, mounted
+):
+    code = mounted()
+    application = _apply(client, code, ["person_id", "name", "id_number"])
+    assert application.status_code == 201, application.text
+    assert application.json()["status"] == "granted" and application.json()["provider_due"] is None
+    grant_id = application.json()["grant_id"]
+    headers = client_token(client)
+    response = client.get(f"/api/exchange/data/{grant_id}", params={"page": 1, "size": 100}, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == 250 and len(body["rows"]) == 100
+    assert body["fields"] == ["person_id", "name", "id_number"]
+    for row in body["rows"]:
+        assert set(row) == {"person_id", "name", "id_number"}
+        assert row["id_number"] == "110105********002X"
+        assert row["name"].startswith("张") and set(row["name"][1:]) == {"*"}
+    assert response.headers["x-request-id"]
+    assert response.headers["x-content-sha256"] == hashlib.sha256(response.content).hexdigest()
+    last = client.get(f"/api/exchange/data/{grant_id}", params={"page": 3, "size": 100}, headers=headers).json()
+    assert len(last["rows"]) == 50 and last["rows"][0]["person_id"] == "P201"
+    calls = client.get(f"/api/exchange/grants/{grant_id}/calls", headers=bearer(client, "hbj_steward")).json()
+    assert [c["rows"] for c in calls[:2]] == [50, 100]
+    assert calls[1]["body_sha256"] == response.headers["x-content-sha256"]
+    assert (
+        calls[1]["request_id"] == response.headers["x-request-id"] and calls[1]["caller_name"] == "demo-exchange-client"
+    )
+    assert calls[1]["query"] == f"grant={grant_id}&page=1&size=100" and calls[1]["duration_ms"] >= 0
+    usage = {u["grant_id"]: u for u in client.get("/api/exchange/usage", headers=bearer(client, "admin")).json()}
+    assert usage[grant_id]["calls"] == 2 and usage[grant_id]["rows"] == 150
+
+
+@pytest.mark.parametrize(
+    "fields", [["person_id", "mobile"], ["birth_date", "score"], ["name", "town", "mobile", "id_number"]]
+)
+def test_a_consumer_never_receives_an_ungranted_or_unmasked_field(client, mounted, fields):
+    code = mounted()
+    grant_id = _apply(client, code, fields).json()["grant_id"]
+    body = client.get(f"/api/exchange/data/{grant_id}", params={"size": 250}, headers=client_token(client)).json()
+    raw = {
+        r[0]: dict(zip(["person_id", "name", "id_number", "mobile", "birth_date", "town", "score"], r, strict=True))
+        for r in ROWS
+    }
+    for row in body["rows"]:
+        assert set(row) == set(fields)
+        original = raw[row.get("person_id")] if "person_id" in row else None
+        if "mobile" in row:
+            assert "****" in row["mobile"] and row["mobile"][:3] == "138"
+        if "id_number" in row:
+            assert row["id_number"] != VALID_ID
+        if "name" in row:
+            assert "*" in row["name"]
+        if "birth_date" in row:
+            assert row["birth_date"] == "1949"  # generalised to the year, as the catalog says
+        if original and "mobile" in row:
+            assert row["mobile"] != original["mobile"]
+
+
+def test_conditional_sharing_goes_to_the_provider_then_the_bureau(client, mounted):
+    code = mounted(sharing_type="有条件共享")
+    application = _apply(client, code, ["person_id", "mobile"], user="cgj_admin").json()
+    assert application["status"] == "pending_provider" and application["grant_id"] is None
+    due = date.fromisoformat(application["provider_due"])
+    assert due > date.today() + timedelta(days=10)  # ten working days span at least two weekends
+    app_id = application["id"]
+    cgj = bearer(client, "cgj_admin")
+    assert (
+        client.post(
+            f"/api/exchange/applications/{app_id}/provider-decision", json={"approve": True}, headers=cgj
+        ).status_code
+        == 403
+    )
+    provider = bearer(client, "hbj_admin")
+    answered = client.post(
+        f"/api/exchange/applications/{app_id}/provider-decision",
+        json={"approve": True, "reason": "同意"},
+        headers=provider,
+    )
+    assert answered.json()["status"] == "pending_bureau"
+    not_bureau = client.post(
+        f"/api/exchange/applications/{app_id}/bureau-decision", json={"approve": True}, headers=provider
+    )
+    assert not_bureau.status_code == 403
+    granted = client.post(
+        f"/api/exchange/applications/{app_id}/bureau-decision",
+        json={"approve": True, "masking": {"mobile": "pseudonym"}},
+        headers=bearer(client, "admin"),
+    )
+    assert granted.json()["status"] == "granted"
+    grants = {g["id"]: g for g in client.get("/api/exchange/grants", headers=provider).json()}
+    assert grants[granted.json()["grant_id"]]["masking"] == {"person_id": "none", "mobile": "pseudonym"}
+
+
+def test_refusals_carry_reasons(client, mounted):
+    code = mounted(sharing_type="有条件共享")
+    app_id = _apply(client, code, ["name"], user="cgj_admin").json()["id"]
+    provider = bearer(client, "hbj_steward")
+    no_reason = client.post(
+        f"/api/exchange/applications/{app_id}/provider-decision", json={"approve": False}, headers=provider
+    )
+    assert no_reason.status_code == 422
+    refused = client.post(
+        f"/api/exchange/applications/{app_id}/provider-decision",
+        json={"approve": False, "reason": "超出法定职责范围"},
+        headers=provider,
+    ).json()
+    assert refused["status"] == "refused" and refused["refusal_reason"] == "提供部门：超出法定职责范围"
+    second = _apply(client, code, ["name"], user="cgj_admin").json()["id"]
+    client.post(f"/api/exchange/applications/{second}/provider-decision", json={"approve": True}, headers=provider)
+    bureau = client.post(
+        f"/api/exchange/applications/{second}/bureau-decision",
+        json={"approve": False, "reason": "已有替代数据"},
+        headers=bearer(client, "dsj_steward"),
+    ).json()
+    assert bureau["status"] == "refused" and "已有替代数据" in bureau["refusal_reason"]
+
+
+def test_not_shared_resources_cannot_be_applied_for_and_fields_must_exist(client, mounted):
+    code = mounted(sharing_type="不予共享")
+    refused = _apply(client, code, ["name"])
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_shareable"
+    other = mounted()
+    assert _apply(client, other, ["name", "salary"]).status_code == 422
+    assert _apply(client, other, ["name"], period_end=date.today().isoformat()).status_code == 422
+
+
+def test_revoked_and_expired_grants_are_refused_and_the_refusals_logged(client, mounted, runtime):
+    from yiwang.core.timeutil import utcnow
+    from yiwang.exchange.models import ShareGrant
+
+    code = mounted()
+    headers = client_token(client)
+    revoked_id = _apply(client, code, ["person_id"]).json()["grant_id"]
+    assert client.get(f"/api/exchange/data/{revoked_id}", headers=headers).status_code == 200
+    revoke = client.post(
+        f"/api/exchange/grants/{revoked_id}/revoke", json={"reason": "项目结束"}, headers=bearer(client, "hbj_admin")
+    )
+    assert revoke.status_code == 200 and not revoke.json()["active"]
+    denied = client.get(f"/api/exchange/data/{revoked_id}", headers=headers)
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "grant_inactive"
+    expired_id = _apply(client, code, ["person_id"]).json()["grant_id"]
+    with runtime.db.unit_of_work() as db:
+        db.get(ShareGrant, expired_id).expires_at = utcnow() - timedelta(seconds=1)
+    assert client.get(f"/api/exchange/data/{expired_id}", headers=headers).status_code == 403
+    calls = client.get(f"/api/exchange/grants/{revoked_id}/calls", headers=bearer(client, "admin")).json()
+    assert [c["status_code"] for c in calls] == [403, 200]
+
+
+def test_only_the_consumer_departments_client_reads_a_grant(client, mounted, runtime):
+    from yiwang.catalog.demo import demo_actor
+    from yiwang.org import service as org_service
+    from yiwang.org.schemas import UserCreate
+
+    code = mounted()
+    grant_id = _apply(client, code, ["person_id"]).json()["grant_id"]  # DSJ is the consumer
+    client_id, secret = unique("cgj-client-"), "cgj-secret-" + unique()
+    with runtime.db.unit_of_work() as db:
+        org_service.create_account(
+            db,
+            actor=demo_actor(),
+            cipher=runtime.cipher,
+            enforce_password_policy=False,
+            data=UserCreate(
+                username=client_id,
+                kind="system",
+                display_name="城管系统",
+                password=secret,
+                department_code="CGJ",
+                scopes=["org.department.read"],
+            ),
+        )
+    other = client.get(f"/api/exchange/data/{grant_id}", headers=client_token(client, client_id, secret))
+    assert other.status_code == 403 and other.json()["error"]["code"] == "grant_not_yours"
+    assert client.get(f"/api/exchange/data/{grant_id}").status_code == 401
+    bad_page = client.get(f"/api/exchange/data/{grant_id}", params={"size": 0}, headers=client_token(client))
+    assert bad_page.status_code == 422
+
+
+def test_working_days_follow_the_official_calendar():
+    from yiwang.core.workdays import add_working_days
+    from yiwang.core.workdays import is_workday as is_working_day
+
+    assert not is_working_day(date(2026, 10, 1))  # National Day
+    assert is_working_day(date(2026, 11, 30))
+    # From 2026-09-30, ten working days skip the National Day holiday week.
+    assert add_working_days(date(2026, 9, 30), 10) > date(2026, 10, 14)
+    assert add_working_days(date(2027, 3, 5), 1) == date(2027, 3, 8)  # beyond the calendar: Monday to Friday
+
+
+def test_exchange_pages_render(client, mounted):
+    from tests.conftest import page_login
+
+    code = mounted(sharing_type="有条件共享")
+    app_id = _apply(client, code, ["name"], user="cgj_admin").json()["id"]
+    page_login(client, "hbj_admin")
+    html = {"accept": "text/html"}
+    overview = client.get("/exchange", headers=html)
+    assert overview.status_code == 200 and "待我处理" in overview.text
+    assert f"/exchange/applications/{app_id}" in overview.text
+    detail = client.get(f"/exchange/applications/{app_id}", headers=html)
+    assert "提供部门答复" in detail.text and "10个工作日" in detail.text
