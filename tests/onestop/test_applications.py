@@ -187,3 +187,18 @@ def test_nul_characters_are_a_4xx_everywhere(client, bundle: ShopBundle, admin_h
     )
     assert response.status_code == 422
     assert client.get("/api/certs/1.2.%00", headers=admin_headers).status_code == 422
+
+
+def test_applications_since_counts_submissions_for_the_city_signs(runtime):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from yiwang.onestop import service as onestop_service
+    from yiwang.onestop.models import Application
+
+    with runtime.db.unit_of_work() as db:
+        everything = db.execute(select(func.count(Application.id))).scalar_one()
+        assert everything > 0  # the demo submits applications
+        assert onestop_service.applications_since(db, since=datetime(2000, 1, 1, tzinfo=UTC)) == everything
+        assert onestop_service.applications_since(db, since=datetime(2999, 1, 1, tzinfo=UTC)) == 0

@@ -1076,6 +1076,11 @@ def material_page_limit(db: Session, *, material_key: str, item_code: str | None
 # ---- figures ---------------------------------------------------------------------------------
 
 
+def applications_since(db: Session, *, since: datetime) -> int:
+    """How many applications were submitted at or after `since` (the city signs count today's)."""
+    return db.execute(select(func.count(Application.id)).where(Application.submitted_at >= since)).scalar_one()
+
+
 def indicator_figures(db: Session) -> IndicatorFigures:
     """Indicators 6–9 of the plan and time against promise, computed from the platform's own records."""
     active = db.execute(select(func.count(ServiceItem.id)).where(ServiceItem.active.is_(True))).scalar_one()
