@@ -3,25 +3,9 @@ nothing fetched from outside the server, refreshes without reload; screenshots s
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import sync_playwright
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 # Counts the non-transparent pixels of every canvas (ECharts draws each chart on one canvas).
 CANVAS_INK = """() => Array.from(document.querySelectorAll('canvas')).map((c) => {
@@ -31,36 +15,6 @@ CANVAS_INK = """() => Array.from(document.querySelectorAll('canvas')).map((c) =>
   for (let i = 3; i < data.length; i += 4 * 7) if (data[i] > 0) ink++;
   return {id: c.closest('.ck-chart') ? c.closest('.ck-chart').id : '', w: c.width, h: c.height, ink};
 })"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def _login(page, base: str) -> None:
@@ -74,7 +28,7 @@ def _login(page, base: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)])
-def test_cockpit_draws_its_charts(live_server, browser, tmp_path, width, height):
+def test_cockpit_draws_its_charts(live_url, browser, tmp_path, width, height):
     page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -82,7 +36,7 @@ def test_cockpit_draws_its_charts(live_server, browser, tmp_path, width, height)
         "response",
         lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
     )
-    _login(page, live_server)
+    _login(page, live_url)
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     page.wait_for_timeout(1500)  # let the chart animations finish
     canvases = page.evaluate(CANVAS_INK)
@@ -102,7 +56,7 @@ def test_cockpit_draws_its_charts(live_server, browser, tmp_path, width, height)
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / shot.name)
     hosts = page.evaluate("performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
-    assert set(hosts) <= {live_server.removeprefix("http://")}
+    assert set(hosts) <= {live_url.removeprefix("http://")}
     # It refreshes by itself: the warning ticker reloads through fetch, the page is not reloaded.
     page.evaluate("window.__still_here = 1")
     with page.expect_response(lambda r: "/api/brain/warnings" in r.url, timeout=30_000):
@@ -113,15 +67,15 @@ def test_cockpit_draws_its_charts(live_server, browser, tmp_path, width, height)
 
 
 @pytest.mark.browser
-def test_leaders_overview_on_a_phone(live_server, browser, tmp_path):
+def test_leaders_overview_on_a_phone(live_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server}/login?next=/brain")
+    page.goto(f"{live_url}/login?next=/brain")
     page.fill("input[name=username]", "leader")
     page.fill("input[name=password]", "changshu2026")
     page.click("button.primary")
-    page.wait_for_url(f"{live_server}/brain")
+    page.wait_for_url(f"{live_url}/brain")
     assert page.get_by_role("heading", name="城市智脑总览").is_visible()
     # A selector wait, not wait_for_function: the page's CSP forbids the eval that the latter needs.
     page.wait_for_selector("[data-chart=trends] canvas", state="attached", timeout=15_000)

@@ -1,29 +1,6 @@
 """CKAN Action API checked with ckanapi against a live server, and DCAT output parsed with rdflib."""
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
-
-
-@pytest.fixture(scope="module")
-def live_url(app):
-    """The test app served by uvicorn in a thread on a free 127.0.0.1 port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

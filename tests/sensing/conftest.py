@@ -1,38 +1,6 @@
-"""Helpers for the sensing tests: a live server for client libraries, and a fresh device with datastreams."""
-
-import socket
-import threading
-import time
-from collections.abc import Iterator
-
-import pytest
-import uvicorn
+"""Helpers for the sensing tests: a fresh device with datastreams (the live server is in tests/conftest.py)."""
 
 from tests.conftest import unique
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def live_url(app) -> Iterator[str]:
-    """The test app served by uvicorn on a free 127.0.0.1 port, in a thread."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
 
 MEASURE = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 

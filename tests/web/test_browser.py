@@ -1,70 +1,21 @@
 """A real browser: Debian's Chromium, driven by Playwright, logs in and sees the home page."""
 
-import shutil
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
-from playwright.sync_api import sync_playwright
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    """The test app served by uvicorn on a free loopback port, in a thread."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.mark.browser
-def test_staff_member_logs_in_and_sees_the_home_page(live_server, browser, tmp_path):
+def test_staff_member_logs_in_and_sees_the_home_page(live_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server}/workbench")
-    assert page.url.startswith(f"{live_server}/login")  # sent to log in first
+    page.goto(f"{live_url}/workbench")
+    assert page.url.startswith(f"{live_url}/login")  # sent to log in first
     page.fill("input[name=username]", "cgj_handler")
     page.fill("input[name=password]", "changshu2026")
     page.click("button.primary")
-    page.wait_for_url(f"{live_server}/workbench")
+    page.wait_for_url(f"{live_url}/workbench")
     assert page.locator("h1").inner_text() == "工作台"
-    page.goto(f"{live_server}/")
+    page.goto(f"{live_url}/")
     assert page.locator(".usermenu").inner_text().startswith("赵经办")
     for area in ("一网通办", "一网统管", "一网通用", "城市智脑"):
         assert page.get_by_role("heading", name=area).is_visible()
@@ -73,15 +24,15 @@ def test_staff_member_logs_in_and_sees_the_home_page(live_server, browser, tmp_p
     assert shot.stat().st_size > 10_000
     # Every asset the page loaded came from the platform itself.
     hosts = page.evaluate("performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
-    assert set(hosts) <= {live_server.removeprefix("http://")}
+    assert set(hosts) <= {live_url.removeprefix("http://")}
     assert errors == []
     page.close()
 
 
 @pytest.mark.browser
-def test_wrong_password_shows_a_readable_message(live_server, browser):
+def test_wrong_password_shows_a_readable_message(live_url, browser):
     page = browser.new_page(locale="zh-CN")
-    page.goto(f"{live_server}/login")
+    page.goto(f"{live_url}/login")
     page.fill("input[name=username]", "no_such_user")
     page.fill("input[name=password]", "wrong-password1")
     page.click("button.primary")
