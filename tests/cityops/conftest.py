@@ -1,7 +1,6 @@
 """Helpers for the cityops tests."""
 
 from tests.conftest import bearer as _bearer
-from tests.sensing.conftest import live_url  # noqa: F401  (the live server fixture)
 
 _tokens: dict[tuple[int, str], dict[str, str]] = {}
 
