@@ -1,5 +1,6 @@
 """create_app(): builds the FastAPI application, mounts every domain's routers and pages."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,4 +62,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for plugin in domains.plugins():
         for router in plugin.routers:
             app.include_router(router)
+    _freeze_startup_objects()
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """What start-up built (modules, routes, mappers, templates) lives as long as the process. Moving
+    it out of the collector's generations keeps Python's occasional full collections from walking it:
+    on a loaded app each took tens of milliseconds, in the middle of some request."""
+    gc.collect()
+    gc.freeze()

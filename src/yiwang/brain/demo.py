@@ -14,6 +14,7 @@ from yiwang.brain import indicators as ind
 from yiwang.brain import models as m
 from yiwang.brain import service as svc
 from yiwang.brain.schemas import CardScenarioIn, EcosystemEnterpriseIn, GovSystemIn, UpstreamIntegrationIn
+from yiwang.core.db import dialect_insert
 from yiwang.core.identifiers import credit_code_check_char
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
@@ -236,7 +237,7 @@ def backfill_indicator_history(db: Any, *, now: datetime) -> int:
 def backfill_series(db: Any, *, days: int, now: datetime) -> int:
     """Series history where brain has none: generated, for the stations, sluices and categories the
     other domains know; a few anomalies injected into the last two days so the demo shows warnings."""
-    insert = signs._insert(db)
+    insert = dialect_insert(db)
     stmt = insert(m.SeriesPoint).on_conflict_do_nothing(index_elements=["series", "ts"])
     end = signs.hour_floor(now)
     count = 0

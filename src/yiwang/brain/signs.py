@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from yiwang.brain import models as m
 from yiwang.brain import sources
 from yiwang.brain.sources import SourceUnavailable
+from yiwang.core.db import dialect_insert
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.org import service as org_service
 
@@ -35,20 +36,12 @@ def _section(reader: Any) -> dict[str, Any]:
 # --- series store -------------------------------------------------------------------------------
 
 
-def _insert(db: Session):
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def store_points(db: Session, *, key: str, points: list[tuple[datetime, float]]) -> int:
     """Upsert values of a series (same series and time: the new value wins)."""
     rows = [{"series": key, "ts": ts, "value": float(v)} for ts, v in points if v is not None and np.isfinite(v)]
     if not rows:
         return 0
-    insert = _insert(db)
+    insert = dialect_insert(db)
     stmt = insert(m.SeriesPoint)
     stmt = stmt.on_conflict_do_update(index_elements=["series", "ts"], set_={"value": stmt.excluded.value})
     for start in range(0, len(rows), 5000):

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, UTCDateTime
@@ -84,9 +84,10 @@ class CertificateUse(Base):
 
 
 class SerialCounter(Base):
-    """Per type and year serial numbers, incremented under a row lock."""
+    """Per type and year serial numbers, raised by one upsert (core.db.next_counter_value)."""
 
     __tablename__ = "certs_serial"
+    __table_args__ = (UniqueConstraint("type_id", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     type_id: Mapped[int] = mapped_column(ForeignKey("certs_type.id"), index=True)

@@ -29,6 +29,7 @@ from yiwang.certs.schemas import (
     VerificationResult,
 )
 from yiwang.core import audit, events
+from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, credit_code_check_char
 from yiwang.core.masking import mask_name
@@ -158,15 +159,7 @@ def issuer_public_keys(db: Session) -> list[dict[str, str]]:
 
 
 def _next_serial(db: Session, type_id: int, year: int) -> str:
-    counter = db.execute(
-        select(SerialCounter).where(SerialCounter.type_id == type_id, SerialCounter.year == year).with_for_update()
-    ).scalar_one_or_none()
-    if counter is None:
-        counter = SerialCounter(type_id=type_id, year=year, last=0)
-        db.add(counter)
-    counter.last += 1
-    db.flush()
-    return f"{year}{counter.last:08d}"
+    return f"{year}{next_counter_value(db, SerialCounter, key={'type_id': type_id, 'year': year}):08d}"
 
 
 def _issue_leaf(cert: Certificate, key: IssuerKey) -> bytes:

@@ -8,13 +8,13 @@ chain-head row (SELECT … FOR UPDATE on PostgreSQL; SQLite transactions are IMM
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import BigInteger, Integer, String, Text, func, select
+from sqlalchemy import BigInteger, Integer, String, Text, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yiwang.core.crypto import public_key_b64, sha256_hex
@@ -81,7 +81,7 @@ def _timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def compute_hash(entry: AuditEntry) -> str:
+def compute_hash(entry: "AuditEntry | AppendedEntry") -> str:
     """SHA-256 over the previous hash and every recorded field, in a fixed canonical form."""
     fields = [
         entry.seq,
@@ -99,6 +99,31 @@ def compute_hash(entry: AuditEntry) -> str:
     return sha256_hex((entry.prev_hash + canonical_json(fields)).encode())
 
 
+@dataclass(frozen=True)
+class AppendedEntry:
+    """An entry as appended (the fields its hash covers, and the hash)."""
+
+    seq: int
+    occurred_at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_kind: str
+    action: str
+    target_type: str | None
+    target_id: str | None
+    ip: str | None
+    outcome: str
+    details: str
+    prev_hash: str
+    entry_hash: str = ""
+
+
+_CHAIN_HEAD = select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+_LOCK_CHAIN_HEAD = _CHAIN_HEAD.with_for_update()
+_APPEND = insert(AuditEntry.__table__)
+_MOVE_HEAD = update(AuditChainHead.__table__).where(AuditChainHead.__table__.c.id == 1)
+
+
 def record(
     db: Session,
     *,
@@ -108,11 +133,16 @@ def record(
     target_id: object | None = None,
     outcome: str = OUTCOME_SUCCESS,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append an entry in the caller's transaction, so it commits or rolls back with the change."""
-    head = db.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
-    entry = AuditEntry(
-        seq=head.last_seq + 1,
+) -> AppendedEntry:
+    """Append an entry in the caller's transaction, so it commits or rolls back with the change.
+
+    Written with Core statements on the session's connection: the chain head is never an ORM object,
+    so no session holds a stale copy of it, and an append costs three plain statements."""
+    db.flush()  # the rows an entry describes are written before it
+    connection = db.connection()
+    last_seq, last_hash = connection.execute(_LOCK_CHAIN_HEAD).one()
+    entry = AppendedEntry(
+        seq=last_seq + 1,
         occurred_at=utcnow(),
         actor_id=actor.user_id,
         actor_name=actor.username,
@@ -123,12 +153,11 @@ def record(
         ip=actor.ip,
         outcome=outcome,
         details=canonical_json(details or {}),
-        prev_hash=head.last_hash,
+        prev_hash=last_hash,
     )
-    entry.entry_hash = compute_hash(entry)
-    head.last_seq, head.last_hash = entry.seq, entry.entry_hash
-    db.add(entry)
-    db.flush()
+    entry = replace(entry, entry_hash=compute_hash(entry))
+    connection.execute(_APPEND, [asdict(entry)])
+    connection.execute(_MOVE_HEAD, {"last_seq": entry.seq, "last_hash": entry.entry_hash})
     return entry
 
 
@@ -182,7 +211,7 @@ def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
         return VerifyResult(
             False, checked, len(signatures), expected_seq, f"已签名的第{min(beyond)}条不存在（日志被截断）"
         )
-    head = db.get(AuditChainHead, 1)
+    head = db.execute(_CHAIN_HEAD).one_or_none()
     if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != expected_prev):
         return VerifyResult(False, checked, len(signatures), expected_seq, "链头与最后一条记录不一致")
     return VerifyResult(True, checked, len(signatures))
@@ -190,7 +219,7 @@ def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
 
 def sign_head(db: Session, key: Ed25519PrivateKey) -> AuditSignature | None:
     """Sign the current chain head unless it is already signed; safe to run on several nodes."""
-    head = db.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
+    head = db.execute(_LOCK_CHAIN_HEAD).one()
     if head.last_seq == 0:
         return None
     existing = db.execute(select(AuditSignature).where(AuditSignature.seq == head.last_seq)).scalar_one_or_none()

@@ -1,16 +1,20 @@
 """Database engine, declarative base, unit of work and column types shared by every domain."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, bindparam, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from yiwang.core.errors import AppError
+
+SQLITE_LOCK_WAIT_SECONDS = 30
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,7 +59,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -69,7 +73,19 @@ def _configure_sqlite(engine: Engine) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine for SQLite (embedded default) or PostgreSQL (production)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Every transaction takes SQLite's single write lock (BEGIN IMMEDIATE), so at most one runs at
+        # a time anyway. One pooled connection makes the threads of this process queue on the pool and
+        # take over the moment it is returned; with more connections they would wait in SQLite's busy
+        # handler, which sleeps in growing steps of up to 100 ms and turns a queue of 5 ms
+        # transactions into a tail of seconds. Other processes (the worker) still meet busy_timeout.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_LOCK_WAIT_SECONDS},
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_LOCK_WAIT_SECONDS,
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -108,6 +124,37 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def dialect_insert(db: Session) -> Callable[..., Any]:
+    """The INSERT construct of the session's engine, which has ON CONFLICT (upsert) on both engines."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def next_counter_value(db: Session, model: type[Base], *, key: dict[str, Any], column: str = "last") -> int:
+    """Raise a counter row by one and return the new value, creating it at 1 on first use.
+
+    One upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING): two transactions taking the first number
+    of a day at the same moment queue on the row instead of colliding on its key. The key columns
+    must be the table's primary key or a unique constraint."""
+    stmt = _counter_upsert(db.get_bind().dialect.name, model, tuple(key), column)
+    return db.execute(stmt, key).scalar_one()
+
+
+@lru_cache(maxsize=64)
+def _counter_upsert(dialect: str, model: type[Base], key_columns: tuple[str, ...], column: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    stmt = insert(table).values({name: bindparam(name) for name in key_columns} | {column: 1})
+    stmt = stmt.on_conflict_do_update(index_elements=list(key_columns), set_={column: table.c[column] + 1})
+    return stmt.returning(table.c[column])
 
 
 def get_db(request: Request) -> Iterator[Session]:

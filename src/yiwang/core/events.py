@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[["DomainEvent"], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _PENDING_KEY = "yiwang_pending_events"
+_COMMITTED_KEY = "yiwang_committed_events"
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,18 @@ def publish(db: Session, name: str, **payload: Any) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _deliver(session: Session) -> None:
-    pending: list[DomainEvent] = session.info.pop(_PENDING_KEY, [])
-    for item in pending:
+def _committed(session: Session) -> None:
+    session.info[_COMMITTED_KEY] = session.info.pop(_PENDING_KEY, [])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _deliver(session: Session, transaction: SessionTransaction) -> None:
+    """Deliver once the committed transaction has given its connection back: handlers open their own
+    units of work, and on SQLite a process has a single connection (core.db)."""
+    if transaction.parent is not None:
+        return
+    committed: list[DomainEvent] = session.info.pop(_COMMITTED_KEY, [])
+    for item in committed:
         for handler in _handlers.get(item.name, []):
             try:
                 handler(item)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from yiwang.certs import service as certs_service
 from yiwang.core import audit, events, workdays
 from yiwang.core.crypto import FieldCipher
+from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
@@ -290,13 +291,7 @@ def prefill(
 
 def _next_number(db: Session) -> str:
     day = today().strftime("%Y%m%d")
-    counter = db.execute(select(Counter).where(Counter.day == day).with_for_update()).scalar_one_or_none()
-    if counter is None:
-        counter = Counter(day=day, last=0)
-        db.add(counter)
-    counter.last += 1
-    db.flush()
-    return f"BJ-{day}-{counter.last:06d}"
+    return f"BJ-{day}-{next_counter_value(db, Counter, key={'day': day}):06d}"
 
 
 def _notify(db: Session, user_id: int, title: str, body: str = "", url: str | None = None) -> None:
