@@ -8,10 +8,27 @@ def _user_id(client, admin_headers, username: str) -> int:
     return next(item["id"] for item in items if item["username"] == username)
 
 
-def test_department_admin_lists_only_own_department_and_sub_units(client):
+def _subtree_codes(client, admin_headers, code: str) -> set[str]:
+    departments = client.get("/api/org/departments", headers=admin_headers).json()
+    by_id = {d["id"]: d for d in departments}
+    root = next(d["id"] for d in departments if d["code"] == code)
+
+    def under(d: dict) -> bool:
+        while d is not None:
+            if d["id"] == root:
+                return True
+            d = by_id.get(d["parent_id"])
+        return False
+
+    return {d["code"] for d in departments if under(d)}
+
+
+def test_department_admin_lists_only_own_department_and_sub_units(client, admin_headers):
     listed = client.get("/api/org/users", headers=bearer(client, "cgj_admin"), params={"size": 200}).json()
     departments = {item["department_code"] for item in listed["items"]}
-    assert departments <= {"CGJ", "CGJ_ZFDD"}
+    subtree = _subtree_codes(client, admin_headers, "CGJ")
+    assert {"CGJ", "CGJ_ZFDD"} <= subtree and "HBJ" not in subtree
+    assert departments <= subtree
     assert {"cgj_handler", "cgj_zfdd_handler"} <= {item["username"] for item in listed["items"]}
 
 

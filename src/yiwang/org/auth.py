@@ -7,8 +7,8 @@ import secrets
 from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, lazyload
 
 from yiwang.config import Settings
 from yiwang.core import audit
@@ -17,8 +17,8 @@ from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
 from yiwang.core.security import MACHINE_APIS, Principal, client_ip
 from yiwang.core.timeutil import utcnow
-from yiwang.org import service
-from yiwang.org.models import Credential, Department, User
+from yiwang.org import access, service
+from yiwang.org.models import Credential, User
 
 ACCESS_TOKEN = "access_token"  # noqa: S105  (a credential kind, not a secret)
 API_KEY = "api_key"
@@ -162,11 +162,8 @@ def issue_api_key(
     return secret, credential
 
 
-def find_credential(db: Session, *, secret: str, kinds: tuple[str, ...]) -> Credential | None:
-    """The live (not expired, not revoked) credential for a secret, or None."""
-    credential = db.execute(
-        select(Credential).where(Credential.secret_hash == sha256_hex(secret.encode()))
-    ).scalar_one_or_none()
+def _live(credential: Credential | None, kinds: tuple[str, ...]) -> Credential | None:
+    """The credential if it is of an accepted kind, not expired and not revoked; marks it used."""
     if credential is None or credential.kind not in kinds:
         return None
     now = utcnow()
@@ -175,6 +172,31 @@ def find_credential(db: Session, *, secret: str, kinds: tuple[str, ...]) -> Cred
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_GRANULARITY:
         credential.last_used_at = now
     return credential
+
+
+def find_credential(db: Session, *, secret: str, kinds: tuple[str, ...]) -> Credential | None:
+    """The live (not expired, not revoked) credential for a secret, or None."""
+    credential = db.execute(
+        select(Credential).where(Credential.secret_hash == sha256_hex(secret.encode()))
+    ).scalar_one_or_none()
+    return _live(credential, kinds)
+
+
+# Built once: constructing the statement costs more than running it on the hot path.
+_CREDENTIAL_WITH_ACCOUNT = (
+    select(Credential, User, access.version_expression())
+    .join(User, User.id == Credential.user_id)
+    .where(Credential.secret_hash == bindparam("secret_hash"))
+    .options(lazyload(User.roles))
+)
+
+
+def _find_for_request(db: Session, *, secret: str, kinds: tuple[str, ...]) -> tuple[Credential, User, int] | None:
+    """A live credential with its account and the access version, in one query (the hot path)."""
+    row = db.execute(_CREDENTIAL_WITH_ACCOUNT, {"secret_hash": sha256_hex(secret.encode())}).one_or_none()
+    if row is None or _live(row[0], kinds) is None:
+        return None
+    return row[0], row[1], row[2]
 
 
 def revoke_secret(db: Session, *, actor: Principal, secret: str) -> bool:
@@ -242,23 +264,39 @@ def principal_permissions(db: Session, *, user: User) -> set[str]:
 
 
 def build_principal(
-    db: Session, *, user: User, via: str, ip: str | None, credential: Credential | None = None
+    db: Session,
+    *,
+    user: User,
+    via: str,
+    ip: str | None,
+    credential: Credential | None = None,
+    access_version: int | None = None,
 ) -> Principal:
-    """The caller as the rest of the platform sees it: roles, permissions, department scope."""
-    permissions = principal_permissions(db, user=user)
+    """The caller as the rest of the platform sees it: roles, permissions, department scope.
+
+    `access_version`, read with the credential at the start of a request, lets the per-process cache
+    answer; without it everything is read afresh."""
+    if access_version is None:  # not at the start of a request: this transaction may have changed access
+        grants = access.fresh_grants(db, user_id=user.id)
+        scope = access.fresh_scope(db, department_id=user.department_id) if user.department_id else None
+    else:
+        cache = access.cache_for(db)
+        grants = cache.grants(db, version=access_version, user_id=user.id)
+        scope = (
+            cache.scope(db, version=access_version, department_id=user.department_id) if user.department_id else None
+        )
+    permissions = set(user.scopes.split()) if user.kind == "system" else set(grants.permissions)
     if credential is not None and credential.scopes:
         permissions &= set(credential.scopes.split())
-    department = db.get(Department, user.department_id) if user.department_id else None
-    scope = frozenset(service.department_subtree_ids(db, department_id=department.id)) if department else frozenset()
     return Principal(
         user_id=user.id,
         username=user.username,
         display_name=user.display_name,
         kind=user.kind,
-        department_id=department.id if department else None,
-        department_code=department.code if department else None,
-        scope_department_ids=scope,
-        roles=frozenset(ur.role.code for ur in user.roles),
+        department_id=user.department_id if scope else None,
+        department_code=scope.department_code if scope else None,
+        scope_department_ids=scope.department_ids if scope else frozenset(),
+        roles=grants.roles,
         permissions=frozenset(permissions),
         ip=ip,
         via=via,
@@ -274,11 +312,13 @@ class InvalidCredential(AppError):
     message = "凭证无效、已过期或已被撤销"
 
 
-def _principal_for(db: Session, credential: Credential, via: str, ip: str | None) -> Principal:
-    user = db.get(User, credential.user_id)
-    if user is None or not user.active:
+def _bearer(db: Session, secret: str, kinds: tuple[str, ...], ip: str | None) -> Principal:
+    found = _find_for_request(db, secret=secret, kinds=kinds)
+    if found is None or not found[1].active:
         raise InvalidCredential()
-    return build_principal(db, user=user, via=via, ip=ip, credential=credential)
+    credential, user, version = found
+    via = "token" if credential.kind == ACCESS_TOKEN else "api_key"
+    return build_principal(db, user=user, via=via, ip=ip, credential=credential, access_version=version)
 
 
 def _basic(db: Session, header_value: str, ip: str | None, settings: Settings) -> Principal:
@@ -297,26 +337,19 @@ def authenticate_request(request: Request, db: Session) -> Principal:
     authorization = request.headers.get("authorization", "")
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value:
-        credential = find_credential(db, secret=value.strip(), kinds=(ACCESS_TOKEN, API_KEY))
-        if credential is None:
-            raise InvalidCredential()
-        return _principal_for(db, credential, "token" if credential.kind == ACCESS_TOKEN else "api_key", ip)
+        return _bearer(db, value.strip(), (ACCESS_TOKEN, API_KEY), ip)
     if scheme.lower() == "basic" and value:
         return _basic(db, value.strip(), ip, request.app.state.settings)
     api_key = request.headers.get("x-api-key")
     if api_key:
-        credential = find_credential(db, secret=api_key.strip(), kinds=(API_KEY,))
-        if credential is None:
-            raise InvalidCredential()
-        return _principal_for(db, credential, "api_key", ip)
+        return _bearer(db, api_key.strip(), (API_KEY,), ip)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        credential = find_credential(db, secret=cookie, kinds=(SESSION,))
-        if credential is not None:
-            user = db.get(User, credential.user_id)
-            if user is not None and user.active:
-                _check_api_csrf(request, credential)
-                return build_principal(db, user=user, via="session", ip=ip, credential=credential)
+        found = _find_for_request(db, secret=cookie, kinds=(SESSION,))
+        if found is not None and found[1].active:
+            credential, user, version = found
+            _check_api_csrf(request, credential)
+            return build_principal(db, user=user, via="session", ip=ip, credential=credential, access_version=version)
     return Principal.anonymous(ip)
 
 

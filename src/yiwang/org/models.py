@@ -111,3 +111,13 @@ class Credential(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccessVersion(Base):
+    """One counter that database triggers raise whenever roles, role permissions, role assignments or
+    the department tree change; processes key their cache of who-may-do-what on it."""
+
+    __tablename__ = "org_access_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
