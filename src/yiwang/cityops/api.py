@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from yiwang.cityops import permissions as p
 from yiwang.cityops import service
@@ -11,6 +11,8 @@ from yiwang.cityops.schemas import (
     ClassifyRequest,
     ClassifyResult,
     DispatchRuleCreate,
+    DispatchRuleRead,
+    DispatchRuleUpdate,
     EventAction,
     EventCreate,
     EventRead,
@@ -142,10 +144,37 @@ def event_map(db: DbSession, user: Annotated[Principal, Depends(require(p.READ))
     return service.map_points(db, actor=user)
 
 
-@router.post("/dispatch-rules", status_code=201)
-def add_dispatch_rule(
-    data: DispatchRuleCreate, db: DbSession, user: Annotated[Principal, Depends(require(p.CONFIG))]
+RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Configurer = Annotated[Principal, Depends(require(p.CONFIG))]
+
+
+@router.get("/dispatch-rules", response_model=list[DispatchRuleRead])
+def list_dispatch_rules(
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(p.READ))],
+    division_code: Annotated[str | None, Query(max_length=20)] = None,
+    category_code: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Any:
-    """A division-level dispatch override."""
+    """Division dispatch rules with names and the deadline an event gets (the override or the category's)."""
+    return service.list_dispatch_rules(db, division_code=division_code, category_code=category_code)
+
+
+@router.post("/dispatch-rules", response_model=DispatchRuleRead, status_code=201)
+def add_dispatch_rule(data: DispatchRuleCreate, db: DbSession, user: Configurer) -> Any:
+    """A division-level dispatch override (one per division and category: 409 for a second)."""
     rule = service.add_dispatch_rule(db, actor=user, data=data)
-    return {"id": rule.id, **data.model_dump()}
+    return service.dispatch_rule_read(db, rule)
+
+
+@router.patch("/dispatch-rules/{rule_id}", response_model=DispatchRuleRead)
+def update_dispatch_rule(rule_id: RuleId, data: DispatchRuleUpdate, db: DbSession, user: Configurer) -> Any:
+    """Change a rule's department or deadline hours (null: the category's deadline)."""
+    rule = service.update_dispatch_rule(db, actor=user, rule_id=rule_id, data=data)
+    return service.dispatch_rule_read(db, rule)
+
+
+@router.delete("/dispatch-rules/{rule_id}", status_code=204)
+def delete_dispatch_rule(rule_id: RuleId, db: DbSession, user: Configurer) -> Response:
+    """Remove a rule; the division's events go by the category (or a parent division's rule) again."""
+    service.delete_dispatch_rule(db, actor=user, rule_id=rule_id)
+    return Response(status_code=204)

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yiwang.core.db import Base, UTCDateTime
 
@@ -96,6 +96,8 @@ class Transition(Base):
     department_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(String(1000))
+    # Lets a new event and its first steps be written in one flush (the key is set on insert).
+    event: Mapped["Event"] = relationship()
 
 
 class Sequence(Base):

@@ -1,14 +1,15 @@
-"""Pages of 一网统管: report form, event list and detail with actions, supervision, figures and map."""
+"""Pages of 一网统管: report form, event list and detail with actions, supervision, dispatch rules, figures, map."""
 
-from typing import Annotated
+from collections import defaultdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from yiwang.cityops import permissions as p
 from yiwang.cityops import service
-from yiwang.cityops.schemas import EventAction, EventCreate, Rating
+from yiwang.cityops.schemas import DispatchRuleCreate, EventAction, EventCreate, Rating
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
 from yiwang.core.runtime import CipherDep
@@ -184,7 +185,119 @@ def my_events(request: Request, db: DbSession, cipher: CipherDep, user: CurrentU
 def supervision_page(
     request: Request, db: DbSession, user: Annotated[Principal, Depends(require(p.DISPATCH))]
 ) -> Response:
-    return render(request, "cityops/supervision.html", {"data": service.supervision(db)})
+    return render(
+        request,
+        "cityops/supervision.html",
+        {"data": service.supervision(db), "can_configure": user.has(p.CONFIG)},
+    )
+
+
+# ---- dispatch rules --------------------------------------------------------------------------------------
+
+Configurer = Annotated[Principal, Depends(require(p.CONFIG))]
+_RULE_FIELDS = {"division_code": "区划", "category_code": "事件类别", "department_code": "责任部门"}
+
+
+def _division_groups(db: DbSession) -> list[tuple[Any, list[Any]]]:
+    """Towns and subdistricts, each with its communities and villages, for the division select."""
+    divisions = org_service.list_divisions(db)
+    below: dict[int | None, list[Any]] = defaultdict(list)
+    for d in divisions:
+        if d.level in ("community", "village"):
+            below[d.parent_id].append(d)
+    return [(d, below[d.id]) for d in divisions if d.level in ("subdistrict", "town")]
+
+
+def _rules_page(
+    request: Request,
+    db: DbSession,
+    user: Principal,
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "cityops/rules.html",
+        {
+            "rules": service.list_dispatch_rules(db),
+            "categories": service.list_categories(db),
+            "department_names": {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)},
+            "departments": org_service.list_departments(db),
+            "division_groups": _division_groups(db),
+            "can_configure": user.has(p.CONFIG),
+            "form": form or {},
+            "error_message": error,
+        },
+        status_code=status_code,
+    )
+
+
+def _rule_form_message(exc: ValidationError) -> str:
+    """The form's mistakes in words a dispatcher reads, not the validator's English."""
+    messages = []
+    for error in exc.errors():
+        field = str(error["loc"][-1]) if error["loc"] else ""
+        if field == "sla_hours":
+            messages.append("时限须为 1 到 720 之间的整数小时，或留空按类别默认")
+        elif error["type"] == "string_too_short":
+            messages.append(f"请选择{_RULE_FIELDS.get(field, field)}")
+        else:
+            messages.append(f"{_RULE_FIELDS.get(field, field)}无效")
+    return "；".join(dict.fromkeys(messages))
+
+
+@router.get("/cityops/rules", response_class=HTMLResponse)
+def rules_page(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]) -> Response:
+    return _rules_page(request, db, user)
+
+
+@router.post("/cityops/rules", response_class=HTMLResponse)
+def rule_add_form(
+    request: Request,
+    db: DbSession,
+    _csrf: CsrfChecked,
+    user: Configurer,
+    division_code: Annotated[str, Form(max_length=20)] = "",
+    category_code: Annotated[str, Form(max_length=10)] = "",
+    department_code: Annotated[str, Form(max_length=40)] = "",
+    sla_hours: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    form = {
+        "division_code": division_code,
+        "category_code": category_code,
+        "department_code": department_code,
+        "sla_hours": sla_hours,
+    }
+    try:
+        data = DispatchRuleCreate(
+            division_code=division_code,
+            category_code=category_code,
+            department_code=department_code,
+            sla_hours=sla_hours.strip() or None,  # type: ignore[arg-type]  # the form sends text; the model parses it
+        )
+        service.add_dispatch_rule(db, actor=user, data=data)  # checks everything before it writes
+    except ValidationError as exc:
+        return _rules_page(request, db, user, form=form, error=_rule_form_message(exc), status_code=422)
+    except AppError as exc:
+        return _rules_page(request, db, user, form=form, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/cityops/rules?notice=created", status_code=303)
+
+
+@router.post("/cityops/rules/{rule_id}/delete", response_class=HTMLResponse)
+def rule_delete_form(
+    request: Request,
+    rule_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    db: DbSession,
+    _csrf: CsrfChecked,
+    user: Configurer,
+) -> Response:
+    try:
+        service.delete_dispatch_rule(db, actor=user, rule_id=rule_id)
+    except AppError as exc:
+        return _rules_page(request, db, user, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/cityops/rules?notice=saved", status_code=303)
 
 
 @router.get("/cityops/figures", response_class=HTMLResponse)

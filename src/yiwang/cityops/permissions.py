@@ -23,5 +23,6 @@ for _role in ("platform_admin", "dept_admin", "handler", "dispatcher", "leader")
     registry.grant(_role, READ, FIGURES)
 for _role in ("dept_admin", "handler", "platform_admin"):
     registry.grant(_role, HANDLE)
-registry.grant("dispatcher", DISPATCH)
+# The command centre both dispatches and keeps the division routing that automatic dispatch follows.
+registry.grant("dispatcher", DISPATCH, CONFIG)
 registry.grant("platform_admin", DISPATCH, CONFIG)

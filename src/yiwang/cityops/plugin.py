@@ -76,6 +76,7 @@ def plugin() -> DomainPlugin:
             Entry("cityops", "上报城市问题", "/cityops/report", "群众上报、热线与网格登记", p.REPORT, 10),
             Entry("cityops", "城市事件", "/cityops", "受理、分拨、办理、核查与结案", p.READ, 20),
             Entry("cityops", "督办", "/cityops/supervision", "超期事件按部门督办", p.DISPATCH, 25),
+            Entry("cityops", "分拨规则", "/cityops/rules", "按区划调整类别的责任部门与时限", p.CONFIG, 27),
             Entry("cityops", "办理统计与地图", "/cityops/figures", "按时办结率、满意率、事件分布", p.FIGURES, 30),
             Entry("cityops", "我的上报", "/cityops/mine", "查看进度并评价", p.REPORT, 60),
         ],

@@ -127,7 +127,26 @@ class FigureRow(BaseModel):
 
 
 class DispatchRuleCreate(Strict):
-    division_code: str = Field(max_length=20)
-    category_code: str = Field(max_length=10)
-    department_code: str = Field(max_length=40)
-    sla_hours: int | None = Field(None, ge=1, le=720)
+    division_code: str = Field(min_length=1, max_length=20)
+    category_code: str = Field(min_length=1, max_length=10)
+    department_code: str = Field(min_length=1, max_length=40)
+    sla_hours: int | None = Field(None, ge=1, le=720)  # None: the category's deadline
+
+
+class DispatchRuleUpdate(Strict):
+    """Division and category are the rule's key: to move a rule, delete it and add another."""
+
+    department_code: str | None = Field(None, min_length=1, max_length=40)
+    sla_hours: int | None = Field(None, ge=1, le=720)  # explicit null: back to the category's deadline
+
+
+class DispatchRuleRead(BaseModel):
+    id: int
+    division_code: str
+    division_name: str | None  # None when the division no longer exists
+    category_code: str
+    category_name: str
+    department_code: str
+    department_name: str | None  # the department's short name
+    sla_hours: int | None  # the rule's own override, if any
+    effective_sla_hours: int  # what a dispatched event gets: the override or the category's deadline

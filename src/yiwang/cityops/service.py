@@ -14,14 +14,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yiwang.cityops import classifier
 from yiwang.cityops import models as m
 from yiwang.cityops import permissions as p
-from yiwang.cityops.schemas import DispatchRuleCreate, EventAction, EventCreate, EventRead, FigureRow, Rating
+from yiwang.cityops.schemas import (
+    DispatchRuleCreate,
+    DispatchRuleRead,
+    DispatchRuleUpdate,
+    EventAction,
+    EventCreate,
+    EventRead,
+    FigureRow,
+    Rating,
+)
 from yiwang.core import audit
 from yiwang.core.crypto import FieldCipher
+from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.masking import mask_name, mask_phone
 from yiwang.core.permissions import PERSONAL_READ_CLEAR
@@ -146,43 +157,226 @@ def _category(db: Session, code: str) -> CategoryInfo:
     return info
 
 
+def _problem(field: str, message: str, kind: str = "not_found") -> dict[str, Any]:
+    """One entry of a validation error's details, in the shape request validation uses."""
+    return {"loc": ["body", field], "msg": message, "type": kind}
+
+
+def _reference_problems(
+    db: Session,
+    *,
+    category_code: str | None = None,
+    department_code: str | None = None,
+    division_code: str | None = None,
+) -> list[dict[str, Any]]:
+    """What a dispatch rule names that does not exist (or may not receive events)."""
+    problems = []
+    if category_code is not None:
+        try:
+            _category(db, category_code)
+        except ValidationFailed as exc:
+            problems.append(_problem("category_code", exc.message))
+    if department_code is not None:
+        try:
+            department = org_service.get_department_by_code(db, code=department_code)
+        except NotFound:
+            problems.append(_problem("department_code", f"部门 {department_code} 不存在"))
+        else:
+            if not department.active:
+                problems.append(_problem("department_code", f"部门 {department.short_name} 已停用", "inactive"))
+    if division_code is not None:
+        try:
+            org_service.get_division_by_code(db, code=division_code)
+        except NotFound:
+            problems.append(_problem("division_code", f"行政区划 {division_code} 不存在"))
+    return problems
+
+
+def _require_references(db: Session, **codes: str | None) -> None:
+    problems = _reference_problems(db, **codes)
+    if problems:
+        raise ValidationFailed("；".join(p["msg"] for p in problems), details=problems)
+
+
+def _rule_fields(rule: m.DispatchRule) -> dict[str, Any]:
+    return {
+        "division_code": rule.division_code,
+        "category_code": rule.category_code,
+        "department_code": rule.department_code,
+        "sla_hours": rule.sla_hours,
+    }
+
+
+def _duplicate_rule(db: Session, division_code: str, category_code: str, existing_id: int | None) -> Conflict:
+    place = org_service.get_division_by_code(db, code=division_code).name
+    return Conflict(
+        f"{place}已有“{_category(db, category_code).name}”的分拨规则，请修改或删除该规则",
+        code="dispatch_rule_exists",
+        details={"division_code": division_code, "category_code": category_code, "id": existing_id},
+    )
+
+
+def _find_rule(db: Session, *, division_code: str, category_code: str) -> m.DispatchRule | None:
+    return db.execute(
+        select(m.DispatchRule).where(
+            m.DispatchRule.division_code == division_code, m.DispatchRule.category_code == category_code
+        )
+    ).scalar_one_or_none()
+
+
 def add_dispatch_rule(db: Session, *, actor: Principal, data: DispatchRuleCreate) -> m.DispatchRule:
-    """A division-level override of the category's default department (and deadline)."""
-    _category(db, data.category_code)
-    org_service.get_department_by_code(db, code=data.department_code)
+    """A division-level override of the category's default department (and deadline); one per division+category."""
+    _require_references(
+        db, category_code=data.category_code, department_code=data.department_code, division_code=data.division_code
+    )
+    existing = _find_rule(db, division_code=data.division_code, category_code=data.category_code)
+    if existing is not None:
+        raise _duplicate_rule(db, data.division_code, data.category_code, existing.id)
     rule = m.DispatchRule(**data.model_dump())
-    db.add(rule)
-    db.flush()
+    try:
+        with db.begin_nested():  # another writer may have added the same rule since the check above
+            db.add(rule)
+            db.flush()
+    except IntegrityError as exc:
+        raise _duplicate_rule(db, data.division_code, data.category_code, None) from exc
     audit.record(
         db,
         actor=actor,
         action="cityops.dispatch_rule.create",
         target_type="dispatch_rule",
         target_id=rule.id,
-        details=data.model_dump(),
+        details=_rule_fields(rule),
     )
     return rule
+
+
+def get_dispatch_rule(db: Session, *, rule_id: int) -> m.DispatchRule:
+    rule = db.get(m.DispatchRule, rule_id)
+    if rule is None:
+        raise NotFound("分拨规则不存在")
+    return rule
+
+
+def update_dispatch_rule(db: Session, *, actor: Principal, rule_id: int, data: DispatchRuleUpdate) -> m.DispatchRule:
+    """Change a rule's department or deadline; an explicit null deadline falls back to the category's."""
+    rule = get_dispatch_rule(db, rule_id=rule_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "department_code" in changes:
+        if changes["department_code"] is None:
+            message = "分拨规则须指定责任部门"
+            raise ValidationFailed(message, details=[_problem("department_code", message, "missing")])
+        _require_references(db, department_code=changes["department_code"])
+    before = _rule_fields(rule)
+    for field, value in changes.items():
+        setattr(rule, field, value)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="cityops.dispatch_rule.update",
+        target_type="dispatch_rule",
+        target_id=rule.id,
+        details={"before": before, "after": _rule_fields(rule)},
+    )
+    return rule
+
+
+def delete_dispatch_rule(db: Session, *, actor: Principal, rule_id: int) -> None:
+    """Remove a rule: events in its division go by the next matching rule or the category again."""
+    rule = get_dispatch_rule(db, rule_id=rule_id)
+    removed = _rule_fields(rule)
+    db.delete(rule)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="cityops.dispatch_rule.delete",
+        target_type="dispatch_rule",
+        target_id=rule_id,
+        details=removed,
+    )
+
+
+def list_dispatch_rules(
+    db: Session, *, division_code: str | None = None, category_code: str | None = None
+) -> list[DispatchRuleRead]:
+    """Rules, optionally of one division (exact code) or one category, with names and effective deadlines."""
+    stmt = select(m.DispatchRule).order_by(m.DispatchRule.division_code, m.DispatchRule.category_code)
+    if division_code:
+        stmt = stmt.where(m.DispatchRule.division_code == division_code)
+    if category_code:
+        stmt = stmt.where(m.DispatchRule.category_code == category_code)
+    rules = list(db.execute(stmt).scalars())
+    if not rules:
+        return []
+    divisions = {d.code: d.name for d in org_service.list_divisions(db)}
+    departments = {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)}
+    return [_rule_read(db, r, divisions.get(r.division_code), departments.get(r.department_code)) for r in rules]
+
+
+def dispatch_rule_read(db: Session, rule: m.DispatchRule) -> DispatchRuleRead:
+    """One rule with the names of what it refers to."""
+    try:
+        division_name: str | None = org_service.get_division_by_code(db, code=rule.division_code).name
+    except NotFound:
+        division_name = None
+    return _rule_read(db, rule, division_name, _department(db, rule.department_code).short_name)
+
+
+def _rule_read(
+    db: Session, rule: m.DispatchRule, division_name: str | None, department_name: str | None
+) -> DispatchRuleRead:
+    category = _category(db, rule.category_code)
+    return DispatchRuleRead(
+        id=rule.id,
+        division_code=rule.division_code,
+        division_name=division_name,
+        category_code=rule.category_code,
+        category_name=category.name,
+        department_code=rule.department_code,
+        department_name=department_name,
+        sla_hours=rule.sla_hours,
+        effective_sla_hours=rule.sla_hours if rule.sla_hours is not None else category.sla_hours,
+    )
 
 
 @dataclass(frozen=True)
 class Route:
     department_code: str
     sla_hours: int
+    rule_id: int | None = None  # the division rule that decided, if one matched
+    rule_division_code: str | None = None
+    rule_sets_deadline: bool = False
+
+
+def _division_and_parents(division_code: str) -> list[str]:
+    """The division, then its parents by code prefix (town or subdistrict: 9 digits, city: 6), nearest first."""
+    return list(dict.fromkeys([division_code, *(division_code[:n] for n in (9, 6) if n < len(division_code))]))
 
 
 def route_for(db: Session, *, category_code: str, division_code: str | None) -> Route:
-    """Where a category goes in a division: a division rule (also matching parent divisions) or the default."""
+    """Where a category goes in a division: the nearest division rule (own, then parents) or the category default."""
     category = _category(db, category_code)
     if division_code:
-        candidates = [division_code[:n] for n in (len(division_code), 9, 6) if n <= len(division_code)]
-        for code in candidates:
-            rule = db.execute(
+        candidates = _division_and_parents(division_code)
+        rules = {
+            r.division_code: r
+            for r in db.execute(
                 select(m.DispatchRule).where(
-                    m.DispatchRule.division_code == code, m.DispatchRule.category_code == category_code
+                    m.DispatchRule.category_code == category_code, m.DispatchRule.division_code.in_(candidates)
                 )
-            ).scalar_one_or_none()
+            ).scalars()
+        }
+        for code in candidates:
+            rule = rules.get(code)
             if rule is not None:
-                return Route(rule.department_code, rule.sla_hours or category.sla_hours)
+                return Route(
+                    department_code=rule.department_code,
+                    sla_hours=rule.sla_hours if rule.sla_hours is not None else category.sla_hours,
+                    rule_id=rule.id,
+                    rule_division_code=rule.division_code,
+                    rule_sets_deadline=rule.sla_hours is not None,
+                )
     return Route(category.department_code, category.sla_hours)
 
 
@@ -212,13 +406,7 @@ def classify(db: Session, *, text: str, top: int = 5) -> dict[str, Any]:
 
 def _number(db: Session, now: datetime) -> str:
     day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
-    seq = db.execute(select(m.Sequence).where(m.Sequence.day == day).with_for_update()).scalar_one_or_none()
-    if seq is None:
-        seq = m.Sequence(day=day, last=0)
-        db.add(seq)
-    seq.last += 1
-    db.flush()
-    return f"SJ-{day}-{seq.last:06d}"
+    return f"SJ-{day}-{next_counter_value(db, m.Sequence, key={'day': day}):06d}"
 
 
 def create_event(
@@ -278,16 +466,7 @@ def create_event(
         division = org_service.get_division_by_code(db, code=event.division_code)
         event.lon, event.lat = division.lon, division.lat
     db.add(event)
-    db.flush()
     _record(db, event, "create", None, "received", actor, now, f"来源：{data.source}")
-    audit.record(
-        db,
-        actor=actor,
-        action="cityops.event.create",
-        target_type="event",
-        target_id=event.number,
-        details={"source": data.source, "category": data.category_code},
-    )
     chosen = data.category_code
     if not chosen and top and not suggestion["needs_dispatcher"]:
         chosen = top["category_code"]
@@ -297,7 +476,15 @@ def create_event(
         _dispatch(db, event, SYSTEM, now, department_code=None, note="智能分拨：按类别派遣")
     else:
         event.needs_dispatcher = True
-    db.flush()
+    # One flush writes the event as it ends up and its first steps; the audit entry follows them.
+    audit.record(
+        db,
+        actor=actor,
+        action="cityops.event.create",
+        target_type="event",
+        target_id=event.number,
+        details={"source": data.source, "category": data.category_code},
+    )
     return event
 
 
@@ -316,7 +503,7 @@ def _record(
 ) -> None:
     db.add(
         m.Transition(
-            event_id=event.id,
+            event=event,
             action=action,
             from_status=from_status,
             to_status=to_status,
@@ -355,7 +542,24 @@ def _dispatch(
     event.deadline = now + timedelta(hours=route.sla_hours)
     event.warned = event.escalated = event.supervised = False
     event.needs_dispatcher = False
+    if department_code is None and route.rule_division_code is not None:
+        note = _rule_note(db, route, department.short_name, actor, note)
     _move(db, event, "dispatch", actor, now, note or f"派遣至{department.short_name}")
+
+
+def _rule_note(db: Session, route: Route, department_name: str, actor: Principal, note: str | None) -> str:
+    """Say which division rule sent the event where it went, so people can see why."""
+    assert route.rule_division_code is not None
+    try:
+        place = org_service.get_division_by_code(db, code=route.rule_division_code).name
+    except NotFound:
+        place = route.rule_division_code
+    reason = f"按区划规则派遣至{department_name}（{place}）"
+    if route.rule_sets_deadline:
+        reason += f"，时限 {route.sla_hours} 小时"
+    if actor is SYSTEM:
+        return f"智能分拨：{reason}"
+    return f"{note}；{reason}" if note else reason
 
 
 _departments_by_code: dict[str, Any] = {}
