@@ -168,3 +168,124 @@ def test_gas_leak_alarm_opens_a_city_event(client, runtime):
     )
     events = client.get("/api/cityops/events?source=sensor&category=HB01&size=50", headers=dispatcher).json()["items"]
     assert sum(1 for e in events if f"告警编号 {alarm['id']}" in e["description"]) == 1
+
+
+# ---- rate and nodata rules, driven by a controllable clock ----------------------------------------------
+
+
+def _rule(client, headers, **body) -> int:
+    response = client.post("/api/sensing/alarm-rules", headers=headers, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _process_at(runtime, now):
+    with runtime.db.unit_of_work() as db:
+        service.run_processing(db, now=now)
+
+
+def _rule_alarms(runtime, rule_id):
+    with runtime.db.unit_of_work() as db:
+        rows = db.execute(select(m.Alarm).where(m.Alarm.rule_id == rule_id).order_by(m.Alarm.id)).scalars().all()
+        return [(a.state, a.occurrences, a.reopened, a.value) for a in rows]
+
+
+def _recent_start() -> datetime:
+    """A whole minute a day ago: late enough that every test point is in the past, so none is refused."""
+    return datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+
+
+def test_rate_rule_fires_on_a_rise_faster_than_the_limit(client, runtime):
+    headers = bearer(client, "hbj_admin")
+    fast, slow, falling = new_thing(client, headers, streams=("level_fast", "level_slow", "level_fall"))["datastreams"]
+    rise = {"kind": "rate", "operator": ">", "threshold": 0.5, "dedup_minutes": 30, "flap_window_minutes": 180}
+    fast_rule = _rule(client, headers, name="水位上涨过快", datastream_id=fast, **rise)
+    slow_rule = _rule(client, headers, name="水位上涨过快", datastream_id=slow, **rise)
+    rise_on_fall = _rule(client, headers, name="水位上涨过快", datastream_id=falling, **rise)
+    fall_rule = _rule(
+        client, headers, name="水位下降过快", kind="rate", datastream_id=falling, operator="<", threshold=-0.5
+    )
+    t0 = _recent_start()
+    half_hour = timedelta(minutes=30)
+    # the readings arrive one at a time, each in its own processing turn, as they do from a live station
+    _post(client, headers, fast, [(t0, 3.0)])
+    _post(client, headers, slow, [(t0, 3.0)])
+    _post(client, headers, falling, [(t0, 3.4)])
+    _process_at(runtime, t0 + timedelta(minutes=1))
+    _post(client, headers, fast, [(t0 + half_hour, 3.4)])  # +0.8 m/h
+    _post(client, headers, slow, [(t0 + half_hour, 3.2)])  # +0.4 m/h
+    _post(client, headers, falling, [(t0 + half_hour, 3.0)])  # -0.8 m/h
+    _process_at(runtime, t0 + half_hour + timedelta(minutes=1))
+    assert _rule_alarms(runtime, fast_rule) == [("active", 1, 0, 3.4)]
+    assert _rule_alarms(runtime, slow_rule) == []
+    assert _rule_alarms(runtime, rise_on_fall) == []  # a fall is not a rise
+    assert _rule_alarms(runtime, fall_rule) == [("active", 1, 0, 3.0)]
+    # still rising fast: the repeat folds into the open alarm
+    _post(client, headers, fast, [(t0 + 2 * half_hour, 3.8)])
+    _process_at(runtime, t0 + 2 * half_hour + timedelta(minutes=1))
+    assert _rule_alarms(runtime, fast_rule) == [("active", 2, 0, 3.8)]
+    # the rise slows below the limit: the condition no longer holds and the alarm clears
+    _post(client, headers, fast, [(t0 + 3 * half_hour, 3.85)])  # +0.1 m/h
+    _process_at(runtime, t0 + 3 * half_hour + timedelta(minutes=1))
+    assert _rule_alarms(runtime, fast_rule) == [("cleared", 2, 0, 3.8)]
+    # rising fast again inside the de-duplication window re-opens the same alarm
+    _post(client, headers, fast, [(t0 + 3 * half_hour + timedelta(minutes=10), 4.3)])  # +2.7 m/h
+    _process_at(runtime, t0 + 3 * half_hour + timedelta(minutes=11))
+    assert _rule_alarms(runtime, fast_rule) == [("active", 3, 1, 4.3)]
+    # outside the window (a person cleared it long before), a new alarm is raised
+    with runtime.db.unit_of_work() as db:
+        alarm = db.execute(select(m.Alarm).where(m.Alarm.rule_id == fast_rule)).scalar_one()
+        alarm.state, alarm.cleared_at = "cleared", t0 + 3 * half_hour + timedelta(minutes=12)
+    _post(client, headers, fast, [(t0 + 6 * half_hour, 4.4), (t0 + 6 * half_hour + timedelta(minutes=6), 4.6)])
+    _process_at(runtime, t0 + 6 * half_hour + timedelta(minutes=7))
+    assert _rule_alarms(runtime, fast_rule) == [("cleared", 3, 1, 4.3), ("active", 1, 0, 4.6)]
+
+
+def test_rate_needs_a_previous_reading(client, runtime):
+    headers = bearer(client, "hbj_admin")
+    ds = new_thing(client, headers, streams=("level_first",))["datastreams"][0]
+    rule = _rule(client, headers, name="水位上涨过快", kind="rate", datastream_id=ds, threshold=0.5)
+    _post(client, headers, ds, [(_recent_start(), 900.0)])  # a first reading has no rate, however high
+    _process_at(runtime, _recent_start() + timedelta(minutes=1))
+    assert _rule_alarms(runtime, rule) == []
+
+
+def test_nodata_rule_fires_after_the_window_and_clears_when_data_returns(client, runtime):
+    headers = bearer(client, "hbj_admin")
+    ds = new_thing(client, headers, streams=("level_silent",))["datastreams"][0]
+    rule = _rule(client, headers, name="数据中断", kind="nodata", datastream_id=ds, window_minutes=60, dedup_minutes=30)
+    t0 = _recent_start()
+    minutes = lambda n: t0 + timedelta(minutes=n)  # noqa: E731
+    _post(client, headers, ds, [(t0, 1.0)])
+    _process_at(runtime, minutes(59))
+    assert _rule_alarms(runtime, rule) == []  # not yet: the window has not passed
+    _process_at(runtime, minutes(61))
+    assert _rule_alarms(runtime, rule) == [("active", 1, 0, None)]
+    _process_at(runtime, minutes(75))
+    assert _rule_alarms(runtime, rule) == [("active", 2, 0, None)]  # still silent: one alarm, counted again
+    _post(client, headers, ds, [(minutes(80), 2.0)])
+    _process_at(runtime, minutes(81))
+    assert _rule_alarms(runtime, rule) == [("cleared", 2, 0, None)]  # data is back
+    _process_at(runtime, minutes(139))
+    assert _rule_alarms(runtime, rule) == [("cleared", 2, 0, None)]  # 59 minutes after the last value
+    _process_at(runtime, minutes(141))
+    # silent again, an hour after the clearing (beyond the 30-minute de-dup window): a new alarm
+    assert _rule_alarms(runtime, rule) == [("cleared", 2, 0, None), ("active", 1, 0, None)]
+    with runtime.db.unit_of_work() as db:
+        alarms = db.execute(select(m.Alarm).where(m.Alarm.rule_id == rule).order_by(m.Alarm.id)).scalars().all()
+        assert alarms[0].cleared_at == minutes(81) and alarms[1].raised_at == minutes(141)
+
+
+def test_nodata_repeat_within_the_dedup_window_reopens_the_same_alarm(client, runtime):
+    headers = bearer(client, "hbj_admin")
+    ds = new_thing(client, headers, streams=("level_flaky",))["datastreams"][0]
+    rule = _rule(client, headers, name="数据中断", kind="nodata", datastream_id=ds, window_minutes=10, dedup_minutes=60)
+    t0 = _recent_start()
+    minutes = lambda n: t0 + timedelta(minutes=n)  # noqa: E731
+    _post(client, headers, ds, [(t0, 1.0)])
+    _process_at(runtime, minutes(11))
+    _post(client, headers, ds, [(minutes(12), 1.0)])
+    _process_at(runtime, minutes(13))
+    assert _rule_alarms(runtime, rule) == [("cleared", 1, 0, None)]
+    _process_at(runtime, minutes(23))  # silent for 11 minutes, 10 minutes after the clearing
+    assert _rule_alarms(runtime, rule) == [("active", 2, 1, None)]

@@ -69,17 +69,19 @@ def test_mqtt_round_trip_idempotent_and_rejects(client, runtime):
         publisher.publish(topic, b"not json", qos=1)
         publisher.publish(f"{prefix}v1.1/Datastreams(999999999)/Observations", json.dumps({"result": 1}), qos=1)
         publisher.publish(topic, json.dumps({"phenomenonTime": "2026-09-02T01:00:00Z", "result": "text"}), qos=1)
+        # an instant with an offset is not in the batch's fast form: stored the general way
+        publisher.publish(topic, json.dumps({"phenomenonTime": "2026-09-03T08:00:00+08:00", "result": 5}), qos=1)
 
         def stored() -> int:
             with runtime.db.unit_of_work() as db:
                 return db.execute(select(func.count()).where(m.Observation.datastream_id == ds)).scalar_one()
 
-        ok = _wait(lambda: stored() == 20 and bridge.received >= 29)
+        ok = _wait(lambda: stored() == 21 and bridge.received >= 30)
         assert ok, (stored(), bridge.received, bridge.stored, bridge.unusable)
-        assert _wait(lambda: bridge.stored + bridge.unusable + bridge.rejected == 29)  # every message accounted for
-        assert (bridge.stored, bridge.unusable, bridge.rejected) == (25, 1, 3)
+        assert _wait(lambda: bridge.stored + bridge.unusable + bridge.rejected == 30)  # every message accounted for
+        assert (bridge.stored, bridge.unusable, bridge.rejected) == (26, 1, 3)
         time.sleep(0.5)
-        assert stored() == 20  # re-sends are idempotent
+        assert stored() == 21  # re-sends are idempotent
         publisher.loop_stop()
         publisher.disconnect()
     finally:
@@ -88,4 +90,11 @@ def test_mqtt_round_trip_idempotent_and_rejects(client, runtime):
     assert detail["rejects"] == {"out_of_range": 1, "wrong_type": 1}
     with runtime.db.unit_of_work() as db:
         reasons = set(db.execute(select(m.Reject.reason).where(m.Reject.channel == "mqtt")).scalars())
+        features = set(
+            db.execute(select(m.Observation.feature_of_interest_id).where(m.Observation.datastream_id == ds)).scalars()
+        )
     assert {"malformed", "unknown_datastream"} <= reasons
+    # every message got the FeatureOfInterest generated from the Thing's Location
+    assert len(features) == 1 and None not in features
+    feature = client.get(f"/sta/v1.1/FeaturesOfInterest({features.pop()})", headers=headers).json()
+    assert feature["feature"] == {"type": "Point", "coordinates": [120.75, 31.65]}

@@ -1,13 +1,22 @@
 """Observation ingest shared by STA HTTP, dataArray, device-token HTTP and MQTT.
 
-Validation is per row (unknown datastream, wrong type, out of range, far-future time); refused rows
-are kept in sensing_reject with their reason and counted on the device. Accepted rows go in with one
-`executemany` that ignores a repeat of (datastream, phenomenon time), so re-sends are idempotent.
+Two ways in. `store_blocks` takes blocks of one datastream each whose instants are already in stored
+form (dataArray and MQTT): a block is checked column-wise with builtins that run in C (max, min, sum,
+the set of result types) and looked at row by row only when that check fails; its rows go in through
+`bulk.py` (SQLite `executemany` binding only the columns that carry values; PostgreSQL COPY).
+`store` takes general rows (single POST, device ingest, rows with resultTime or a FeatureOfInterest).
+
+Both refuse rows per row (unknown datastream, wrong type, out of range, far-future time), keep refused
+rows in sensing_reject with their reason and count them on the device; both ignore a repeat of
+(datastream, phenomenon time), so re-sends are idempotent; both give an observation without a
+FeatureOfInterest the one generated from its Thing's Location (`features.py`).
 """
 
 import json
 import math
+import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -16,13 +25,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from yiwang.core.timeutil import utcnow
+from yiwang.sensing import bulk, features
 from yiwang.sensing import models as m
+from yiwang.sensing.bulk import Accepted
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 MEASUREMENT = "OM_Measurement"
 COUNT = "OM_CountObservation"
 TRUTH = "OM_TruthObservation"
 CATEGORY = "OM_CategoryObservation"
+NUMERIC = bulk.NUMERIC
 
 
 class Incoming(NamedTuple):
@@ -43,15 +55,22 @@ class Outcome:
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
     rejected_index: list[int] = field(default_factory=list)
-    first_id: int | None = None  # SQLite: ids of accepted rows run from here, in order, when none was a repeat
+
+    def add(self, other: "Outcome") -> None:
+        self.received += other.received
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.reasons += other.reasons[: max(0, 20 - len(self.reasons))]
 
 
 @dataclass(frozen=True)
 class StreamInfo:
     thing_id: int
-    kind: str  # measurement | count | truth | any
+    kind: str  # measurement | count | truth | category | any
     min_valid: float | None
     max_valid: float | None
+    feature_id: int | None = None  # generated from the Thing's current Location; None without one
 
 
 def _kind(observation_type: str) -> str:
@@ -67,16 +86,48 @@ def _kind(observation_type: str) -> str:
 
 
 def stream_info(db: Session, ids: set[int]) -> dict[int, StreamInfo]:
-    rows = db.execute(
-        select(
-            m.Datastream.id,
-            m.Datastream.thing_id,
-            m.Datastream.observation_type,
-            m.Datastream.min_valid,
-            m.Datastream.max_valid,
-        ).where(m.Datastream.id.in_(ids))
-    ).all()
-    return {r.id: StreamInfo(r.thing_id, _kind(r.observation_type), r.min_valid, r.max_valid) for r in rows}
+    """The datastreams' rules and current FeatureOfInterest: one query per batch (plus one insert per new Location)."""
+    if not ids:
+        return {}
+    ds = m.Datastream
+    stmt = select(ds.id, ds.thing_id, ds.observation_type, ds.min_valid, ds.max_valid).where(ds.id.in_(ids))
+    rows = db.execute(features.with_location_feature(stmt)).all()
+    missing = {r.location_id for r in rows if r.location_id is not None and r.feature_of_interest_id is None}
+    made = features.generate(db, missing) if missing else {}
+    return {
+        r.id: StreamInfo(
+            r.thing_id,
+            _kind(r.observation_type),
+            r.min_valid,
+            r.max_valid,
+            r.feature_of_interest_id or made.get(r.location_id),
+        )
+        for r in rows
+    }
+
+
+def _value_problem(info: StreamInfo, value: Any) -> tuple[str, str] | None:
+    kind = info.kind
+    if kind in ("measurement", "count"):
+        if type(value) not in NUMERIC:
+            return "wrong_type", f"结果应为数值，却是 {type(value).__name__}"
+        try:
+            number = float(value)
+        except OverflowError:
+            return "out_of_range", "数值超出可表示的范围"
+        if not math.isfinite(number):
+            return "wrong_type", "结果应为有限数值"
+        if kind == "count" and not number.is_integer():
+            return "wrong_type", "计数观测的结果应为整数"
+        if info.min_valid is not None and value < info.min_valid:
+            return "out_of_range", f"{value} 低于有效下限 {info.min_valid}"
+        if info.max_valid is not None and value > info.max_valid:
+            return "out_of_range", f"{value} 高于有效上限 {info.max_valid}"
+    elif kind == "truth" and type(value) is not bool:
+        return "wrong_type", "结果应为布尔值"
+    elif kind == "category" and not isinstance(value, str):
+        return "wrong_type", "结果应为字符串"
+    return None
 
 
 def _check(info: StreamInfo | None, value: Any, when: datetime, now: datetime) -> tuple[str, str] | None:
@@ -84,20 +135,7 @@ def _check(info: StreamInfo | None, value: Any, when: datetime, now: datetime) -
         return "unknown_datastream", "数据流不存在"
     if when > now + FUTURE_TOLERANCE:
         return "future_time", f"观测时间在未来：{when.isoformat()}"
-    if info.kind in ("measurement", "count"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return "wrong_type", f"结果应为数值，却是 {type(value).__name__}"
-        if info.kind == "count" and not float(value).is_integer():
-            return "wrong_type", "计数观测的结果应为整数"
-        if info.min_valid is not None and value < info.min_valid:
-            return "out_of_range", f"{value} 低于有效下限 {info.min_valid}"
-        if info.max_valid is not None and value > info.max_valid:
-            return "out_of_range", f"{value} 高于有效上限 {info.max_valid}"
-    elif info.kind == "truth" and not isinstance(value, bool):
-        return "wrong_type", "结果应为布尔值"
-    elif info.kind == "category" and not isinstance(value, str):
-        return "wrong_type", "结果应为字符串"
-    return None
+    return _value_problem(info, value)
 
 
 def _db_time(value: datetime, sqlite: bool) -> Any:
@@ -106,16 +144,45 @@ def _db_time(value: datetime, sqlite: bool) -> Any:
     return naive.isoformat(" ", "microseconds") if sqlite else naive
 
 
-def fast_key(stamp: Any) -> str | None:
-    """'2026-01-01T08:00:00Z' → '2026-01-01 08:00:00.000000' without building a datetime; None otherwise."""
-    if type(stamp) is str and len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T" and stamp[4] == "-":
-        return f"{stamp[:10]} {stamp[11:19]}.000000"
-    return None
+def stored_form(value: datetime) -> str:
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: how SQLite stores an instant, and a form that sorts as the instant."""
+    return _db_time(value, True)
+
+
+# Whole seconds in UTC, one per line; the day must exist in its month (29 February goes the general way).
+_WHOLE_SECONDS_UTC = re.compile(
+    r"(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ\n)*+"  # possessive: no backtracking
+)
+
+
+def fast_keys(stamps: Sequence[Any]) -> list[str] | None:
+    """['2026-01-01T08:00:00Z', …] → ['2026-01-01 08:00:00.000000', …] in one pass over the joined text;
+    None when any stamp has another form (those rows go the general way, which parses each)."""
+    if not stamps:
+        return []
+    try:
+        text = "\n".join(stamps) + "\n"
+    except TypeError:
+        return None
+    if not _WHOLE_SECONDS_UTC.fullmatch(text):
+        return None
+    keys = text[:-1].replace("T", " ").replace("Z", ".000000").split("\n")
+    return keys if len(keys) == len(stamps) else None
+
+
+# ---- blocks: one datastream, stored-form instants ------------------------------------------------------
+
+
+class Block(NamedTuple):
+    datastream_id: Any  # as sent: only an int can name a datastream
+    keys: list[str]  # instants in stored form
+    results: list[Any]
 
 
 @dataclass
 class Extent:
-    """What one request did to a datastream: rows stored, first and last instants, the last value."""
+    """What one batch did to a datastream: rows stored, first and last instants, the last value."""
 
     thing_id: int
     rows: int
@@ -124,98 +191,150 @@ class Extent:
     last_value: Any
 
 
-def store_array(
+def store_blocks(
     db: Session,
+    blocks: list[Block],
     *,
-    datastream_id: Any,
-    keys: list[str],
-    results: list[Any],
     channel: str,
-    infos: dict[int, StreamInfo] | None = None,
-    extents: dict[int, Extent] | None = None,
-) -> tuple[Outcome, list[int]]:
-    """The fast path of dataArray: one datastream, UTC instants already in stored form ("YYYY-MM-DD HH:MM:SS.ffffff").
+    want_ids: bool = True,
+) -> tuple[Outcome, list[list[int | None]]]:
+    """Validate and insert blocks; returns the outcome and, when asked, each row's observation id (None: refused).
 
-    Returns the outcome and the indexes of refused rows. The stored form sorts like the instant, so the
-    future check and the latest value are string comparisons.
+    A re-sent row gets the id of the observation already stored at its (datastream, phenomenon time).
     """
-    outcome = Outcome(received=len(keys))
-    sqlite = db.get_bind().dialect.name == "sqlite"
-    ds = datastream_id if type(datastream_id) is int else None
-    if infos is None:
-        infos = stream_info(db, {ds}) if ds is not None else {}  # type: ignore[arg-type]
-    info = infos.get(ds) if ds is not None else None  # type: ignore[arg-type]
+    total = Outcome(received=sum(len(b.keys) for b in blocks))
     now = utcnow()
-    limit_key = (now + FUTURE_TOLERANCE).replace(tzinfo=None).isoformat(" ", "microseconds")
-    good: list[tuple[Any, ...]] = []
-    bad: list[int] = []
-    problems: list[tuple[int, str, str]] = []
+    limit = stored_form(now + FUTURE_TOLERANCE)
+    infos = stream_info(db, {b.datastream_id for b in blocks if type(b.datastream_id) is int})
+    accepted: list[Accepted | None] = []
+    rejects: list[dict[str, Any]] = []
+    for block_no, block in enumerate(blocks):
+        info = infos.get(block.datastream_id) if type(block.datastream_id) is int else None
+        problems = _problems(info, block, limit)
+        refused = {i for i, _r, _d in problems}
+        if problems:
+            _note_refused(total, rejects, problems, block_no, block, info, channel, now)
+        accepted.append(_accept(block, info, refused) if info is not None and len(refused) < len(block.keys) else None)
+    stored = [a for a in accepted if a is not None]
+    if stored:
+        inserted = bulk.insert_accepted(db, stored, want_ids=want_ids)
+        total.accepted = inserted
+        total.duplicates = sum(len(a.keys) for a in stored) - inserted
+        extents: dict[int, Extent] = {}
+        for a in stored:
+            merge_extent(extents, a.datastream_id, _extent(a))
+        touch(db, extents, now)
+    if rejects:
+        _store_rejects(db, rejects)
+    if not want_ids:
+        return total, []
+    return total, [_row_ids(block, a) for block, a in zip(blocks, accepted, strict=True)]
+
+
+def _row_ids(block: Block, accepted: Accepted | None) -> list[int | None]:
+    if accepted is None:
+        return [None] * len(block.keys)
+    ids = accepted.ids or ()
+    if not accepted.refused:
+        return list(ids)
+    found = iter(ids)
+    return [None if i in accepted.refused else next(found) for i in range(len(block.keys))]
+
+
+def _problems(info: StreamInfo | None, block: Block, limit: str) -> list[tuple[int, str, str]]:
+    """(index, reason, detail) of each refused row; an empty list after the column-wise check passes."""
+    keys, results = block.keys, block.results
     if info is None:
-        bad = list(range(len(keys)))
-        problems = [(i, "unknown_datastream", "数据流不存在") for i in bad]
-    else:
-        numeric = info.kind in ("measurement", "count")
-        lo = info.min_valid if info.min_valid is not None else -math.inf
-        hi = info.max_valid if info.max_valid is not None else math.inf
-        for i, (key, value) in enumerate(zip(keys, results, strict=True)):
-            kind = type(value)
-            if key > limit_key:
-                problems.append((i, "future_time", f"观测时间在未来：{key}"))
-            elif numeric and kind is not float and kind is not int:
-                problems.append((i, "wrong_type", f"结果应为数值，却是 {kind.__name__}"))
-            elif numeric and not (lo <= value <= hi):
-                problems.append((i, "out_of_range", f"{value} 超出有效范围 [{info.min_valid}, {info.max_valid}]"))
-            elif numeric and info.kind == "count" and not float(value).is_integer():
-                problems.append((i, "wrong_type", "计数观测的结果应为整数"))
-            elif not numeric and _check(info, value, now, now) is not None:
-                problems.append((i, "wrong_type", "结果类型与数据流不符"))
-            else:
-                if numeric:
-                    good.append((ds, key, None, value, None, None, None, None))
-                else:
-                    good.append((ds, key, None, None, json.dumps(value, ensure_ascii=False), None, None, None))
-        bad = [p[0] for p in problems]
-    if good:
-        inserted = insert_rows(db, good, sqlite=sqlite)
-        outcome.accepted, outcome.duplicates = inserted, len(good) - inserted
-        if sqlite and inserted == len(good):
-            # One writer holds the lock (BEGIN IMMEDIATE), so the new rowids are consecutive.
-            cursor = db.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            last_id = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
-            cursor.close()
-            outcome.first_id = last_id - inserted + 1
-        latest = max(good, key=lambda g: g[1])
-        extent = Extent(info.thing_id, len(good), min(g[1] for g in good), latest[1], latest[3])  # type: ignore[union-attr]
-        if extents is None:
-            touch(db, {ds: extent}, now)  # type: ignore[dict-item]
-        else:
-            merge_extent(extents, ds, extent)  # type: ignore[arg-type]
-    if problems:
-        outcome.rejected = len(problems)
-        outcome.reasons = [f"第 {i + 1} 条：{d}" for i, _r, d in problems[:20]]
-        thing_id = info.thing_id if info else None
-        db.execute(
-            m.Reject.__table__.insert(),
-            [
-                {
-                    "thing_id": thing_id,
-                    "datastream_id": ds,
-                    "received_at": now,
-                    "channel": channel,
-                    "reason": r,
-                    "detail": d[:500],
-                    "payload": json.dumps(results[i], default=str)[:2000],
-                }
-                for i, r, d in problems
-            ],
+        return [(i, "unknown_datastream", "数据流不存在") for i in range(len(keys))]
+    if not keys or _columns_pass(info, keys, results, limit):
+        return []
+    problems = []
+    for i, (key, value) in enumerate(zip(keys, results, strict=True)):
+        problem = ("future_time", f"观测时间在未来：{key}") if key > limit else _value_problem(info, value)
+        if problem:
+            problems.append((i, *problem))
+    return problems
+
+
+def _columns_pass(info: StreamInfo, keys: list[str], results: list[Any], limit: str) -> bool:
+    """True when every row of the block is fine, decided with a few passes that run in C."""
+    if max(keys) > limit:
+        return False
+    types = set(map(type, results))
+    if info.kind == "truth":
+        return types == {bool}
+    if info.kind == "category":
+        return types == {str}
+    if info.kind == "any":
+        return True
+    if not types <= NUMERIC or (info.kind == "count" and types != {int}):
+        return False  # bool, str, None…; or a count with floats (1.0 is fine): row by row
+    try:
+        if not math.isfinite(sum(results)):
+            return False
+    except OverflowError:
+        return False
+    if info.min_valid is not None and min(results) < info.min_valid:
+        return False
+    return info.max_valid is None or max(results) <= info.max_valid
+
+
+def _accept(block: Block, info: StreamInfo, refused: set[int]) -> Accepted:
+    keys, results = block.keys, block.results
+    if refused:
+        keys = [k for i, k in enumerate(keys) if i not in refused]
+        results = [r for i, r in enumerate(results) if i not in refused]
+    types = set(map(type, results))
+    numeric = types <= NUMERIC
+    if numeric and int in types:
+        try:
+            results = list(map(float, results))
+        except OverflowError:  # an integer beyond any float (only a datastream of any type takes it): as JSON
+            numeric = False
+    return Accepted(block.datastream_id, info.thing_id, info.feature_id, keys, results, numeric, refused)
+
+
+def _note_refused(
+    total: Outcome,
+    rejects: list[dict[str, Any]],
+    problems: list[tuple[int, str, str]],
+    block_no: int,
+    block: Block,
+    info: StreamInfo | None,
+    channel: str,
+    now: datetime,
+) -> None:
+    total.rejected += len(problems)
+    for i, _reason, detail in problems[: max(0, 20 - len(total.reasons))]:
+        total.reasons.append(f"第 {block_no + 1} 组第 {i + 1} 条：{detail}")
+    ds = block.datastream_id if type(block.datastream_id) is int else None
+    for i, reason, detail in problems:
+        rejects.append(
+            {
+                "thing_id": info.thing_id if info else None,
+                "datastream_id": ds,
+                "received_at": now,
+                "channel": channel,
+                "reason": reason,
+                "detail": detail[:500],
+                "payload": json.dumps(block.results[i], default=str)[:2000],
+            }
         )
-        if thing_id is not None:
-            db.execute(
-                update(m.Thing)
-                .where(m.Thing.id == thing_id)
-                .values(rejects_total=m.Thing.rejects_total + len(problems))
-            )
-    return outcome, bad
+
+
+def _extent(a: Accepted) -> Extent:
+    last = max(range(len(a.keys)), key=a.keys.__getitem__)
+    return Extent(a.thing_id, len(a.keys), min(a.keys), a.keys[last], a.results[last])
+
+
+def _store_rejects(db: Session, rejects: list[dict[str, Any]]) -> None:
+    db.execute(m.Reject.__table__.insert(), rejects)
+    counts: Counter[int] = Counter(r["thing_id"] for r in rejects if r["thing_id"] is not None)
+    for thing_id, n in counts.items():
+        db.execute(update(m.Thing).where(m.Thing.id == thing_id).values(rejects_total=m.Thing.rejects_total + n))
+
+
+# ---- general rows ----------------------------------------------------------------------------------------
 
 
 def store(
@@ -231,19 +350,15 @@ def store(
     if not rows:
         return outcome
     now = utcnow()
-    ids = {r.datastream_id for r in rows if isinstance(r.datastream_id, int) and not isinstance(r.datastream_id, bool)}
-    infos = stream_info(db, ids) if ids else {}
+    ids = {r.datastream_id for r in rows if type(r.datastream_id) is int}
+    infos = stream_info(db, ids)
     sqlite = db.get_bind().dialect.name == "sqlite"
     good: list[tuple[Any, ...]] = []
     per_thing: Counter[int] = Counter()
     last: dict[int, tuple[datetime, Any]] = {}
     rejects: list[dict[str, Any]] = []
     for index, row in enumerate(rows):
-        ds = (
-            row.datastream_id
-            if isinstance(row.datastream_id, int) and not isinstance(row.datastream_id, bool)
-            else None
-        )
+        ds = row.datastream_id if type(row.datastream_id) is int else None
         info = infos.get(ds) if ds is not None else None
         if info is not None and device_thing_id is not None and info.thing_id != device_thing_id:
             info = None  # a device may only write its own datastreams
@@ -266,61 +381,31 @@ def store(
             )
             continue
         assert ds is not None and info is not None
-        numeric = isinstance(row.result, int | float) and not isinstance(row.result, bool)
+        result, result_json = bulk.result_columns(row.result)
         good.append(
             (
                 ds,
                 _db_time(row.phenomenon_time, sqlite),
                 _db_time(row.result_time, sqlite) if row.result_time else None,
-                float(row.result) if numeric else None,
-                None if numeric else json.dumps(row.result, ensure_ascii=False),
+                result,
+                result_json,
                 row.result_quality if isinstance(row.result_quality, str) else None,
                 json.dumps(row.parameters, ensure_ascii=False) if isinstance(row.parameters, dict) else None,
-                row.feature_of_interest_id,
+                row.feature_of_interest_id if row.feature_of_interest_id is not None else info.feature_id,
             )
         )
         per_thing[info.thing_id] += 1
         previous = last.get(ds)
         if previous is None or row.phenomenon_time >= previous[0]:
-            last[ds] = (row.phenomenon_time, row.result if numeric else None)
+            last[ds] = (row.phenomenon_time, result)
     if good:
-        inserted = insert_rows(db, good, sqlite=sqlite)
+        inserted = bulk.insert_rows(db, good, sqlite=sqlite)
         outcome.accepted = inserted
         outcome.duplicates = len(good) - inserted
         _touch(db, per_thing, last, now)
     if rejects:
-        db.execute(m.Reject.__table__.insert(), rejects)
-        counts: Counter[int] = Counter(r["thing_id"] for r in rejects if r["thing_id"] is not None)
-        for thing_id, n in counts.items():
-            db.execute(update(m.Thing).where(m.Thing.id == thing_id).values(rejects_total=m.Thing.rejects_total + n))
+        _store_rejects(db, rejects)
     return outcome
-
-
-INSERT_COLUMNS = (
-    "datastream_id, phenomenon_time, result_time, result, result_json, result_quality, parameters, "
-    "feature_of_interest_id"
-)
-
-
-def insert_rows(db: Session, rows: list[tuple[Any, ...]], *, sqlite: bool) -> int:
-    """One executemany; a repeated (datastream, phenomenon time) is ignored. Returns rows inserted."""
-    connection = db.connection()
-    if sqlite:
-        sql = f"INSERT OR IGNORE INTO sensing_observation ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608  (constant SQL; values are bound)
-    else:
-        sql = (
-            f"INSERT INTO sensing_observation ({INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608  (constant SQL; values are bound)
-            "ON CONFLICT (datastream_id, phenomenon_time) DO NOTHING"
-        )
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(sql, rows)
-        count = cursor.rowcount
-    finally:
-        cursor.close()
-    return count if count is not None and count >= 0 else len(rows)
 
 
 def merge_extent(extents: dict[int, Extent], ds: int, extent: Extent) -> None:
@@ -335,7 +420,7 @@ def merge_extent(extents: dict[int, Extent], ds: int, extent: Extent) -> None:
 
 
 def touch(db: Session, extents: dict[int, Extent], now: datetime) -> None:
-    """Device health and datastream extent for a request's extents: two executemany UPDATEs."""
+    """Device health and datastream extent for a batch's extents: two executemany UPDATEs."""
     sqlite = db.get_bind().dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
 
@@ -346,12 +431,11 @@ def touch(db: Session, extents: dict[int, Extent], now: datetime) -> None:
     stream_rows = []
     for ds, e in extents.items():
         per_thing[e.thing_id] += e.rows
-        numeric = isinstance(e.last_value, int | float) and not isinstance(e.last_value, bool)
         last, first = stored(e.last), stored(e.first)
-        stream_rows.append((last, float(e.last_value) if numeric else None, last, last, first, first, ds))
+        stream_rows.append((last, bulk.result_columns(e.last_value)[0], last, last, first, first, ds))
     now_value = _db_time(now, sqlite)
     thing_rows = [(now_value, n, thing_id) for thing_id, n in per_thing.items()]
-    cursor = db.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = bulk.raw_cursor(db)
     try:
         cursor.executemany(
             "UPDATE sensing_datastream SET "  # noqa: S608  (constant SQL; values are bound)

@@ -51,6 +51,9 @@ class Location(Base):
     encoding_type: Mapped[str] = mapped_column(String(100), default="application/geo+json")
     location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The FeatureOfInterest generated from this Location for observations that name none; cleared when
+    # the Location changes, so the next observation gets a new one.
+    feature_of_interest_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ThingLocation(Base):
@@ -136,7 +139,7 @@ class Observation(Base):
     result_json: Mapped[Any] = mapped_column(JSON, nullable=True)
     result_quality: Mapped[str | None] = mapped_column(String(100))
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    feature_of_interest_id: Mapped[int | None] = mapped_column(Integer)
+    feature_of_interest_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Rollup(Base):

@@ -1,8 +1,8 @@
 """A parser for the OData-style query language of SensorThings 1.1 ($filter, $orderby, $expand, $select).
 
 The filter grammar (precedence low to high): or, and, not, comparison (eq ne gt ge lt le),
-additive (add sub), multiplicative (mul div mod), unary minus, primary (literal, path, function call,
-parenthesised expression). Parsing yields a small tree; `sta.py` compiles it to SQLAlchemy.
+additive (add sub), multiplicative (mul div mod), unary minus, primary (literal, `geography'WKT'` literal,
+path, function call, parenthesised expression). Parsing yields a small tree; `sta.py` compiles it to SQLAlchemy.
 """
 
 import re
@@ -18,6 +18,13 @@ class QueryError(ValueError):
 @dataclass(frozen=True)
 class Literal:
     value: Any
+
+
+@dataclass(frozen=True)
+class GeoLiteral:
+    """`geography'POINT(120.75 31.65)'`: a geometry in WKT, parsed when the filter is compiled."""
+
+    wkt: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ _TOKEN = re.compile(
   | (?P<date>\d{4}-\d{2}-\d{2}(?![\dT:]))
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
   | (?P<string>'(?:[^']|'')*')
+  | (?P<geo>(?i:geography|geometry)'[^']*')
   | (?P<name>[A-Za-z_@][A-Za-z0-9_.@]*(?:/[A-Za-z_@][A-Za-z0-9_.@]*)*)
   | (?P<punct>[(),\-])
     )""",
@@ -85,6 +93,19 @@ FUNCTIONS = {
     "round": 1,
     "floor": 1,
     "ceiling": 1,
+    # spatial (sensing/spatial.py)
+    "geo.distance": 2,
+    "geo.length": 1,
+    "geo.intersects": 2,
+    "st_equals": 2,
+    "st_disjoint": 2,
+    "st_touches": 2,
+    "st_within": 2,
+    "st_overlaps": 2,
+    "st_crosses": 2,
+    "st_intersects": 2,
+    "st_contains": 2,
+    "st_relate": 3,
 }
 
 
@@ -207,6 +228,8 @@ class _Parser:
             return Literal(float(value) if any(c in value for c in ".eE") else int(value))
         if kind == "string":
             return Literal(value[1:-1].replace("''", "'"))
+        if kind == "geo":
+            return GeoLiteral(value[value.index("'") + 1 : -1])
         if kind == "datetime":
             return Literal(parse_datetime(value))
         if kind == "date":

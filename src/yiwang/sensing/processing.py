@@ -280,19 +280,25 @@ def evaluate_alarms(db: Session, *, now: datetime | None = None) -> dict[str, in
         ).all()
         previous: dict[int, tuple[datetime, float]] = {}
         for ds, when, value, thing, code in rows:
-            for rule in by_ds.get(ds, []) + by_code.get(code or "", []):
-                hit = False
+            applicable = by_ds.get(ds, []) + by_code.get(code or "", [])
+            if ds not in previous and any(rule.kind == "rate" for rule in applicable):
+                # The reading before this batch, so a rate is seen even when values arrive one per turn.
+                before = _reading_before(db, ds, when)
+                if before is not None:
+                    previous[ds] = before
+            for rule in applicable:
+                hit: bool | None = None  # None: the rule cannot judge this reading
                 if rule.kind == "threshold" and rule.threshold is not None:
                     hit = _compare(value, rule.operator, rule.threshold)
                 elif rule.kind == "rate" and rule.threshold is not None and ds in previous:
                     prev_when, prev_value = previous[ds]
                     hours = max((_as_utc(when) - _as_utc(prev_when)).total_seconds() / 3600, 1 / 60)
-                    hit = abs(value - prev_value) / hours > rule.threshold
+                    hit = _compare((value - prev_value) / hours, rule.operator, rule.threshold)
                 if hit:
                     raised += raise_alarm(
                         db, rule=rule, datastream_id=ds, thing_id=thing, value=value, at=_as_utc(when), now=now
                     )
-                elif rule.kind == "threshold":
+                elif hit is not None:
                     clear_condition(db, rule=rule, datastream_id=ds, at=_as_utc(when))
             previous[ds] = (when, value)
         cursor.position = top
@@ -302,6 +308,20 @@ def evaluate_alarms(db: Session, *, now: datetime | None = None) -> dict[str, in
     cursor.updated_at = now
     db.flush()
     return {"raised": raised}
+
+
+def _reading_before(db: Session, datastream_id: int, when: datetime) -> tuple[datetime, float] | None:
+    row = db.execute(
+        select(m.Observation.phenomenon_time, m.Observation.result)
+        .where(
+            m.Observation.datastream_id == datastream_id,
+            m.Observation.phenomenon_time < when,
+            m.Observation.result.is_not(None),
+        )
+        .order_by(m.Observation.phenomenon_time.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _compare(value: float, op: str, threshold: float) -> bool:
@@ -318,11 +338,17 @@ def _nodata(db: Session, rule: m.AlarmRule, now: datetime) -> int:
         stmt = stmt.join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id).where(
             m.ObservedProperty.code == rule.observed_property_code
         )
+    still_open = m.Alarm.state.in_(("active", "acknowledged"))
+    open_streams = set(
+        db.execute(select(m.Alarm.datastream_id).where(m.Alarm.rule_id == rule.id, still_open)).scalars()
+    )
     raised = 0
     limit = now - timedelta(minutes=rule.window_minutes)
     for ds, thing, last in db.execute(stmt).all():
         if last is None or last < limit:
             raised += raise_alarm(db, rule=rule, datastream_id=ds, thing_id=thing, value=None, at=now, now=now)
+        elif ds in open_streams:  # values are coming in again
+            clear_condition(db, rule=rule, datastream_id=ds, at=now)
     return raised
 
 

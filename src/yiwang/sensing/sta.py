@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from yiwang.core.db import UTCDateTime
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.timeutil import utcnow
+from yiwang.sensing import features, spatial
 from yiwang.sensing import models as m
 from yiwang.sensing.odata import (
     Binary,
@@ -193,10 +194,14 @@ class _Json:
 
 
 class Compiler:
-    """Compiles a parsed $filter tree to a SQLAlchemy boolean expression for one entity type."""
+    """Compiles a parsed $filter tree to a SQLAlchemy boolean expression for one entity type.
 
-    def __init__(self, entity: EntityType, dialect: str) -> None:
+    Spatial calls read geometries through `db`; without it (checking a query) they are only validated.
+    """
+
+    def __init__(self, entity: EntityType, dialect: str, db: Session | None = None) -> None:
         self.entity, self.dialect = entity, dialect
+        self.spatial = spatial.Spatial(entity, ENTITY_TYPES, db)
 
     def compile(self, node: Any) -> ColumnElement[bool]:
         expr = self.value(node)
@@ -264,6 +269,10 @@ class Compiler:
         if node.op in ("and", "or"):
             left, right = self._bool(self.value(node.left)), self._bool(self.value(node.right))
             return and_(left, right) if node.op == "and" else or_(left, right)
+        if node.op in ("eq", "ne", "gt", "ge", "lt", "le"):
+            measured = self.spatial.comparison(node)
+            if measured is not None:
+                return measured
         left, right = self.value(node.left), self.value(node.right)
         if node.op in ("add", "sub", "mul", "div", "mod"):
             left, right = self._num(left), self._num(right)
@@ -315,6 +324,8 @@ class Compiler:
 
     def call(self, node: Call) -> Any:
         name = node.name
+        if name in spatial.FUNCTIONS:
+            return self.spatial.call(node)
         args = [self.value(a) for a in node.args]
         if name in ("substringof", "contains", "startswith", "endswith"):
             if name == "substringof":
@@ -417,12 +428,16 @@ def resolve(db: Session, path: str) -> Resolved:
     if segments[0].key is not None:
         current = _one(db, entity, segments[0].key)
     for seg in segments[1:]:
+        if current.ref:
+            raise NotFound("$ref 之后不能再有路径")
         if seg.name == "$value":
             if current.prop is None:
                 raise NotFound("$value 只能用于属性")
             current.raw_value = True
             continue
         if seg.name == "$ref":
+            if current.prop is not None or current.raw_value:
+                raise NotFound("$ref 只能用于实体或实体集合")
             current.ref = True
             continue
         if current.is_collection:
@@ -532,6 +547,7 @@ class Reader:
 
     def collection(self, resolved: Resolved, options: QueryOptions, request_url: str) -> dict[str, Any]:
         entity = resolved.entity
+        _check_ref_options(resolved, options)
         self.validate(entity, options)
         stmt = select(entity.model).where(resolved.condition)
         stmt = self._apply_filter(stmt, entity, options.filter)
@@ -543,14 +559,17 @@ class Reader:
         rows = list(self.db.execute(stmt.offset(options.skip).limit(top + 1)).scalars())
         more = len(rows) > top
         rows = rows[:top]
-        values = self.serialize_many(entity, rows, options)
+        if resolved.ref:  # an association link: only the related entities' selfLinks
+            values = [{"@iot.selfLink": self.self_link(entity, row.id)} for row in rows]
+        else:
+            values = self.serialize_many(entity, rows, options)
         body: dict[str, Any] = {}
         if total is not None:
             body["@iot.count"] = total
         if more:
             body["@iot.nextLink"] = _next_link(request_url, options.skip + top, top)
         body["value"] = values
-        if options.result_format == "dataArray" and entity.set_name == "Observations":
+        if options.result_format == "dataArray" and entity.set_name == "Observations" and not resolved.ref:
             return self._data_array(rows, body)
         return body
 
@@ -576,14 +595,14 @@ class Reader:
         if not text:
             return stmt
         try:
-            return stmt.where(Compiler(entity, self.dialect).compile(parse_filter(text)))
+            return stmt.where(Compiler(entity, self.dialect, self.db).compile(parse_filter(text)))
         except QueryError:
             raise
         except (TypeError, AttributeError, NotImplementedError) as exc:
             raise QueryError(f"查询条件的类型不匹配：{exc}") from exc
 
     def _apply_order(self, stmt: Any, entity: EntityType, text: str | None) -> Any:
-        compiler = Compiler(entity, self.dialect)
+        compiler = Compiler(entity, self.dialect, self.db)
         if text:
             for node, descending in parse_orderby(text):
                 expr = compiler.value(node)
@@ -596,6 +615,7 @@ class Reader:
 
     def single(self, resolved: Resolved, options: QueryOptions) -> Any:
         entity, instance = resolved.entity, resolved.instance
+        _check_ref_options(resolved, options)
         self.validate(entity, options)
         if resolved.prop:
             value = _prop_value(entity, instance, resolved.prop)
@@ -713,6 +733,11 @@ class Reader:
                 child = found.get(getattr(row, nav.fk))
                 if child is not None:
                     data[name] = self.serialize_many(target, [child], sub_options)[0]
+
+
+def _check_ref_options(resolved: Resolved, options: QueryOptions) -> None:
+    if resolved.ref and (options.select or options.expand):
+        raise QueryError("$ref 只返回实体链接，不能与 $select 或 $expand 同用")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -937,8 +962,11 @@ class Writer:
             raise ValidationFailed("请求体必须是 JSON 对象")
         entity, row = resolved.entity, resolved.instance
         values = self._fields(entity, {k: v for k, v in body.items() if k not in entity.navs}, ())
+        changed = {attr for attr, value in values.items() if getattr(row, attr) != value}
         for attr, value in values.items():
             setattr(row, attr, value)
+        if entity.set_name == "Locations" and changed & features.FROM_LOCATION:
+            row.feature_of_interest_id = None  # later observations get a FeatureOfInterest of the new place
         if entity.set_name == "Observations":
             if "result" in body:
                 value = body["result"]
@@ -972,6 +1000,9 @@ class Writer:
         if entity.set_name == "Datastreams":
             self._delete_datastreams([row.id])
             return
+        if entity.set_name == "FeaturesOfInterest":  # an Observation cannot be without its FeatureOfInterest
+            self.db.execute(delete(m.Observation).where(m.Observation.feature_of_interest_id == row.id))
+            features.forget(self.db, feature_id=row.id)
         self.db.delete(row)
         self.db.flush()
 

@@ -2,9 +2,9 @@
 
 import hmac
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
-from yiwang.core.errors import AppError, NotFound, ValidationFailed
+from yiwang.core.errors import AppError, NotFound
 from yiwang.core.security import CurrentUser, Principal, check, check_department_scope
-from yiwang.core.timeutil import utcnow
-from yiwang.sensing import ingest, sta
+from yiwang.sensing import data_array, sta, sta_links
 from yiwang.sensing import models as m
 from yiwang.sensing import permissions as p
-from yiwang.sensing.odata import QueryError, parse_datetime
+from yiwang.sensing.odata import QueryError
 
 PREFIX = "/sta/v1.1"
 router = APIRouter(prefix=PREFIX, tags=["SensorThings API 1.1"])
@@ -37,6 +36,10 @@ async def _json(request: Request) -> Any:
     """The request body as JSON (read on the event loop; the endpoints then run in the thread pool, so a
     wait for SQLite's write lock never blocks the loop)."""
     raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # orjson is strict (no integers beyond 64 bits, no NaN); the standard parser decides
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -71,11 +74,14 @@ def service_root(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 
 @router.post("/CreateObservations", status_code=201)
-def create_observations(request: Request, db: DbSession, user: CurrentUser, body: JsonBody) -> Any:
-    """The dataArray extension: many observations per datastream in one request."""
+def create_observations(request: Request, db: DbSession, user: CurrentUser, body: JsonBody) -> Response:
+    """The dataArray extension: many observations per datastream in one request; one link or "error" per row."""
     check(user, p.INGEST)
     _check_csrf(request, user)
-    links, outcome, datastreams = create_from_data_array(db, body, base=_base(request), principal=user)
+    blocks = data_array.parse(body)
+    datastreams = data_array.datastreams(blocks)
+    _check_stream_scope(db, user, datastreams)
+    links, outcome = data_array.store(db, blocks, base=_base(request))
     audit.record(
         db,
         actor=user,
@@ -89,113 +95,7 @@ def create_observations(request: Request, db: DbSession, user: CurrentUser, body
             "rejected": outcome.rejected,
         },
     )
-    return JSONResponse(links, status_code=201)
-
-
-def create_from_data_array(
-    db: Session, body: Any, *, base: str, principal: Principal
-) -> tuple[list[str], ingest.Outcome, set[int]]:
-    """Store each block; returns one link (or "error") per row, in request order."""
-    if not isinstance(body, list):
-        raise ValidationFailed("CreateObservations 请求体必须是数组")
-    parsed = [_parse_block(block_no, block) for block_no, block in enumerate(body)]
-    datastreams = {p[0] for p in parsed if type(p[0]) is int}
-    _check_stream_scope(db, principal, datastreams)
-    total = ingest.Outcome()
-    links: list[str] = []
-    sqlite = db.get_bind().dialect.name == "sqlite"
-    infos = ingest.stream_info(db, datastreams) if datastreams else {}
-    extents: dict[int, ingest.Extent] = {}
-    for ds_id, keys, results, slow_rows in parsed:
-        if slow_rows is not None:
-            outcome = ingest.store(db, rows=slow_rows, channel="http")
-            keys = [ingest._db_time(r.phenomenon_time, True) for r in slow_rows]
-            rejected = set(outcome.rejected_index)
-        else:
-            outcome, bad = ingest.store_array(
-                db, datastream_id=ds_id, keys=keys, results=results, channel="http", infos=infos, extents=extents
-            )
-            rejected = set(bad)
-        for name in ("received", "accepted", "duplicates", "rejected"):
-            setattr(total, name, getattr(total, name) + getattr(outcome, name))
-        total.reasons += outcome.reasons[: max(0, 20 - len(total.reasons))]
-        prefix = f"{base}/Observations("
-        if outcome.first_id is not None:
-            next_id = iter(range(outcome.first_id, outcome.first_id + outcome.accepted))
-            links += ["error" if i in rejected else f"{prefix}{next(next_id)})" for i in range(len(keys))]
-            continue
-        ids = (
-            _ids_for(db, ds_id, [k for i, k in enumerate(keys) if i not in rejected], sqlite)
-            if type(ds_id) is int
-            else {}
-        )
-        links += ["error" if i in rejected else f"{prefix}{ids.get(k, 0)})" for i, k in enumerate(keys)]
-    if extents:
-        ingest.touch(db, extents, utcnow())
-    return links, total, datastreams
-
-
-def _parse_block(block_no: int, block: Any) -> tuple[Any, list[str], list[Any], list[ingest.Incoming] | None]:
-    """(datastream id, stored-form instants, results, None) on the fast path, or rows for the general path."""
-    if not isinstance(block, dict) or not isinstance(block.get("Datastream"), dict):
-        raise ValidationFailed(f"第 {block_no + 1} 组缺少 Datastream")
-    ds_id = block["Datastream"].get("@iot.id")
-    components = block.get("components")
-    data = block.get("dataArray")
-    if not isinstance(components, list) or not isinstance(data, list):
-        raise ValidationFailed(f"第 {block_no + 1} 组缺少 components 或 dataArray")
-    try:
-        i_time = components.index("phenomenonTime")
-        i_result = components.index("result")
-    except ValueError as exc:
-        raise ValidationFailed("components 必须包含 phenomenonTime 和 result") from exc
-    width = len(components)
-    for row in data:
-        if type(row) is not list or len(row) != width:
-            raise ValidationFailed(f"第 {block_no + 1} 组的数据行格式不对：{str(row)[:80]}")
-    if width == 2:
-        keys = [ingest.fast_key(row[i_time]) for row in data]
-        if all(keys):
-            return ds_id, keys, [row[i_result] for row in data], None  # type: ignore[return-value]
-    i_rtime = components.index("resultTime") if "resultTime" in components else None
-    i_foi = components.index("FeatureOfInterest/id") if "FeatureOfInterest/id" in components else None
-    rows = []
-    for row in data:
-        if not isinstance(row[i_time], str):
-            raise ValidationFailed(f"第 {block_no + 1} 组的时间格式不对：{str(row)[:80]}")
-        try:
-            when = _instant(row[i_time])
-            rtime = _instant(row[i_rtime]) if i_rtime is not None and row[i_rtime] else None
-        except QueryError as exc:
-            raise ValidationFailed(str(exc)) from exc
-        foi = row[i_foi] if i_foi is not None and isinstance(row[i_foi], int) else None
-        rows.append(ingest.Incoming(ds_id, when, row[i_result], rtime, None, None, foi))
-    return ds_id, [], [], rows
-
-
-def _instant(text: str) -> datetime:
-    return parse_datetime(text.split("/")[0])
-
-
-def _ids_for(db: Session, ds: int, keys: list[str], sqlite: bool) -> dict[Any, int]:
-    """Ids of a datastream's observations at the given stored-form instants (one range query)."""
-    if not keys:
-        return {}
-    lo, hi = min(keys), max(keys)
-    cursor = db.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    marker = "?" if sqlite else "%s"
-    try:
-        cursor.execute(
-            f"SELECT id, phenomenon_time FROM sensing_observation WHERE datastream_id = {marker} "  # noqa: S608  (constant SQL; values are bound)
-            f"AND phenomenon_time >= {marker} AND phenomenon_time <= {marker}",
-            (ds, lo, hi),
-        )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    if sqlite:
-        return {when: obs_id for obs_id, when in rows}
-    return {when.isoformat(" ", "microseconds"): obs_id for obs_id, when in rows}
+    return Response(orjson.dumps(links), status_code=201, media_type="application/json")
 
 
 def _check_stream_scope(db: Session, principal: Principal, datastreams: set[int]) -> None:
@@ -260,7 +160,9 @@ def read(path: str, request: Request, db: DbSession, user: CurrentUser) -> Any:
 
 @router.post("/{path:path}", status_code=201)
 def create(path: str, request: Request, db: DbSession, user: CurrentUser, body: JsonBody) -> Any:
-    """Create an entity (with deep insert), or link one through a navigation path."""
+    """Create an entity (with deep insert), or link one through a navigation path or its `$ref`."""
+    if sta_links.is_ref_path(path):
+        return _write_link(path, request, db, user, body, adding=True)
     _check_csrf(request, user)
     resolved = sta.resolve(db, path)
     if not resolved.is_collection:
@@ -310,6 +212,8 @@ def create(path: str, request: Request, db: DbSession, user: CurrentUser, body: 
 
 
 def _update(path: str, request: Request, db: Session, user: Principal, body: Any) -> Any:
+    if sta_links.is_ref_path(path):
+        return _write_link(path, request, db, user, body, adding=False)
     check(user, p.WRITE)
     _check_csrf(request, user)
     resolved = sta.resolve(db, path)
@@ -343,7 +247,9 @@ def put(path: str, request: Request, db: DbSession, user: CurrentUser, body: Jso
 
 @router.delete("/{path:path}")
 def remove(path: str, request: Request, db: DbSession, user: CurrentUser) -> Response:
-    """Delete an entity; deleting a Thing or Datastream deletes its observations too."""
+    """Delete an entity (deleting a Thing or Datastream deletes its observations too), or a link by `$ref`."""
+    if sta_links.is_ref_path(path):
+        return _remove_link(path, request, db, user)
     check(user, p.WRITE)
     _check_csrf(request, user)
     resolved = sta.resolve(db, path)
@@ -355,3 +261,69 @@ def remove(path: str, request: Request, db: DbSession, user: CurrentUser) -> Res
     sta.Writer(db, default_department_id=user.department_id).delete(resolved)
     audit.record(db, actor=user, action="sensing.sta.delete", target_type=resolved.entity.singular, target_id=target_id)
     return Response(status_code=200)
+
+
+# ---- association links ($ref) ----------------------------------------------------------------------------
+
+
+def _write_link(path: str, request: Request, db: Session, user: Principal, body: Any, *, adding: bool) -> Response:
+    """POST to a to-many `$ref` adds a link, PUT or PATCH to a to-one `$ref` replaces it: 204 No Content."""
+    check(user, p.WRITE)
+    _check_csrf(request, user)
+    link = sta_links.resolve_link(db, path)
+    if link.member_key is not None:
+        raise sta_links.LinkNotAllowed("引用须写到导航属性的 $ref，如 Things(1)/Locations/$ref")
+    if adding and not link.nav.many:
+        raise sta_links.LinkNotAllowed(f"{link.nav_name} 是单个实体：请用 PUT 替换它的引用")
+    if not adding and link.nav.many:
+        raise sta_links.LinkNotAllowed(f"{link.nav_name} 是实体集合：请用 POST 添加引用、DELETE 删除引用")
+    key = sta_links.referenced_key(body, link.target, request_url=str(request.url), service_path=PREFIX)
+    writer = sta_links.LinkWriter(db, default_department_id=user.department_id)
+    target = writer.target_row(link, key)
+    _check_link_scope(db, user, link, target)
+    changed = writer.add(link, target) if adding else writer.replace(link, target)
+    _audit_link(db, user, "sensing.sta.link", link, target, changed=changed)
+    return Response(status_code=204)
+
+
+def _remove_link(path: str, request: Request, db: Session, user: Principal) -> Response:
+    """DELETE `Things(1)/Locations(5)/$ref` or `Things(1)/Locations/$ref?$id=…` removes a link: 204."""
+    check(user, p.WRITE)
+    _check_csrf(request, user)
+    link = sta_links.resolve_link(db, path)
+    named = request.query_params.getlist("$id")
+    writer = sta_links.LinkWriter(db, default_department_id=user.department_id)
+    if not link.nav.many:
+        writer.remove(link, None)  # refused: to-one relations are required
+    if len(named) > 1 or (named and link.member_key is not None):
+        raise sta_links.BadReference("只能指明一个要删除的引用")
+    if named:
+        key = sta_links.key_from_url(named[0], link.target, request_url=str(request.url), service_path=PREFIX)
+    elif link.member_key is not None:
+        key = link.member_key
+    else:
+        raise sta_links.BadReference("须指明要删除的引用：…/Locations(5)/$ref 或 …/Locations/$ref?$id=…")
+    target = writer.target_row(link, key)
+    _check_link_scope(db, user, link, target)
+    writer.remove(link, target)
+    _audit_link(db, user, "sensing.sta.unlink", link, target, changed=True)
+    return Response(status_code=204)
+
+
+def _check_link_scope(db: Session, user: Principal, link: sta_links.Link, target: Any) -> None:
+    """Both ends of a link must be in the caller's department scope when they belong to a department."""
+    for entity, row in ((link.source, link.source_row), (link.target, target)):
+        owned, department_id = sta_links.department_of(db, entity, row)
+        if owned:
+            check_department_scope(user, department_id)
+
+
+def _audit_link(db: Session, user: Principal, action: str, link: sta_links.Link, target: Any, *, changed: bool) -> None:
+    audit.record(
+        db,
+        actor=user,
+        action=action,
+        target_type=link.source.singular,
+        target_id=link.source_row.id,
+        details={"navigation": link.nav_name, "target": f"{link.target.set_name}({target.id})", "changed": changed},
+    )
