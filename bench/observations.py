@@ -1,5 +1,9 @@
 """HTTP CreateObservations (dataArray) ingest rate vs a bare executemany of the same rows, same table, same run.
 
+The baseline is the simplest thing: `executemany` of a plain INSERT of the rows as stored (all eight value
+columns, the FeatureOfInterest the server assigns included), one transaction per batch. The two are
+interleaved batch by batch, so a change in the load of the shared machine hits both alike.
+
 .venv/bin/python bench/observations.py [--total 300000] [--batch 10000] [--database-url postgresql+psycopg://...]
 """
 
@@ -11,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sensing_common import Platform, machine
@@ -18,7 +23,8 @@ from sensing_common import Platform, machine
 MEASURE = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 
 
-def make_streams(client: httpx.Client, n: int) -> list[int]:
+def make_streams(client: httpx.Client, n: int, *, located: bool = True) -> list[int]:
+    """A station with n datastreams (and a Location, so observations get a generated FeatureOfInterest)."""
     body = {
         "name": "bench-station",
         "description": "benchmark",
@@ -35,9 +41,28 @@ def make_streams(client: httpx.Client, n: int) -> list[int]:
             for i in range(n)
         ],
     }
-    thing = client.post("/sta/v1.1/Things", json=body).json()["@iot.id"]
+    if located:
+        body["Locations"] = [
+            {
+                "name": "bench-site",
+                "description": "benchmark site",
+                "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": [120.75, 31.65]},
+            }
+        ]
+    response = client.post("/sta/v1.1/Things", json=body)
+    response.raise_for_status()
+    thing = response.json()["@iot.id"]
     value = client.get(f"/sta/v1.1/Things({thing})/Datastreams?$top=1000&$orderby=id").json()["value"]
     return [d["@iot.id"] for d in value]
+
+
+def feature_of(bench: Platform, datastream: int) -> int | None:
+    """The FeatureOfInterest the server gives this datastream's observations (generated here if need be)."""
+    from yiwang.sensing import ingest
+
+    with bench.runtime.db.unit_of_work() as db:
+        return ingest.stream_info(db, {datastream})[datastream].feature_id
 
 
 def main() -> None:
@@ -54,6 +79,8 @@ def main() -> None:
         streams = make_streams(client, 20)
         half = len(streams) // 2
         http_streams, bare_streams = streams[:half], streams[half:]
+        feature = feature_of(bench, bare_streams[0])
+        sqlite = bench.runtime.db.is_sqlite
         start = datetime(2025, 1, 1, tzinfo=UTC)
         per_stream = args.batch // half
         batches = args.total // args.batch
@@ -61,65 +88,76 @@ def main() -> None:
         for b in range(batches):
             times = [start + timedelta(seconds=(b * per_stream + i) * 60) for i in range(per_stream)]
             stamps = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
+            values = [20.0 + (i % 50) * 0.5 for i in range(per_stream)]
             bodies.append(
                 json.dumps(
                     [
                         {
                             "Datastream": {"@iot.id": ds},
                             "components": ["phenomenonTime", "result"],
-                            "dataArray": [[s, 20.0 + (i % 50) * 0.5] for i, s in enumerate(stamps)],
+                            "dataArray": [[s, v] for s, v in zip(stamps, values, strict=True)],
                         }
                         for ds in http_streams
                     ]
                 ).encode()
             )
-            sqlite = bench.runtime.db.is_sqlite
             db_times = [
                 t.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else t.replace(tzinfo=None)
                 for t in times
             ]
             bare_rows.append(
                 [
-                    (ds, db_times[i], None, 20.0 + (i % 50) * 0.5, None, None, None, None)
+                    (ds, db_times[i], None, values[i], None, None, None, feature)
                     for ds in bare_streams
                     for i in range(per_stream)
                 ]
             )
-        # bare executemany of the same rows into the same table, one transaction per batch
-        from yiwang.sensing.ingest import INSERT_COLUMNS
+        from yiwang.sensing.bulk import INSERT_COLUMNS
 
-        marker = "?" if bench.runtime.db.is_sqlite else "%s"
+        marker = "?" if sqlite else "%s"
         sql = f"INSERT INTO sensing_observation ({INSERT_COLUMNS}) VALUES ({', '.join([marker] * 8)})"
-        raw = bench.runtime.db.engine.raw_connection()
-        t0 = time.perf_counter()
-        for rows in bare_rows:
+        headers = {"content-type": "application/json"}
+        bare_seconds = http_seconds = 0.0
+        accepted = 0
+        for rows, body in zip(bare_rows, bodies, strict=True):
+            raw = bench.runtime.db.engine.raw_connection()  # the server's pool, its settings; returned below
+            t0 = time.perf_counter()
             cursor = raw.cursor()
-            if bench.runtime.db.is_sqlite:
+            if sqlite:
                 cursor.execute("BEGIN IMMEDIATE")
             cursor.executemany(sql, rows)
             raw.commit()
             cursor.close()
-        bare_seconds = time.perf_counter() - t0
-        raw.close()
-        accepted = 0
-        t0 = time.perf_counter()
-        for body in bodies:
-            response = client.post(
-                "/sta/v1.1/CreateObservations", content=body, headers={"content-type": "application/json"}
-            )
+            t1 = time.perf_counter()
+            raw.close()
+            response = client.post("/sta/v1.1/CreateObservations", content=body, headers=headers)
             response.raise_for_status()
-            accepted += sum(1 for link in response.json() if link != "error")
-        http_seconds = time.perf_counter() - t0
+            accepted += sum(1 for link in orjson.loads(response.content) if link != "error")
+            t2 = time.perf_counter()
+            bare_seconds += t1 - t0
+            http_seconds += t2 - t1
+        with bench.runtime.db.unit_of_work() as db:
+            from sqlalchemy import func, select
+
+            from yiwang.sensing import models as m
+
+            with_feature = db.execute(
+                select(func.count()).where(
+                    m.Observation.datastream_id.in_(http_streams), m.Observation.feature_of_interest_id == feature
+                )
+            ).scalar_one()
         total = batches * per_stream * half
         http_rate, bare_rate = accepted / http_seconds, total / bare_seconds
         print(
             json.dumps(
                 {
                     "benchmark": "observations",
-                    "database": "sqlite" if bench.runtime.db.is_sqlite else "postgresql",
+                    "database": "sqlite" if sqlite else "postgresql",
                     "observations": total,
                     "accepted": accepted,
                     "batch": per_stream * half,
+                    "feature_of_interest": feature,
+                    "http_rows_with_that_feature": with_feature,
                     "http_create_observations_per_s": round(http_rate),
                     "bare_executemany_per_s": round(bare_rate),
                     "ratio": round(http_rate / bare_rate, 3),

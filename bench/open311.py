@@ -1,5 +1,7 @@
 """Open311 POST requests.json latency at a fixed rate: p50/p95/p99 vs GET /healthz at the same rate, same run.
 
+The platform runs in its own process (as deployed, one uvicorn worker); the load comes from this one.
+
 .venv/bin/python bench/open311.py [--seconds 60] [--rate 100] [--database-url ...]
 """
 
@@ -7,6 +9,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +18,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sensing_common import Platform, machine
+from sensing_common import machine, reset_postgres
+from server_process import ServerProcess
 
 TEXTS = [
     "小区门口垃圾桶满了好几天没人收",
@@ -67,16 +71,17 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    bench = Platform(args.database_url, packages=("yiwang.org", "yiwang.cityops"))
+    if args.database_url:
+        reset_postgres(args.database_url)
+    data_dir = tempfile.TemporaryDirectory(prefix="yiwang-bench-")
+    server = ServerProcess(
+        data_dir.name,
+        packages=("yiwang.org", "yiwang.cityops"),
+        database_url=args.database_url,
+        api_key_for="zhangsan",
+    )
     try:
-        from yiwang.org import accounts, auth
-
-        with bench.runtime.db.unit_of_work() as db:
-            user = accounts.get_user_by_username(db, username="zhangsan")
-            key, _ = auth.issue_api_key(
-                db, actor=bench_actor(), user=user, settings=bench.runtime.settings, label="bench"
-            )
-        url = bench.url
+        key, url = server.info["api_key"], server.url
 
         def client_for(local) -> httpx.Client:
             if local.client is None:
@@ -100,12 +105,14 @@ def main() -> None:
             return client_for(local).get("/healthz").status_code == 200
 
         base_lat, base_fail = run_at_rate(health, args.rate, min(args.seconds, 10))
+        cpu_before = server.cpu_seconds()
         lat, fail = run_at_rate(post, args.rate, args.seconds)
+        cpu_per_post_ms = (server.cpu_seconds() - cpu_before) / max(len(lat), 1) * 1000
         print(
             json.dumps(
                 {
                     "benchmark": "open311",
-                    "database": "sqlite" if bench.runtime.db.is_sqlite else "postgresql",
+                    "database": "postgresql" if args.database_url else "sqlite",
                     "rate_per_s": args.rate,
                     "seconds": args.seconds,
                     "requests": len(lat),
@@ -117,6 +124,7 @@ def main() -> None:
                         "max": round(max(lat), 2),
                         "mean": round(statistics.mean(lat), 2),
                     },
+                    "server_cpu_ms_per_post": round(cpu_per_post_ms, 2),
                     "baseline_healthz_ms": {
                         "p50": pct(base_lat, 0.5),
                         "p99": pct(base_lat, 0.99),
@@ -130,13 +138,8 @@ def main() -> None:
             )
         )
     finally:
-        bench.close()
-
-
-def bench_actor():
-    from yiwang.core.security import Principal
-
-    return Principal(user_id=None, username="system:bench", display_name="压测", kind="system")
+        server.close()
+        data_dir.cleanup()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,13 @@ from sqlalchemy import create_engine, text
 
 
 def machine() -> dict[str, Any]:
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
+    """Where a figure was measured; the load average tells how busy the shared cores were."""
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def reset_postgres(url: str) -> None:
