@@ -289,3 +289,16 @@ def test_nodata_repeat_within_the_dedup_window_reopens_the_same_alarm(client, ru
     assert _rule_alarms(runtime, rule) == [("cleared", 1, 0, None)]
     _process_at(runtime, minutes(23))  # silent for 11 minutes, 10 minutes after the clearing
     assert _rule_alarms(runtime, rule) == [("active", 2, 1, None)]
+
+
+def test_nodata_counts_a_new_silent_datastream_from_when_it_was_added(client, runtime):
+    headers = bearer(client, "hbj_admin")
+    ds = new_thing(client, headers, streams=("level_never",))["datastreams"][0]
+    rule = _rule(client, headers, name="数据中断", kind="nodata", datastream_id=ds, window_minutes=60)
+    with runtime.db.unit_of_work() as db:
+        added = db.get(m.Datastream, ds).created_at
+    assert added is not None
+    _process_at(runtime, added + timedelta(minutes=30))
+    assert _rule_alarms(runtime, rule) == []  # newly added and never reported: still within the window
+    _process_at(runtime, added + timedelta(minutes=61))
+    assert _rule_alarms(runtime, rule) == [("active", 1, 0, None)]  # an hour and nothing yet

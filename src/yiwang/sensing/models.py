@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, UTCDateTime
+from yiwang.core.timeutil import utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -116,6 +117,8 @@ class Datastream(Base):
     phenomenon_time_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     phenomenon_time_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_value: Mapped[float | None] = mapped_column(Float)
+    # When the platform learnt of it: a no-data rule counts the silence of a new datastream from here.
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class FeatureOfInterest(Base):

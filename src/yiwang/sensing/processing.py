@@ -331,7 +331,7 @@ def _compare(value: float, op: str, threshold: float) -> bool:
 
 
 def _nodata(db: Session, rule: m.AlarmRule, now: datetime) -> int:
-    stmt = select(m.Datastream.id, m.Datastream.thing_id, m.Datastream.phenomenon_time_end)
+    stmt = select(m.Datastream.id, m.Datastream.thing_id, m.Datastream.phenomenon_time_end, m.Datastream.created_at)
     if rule.datastream_id:
         stmt = stmt.where(m.Datastream.id == rule.datastream_id)
     else:
@@ -344,7 +344,8 @@ def _nodata(db: Session, rule: m.AlarmRule, now: datetime) -> int:
     )
     raised = 0
     limit = now - timedelta(minutes=rule.window_minutes)
-    for ds, thing, last in db.execute(stmt).all():
+    for ds, thing, last_value_at, created_at in db.execute(stmt).all():
+        last = last_value_at or created_at  # a datastream that never reported is silent since it was added
         if last is None or last < limit:
             raised += raise_alarm(db, rule=rule, datastream_id=ds, thing_id=thing, value=None, at=now, now=now)
         elif ds in open_streams:  # values are coming in again
