@@ -298,3 +298,50 @@ def test_device_token_ingest(client, steward):
     assert client.post("/api/sensing/ingest", json=payload, headers={"X-Device-Token": "dev_nope"}).status_code == 401
     assert client.post("/api/sensing/ingest", json={"observations": []}, headers=headers).status_code == 422
     assert client.post("/api/sensing/ingest", content=b"[", headers=headers).status_code == 422
+
+
+def _hour_rollups(runtime, ds: int) -> dict[str, tuple[int, float]]:
+    from sqlalchemy import select
+
+    from yiwang.sensing import models as m
+
+    with runtime.db.unit_of_work() as db:
+        rows = db.execute(
+            select(m.Rollup).where(m.Rollup.datastream_id == ds, m.Rollup.period == "hour").order_by(m.Rollup.start)
+        ).scalars()
+        return {r.start.strftime("%H:%M"): (r.count, r.mean) for r in rows}
+
+
+def test_corrected_and_deleted_observations_keep_the_rollups_right(client, runtime, steward):
+    from yiwang.sensing import service
+
+    ds, other = new_thing(client, steward, streams=("fix_a", "fix_b"))["datastreams"]
+    ids = [
+        client.post(
+            f"/sta/v1.1/Datastreams({ds})/Observations",
+            json={"phenomenonTime": f"2026-06-01T08:{minute:02d}:00Z", "result": value},
+            headers=steward,
+        ).json()["@iot.id"]
+        for minute, value in ((0, 10.0), (30, 20.0))
+    ]
+    with runtime.db.unit_of_work() as db:
+        service.run_processing(db)
+    assert _hour_rollups(runtime, ds) == {"08:00": (2, 15.0)}
+    corrected = client.patch(f"/sta/v1.1/Observations({ids[1]})", json={"result": 40.0}, headers=steward)
+    assert corrected.status_code == 200
+    assert _hour_rollups(runtime, ds) == {"08:00": (2, 25.0)}  # at once, not at the next processing turn
+    moved = client.patch(
+        f"/sta/v1.1/Observations({ids[1]})", json={"phenomenonTime": "2026-06-01T09:10:00Z"}, headers=steward
+    )
+    assert moved.status_code == 200
+    assert _hour_rollups(runtime, ds) == {"08:00": (1, 10.0), "09:00": (1, 40.0)}
+    elsewhere = client.patch(
+        f"/sta/v1.1/Observations({ids[0]})", json={"Datastream": {"@iot.id": other}}, headers=steward
+    )
+    assert elsewhere.status_code == 409  # an observation does not move to another datastream
+    same = client.patch(
+        f"/sta/v1.1/Observations({ids[0]})", json={"Datastream": {"@iot.id": ds}, "result": 12.0}, headers=steward
+    )
+    assert same.status_code == 200
+    assert client.delete(f"/sta/v1.1/Observations({ids[1]})", headers=steward).status_code == 200
+    assert _hour_rollups(runtime, ds) == {"08:00": (1, 12.0)}

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from yiwang.core.db import UTCDateTime
-from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.timeutil import utcnow
-from yiwang.sensing import features, spatial
+from yiwang.sensing import features, processing, spatial
 from yiwang.sensing import models as m
 from yiwang.sensing.odata import (
     Binary,
@@ -961,6 +961,9 @@ class Writer:
         if not isinstance(body, dict):
             raise ValidationFailed("请求体必须是 JSON 对象")
         entity, row = resolved.entity, resolved.instance
+        if entity.set_name == "Observations":
+            self._refuse_moving_observation(row, body)
+            corrected_at = row.phenomenon_time
         values = self._fields(entity, {k: v for k, v in body.items() if k not in entity.navs}, ())
         changed = {attr for attr, value in values.items() if getattr(row, attr) != value}
         for attr, value in values.items():
@@ -986,7 +989,21 @@ class Writer:
                 self.db.add(m.ThingLocation(thing_id=row.id, location_id=location.id))
                 self._historical(row, location)
         self.db.flush()
+        if entity.set_name == "Observations":  # a corrected value or time: its hours and days again
+            ds, now_at = row.datastream_id, row.phenomenon_time
+            processing.recompute(self.db, [(ds, corrected_at, corrected_at), (ds, now_at, now_at)])
         return row
+
+    @staticmethod
+    def _refuse_moving_observation(row: m.Observation, body: dict[str, Any]) -> None:
+        """An observation is keyed by (datastream, phenomenon time) and counted in its datastream's
+        rollups and its device's health; like the `$ref` path, an update does not move it."""
+        link = body.get("Datastream")
+        if link is None:
+            return
+        target = link.get("@iot.id") if isinstance(link, dict) else None
+        if target is None or str(target) != str(row.datastream_id):
+            raise Conflict("观测不能改挂到其他数据流")
 
     def delete(self, resolved: Resolved) -> None:
         entity, row = resolved.entity, resolved.instance
@@ -1005,6 +1022,8 @@ class Writer:
             features.forget(self.db, feature_id=row.id)
         self.db.delete(row)
         self.db.flush()
+        if entity.set_name == "Observations":  # its hour and day no longer count it
+            processing.recompute(self.db, [(row.datastream_id, row.phenomenon_time, row.phenomenon_time)])
 
     def _delete_datastreams(self, ids: list[int]) -> None:
         if not ids:
