@@ -1,5 +1,7 @@
 """Smart dispatch: the shipped classifier's accuracy on the separately written held-out set, API and CLI."""
 
+from collections import Counter
+
 import pytest
 
 from tests.cityops.conftest import bearer
@@ -19,7 +21,41 @@ def test_heldout_accuracy_meets_the_targets():
 
 def test_shipped_model_matches_the_training_data():
     rebuilt = classifier.train(classifier.read_corpus(classifier.DATA / "train.tsv"))
-    assert rebuilt["vocab_size"] == classifier._model()["vocab_size"]
+    assert rebuilt == classifier._model()  # retrain after editing train.tsv or the configuration
+    assert rebuilt["config"] == classifier.CONFIG.to_json()
+    assert classifier.MODEL_PATH.stat().st_size < 3_000_000
+
+
+def test_training_set_covers_every_category_evenly():
+    rows = classifier.read_corpus(classifier.DATA / "train.tsv")
+    per_category = Counter(label for label, _ in rows)
+    assert set(per_category) == set(classifier.departments_by_category())
+    assert min(per_category.values()) >= 50
+    assert len({text for _, text in rows}) == len(rows)  # no text twice
+
+
+@pytest.mark.parametrize("kind", ["complement", "multinomial"])
+def test_both_naive_bayes_kinds_learn_a_toy_corpus(kind):
+    rows = [("A", "垃圾桶满了"), ("A", "垃圾没人收"), ("A", "门口垃圾臭"), ("B", "路灯不亮"), ("B", "路灯坏了")]
+    model = classifier.train(rows, classifier.Config(kind, (1, 2), 1.0, 1))
+    assert classifier.classify("楼下垃圾堆着", model=model)[0].category == "A"
+    assert classifier.classify("晚上路灯黑了", model=model)[0].category == "B"
+    ranked = classifier.classify("路灯", model=model)
+    assert abs(sum(s.score for s in ranked) - 1) < 1e-3
+    # text the model has never seen gives no evidence, so it is far less sure than with a known word
+    assert classifier.classify("ＸＹＺ", model=model)[0].score < classifier.classify("垃圾", model=model)[0].score
+
+
+def test_features_fold_full_width_forms_and_drop_punctuation():
+    assert classifier.features("ＫＴＶ，吵！", (1, 2)) == Counter({"k": 1, "t": 1, "v": 1, "kt": 1, "tv": 1, "吵": 1})
+
+
+@pytest.mark.parametrize(
+    "fields", [{"kind": "svm"}, {"tf": "tfidf"}, {"ngrams": (3, 2)}, {"alpha": 0.0}, {"min_count": 0}]
+)
+def test_bad_configurations_are_refused(fields):
+    with pytest.raises(ValueError):
+        classifier.Config(**fields)
 
 
 def test_classify_api_ranks_suggestions(client):
