@@ -302,3 +302,92 @@ def test_nodata_counts_a_new_silent_datastream_from_when_it_was_added(client, ru
     assert _rule_alarms(runtime, rule) == []  # newly added and never reported: still within the window
     _process_at(runtime, added + timedelta(minutes=61))
     assert _rule_alarms(runtime, rule) == [("active", 1, 0, None)]  # an hour and nothing yet
+
+
+# ---- AQI rules: a station's hourly AQI ------------------------------------------------------------------
+
+
+def _air_station(client, runtime, headers) -> tuple[int, dict[str, int]]:
+    """A new air station whose PM2.5 and PM10 datastreams observe the platform's pollutant properties."""
+    with runtime.db.unit_of_work() as db:
+        properties = dict(
+            db.execute(
+                select(m.ObservedProperty.code, m.ObservedProperty.id).where(
+                    m.ObservedProperty.code.in_(("pm25", "pm10"))
+                )
+            ).all()
+        )
+    name = f"AQI 测试站 {datetime.now(UTC).timestamp()}"
+    body = {
+        "name": name,
+        "description": "测试空气站",
+        "properties": {"kind": "air_station"},
+        "Datastreams": [
+            {
+                "name": f"{name}-{code}",
+                "description": code,
+                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                "unitOfMeasurement": {"name": "ug/m3", "symbol": "μg/m³", "definition": ""},
+                "Sensor": {
+                    "name": f"{name}-{code}",
+                    "description": "传感器",
+                    "encodingType": "text/html",
+                    "metadata": "-",
+                },
+                "ObservedProperty": {"@iot.id": op_id},
+            }
+            for code, op_id in properties.items()
+        ],
+    }
+    created = client.post("/sta/v1.1/Things", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    thing_id = created.json()["@iot.id"]
+    streams = client.get(
+        f"/sta/v1.1/Things({thing_id})/Datastreams?$expand=ObservedProperty($select=id)", headers=headers
+    ).json()["value"]
+    by_property = {v: k for k, v in properties.items()}
+    return thing_id, {by_property[s["ObservedProperty"]["@iot.id"]]: s["@iot.id"] for s in streams}
+
+
+def test_aqi_above_200_raises_a_critical_alarm_that_opens_a_city_event(client, runtime):
+    """The demo's rule: a station's hourly AQI above 200 (重度污染) opens an event for 环保局 at once."""
+    headers = bearer(client, "hbj_admin")
+    thing_id, streams = _air_station(client, runtime, headers)
+    with runtime.db.unit_of_work() as db:
+        rule = db.execute(select(m.AlarmRule).where(m.AlarmRule.kind == "aqi")).scalars().one()
+        assert (rule.operator, rule.threshold, rule.severity, rule.event_category) == (">", 200, "critical", "HB01")
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = [now - timedelta(hours=n) for n in (5, 4, 3, 2)]
+    # PM2.5 50 → AQI 69; 300 → 350 and 280 → 330 (严重 and 重度 pollution); 60 → 82
+    for code, values in {"pm25": (50, 300, 280, 60), "pm10": (40, 60, 60, 40)}.items():
+        _post(client, headers, streams[code], list(zip(hours, values, strict=True)))
+    with runtime.db.unit_of_work() as db:
+        result = service.run_processing(db)
+    assert result["aqi_alarms"]["raised"] >= 1
+    with runtime.db.unit_of_work() as db:
+        alarms = db.execute(select(m.Alarm).where(m.Alarm.rule_id == rule.id, m.Alarm.thing_id == thing_id)).scalars()
+        rows = [(a.state, a.occurrences, a.value, a.confirmed, a.raised_at, a.cleared_at) for a in alarms]
+    # one alarm for the two polluted hours, confirmed at once, cleared by the clean hour after them
+    assert rows == [("cleared", 2, 330, True, hours[1], hours[3])]
+    dispatcher = bearer(client, "ldz_dispatcher")
+    events = client.get("/api/cityops/events?source=sensor&category=HB01&size=100", headers=dispatcher).json()
+    assert sum(1 for e in events["items"] if "AQI 超过 200" in e["title"] + e["description"]) >= 1
+    # a later turn does not judge the same hours again
+    with runtime.db.unit_of_work() as db:
+        again = service.run_processing(db)
+        occurrences = db.execute(
+            select(m.Alarm.occurrences).where(m.Alarm.rule_id == rule.id, m.Alarm.thing_id == thing_id)
+        ).scalar_one()
+    assert occurrences == 2 and again["aqi_alarms"]["raised"] == 0
+
+
+def test_aqi_rules_are_checked_on_creation(client):
+    headers = bearer(client, "hbj_admin")
+    scoped = client.post(
+        "/api/sensing/alarm-rules",
+        headers=headers,
+        json={"name": "x", "kind": "aqi", "threshold": 200, "observed_property_code": "pm25"},
+    )
+    assert scoped.status_code == 422
+    missing = client.post("/api/sensing/alarm-rules", headers=headers, json={"name": "x", "kind": "aqi"})
+    assert missing.status_code == 422

@@ -87,6 +87,14 @@ RULES = [
         event_category="HB01",
     ),
     AlarmRuleCreate(
+        name="空气重度污染（AQI 超过 200）",
+        kind="aqi",
+        operator=">",
+        threshold=200,
+        severity="critical",
+        event_category="HB01",
+    ),
+    AlarmRuleCreate(
         name="水位上涨过快", kind="rate", observed_property_code="water_level", threshold=0.5, severity="warning"
     ),
 ]

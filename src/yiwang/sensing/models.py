@@ -217,7 +217,7 @@ class AlarmRule(Base):
     __tablename__ = "sensing_alarm_rule"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # threshold | rate | nodata
+    kind: Mapped[str] = mapped_column(String(20))  # threshold | rate | nodata | aqi (a station's hourly AQI)
     observed_property_code: Mapped[str | None] = mapped_column(String(40), index=True)
     datastream_id: Mapped[int | None] = mapped_column(Integer, index=True)
     operator: Mapped[str] = mapped_column(String(2), default=">")

@@ -20,7 +20,8 @@ BATCH = 200_000
 AIR_KINDS = ("air_station", "grid_air")
 
 
-def _cursor(db: Session, name: str) -> m.Cursor:
+def progress_marker(db: Session, name: str) -> m.Cursor:
+    """A named progress marker of the processing steps, locked for this transaction."""
     row = db.execute(select(m.Cursor).where(m.Cursor.name == name).with_for_update()).scalar_one_or_none()
     if row is None:
         row = m.Cursor(name=name, position=0, updated_at=utcnow())
@@ -43,7 +44,7 @@ def _as_utc(value: Any) -> datetime:
 
 def update_rollups(db: Session) -> dict[str, int]:
     """Recompute the hourly and daily rollups (and station AQI) touched by new observations."""
-    cursor = _cursor(db, "rollup")
+    cursor = progress_marker(db, "rollup")
     top = db.execute(
         select(func.max(m.Observation.id)).where(
             m.Observation.id > cursor.position, m.Observation.id <= cursor.position + BATCH
@@ -253,7 +254,7 @@ def compute_station_days(db: Session, *, thing_id: int, days: list[date]) -> Non
 def evaluate_alarms(db: Session, *, now: datetime | None = None) -> dict[str, int]:
     """Check threshold and rate rules against new observations, and no-data rules against the clock."""
     now = now or utcnow()
-    cursor = _cursor(db, "alarms")
+    cursor = progress_marker(db, "alarms")
     rules = list(db.execute(select(m.AlarmRule).where(m.AlarmRule.active.is_(True))).scalars())
     raised = 0
     top = db.execute(select(func.max(m.Observation.id))).scalar() or 0
@@ -289,11 +290,11 @@ def evaluate_alarms(db: Session, *, now: datetime | None = None) -> dict[str, in
             for rule in applicable:
                 hit: bool | None = None  # None: the rule cannot judge this reading
                 if rule.kind == "threshold" and rule.threshold is not None:
-                    hit = _compare(value, rule.operator, rule.threshold)
+                    hit = compare(value, rule.operator, rule.threshold)
                 elif rule.kind == "rate" and rule.threshold is not None and ds in previous:
                     prev_when, prev_value = previous[ds]
                     hours = max((_as_utc(when) - _as_utc(prev_when)).total_seconds() / 3600, 1 / 60)
-                    hit = _compare((value - prev_value) / hours, rule.operator, rule.threshold)
+                    hit = compare((value - prev_value) / hours, rule.operator, rule.threshold)
                 if hit:
                     raised += raise_alarm(
                         db, rule=rule, datastream_id=ds, thing_id=thing, value=value, at=_as_utc(when), now=now
@@ -324,7 +325,7 @@ def _reading_before(db: Session, datastream_id: int, when: datetime) -> tuple[da
     return (row[0], row[1]) if row is not None else None
 
 
-def _compare(value: float, op: str, threshold: float) -> bool:
+def compare(value: float, op: str, threshold: float) -> bool:
     return {">": value > threshold, ">=": value >= threshold, "<": value < threshold, "<=": value <= threshold}.get(
         op, False
     )

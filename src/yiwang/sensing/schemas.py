@@ -24,7 +24,7 @@ class DeviceTokenRead(BaseModel):
 
 class AlarmRuleCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["threshold", "rate", "nodata"]
+    kind: Literal["threshold", "rate", "nodata", "aqi"]
     observed_property_code: str | None = Field(None, max_length=40)
     datastream_id: int | None = Field(None, ge=1)
     operator: Literal[">", ">=", "<", "<="] = ">"

@@ -16,8 +16,8 @@ from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.sensing import aqi_alarms, processing, water
 from yiwang.sensing import models as m
-from yiwang.sensing import processing, water
 from yiwang.sensing.schemas import AlarmRuleCreate, AqiDayRead, ThingRead
 
 TOKEN_PREFIX = "dev_"  # noqa: S105  (a prefix, not a secret)
@@ -256,10 +256,13 @@ def water_summary(db: Session) -> dict[str, Any]:
 
 
 def create_alarm_rule(db: Session, *, actor: Principal, data: AlarmRuleCreate) -> m.AlarmRule:
-    if not data.datastream_id and not data.observed_property_code:
+    if data.kind == "aqi":  # judged on every air station's hourly AQI, not on one datastream
+        if data.datastream_id or data.observed_property_code:
+            raise ValidationFailed("AQI 规则作用于全部空气站点，不能指定数据流或观测属性")
+    elif not data.datastream_id and not data.observed_property_code:
         raise ValidationFailed("告警规则须指定数据流或观测属性")
     if data.kind != "nodata" and data.threshold is None:
-        raise ValidationFailed("阈值和变化率规则须指定 threshold")
+        raise ValidationFailed("阈值、变化率和 AQI 规则须指定 threshold")
     rule = m.AlarmRule(**data.model_dump(), active=True)
     db.add(rule)
     db.flush()
@@ -350,6 +353,7 @@ def run_processing(db: Session, *, now: datetime | None = None) -> dict[str, Any
         if step["datastreams"] == 0:
             break
     result["alarms"] = processing.evaluate_alarms(db, now=now)
+    result["aqi_alarms"] = aqi_alarms.evaluate(db, now=now)
     return result
 
 
