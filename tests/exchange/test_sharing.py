@@ -249,3 +249,35 @@ def test_exchange_pages_render(client, mounted):
     assert f"/exchange/applications/{app_id}" in overview.text
     detail = client.get(f"/exchange/applications/{app_id}", headers=html)
     assert "提供部门答复" in detail.text and "10个工作日" in detail.text
+
+
+def test_the_apply_page_takes_a_row_filter(client, mounted):
+    from tests.conftest import csrf_from, page_login
+
+    code = mounted(sharing_type="有条件共享")
+    page_login(client, "cgj_admin")
+    html = {"accept": "text/html"}
+    form = client.get(f"/exchange/apply/{code}", headers=html)
+    assert form.status_code == 200 and 'name="filter_field"' in form.text
+    base = {
+        "csrf_token": csrf_from(form.text),
+        "fields": ["name", "town"],
+        "purpose": "按镇街核对名单",
+        "period_end": END,
+    }
+
+    def submit(filter_field: list[str], filter_values: list[str]):
+        data = base | {"filter_field": filter_field, "filter_values": filter_values}
+        return client.post(f"/exchange/apply/{code}", data=data, headers=html, follow_redirects=False)
+
+    made = submit(["town", "score", ""], ["虞山街道", "1，2、3", ""])
+    assert made.status_code == 303, made.text
+    detail = client.get(made.headers["location"], headers=html)
+    assert "town = 虞山街道；score = 1、2、3" in detail.text
+    application_id = made.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    application = client.get(f"/api/exchange/applications/{application_id}", headers=bearer(client, "cgj_admin")).json()
+    assert application["row_filter"] == {"town": "虞山街道", "score": ["1", "2", "3"]}
+    no_values = submit(["town"], ["  "])
+    assert no_values.status_code == 422 and "须填写取值" in no_values.text
+    unknown = submit(["no_such_field"], ["x"])
+    assert unknown.status_code == 422 and "行筛选字段" in unknown.text

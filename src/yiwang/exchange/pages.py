@@ -1,7 +1,8 @@
 """Pages of the exchange: apply, applications to answer, grants with usage."""
 
+import re
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -77,11 +78,30 @@ async def apply_submit(request: Request, db: DbSession, user: Applicant, _csrf: 
             fields=[str(f) for f in form.getlist("fields")],
             purpose=_text(form.get("purpose")),
             period_end=date.fromisoformat(str(form.get("period_end", ""))),
+            row_filter=_row_filter(form.getlist("filter_field"), form.getlist("filter_values")),
         )
     except (ValidationError, ValueError) as exc:
         raise ValidationFailed("请选择字段、填写用途（至少4个字）和有效的使用期限") from exc
     application = service.apply(db, actor=user, data=data)
     return RedirectResponse(f"/exchange/applications/{application.id}?notice=created", status_code=303)
+
+
+_VALUE_SEPARATORS = re.compile(r"[,，、;；]")
+
+
+def _row_filter(fields: list[Any], values: list[Any]) -> dict[str, str | list[str]]:
+    """The form's filter rows as the API's row filter: field → one value or a list of values."""
+    wanted: dict[str, list[str]] = {}
+    for field, raw in zip(fields, values, strict=False):
+        name = str(field).strip()
+        if not name:
+            continue
+        found = [v.strip() for v in _VALUE_SEPARATORS.split(str(raw)) if v.strip()]
+        if not found:
+            raise ValidationFailed("行筛选选了字段就须填写取值")
+        wanted.setdefault(name, [])
+        wanted[name] += [v for v in found if v not in wanted[name]]
+    return {name: vals[0] if len(vals) == 1 else vals for name, vals in wanted.items()}
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
