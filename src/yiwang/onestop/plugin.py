@@ -5,7 +5,7 @@ from pathlib import Path
 from yiwang.core import workbench
 from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
-from yiwang.onestop import api, demo, pages, service
+from yiwang.onestop import api, demo, jobs, pages, service
 from yiwang.onestop import permissions as p
 from yiwang.web.nav import Entry
 
@@ -34,5 +34,6 @@ def plugin() -> DomainPlugin:
             Entry("onestop", "事项管理", "/onestop/admin/items", "维护本部门事项，XLSX 导入导出", p.ITEM_WRITE, 70),
         ],
         on_startup=_startup,
+        jobs=jobs.jobs,
         demo=demo.load,
     )

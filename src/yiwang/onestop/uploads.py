@@ -4,10 +4,12 @@ import hashlib
 import io
 import os
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
@@ -16,6 +18,8 @@ from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
 from yiwang.onestop.models import Attachment
 from yiwang.onestop.schemas import AttachmentRead
+
+UPLOAD_FOLDER = "onestop"  # under the platform's files folder
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PDF_PAGES = 200
@@ -94,7 +98,7 @@ def store(
     kind, pages = check(content, filename, max_pages=max_pages)
     digest = hashlib.sha256(content).hexdigest()
     now = utcnow()
-    relative = Path("onestop") / now.strftime("%Y/%m") / f"{digest[:16]}-{secrets.token_hex(8)}"
+    relative = Path(UPLOAD_FOLDER) / now.strftime("%Y/%m") / f"{digest[:16]}-{secrets.token_hex(8)}"
     target = files_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".part")
@@ -122,3 +126,62 @@ def store(
         details={"material": material_key, "size": len(content), "pages": pages, "sha256": digest},
     )
     return AttachmentRead.model_validate(row)
+
+
+# ---- what uploads leave behind ----------------------------------------------------------------------
+
+UNBOUND_DAYS = 7  # an upload no application took within a week was abandoned
+STRAY_FILE_HOURS = 24  # a file without a row this old was written by a request that then failed
+_SWEEPER = Principal(user_id=None, username="system:onestop.uploads", display_name="附件清理", kind="system")
+
+
+def expire_unbound(db: Session, *, now: datetime | None = None) -> list[str]:
+    """Delete uploads no application took within UNBOUND_DAYS; returns their files (relative paths) for
+    the caller to remove once the deletion has committed."""
+    cutoff = (now or utcnow()) - timedelta(days=UNBOUND_DAYS)
+    stale = list(
+        db.execute(
+            select(Attachment).where(Attachment.application_id.is_(None), Attachment.uploaded_at < cutoff)
+        ).scalars()
+    )
+    if not stale:
+        return []
+    for row in stale:
+        db.delete(row)
+    db.flush()
+    audit.record(
+        db,
+        actor=_SWEEPER,
+        action="onestop.attachment.expire",
+        target_type="attachment",
+        details={"ids": [row.id for row in stale], "days": UNBOUND_DAYS},
+    )
+    return [row.path for row in stale]
+
+
+def stray_files(db: Session, *, files_dir: Path, now: datetime | None = None) -> list[str]:
+    """Files under the uploads folder that no attachment names and that are older than STRAY_FILE_HOURS
+    (a request stored the file, then failed and rolled its row back)."""
+    root = files_dir / UPLOAD_FOLDER
+    if not root.is_dir():
+        return []
+    cutoff = ((now or utcnow()) - timedelta(hours=STRAY_FILE_HOURS)).timestamp()
+    known = set(db.execute(select(Attachment.path)).scalars())
+    stray = []
+    for path in root.rglob("*"):
+        relative = str(path.relative_to(files_dir))
+        if path.is_file() and relative not in known and path.stat().st_mtime < cutoff:
+            stray.append(relative)
+    return stray
+
+
+def remove_files(files_dir: Path, relative_paths: list[str]) -> int:
+    """Remove files of the uploads folder; a path outside it, or one already gone, is skipped."""
+    root = (files_dir / UPLOAD_FOLDER).resolve()
+    removed = 0
+    for relative in relative_paths:
+        path = (files_dir / relative).resolve()
+        if root in path.parents and path.is_file():
+            path.unlink()
+            removed += 1
+    return removed

@@ -1,0 +1,18 @@
+"""Scheduled work of 一网通办: clearing what uploads leave behind."""
+
+from yiwang.core.jobs import Job
+from yiwang.core.runtime import Runtime
+from yiwang.onestop import service
+
+SWEEP_SECONDS = 3600
+
+
+def jobs(runtime: Runtime) -> list[Job]:
+    def sweep_uploads() -> None:
+        files_dir = runtime.settings.files_dir
+        with runtime.db.unit_of_work() as db:
+            leftovers = service.expire_unbound_uploads(db) + service.stray_upload_files(db, files_dir=files_dir)
+        # only once the rows are gone for good: a rolled-back sweep must not leave rows without files
+        service.remove_upload_files(files_dir, leftovers)
+
+    return [Job("onestop.uploads.sweep", SWEEP_SECONDS, sweep_uploads)]
