@@ -128,7 +128,11 @@ class Database:
 
 def dialect_insert(db: Session) -> Callable[..., Any]:
     """The INSERT construct of the session's engine, which has ON CONFLICT (upsert) on both engines."""
-    if db.get_bind().dialect.name == "postgresql":
+    return _insert_of(db.get_bind().dialect.name)
+
+
+def _insert_of(dialect: str) -> Callable[..., Any]:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -147,12 +151,8 @@ def next_counter_value(db: Session, model: type[Base], *, key: dict[str, Any], c
 
 @lru_cache(maxsize=64)
 def _counter_upsert(dialect: str, model: type[Base], key_columns: tuple[str, ...], column: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = model.__table__
-    stmt = insert(table).values({name: bindparam(name) for name in key_columns} | {column: 1})
+    stmt = _insert_of(dialect)(table).values({name: bindparam(name) for name in key_columns} | {column: 1})
     stmt = stmt.on_conflict_do_update(index_elements=list(key_columns), set_={column: table.c[column] + 1})
     return stmt.returning(table.c[column])
 

@@ -2,7 +2,7 @@
 
 from yiwang.core.jobs import Job
 from yiwang.core.runtime import Runtime
-from yiwang.onestop import service
+from yiwang.onestop import uploads
 
 SWEEP_SECONDS = 3600
 
@@ -11,8 +11,8 @@ def jobs(runtime: Runtime) -> list[Job]:
     def sweep_uploads() -> None:
         files_dir = runtime.settings.files_dir
         with runtime.db.unit_of_work() as db:
-            leftovers = service.expire_unbound_uploads(db) + service.stray_upload_files(db, files_dir=files_dir)
+            leftovers = uploads.expire_unbound(db) + uploads.stray_files(db, files_dir=files_dir)
         # only once the rows are gone for good: a rolled-back sweep must not leave rows without files
-        service.remove_upload_files(files_dir, leftovers)
+        uploads.remove_files(files_dir, leftovers)
 
     return [Job("onestop.uploads.sweep", SWEEP_SECONDS, sweep_uploads)]

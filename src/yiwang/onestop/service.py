@@ -1059,20 +1059,6 @@ def upload_material(
     )
 
 
-def expire_unbound_uploads(db: Session, *, now: datetime | None = None) -> list[str]:
-    """Uploads no application took within a week are deleted; their files are returned for removal."""
-    return uploads.expire_unbound(db, now=now)
-
-
-def stray_upload_files(db: Session, *, files_dir: Path, now: datetime | None = None) -> list[str]:
-    """Stored files without an attachment row (their request failed), older than a day."""
-    return uploads.stray_files(db, files_dir=files_dir, now=now)
-
-
-def remove_upload_files(files_dir: Path, relative_paths: list[str]) -> int:
-    return uploads.remove_files(files_dir, relative_paths)
-
-
 def material_page_limit(db: Session, *, material_key: str, item_code: str | None, bundle_code: str | None) -> int:
     """The page limit of a material as the item or bundle defines it."""
     _, bundle, rows = _target(db, item_code=item_code, bundle_code=bundle_code)

@@ -51,13 +51,13 @@ class AccessCache:
         self._at(version)
         found = self._grants.get(user_id)
         if found is None:
-            found = self._grants[user_id] = _load_grants(db, user_id)
+            found = self._grants[user_id] = load_grants(db, user_id)
         return found
 
     def scope(self, db: Session, *, version: int, department_id: int) -> Scope | None:
         self._at(version)
         if department_id not in self._scopes:
-            self._scopes[department_id] = _load_scope(db, department_id)
+            self._scopes[department_id] = load_scope(db, department_id)
         return self._scopes[department_id]
 
 
@@ -79,16 +79,8 @@ def version_expression() -> ScalarSelect[int]:
     return select(AccessVersion.value).where(AccessVersion.id == 1).scalar_subquery()
 
 
-def fresh_grants(db: Session, *, user_id: int) -> Grants:
-    """Read without the cache: for callers that may be inside a transaction that changed access."""
-    return _load_grants(db, user_id)
-
-
-def fresh_scope(db: Session, *, department_id: int) -> Scope | None:
-    return _load_scope(db, department_id)
-
-
-def _load_grants(db: Session, user_id: int) -> Grants:
+def load_grants(db: Session, user_id: int) -> Grants:
+    """Read afresh: for callers that may be inside a transaction that changed access."""
     roles = db.execute(
         select(Role.code).join(UserRole, UserRole.role_id == Role.id).where(UserRole.user_id == user_id)
     ).scalars()
@@ -105,7 +97,7 @@ def _load_grants(db: Session, user_id: int) -> Grants:
     return Grants(roles=role_codes, permissions=frozenset(permissions))
 
 
-def _load_scope(db: Session, department_id: int) -> Scope | None:
+def load_scope(db: Session, department_id: int) -> Scope | None:
     department = db.get(Department, department_id)
     if department is None:
         return None

@@ -277,8 +277,8 @@ def build_principal(
     `access_version`, read with the credential at the start of a request, lets the per-process cache
     answer; without it everything is read afresh."""
     if access_version is None:  # not at the start of a request: this transaction may have changed access
-        grants = access.fresh_grants(db, user_id=user.id)
-        scope = access.fresh_scope(db, department_id=user.department_id) if user.department_id else None
+        grants = access.load_grants(db, user.id)
+        scope = access.load_scope(db, user.department_id) if user.department_id else None
     else:
         cache = access.cache_for(db)
         grants = cache.grants(db, version=access_version, user_id=user.id)
