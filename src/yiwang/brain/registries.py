@@ -27,6 +27,7 @@ from yiwang.core import audit
 from yiwang.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal
+from yiwang.core.spreadsheets import append_row
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
 
@@ -276,9 +277,9 @@ def export_xlsx(db: Session, *, key: str, department_codes: set[str] | None = No
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = spec.title[:31]
-    sheet.append([c.header for c in spec.columns])
+    append_row(sheet, [c.header for c in spec.columns])
     for row in list_rows(db, key=key, department_codes=department_codes):
-        sheet.append([spec.column(c.field).label_of(row[c.field]) for c in spec.columns])
+        append_row(sheet, [spec.column(c.field).label_of(row[c.field]) for c in spec.columns])
     for index, column in enumerate(spec.columns):
         sheet.column_dimensions[chr(ord("A") + index)].width = max(12, len(column.header) * 2 + 4)
     out = io.BytesIO()

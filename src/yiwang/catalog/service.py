@@ -34,6 +34,7 @@ from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
+from yiwang.core.spreadsheets import append_row
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
 
@@ -566,13 +567,6 @@ ITEM_COLUMNS = [
 ]
 
 
-def _xlsx_safe(value: Any) -> Any:
-    """Control characters cannot be stored in a worksheet; they are removed on export."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
 def export_xlsx(db: Session, *, actor: Principal) -> bytes:
     """The catalog the caller can see, as an XLSX workbook with sheets 目录 and 信息项."""
     from openpyxl import Workbook
@@ -582,8 +576,8 @@ def export_xlsx(db: Session, *, actor: Principal) -> bytes:
     workbook = Workbook(write_only=True)
     entries_sheet = workbook.create_sheet("目录")
     items_sheet = workbook.create_sheet("信息项")
-    entries_sheet.append([label for _, label in ENTRY_COLUMNS])
-    items_sheet.append([label for _, label in ITEM_COLUMNS])
+    append_row(entries_sheet, [label for _, label in ENTRY_COLUMNS])
+    append_row(items_sheet, [label for _, label in ITEM_COLUMNS])
     stmt = select(CatalogEntry).order_by(CatalogEntry.code)
     if not bureau:
         stmt = stmt.where(
@@ -598,26 +592,24 @@ def export_xlsx(db: Session, *, actor: Principal) -> bytes:
                 value = ",".join(value)
             elif isinstance(value, date):
                 value = value.isoformat()
-            row.append(_xlsx_safe(value))
-        entries_sheet.append(row)
+            row.append(value)
+        append_row(entries_sheet, row)
         for item in entry.items:
-            items_sheet.append(
-                [
-                    _xlsx_safe(v)
-                    for v in (
-                        entry.code,
-                        item.name,
-                        item.label,
-                        item.data_type,
-                        item.length,
-                        "是" if item.required else "否",
-                        item.validator,
-                        item.validator_arg,
-                        item.sensitivity,
-                        item.masking,
-                        "是" if item.is_key else "否",
-                    )
-                ]
+            append_row(
+                items_sheet,
+                (
+                    entry.code,
+                    item.name,
+                    item.label,
+                    item.data_type,
+                    item.length,
+                    "是" if item.required else "否",
+                    item.validator,
+                    item.validator_arg,
+                    item.sensitivity,
+                    item.masking,
+                    "是" if item.is_key else "否",
+                ),
             )
         count += 1
     buffer = io.BytesIO()

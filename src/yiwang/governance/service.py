@@ -26,6 +26,7 @@ from yiwang.core import audit
 from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
+from yiwang.core.spreadsheets import csv_bytes
 from yiwang.core.timeutil import utcnow
 from yiwang.governance import permissions as perm
 from yiwang.governance import pipeline
@@ -366,7 +367,7 @@ def quarantine_csv(db: Session, *, actor: Principal, data_dir: Path, entry_code:
         target_id=entry_code,
         details={"version": version, "rows": frame.height},
     )
-    return b"\xef\xbb\xbf" + frame.write_csv().encode("utf-8")
+    return csv_bytes(frame)
 
 
 # ---- reading and de-identified views ----------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.security import Principal, check_department_scope
+from yiwang.core.spreadsheets import append_row
 from yiwang.core.timeutil import utcnow
 from yiwang.onestop.models import Bundle, BundleItem, ItemMaterial, ServiceItem
 from yiwang.onestop.schemas import (
@@ -434,7 +435,7 @@ def export_xlsx(db: Session, *, department_code: str | None = None) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "政务服务事项"
-    sheet.append([label for _, label in XLSX_COLUMNS])
+    append_row(sheet, [label for _, label in XLSX_COLUMNS])
     offset = 0
     while True:
         items, _ = search_items(db, department_code=department_code, offset=offset, limit=200)
@@ -450,7 +451,7 @@ def export_xlsx(db: Session, *, department_code: str | None = None) -> bytes:
                 elif isinstance(value, bool):
                     value = "是" if value else "否"
                 row.append(value)
-            sheet.append(row)
+            append_row(sheet, row)
         offset += 200
     buffer = io.BytesIO()
     book.save(buffer)

@@ -22,6 +22,7 @@ from yiwang.catalog.schemas import CYCLE_DAYS, EntryRead
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequests, ValidationFailed
 from yiwang.core.security import Principal, check
+from yiwang.core.spreadsheets import append_row, csv_bytes
 from yiwang.core.timeutil import utcnow
 from yiwang.governance import service as governance_service
 from yiwang.opendata import permissions as perm
@@ -340,7 +341,7 @@ def download(
     frame = governance_service.read_view(db, data_dir=data_dir, entry_code=dataset.entry_code, pseudonym=pseudonym)
     fmt = fmt.lower()
     if fmt == "csv":
-        content, media = b"\xef\xbb\xbf" + frame.write_csv().encode(), "text/csv; charset=utf-8"
+        content, media = csv_bytes(frame), "text/csv; charset=utf-8"
     elif fmt == "json":
         content = json.dumps(_json_rows(frame), ensure_ascii=False).encode()
         media = "application/json"
@@ -364,18 +365,15 @@ def download(
 
 def _xlsx(frame: pl.DataFrame) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def cell(value: Any) -> Any:
-        if isinstance(value, str):
-            return ILLEGAL_CHARACTERS_RE.sub("", value)
         return value.isoformat() if hasattr(value, "isoformat") else value
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("data")
-    sheet.append(frame.columns)
+    append_row(sheet, frame.columns)
     for row in frame.iter_rows():
-        sheet.append([cell(v) for v in row])
+        append_row(sheet, [cell(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
