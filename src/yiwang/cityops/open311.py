@@ -2,6 +2,11 @@
 
 Reads are public (as in the specification); POST requests needs `api_key`, an account's API key
 (`yiwang apikey create`), checked by the platform's own authenticator.
+
+A public read shows what the JSON API would show anyone: a report's number, service, status,
+responsible department and dates. Its description, address, coordinates, photo and handling notes
+are shown only to callers the JSON API lets see the report — its reporter and staff allowed to read
+it (`service.can_see`) — identified by `api_key`, a bearer token or a session.
 """
 
 import secrets
@@ -20,7 +25,7 @@ from yiwang.cityops import service
 from yiwang.cityops.schemas import EventCreate
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
-from yiwang.core.security import public
+from yiwang.core.security import Principal, public
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
 
@@ -86,6 +91,34 @@ def _service_row(c: m.Category) -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
+
+
+# What a report shows to callers who may not see it in the JSON API: reporters' words, places and
+# photos are theirs to share, and nobody moderates them for publication.
+PRIVATE_FIELDS = ("description", "address", "lat", "long", "media_url")
+
+
+def _viewer(request: Request, db: Any) -> Principal:
+    """Who reads: an `api_key` query parameter or the platform's own credentials; anonymous otherwise."""
+    api_key = request.query_params.get("api_key", "")
+    if api_key:
+        scope = dict(request.scope)
+        scope["headers"] = [(b"x-api-key", api_key.encode())]
+        request = Request(scope)
+    try:
+        return request.app.state.authenticator(request, db)
+    except AppError:  # a wrong key reads like anyone else: public fields only
+        return Principal.anonymous()
+
+
+def _visible_row(
+    db: Any, e: m.Event, viewer: Principal, categories: dict[str, m.Category], departments: dict[int, str]
+) -> dict:
+    row = _request_row(db, e, categories, departments)
+    if service.can_see(db, viewer, e):
+        return row
+    row["status_notes"] = service.STATUS_NAMES[e.status]  # the handling result may describe the place
+    return row | dict.fromkeys(PRIVATE_FIELDS)
 
 
 def _request_row(db: Any, e: m.Event, categories: dict[str, m.Category], departments: dict[int, str]) -> dict:
@@ -207,7 +240,10 @@ def list_requests(fmt: str, request: Request, db: DbSession) -> Response:
     except Open311Error as exc:
         return _error(fmt, exc.status, exc.description)
     categories, departments = _lookups(db)
-    return _reply(fmt, "service_requests", "request", [_request_row(db, e, categories, departments) for e in rows])
+    viewer = _viewer(request, db)
+    return _reply(
+        fmt, "service_requests", "request", [_visible_row(db, e, viewer, categories, departments) for e in rows]
+    )
 
 
 def _date(value: str | None, name: str) -> datetime | None:
@@ -226,7 +262,7 @@ def _date(value: str | None, name: str) -> datetime | None:
 
 @router.get("/requests/{number}.{fmt}")
 @public
-def get_request(number: str, fmt: str, db: DbSession) -> Response:
+def get_request(number: str, fmt: str, request: Request, db: DbSession) -> Response:
     """One service request (as a one-element list, as the specification has it)."""
     try:
         _fmt(fmt)
@@ -236,7 +272,8 @@ def get_request(number: str, fmt: str, db: DbSession) -> Response:
     if event is None:
         return _error(fmt, 404, f"service_request_id {number} not found")
     categories, departments = _lookups(db)
-    return _reply(fmt, "service_requests", "request", [_request_row(db, event, categories, departments)])
+    row = _visible_row(db, event, _viewer(request, db), categories, departments)
+    return _reply(fmt, "service_requests", "request", [row])
 
 
 @router.get("/tokens/{token}.{fmt}")
