@@ -1,13 +1,16 @@
 """Spreadsheet formula injection: text that a spreadsheet would run as a formula is exported as text,
-in the catalog workbook, the quarantine CSV and the public open-data CSV and XLSX downloads."""
+in the catalog workbook, the quarantine CSV, the public open-data CSV and XLSX downloads and the
+city brain's registry workbooks."""
 
 import csv
 import io
+import secrets
 
 import polars as pl
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tests.brain.test_registries import _credit_code
 from tests.catalog.helpers import publish_entry
 from tests.conftest import bearer, unique
 from yiwang.core.spreadsheets import append_row, csv_bytes, is_formula_like
@@ -148,3 +151,25 @@ def test_quarantine_csv_does_not_carry_live_formulas(client):
     assert "'=所在镇" in rows[0]
     towns = {row[rows[0].index("'=所在镇")] for row in rows[1:]}
     assert towns == {f"'{PAYLOADS[1]}", f"'{PAYLOADS[3]}"}
+
+
+def test_registry_workbook_keeps_a_hostile_name_as_text_and_imports_it_back(client, admin_headers):
+    code = _credit_code(f"91320581MA{secrets.randbelow(10**7):07d}")
+    name = PAYLOADS[0]
+    saved = client.put(
+        f"/api/brain/registries/enterprises/{code}",
+        json={"name": name, "status": "settled", "settled_on": "2025-03-01", "field": "数据治理"},
+        headers=admin_headers,
+    )
+    assert saved.status_code == 200, saved.text
+    exported = client.get("/brain/registries/enterprises/export", headers=admin_headers)
+    assert exported.status_code == 200
+    _assert_text_not_formula(_xlsx_cells(exported.content), name)
+    again = client.post(
+        "/api/brain/registries/enterprises/import",
+        files={"file": ("e.xlsx", exported.content)},
+        headers=admin_headers,
+    ).json()
+    assert again["rows_rejected"] == 0
+    rows = {r["code"]: r for r in client.get("/api/brain/registries/enterprises", headers=admin_headers).json()}
+    assert rows[code]["name"] == name
