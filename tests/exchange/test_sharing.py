@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.catalog.helpers import VALID_ID, person_csv, publish_entry
-from tests.conftest import bearer, unique
+from tests.conftest import bearer, token_for, unique
 from yiwang.demo.loader import DEMO_CLIENT_SECRET
 
 ROWS = [
@@ -216,7 +216,7 @@ def test_only_the_consumer_departments_client_reads_a_grant(client, mounted, run
                 display_name="城管系统",
                 password=secret,
                 department_code="CGJ",
-                scopes=["org.department.read"],
+                scopes=["org.department.read", "exchange.data.read"],
             ),
         )
     other = client.get(f"/api/exchange/data/{grant_id}", headers=client_token(client, client_id, secret))
@@ -281,3 +281,68 @@ def test_the_apply_page_takes_a_row_filter(client, mounted):
     assert no_values.status_code == 422 and "须填写取值" in no_values.text
     unknown = submit(["no_such_field"], ["x"])
     assert unknown.status_code == 422 and "行筛选字段" in unknown.text
+
+
+def _narrowed_token(client, grant_type: str, scope: str) -> dict[str, str]:
+    if grant_type == "password":
+        token = token_for(client, "dsj_steward", scope=scope)
+    else:
+        response = client.post(
+            "/api/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "demo-exchange-client",
+                "client_secret": DEMO_CLIENT_SECRET,
+                "scope": scope,
+            },
+        )
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("grant_type", ["password", "client_credentials"])
+def test_a_token_narrowed_to_another_scope_cannot_read_granted_data(client, mounted, grant_type):
+    """A consumer-department token asked for with scope=org.division.read is refused by the data API."""
+    code = mounted()
+    grant_id = _apply(client, code, ["person_id", "name", "id_number"]).json()["grant_id"]  # DSJ consumes
+    narrowed = _narrowed_token(client, grant_type, "org.division.read")
+    response = client.get(f"/api/exchange/data/{grant_id}", params={"size": 250}, headers=narrowed)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert response.json()["error"]["details"] == {"missing": ["exchange.data.read"]}
+    assert "rows" not in response.json()
+    calls = client.get(f"/api/exchange/grants/{grant_id}/calls", headers=bearer(client, "admin")).json()
+    assert [(c["status_code"], c["rows"]) for c in calls] == [(403, 0)]  # the refusal is logged
+    allowed = _narrowed_token(client, grant_type, "exchange.data.read")
+    assert client.get(f"/api/exchange/data/{grant_id}", headers=allowed).status_code == 200
+
+
+def test_an_account_without_the_data_read_permission_cannot_read_granted_data(client, mounted, runtime):
+    """Being in the consumer department is not enough: the account must hold exchange.data.read."""
+    from yiwang.catalog.demo import demo_actor
+    from yiwang.org import service as org_service
+    from yiwang.org.schemas import UserCreate
+
+    code = mounted()
+    grant_id = _apply(client, code, ["person_id"]).json()["grant_id"]
+    client_id, secret = unique("dsj-portal-"), "dsj-secret-" + unique()
+    with runtime.db.unit_of_work() as db:
+        org_service.create_account(
+            db,
+            actor=demo_actor(),
+            cipher=runtime.cipher,
+            enforce_password_policy=False,
+            data=UserCreate(
+                username=client_id,
+                kind="system",
+                display_name="大数据局门户",
+                password=secret,
+                department_code="DSJ",
+                scopes=["org.department.read", "org.division.read"],
+            ),
+        )
+    response = client.get(f"/api/exchange/data/{grant_id}", headers=client_token(client, client_id, secret))
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+    leader = client.get(f"/api/exchange/data/{grant_id}", headers=bearer(client, "leader"))
+    assert leader.status_code == 403

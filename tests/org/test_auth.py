@@ -51,7 +51,7 @@ def test_client_credentials_grant_for_system_clients(client):
             "client_secret": DEMO_CLIENT_SECRET,
         },
     ).json()
-    assert set(body["scope"].split()) == {"org.department.read", "org.division.read"}
+    assert set(body["scope"].split()) == {"org.department.read", "org.division.read", "exchange.data.read"}
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert client.get("/api/org/departments", headers=headers).status_code == 200
     assert client.get("/api/org/users", headers=headers).status_code == 403

@@ -209,7 +209,7 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
                     display_name="演示：部门共享交换客户端",
                     password=DEMO_CLIENT_SECRET,
                     department_code="DSJ",
-                    scopes=["org.department.read", "org.division.read"],
+                    scopes=["org.department.read", "org.division.read", "exchange.data.read"],
                 ),
             )
             counts["accounts"] += 1

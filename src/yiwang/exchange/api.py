@@ -99,6 +99,9 @@ def read_data(
 ) -> Response:
     """The data API: the consumer's system client reads the granted fields, masked as granted, paginated.
 
+    Needs `exchange.data.read` (held by the account and kept by the token's scope) and an account of
+    the grant's consumer department.
+
     Each response carries X-Request-ID and X-Content-SHA256 so the consumer can prove what it got;
     every call is logged (caller, grant, query, rows, duration).
     """

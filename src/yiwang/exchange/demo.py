@@ -10,6 +10,7 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
+from yiwang.exchange import permissions as perm
 from yiwang.exchange import service
 from yiwang.exchange.models import ShareApplication
 from yiwang.exchange.schemas import ApplicationCreate, Decision
@@ -118,6 +119,7 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
             display_name=client.display_name,
             kind="system",
             department_id=client.department_id,
+            permissions=frozenset({perm.DATA_READ}),
             via="token",
         )
         for grant_id in grants:

@@ -321,10 +321,18 @@ def serve_data(
     pseudonym: Callable[[str, str], str],
 ) -> DataResponse:
     """Rows of a grant for the consumer's system client: exactly the granted fields, masked as granted,
-    filtered by the grant's row filter, one page. Every call — refused ones too — is logged."""
+    filtered by the grant's row filter, one page. Every call — refused ones too — is logged.
+
+    The caller needs the data-read permission (after its token's scope narrowed it) and must belong to
+    the grant's consumer department; the permission is checked first, so a caller without it learns
+    nothing about the grant."""
     started = time.perf_counter()
     query = f"grant={grant_id}&page={page}&size={size}"
     grant = db.get(ShareGrant, grant_id)
+    if not caller.has(perm.DATA_READ):
+        if grant is not None:
+            _log(db, grant_id, caller, request_id, query, 0, 403, started, "")
+        raise PermissionDenied("没有读取共享数据的权限", details={"missing": [perm.DATA_READ]}, commit=True)
     if grant is None:
         raise NotFound("共享授权不存在")
     if caller.department_id != grant.consumer_department_id:
