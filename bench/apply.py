@@ -35,6 +35,7 @@ from sqlalchemy import insert
 from yiwang.app import create_app
 from yiwang.certs import demo as certs_demo
 from yiwang.certs import service as certs_service
+from yiwang.certs.permissions import CERT_ISSUE
 from yiwang.config import Settings
 from yiwang.core.passwords import hash_password
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
@@ -54,7 +55,7 @@ SYSTEM = Principal(
     username="system:bench",
     display_name="基准测试",
     kind="system",
-    permissions=frozenset({SCOPE_ALL_DEPARTMENTS}),
+    permissions=frozenset({SCOPE_ALL_DEPARTMENTS, CERT_ISSUE}),
 )
 CERT_TYPES = ["居民身份证", "居民户口簿", "结婚证", "不动产权证书", "社会保障卡", "就业创业证"]
 
@@ -147,7 +148,6 @@ def citizens(runtime, count: int, types: dict[str, str]) -> list[tuple[int, str]
                     keys=keys,
                     origin=origin,
                     type_code=types[name],
-                    department_code="GAJ",
                     holder_user_id=user.id,
                     holder_name=user.display_name,
                     holder_code_masked=None,

@@ -194,7 +194,13 @@ def test_5_to_9_certificates_and_services(blank):
             certs.create_type(
                 db,
                 actor=a,
-                data=CertificateTypeCreate(code=code, name=f"测试证照{n}", ministry="测试部", high_frequency=n < 4),
+                data=CertificateTypeCreate(
+                    code=code,
+                    name=f"测试证照{n}",
+                    ministry="测试部",
+                    high_frequency=n < 4,
+                    issuer_department_code="SPJ",
+                ),
             )
         upload = MaterialDef(key="form", name="申请表")
         by_cert = MaterialDef(key="licence", name="营业执照", source="certificate", cert_type_code=types[0])

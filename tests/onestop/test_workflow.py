@@ -232,3 +232,40 @@ def test_indicator_figures_come_from_the_records(client, admin_headers):
     assert client.get("/api/onestop/indicators", headers=bearer(client, "zhangsan")).status_code == 403
     page = client.get("/onestop/figures", headers={**leader, "accept": "text/html"})
     assert page.status_code == 200 and "可网办率" in page.text
+
+
+def test_completion_issues_certificates_as_the_types_department_not_as_the_approver(client, bundle, types, runtime):
+    """An item of CGJ made to produce a 居民身份证 cannot get CGJ's handler to sign one on completion."""
+    from sqlalchemy import text
+
+    with runtime.db.engine.begin() as conn:  # configured before the catalog checked producers
+        conn.execute(
+            text("UPDATE onestop_item SET produces_type_code = :t WHERE code = :c"),
+            {"t": types["居民身份证"], "c": bundle.sign_item},
+        )
+    zhang, response = apply_bundle(client, bundle)
+    assert response.status_code == 201, response.text
+    task = tasks_by_department(response.json())["CGJ"]
+    cgj = bearer(client, "cgj_handler")
+    act(client, cgj, task["id"], "accept")
+    act(client, cgj, task["id"], "review")
+    act(client, cgj, task["id"], "decide", {"decision": "approved"})
+    refused = client.post(f"/api/onestop/tasks/{task['id']}/complete", headers=cgj)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["details"] == {"issuer": "GAJ"}
+    assert client.get(f"/api/onestop/tasks/{task['id']}", headers=cgj).json()["stage"] == "decided"
+    wallet = client.get("/api/certs/wallet", headers=zhang).json()
+    assert not [c for c in wallet if c["source"] == response.json()["number"]]
+
+
+def test_an_item_may_only_produce_certificates_its_department_issues(client, admin_headers, types):
+    item = {
+        "code": "T-CGJ-ID",
+        "basic_code": "T-CGJ-ID",
+        "department_code": "CGJ",
+        "name": "测试：城管事项产生身份证",
+        "produces_type_code": types["居民身份证"],
+    }
+    response = client.post("/api/onestop/items", headers=admin_headers, json=item)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "not_type_issuer"
+    assert "GAJ" in response.json()["error"]["message"]

@@ -70,7 +70,10 @@ def issuer_keys(db: DbSession) -> list[dict[str, str]]:
 def issue(
     data: CertificateIssue, db: DbSession, log: LogDep, user: Annotated[Principal, Depends(require(p.CERT_ISSUE))]
 ) -> CertificateRead:
-    """Issue a certificate directly (outside an application) into the holder's wallet."""
+    """Issue a certificate directly (outside an application) into the holder's wallet.
+
+    Only staff of the department the type names as issuer (or with cross-department scope) may issue
+    it, and it is always signed with that department's key."""
     holder = org_service.find_account(db, username=data.holder_username)
     if holder is None:
         raise NotFound("持证人账号不存在")

@@ -8,27 +8,28 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 
-# (ministry, ministry key, 3-digit number, name, holder kind, validity years, high frequency)
+# (ministry, ministry key, 3-digit number, name, holder kind, validity years, high frequency, the Changshu
+# department that issues it)
 TYPES = [
-    ("公安部", "GAB", "001", "居民身份证", "citizen", 20, True),
-    ("公安部", "GAB", "002", "居民户口簿", "citizen", None, True),
-    ("公安部", "GAB", "010", "印章备案证明", "enterprise", None, False),
-    ("国家卫生健康委员会", "WJW", "001", "出生医学证明", "citizen", None, True),
-    ("国家卫生健康委员会", "WJW", "002", "居民死亡医学证明", "citizen", None, False),
-    ("民政部", "MZB", "001", "结婚证", "citizen", None, True),
-    ("民政部", "MZB", "005", "遗体火化证明", "citizen", None, False),
-    ("国家市场监督管理总局", "SJZJ", "001", "营业执照", "enterprise", None, True),
-    ("国家市场监督管理总局", "SJZJ", "002", "食品经营许可证", "enterprise", 5, True),
-    ("住房和城乡建设部", "ZJB", "001", "城镇污水排入排水管网许可证", "enterprise", 5, False),
-    ("住房和城乡建设部", "ZJB", "002", "户外广告设施设置许可", "enterprise", 3, False),
-    ("住房和城乡建设部", "ZJB", "003", "住房公积金单位登记证明", "enterprise", None, False),
-    ("自然资源部", "ZRB", "001", "不动产权证书", "any", None, True),
-    ("人力资源和社会保障部", "RSB", "001", "社会保障卡", "citizen", 10, True),
-    ("人力资源和社会保障部", "RSB", "002", "就业创业证", "citizen", None, True),
-    ("人力资源和社会保障部", "RSB", "003", "社会保险登记证明", "enterprise", None, False),
-    ("国家医疗保障局", "YBJ", "001", "医疗保险参保凭证", "citizen", None, True),
-    ("国家税务总局", "SWZJ", "001", "税务登记确认书", "enterprise", None, False),
-    ("中国人民银行", "RMYH", "001", "基本存款账户信息", "enterprise", None, False),
+    ("公安部", "GAB", "001", "居民身份证", "citizen", 20, True, "GAJ"),
+    ("公安部", "GAB", "002", "居民户口簿", "citizen", None, True, "GAJ"),
+    ("公安部", "GAB", "010", "印章备案证明", "enterprise", None, False, "GAJ"),
+    ("国家卫生健康委员会", "WJW", "001", "出生医学证明", "citizen", None, True, "WJW"),
+    ("国家卫生健康委员会", "WJW", "002", "居民死亡医学证明", "citizen", None, False, "WJW"),
+    ("民政部", "MZB", "001", "结婚证", "citizen", None, True, "MZJ"),
+    ("民政部", "MZB", "005", "遗体火化证明", "citizen", None, False, "MZJ"),
+    ("国家市场监督管理总局", "SJZJ", "001", "营业执照", "enterprise", None, True, "SPJ"),
+    ("国家市场监督管理总局", "SJZJ", "002", "食品经营许可证", "enterprise", 5, True, "SJJ"),
+    ("住房和城乡建设部", "ZJB", "001", "城镇污水排入排水管网许可证", "enterprise", 5, False, "SWJ"),
+    ("住房和城乡建设部", "ZJB", "002", "户外广告设施设置许可", "enterprise", 3, False, "CGJ"),
+    ("住房和城乡建设部", "ZJB", "003", "住房公积金单位登记证明", "enterprise", None, False, "GJJ"),
+    ("自然资源部", "ZRB", "001", "不动产权证书", "any", None, True, "ZGJ"),
+    ("人力资源和社会保障部", "RSB", "001", "社会保障卡", "citizen", 10, True, "RSJ"),
+    ("人力资源和社会保障部", "RSB", "002", "就业创业证", "citizen", None, True, "RSJ"),
+    ("人力资源和社会保障部", "RSB", "003", "社会保险登记证明", "enterprise", None, False, "RSJ"),
+    ("国家医疗保障局", "YBJ", "001", "医疗保险参保凭证", "citizen", None, True, "YBJ"),
+    ("国家税务总局", "SWZJ", "001", "税务登记确认书", "enterprise", None, False, "SPJ"),
+    ("中国人民银行", "RMYH", "001", "基本存款账户信息", "enterprise", None, False, "SPJ"),
 ]
 
 
@@ -52,7 +53,7 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
     created = 0
     with runtime.db.unit_of_work() as db:
         existing = {t.code for t in service.list_types(db)}
-        for ministry, key, number, name, holder, years, high in TYPES:
+        for ministry, key, number, name, holder, years, high, issuer in TYPES:
             code = type_code(key, number)
             if code in existing:
                 continue
@@ -66,6 +67,7 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
                     holder_kind=holder,
                     validity_years=years,
                     high_frequency=high,
+                    issuer_department_code=issuer,
                 ),
             )
             created += 1

@@ -22,6 +22,8 @@ class CertificateType(Base):
     holder_kind: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | enterprise | any
     validity_years: Mapped[int | None] = mapped_column(Integer)
     high_frequency: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The one department whose key may sign this type; None means nobody may issue it yet.
+    issuer_department_code: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

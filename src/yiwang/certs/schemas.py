@@ -38,6 +38,7 @@ class CertificateTypeRead(BaseModel):
     holder_kind: str
     validity_years: int | None
     high_frequency: bool
+    issuer_department_code: str | None
 
 
 class CertificateTypeCreate(StrictInput):
@@ -49,11 +50,14 @@ class CertificateTypeCreate(StrictInput):
     holder_kind: Literal["citizen", "enterprise", "any"] = "citizen"
     validity_years: int | None = Field(None, ge=1, le=100)
     high_frequency: bool = False
+    issuer_department_code: str = Field(min_length=2, max_length=20, description="唯一有权签发该类证照的部门代码")
 
 
 class CertificateIssue(StrictInput):
     type_code: str = Field(min_length=21, max_length=21)
-    department_code: str = Field(min_length=2, max_length=20)
+    department_code: str | None = Field(
+        None, min_length=2, max_length=20, description="颁证部门；省略时为证照类型指定的颁证部门，填写时须与之相同"
+    )
     holder_username: str = Field(min_length=1, max_length=64)
     data: dict[str, Any] = Field(default_factory=dict)
     valid_from: date | None = None
@@ -97,7 +101,7 @@ class CertificateUseRead(BaseModel):
 
 
 class Check(BaseModel):
-    name: Literal["identifier", "signature", "inclusion", "revocation", "validity"]
+    name: Literal["identifier", "signature", "issuer", "inclusion", "revocation", "validity"]
     label: str
     ok: bool
     message: str

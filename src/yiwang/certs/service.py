@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from yiwang.certs import identifiers, notes, translog, verifier
+from yiwang.certs import permissions as perm
 from yiwang.certs.keys import KeyStore
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.schemas import (
@@ -97,6 +98,8 @@ def create_type(db: Session, *, actor: Principal, data: CertificateTypeCreate) -
         raise ValidationFailed(str(exc)) from exc
     if db.execute(select(CertificateType.id).where(CertificateType.code == data.code)).first():
         raise Conflict(f"证照类型代码 {data.code} 已存在")
+    _check_text(data.issuer_department_code)
+    org_service.get_department_by_code(db, code=data.issuer_department_code)
     row = CertificateType(**data.model_dump(), created_at=utcnow())
     db.add(row)
     db.flush()
@@ -106,7 +109,7 @@ def create_type(db: Session, *, actor: Principal, data: CertificateTypeCreate) -
         action="certs.type.create",
         target_type="cert_type",
         target_id=data.code,
-        details={"name": data.name},
+        details={"name": data.name, "issuer": data.issuer_department_code},
     )
     return CertificateTypeRead.model_validate(row)
 
@@ -233,6 +236,48 @@ def sign_log_checkpoint(db: Session, *, keys: KeyStore, origin: str) -> None:
     _sign_checkpoint(db, keys, origin)
 
 
+def _issuing_department(db: Session, *, actor: Principal, ctype: CertificateType, requested: str | None) -> str:
+    """The department that signs a certificate of this type: always the type's issuer.
+
+    The caller must hold the issue permission and reach that department; naming another department
+    is refused. Refusals are written to the audit chain, since they are attempted forgeries."""
+    problem: PermissionDenied | None = None
+    issuer = ctype.issuer_department_code
+    if not actor.has(perm.CERT_ISSUE):
+        problem = PermissionDenied("没有签发电子证照的权限", details={"missing": [perm.CERT_ISSUE]})
+    elif issuer is None:
+        problem = PermissionDenied(f"证照类型“{ctype.name}”尚未指定颁证部门，不能签发", code="no_type_issuer")
+    elif requested is not None and requested != issuer:
+        problem = PermissionDenied(
+            f"“{ctype.name}”只能由颁证部门 {issuer} 签发", code="not_type_issuer", details={"issuer": issuer}
+        )
+    elif not actor.can_reach_department(org_service.get_department_by_code(db, code=issuer).id):
+        problem = PermissionDenied(
+            f"“{ctype.name}”只能由颁证部门 {issuer} 的人员签发", code="department_scope", details={"issuer": issuer}
+        )
+    if problem is None:
+        return issuer  # type: ignore[return-value]
+    audit.record(
+        db,
+        actor=actor,
+        action="certs.certificate.issue",
+        target_type="cert_type",
+        target_id=ctype.code,
+        outcome=audit.OUTCOME_DENIED,
+        details={"issuer": issuer, "requested": requested, "refusal": problem.code},
+    )
+    problem.commit = True
+    raise problem
+
+
+def issuing_department(db: Session, *, actor: Principal, type_code: str, department_code: str | None = None) -> str:
+    """The department that would sign a certificate of this type for this actor, or the refusal (audited).
+
+    Lets a caller that issues several certificates check them all before it changes anything."""
+    _check_text(department_code)
+    return _issuing_department(db, actor=actor, ctype=_type(db, type_code), requested=department_code)
+
+
 def issue_certificate(
     db: Session,
     *,
@@ -240,7 +285,7 @@ def issue_certificate(
     keys: KeyStore,
     origin: str,
     type_code: str,
-    department_code: str,
+    department_code: str | None = None,
     holder_user_id: int | None,
     holder_name: str,
     holder_code_masked: str | None,
@@ -250,14 +295,16 @@ def issue_certificate(
     source: str | None = None,
     checkpoint: bool = True,
 ) -> CertificateRead:
-    """Issue a certificate into the holder's wallet: sign it with the department's key and log it.
+    """Issue a certificate into the holder's wallet: sign it with the type's issuing department's key
+    and log it. `department_code`, when given, must be that department.
 
     With checkpoint=False (bulk loads) the caller signs one checkpoint after the batch.
     """
     ctype = _type(db, type_code)
+    _check_text(department_code)
+    department_code = _issuing_department(db, actor=actor, ctype=ctype, requested=department_code)
     key = _issuer_key(db, keys=keys, department_code=department_code)
     department = org_service.get_department_by_code(db, code=department_code)
-    check_department_scope(actor, department.id)
     now = utcnow()
     local_today = now.astimezone(SHANGHAI).date()
     valid_from = valid_from or local_today
@@ -567,6 +614,7 @@ def verify(db: Session, *, keys: KeyStore, origin: str, identifier: str) -> Veri
     ctype = db.get(CertificateType, cert.type_id)
     assert key is not None and ctype is not None
     checks.append(_check_signature(cert, key))
+    checks.append(_check_issuer(cert, ctype, key))
     inclusion, cp_note, path = _check_inclusion(db, keys, origin, cert, key)
     checks.append(inclusion)
     status = _status(cert)
@@ -623,6 +671,21 @@ def _check_signature(cert: Certificate, key: IssuerKey) -> Check:
     if json.loads(cert.content).get("identifier") != cert.identifier:
         return Check(name="signature", label="颁证单位签名", ok=False, message="签名内容中的标识与证照标识不一致")
     return Check(name="signature", label="颁证单位签名", ok=True, message=f"{key.name} 的 Ed25519 签名有效")
+
+
+def _check_issuer(cert: Certificate, ctype: CertificateType, key: IssuerKey) -> Check:
+    """A valid signature is not enough: the signing department must be the one the type names."""
+    label = "颁证单位资格"
+    signed_type = json.loads(cert.content).get("type_code")
+    if signed_type != ctype.code:
+        return Check(name="issuer", label=label, ok=False, message="签名内容中的证照类型与登记的类型不一致")
+    if ctype.issuer_department_code is None:
+        return Check(name="issuer", label=label, ok=False, message=f"“{ctype.name}”未指定颁证部门")
+    if key.department_code != ctype.issuer_department_code:
+        expected = f"颁证部门为 {ctype.issuer_department_code}"
+        message = f"签名部门 {key.department_code} 无权颁发“{ctype.name}”（{expected}）"
+        return Check(name="issuer", label=label, ok=False, message=message)
+    return Check(name="issuer", label=label, ok=True, message=f"由“{ctype.name}”的颁证部门 {key.department_code} 签发")
 
 
 def _check_inclusion(

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from yiwang.certs import service as certs_service
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.security import Principal, check_department_scope
@@ -172,10 +173,30 @@ def _set_materials(db: Session, item: ServiceItem, materials: list[MaterialDef])
         db.add(ItemMaterial(item_id=item.id, position=position, **m.model_dump()))
 
 
+def produced_type_problem(db: Session, *, department_code: str, type_code: str | None) -> str | None:
+    """Why an item of this department cannot produce this certificate type, or None when it can.
+
+    A certificate is signed by its type's issuing department, so only that department's items may
+    produce it."""
+    if type_code is None:
+        return None
+    try:
+        ctype = certs_service.get_type(db, code=type_code)
+    except NotFound:
+        return f"证照类型 {type_code} 不存在"
+    if ctype.issuer_department_code != department_code:
+        issuer = ctype.issuer_department_code or "（未指定）"
+        return f"“{ctype.name}”由 {issuer} 颁发，{department_code} 的事项不能产生该证照"
+    return None
+
+
 def create_item(db: Session, *, actor: Principal, data: ItemCreate, audited: bool = True) -> ItemRead:
     """Add a service item of a department within the actor's scope."""
     department = org_service.get_department_by_code(db, code=data.department_code)
     check_department_scope(actor, department.id)
+    problem = produced_type_problem(db, department_code=department.code, type_code=data.produces_type_code)
+    if problem:
+        raise ValidationFailed(problem, code="not_type_issuer")
     if db.execute(select(ServiceItem.id).where(ServiceItem.code == data.code)).first():
         raise Conflict(f"事项实施编码 {data.code} 已存在")
     item = ServiceItem(
@@ -491,6 +512,11 @@ def import_xlsx(db: Session, *, actor: Principal, content: bytes) -> dict[str, A
             rejected.append({"row": number, "reason": str(exc)[:300]})
             continue
         existing = db.execute(select(ServiceItem).where(ServiceItem.code == data.code)).scalar_one_or_none()
+        department_code = existing.department_code if existing else data.department_code
+        problem = produced_type_problem(db, department_code=department_code, type_code=data.produces_type_code)
+        if problem:
+            rejected.append({"row": number, "reason": problem})
+            continue
         if existing is None:
             create_item(db, actor=actor, data=data)
             created += 1

@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from yiwang.certs import service as certs_service
+from yiwang.certs.permissions import CERT_ISSUE
 from yiwang.core import workdays
 from yiwang.core.identifiers import credit_code_check_char, id_number_check_char
 from yiwang.core.passwords import hash_password
@@ -44,14 +45,14 @@ SYSTEM = Principal(
     username="system:demo",
     display_name="演示数据装载",
     kind="system",
-    permissions=frozenset({SCOPE_ALL_DEPARTMENTS}),
+    permissions=frozenset({SCOPE_ALL_DEPARTMENTS, CERT_ISSUE}),
 )
 CLERK = Principal(
     user_id=None,
     username="system:demo-clerk",
     display_name="演示经办人",
     kind="staff",
-    permissions=frozenset({SCOPE_ALL_DEPARTMENTS, p.TASK_HANDLE}),
+    permissions=frozenset({SCOPE_ALL_DEPARTMENTS, p.TASK_HANDLE, CERT_ISSUE}),
 )
 
 F_NAME = FormField(name="applicant_name", label="申请人姓名", prefill="display_name", max_length=50)
@@ -785,19 +786,14 @@ def _seed_certificates(runtime: Runtime, holders: list[tuple[int, str, str]], ty
     for start in range(0, len(holders), 200):
         with runtime.db.unit_of_work() as db:
             for user_id, kind, name in holders[start : start + 200]:
-                plan = (
-                    [("居民身份证", "GAJ"), ("居民户口簿", "GAJ"), ("结婚证", "MZJ"), ("不动产权证书", "ZGJ")]
-                    if kind == "citizen"
-                    else [("营业执照", "SJJ")]
-                )
-                for type_name, department in plan:
+                plan = ["居民身份证", "居民户口簿", "结婚证", "不动产权证书"] if kind == "citizen" else ["营业执照"]
+                for type_name in plan:  # each signed by its type's issuing department
                     certs_service.issue_certificate(
                         db,
                         actor=SYSTEM,
                         keys=keys,
                         origin=origin,
                         type_code=types[type_name],
-                        department_code=department,
                         holder_user_id=user_id,
                         holder_name=name,
                         holder_code_masked=None,

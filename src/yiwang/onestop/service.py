@@ -788,8 +788,14 @@ def complete_task(
     issued: list[str] = []
     if task.decision == "approved":
         account = org_service.get_account(db, user_id=application.applicant_id)
-        for code in json.loads(task.item_codes):
-            item = catalog.item_row(db, code)
+        producing = [
+            item for code in json.loads(task.item_codes) if (item := catalog.item_row(db, code)).produces_type_code
+        ]
+        # The type's issuing department signs, never simply whoever approved: every certificate is
+        # checked before the first is issued, so a refusal leaves nothing half done.
+        for item in producing:
+            certs_service.issuing_department(db, actor=actor, type_code=item.produces_type_code or "")
+        for item in producing:
             if item.produces_type_code:
                 cert = certs_service.issue_certificate(
                     db,
@@ -797,7 +803,6 @@ def complete_task(
                     keys=keys,
                     origin=origin,
                     type_code=item.produces_type_code,
-                    department_code=task.department_code,
                     holder_user_id=application.applicant_id,
                     holder_name=account.display_name,
                     holder_code_masked=account.credit_code,
