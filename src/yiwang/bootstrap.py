@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def prepare(runtime: Runtime) -> None:
     """Upgrade the schema, plug in every domain, sync roles, and load the demo into an empty database."""
-    upgrade(runtime.db.engine)
+    upgrade(runtime.db.engine, cipher=runtime.cipher)
     for plugin in domains.plugins():
         nav.register(*plugin.nav)
         if plugin.template_dir:

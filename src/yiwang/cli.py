@@ -112,7 +112,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "
     from yiwang.core.migrate import upgrade
 
     runtime = _runtime(prepare=False)
-    upgrade(runtime.db.engine, revision)
+    upgrade(runtime.db.engine, revision, cipher=runtime.cipher)
     console.print(f"[green]数据库已升级到 {revision}[/]")
 
 

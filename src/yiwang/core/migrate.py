@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from yiwang.core.crypto import FieldCipher
+
 
 def migrations_dir() -> Path:
     """The Alembic scripts: packaged inside the wheel, or at the top of a source checkout."""
@@ -23,11 +25,20 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the database to the given revision; "heads" applies every domain's branch."""
+# The key data migrations encrypt personal fields with (a FieldCipher), when the caller has one.
+FIELD_CIPHER = "field_cipher"
+
+
+def upgrade(engine: Engine, revision: str = "heads", *, cipher: FieldCipher | None = None) -> None:
+    """Bring the database to the given revision; "heads" applies every domain's branch.
+
+    `cipher` is the platform's field cipher, handed to migrations that encrypt existing rows; without
+    it they build one from the settings."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        if cipher is not None:
+            config.attributes[FIELD_CIPHER] = cipher
         command.upgrade(config, revision)
 
 

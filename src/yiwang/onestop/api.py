@@ -17,6 +17,7 @@ from yiwang.onestop import service, uploads
 from yiwang.onestop.schemas import (
     ApplicationBrief,
     ApplicationCreate,
+    ApplicationPersonalRead,
     ApplicationRead,
     AttachmentRead,
     BundleCreate,
@@ -186,9 +187,24 @@ def get_application(number: str, db: DbSession, user: CurrentUser) -> Applicatio
     return service.get_application(db, actor=user, number=number)
 
 
+@router.get("/applications/{number}/personal", response_model=ApplicationPersonalRead)
+def read_personal(
+    number: str,
+    db: DbSession,
+    cipher: CipherDep,
+    user: CurrentUser,
+    reason: Annotated[str, Query(min_length=2, max_length=200, description="查看事由，记入审计")],
+) -> ApplicationPersonalRead:
+    """The form's personal fields in clear, with a stated reason: the applicant, or staff handling the
+    application who hold `core.personal.read_clear`. Every call, refused ones too, is audited."""
+    return service.read_personal_clear(db, actor=user, number=number, cipher=cipher, reason=reason)
+
+
 @router.post("/applications/{number}/supplement", response_model=ApplicationRead)
-def supplement(number: str, data: SupplementSubmit, db: DbSession, user: Applicant) -> ApplicationRead:
-    return service.submit_supplement(db, actor=user, number=number, data=data)
+def supplement(
+    number: str, data: SupplementSubmit, db: DbSession, user: Applicant, cipher: CipherDep
+) -> ApplicationRead:
+    return service.submit_supplement(db, actor=user, number=number, data=data, cipher=cipher)
 
 
 @router.post("/applications/{number}/rating", response_model=RatingRead, status_code=201)

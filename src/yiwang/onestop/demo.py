@@ -55,10 +55,10 @@ CLERK = Principal(
     permissions=frozenset({SCOPE_ALL_DEPARTMENTS, p.TASK_HANDLE, CERT_ISSUE}),
 )
 
-F_NAME = FormField(name="applicant_name", label="申请人姓名", prefill="display_name", max_length=50)
+F_NAME = FormField(name="applicant_name", label="申请人姓名", prefill="display_name", max_length=50, personal="name")
 F_ID = FormField(name="applicant_id_number", label="身份证号码", type="id_number", prefill="id_number")
 F_PHONE = FormField(name="contact_phone", label="联系电话", type="phone", prefill="phone", required=False)
-F_ADDRESS = FormField(name="address", label="联系地址", max_length=200, help="常熟市内详细地址")
+F_ADDRESS = FormField(name="address", label="联系地址", max_length=200, help="常熟市内详细地址", personal="address")
 F_COMPANY = FormField(name="company_name", label="企业名称", max_length=100)
 F_CREDIT = FormField(
     name="credit_code", label="统一社会信用代码", type="credit_code", prefill="credit_code", required=False
@@ -80,12 +80,12 @@ def _bundle_items(types: dict[str, str]) -> list[tuple[str, ItemCreate]]:
     death = _m("death_medical_cert", "居民死亡医学证明", "bundle_item", produced_by=f"{CITY}-WJW-002")
     contract = _m("sale_contract", "存量房买卖合同", max_pages=30)
     labour = _m("labour_contract", "劳动合同", max_pages=20)
-    baby = FormField(name="baby_name", label="新生儿姓名", max_length=20)
+    baby = FormField(name="baby_name", label="新生儿姓名", max_length=20, personal="name")
     baby_birth = FormField(name="baby_birth_date", label="出生日期", type="date")
-    deceased = FormField(name="deceased_name", label="逝者姓名", max_length=20)
+    deceased = FormField(name="deceased_name", label="逝者姓名", max_length=20, personal="name")
     death_date = FormField(name="death_date", label="死亡日期", type="date")
     employer = FormField(name="employer", label="用人单位", max_length=100)
-    house = FormField(name="property_address", label="房屋坐落", max_length=200)
+    house = FormField(name="property_address", label="房屋坐落", max_length=200, personal="address")
 
     def item(
         code: str,
@@ -989,7 +989,11 @@ def load(runtime: Runtime, console: Console | None = None) -> dict[str, int]:
         if state == "supplement" and others % 40 == 12:
             with runtime.db.unit_of_work() as db:
                 service.submit_supplement(
-                    db, actor=actor, number=result.number, data=SupplementSubmit(note="已补充门牌号（演示）", form={})
+                    db,
+                    actor=actor,
+                    number=result.number,
+                    data=SupplementSubmit(note="已补充门牌号（演示）", form={}),
+                    cipher=runtime.cipher,
                 )
     return {
         "items": len(bundle_items) + len(singles),

@@ -101,7 +101,8 @@ class Application(Base):
     title: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(20), index=True)  # processing | supplement | completed
     outcome: Mapped[str | None] = mapped_column(String(20))  # approved | refused | partly_refused
-    form_data: Mapped[str] = mapped_column(Text, default="{}")
+    form_data: Mapped[str] = mapped_column(Text, default="{}")  # personal fields masked (personal.py)
+    personal_data: Mapped[str | None] = mapped_column(Text)  # personal fields in clear, AES-GCM
     channel: Mapped[str] = mapped_column(String(20), default="online")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -230,7 +230,13 @@ def rate_submit(
 
 @router.post("/onestop/applications/{number}/supplement")
 async def supplement_submit(
-    request: Request, number: str, db: DbSession, user: Applicant, settings: SettingsDep, _csrf: CsrfChecked
+    request: Request,
+    number: str,
+    db: DbSession,
+    user: Applicant,
+    settings: SettingsDep,
+    cipher: CipherDep,
+    _csrf: CsrfChecked,
 ) -> Response:
     form = await request.form()
     attachments: dict[str, int] = {}
@@ -247,7 +253,11 @@ async def supplement_submit(
             attachments[key[2:]] = stored.id
     note = str(form.get("note") or "")[:500]
     service.submit_supplement(
-        db, actor=user, number=number, data=_model(SupplementSubmit, attachments=attachments, note=note)
+        db,
+        actor=user,
+        number=number,
+        data=_model(SupplementSubmit, attachments=attachments, note=note),
+        cipher=cipher,
     )
     return _see(f"/onestop/applications/{number}?notice=saved")
 
@@ -279,6 +289,25 @@ def task_page(request: Request, task_id: int, db: DbSession, user: Handler) -> H
     task = service.get_task(db, actor=user, task_id=task_id)
     application = service.get_application(db, actor=user, number=task.application_number)
     return render(request, "onestop/task.html", {"task": task, "app": application, "outcomes": OUTCOMES})
+
+
+# Declared before the task actions below, whose path would otherwise take "personal" as an action.
+@router.post("/onestop/tasks/{task_id}/personal", response_class=HTMLResponse)
+def task_reveal(
+    request: Request,
+    task_id: int,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Handler,
+    _csrf: CsrfChecked,
+    reason: Annotated[str, Form(min_length=2, max_length=200)],
+) -> HTMLResponse:
+    """The form's personal fields in clear with a stated reason; audited, and refused without the right."""
+    task = service.get_task(db, actor=user, task_id=task_id)
+    clear = service.read_personal_clear(db, actor=user, number=task.application_number, cipher=cipher, reason=reason)
+    application = service.get_application(db, actor=user, number=task.application_number)
+    context = {"task": task, "app": application, "outcomes": OUTCOMES, "personal": clear.fields}
+    return render(request, "onestop/task.html", context)
 
 
 @router.post("/onestop/tasks/{task_id}/{action}")

@@ -6,6 +6,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FieldType = Literal["text", "textarea", "number", "date", "select", "id_number", "credit_code", "phone"]
+# How a personal field is masked; ID numbers and phones are personal by their type.
+PersonalKind = Literal["name", "address", "other"]
 Prefill = Literal["display_name", "credit_code", "id_number", "phone", "username"]
 MaterialSource = Literal["upload", "certificate", "database", "bundle_item"]
 Database = Literal["population", "legal_person", "credit", "real_estate"]
@@ -67,6 +69,9 @@ class FormField(StrictInput):
     max: float | None = None
     help: str = Field("", max_length=200)
     prefill: Prefill | None = None
+    personal: PersonalKind | None = Field(
+        None, description="个人信息字段：加密存储、默认脱敏显示（身份证号码、手机号码类型的字段总是如此）"
+    )
 
 
 class MaterialDef(StrictInput):
@@ -285,12 +290,20 @@ class ApplicationRead(BaseModel):
     outcome: str | None
     submitted_at: datetime
     completed_at: datetime | None
-    form: dict[str, Any]
+    form: dict[str, Any] = Field(description="表单；个人信息字段已脱敏")
+    has_personal: bool = Field(False, description="表单含加密存储的个人信息，可凭查看事由申请明文")
     tasks: list[TaskRead]
     claims: list[ClaimRead]
     consent_given: bool
     rating: int | None
     can_rate: bool
+
+
+class ApplicationPersonalRead(BaseModel):
+    """The personal fields of an application's form in clear (an audited read)."""
+
+    number: str
+    fields: dict[str, Any]
 
 
 class ApplicationBrief(BaseModel):

@@ -20,11 +20,11 @@ from yiwang.core.crypto import FieldCipher
 from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
-from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
+from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.core.workbench import WorkItem
-from yiwang.onestop import catalog, uploads
+from yiwang.onestop import catalog, personal, uploads
 from yiwang.onestop.catalog import (  # noqa: F401  (public surface)
     create_bundle,
     create_item,
@@ -57,6 +57,7 @@ from yiwang.onestop.schemas import (
     STAGE_NAMES,
     ApplicationBrief,
     ApplicationCreate,
+    ApplicationPersonalRead,
     ApplicationRead,
     CalendarOverrideIn,
     ClaimRead,
@@ -205,10 +206,10 @@ def _profile(db: Session, actor: Principal, cipher: FieldCipher | None, fields: 
         "credit_code": account.credit_code,
     }
     if cipher is not None and any(f.prefill in ("id_number", "phone") for f in fields):
-        personal = org_service.read_personal_fields(
+        own = org_service.read_personal_fields(
             db, actor=actor, user_id=actor.user_id, cipher=cipher, reason="在线办事表单预填"
         )
-        values |= {"id_number": personal.id_number, "phone": personal.phone}
+        values |= {"id_number": own.id_number, "phone": own.phone}
     return {f.name: values.get(f.prefill) for f in fields if f.prefill and values.get(f.prefill)}
 
 
@@ -330,7 +331,7 @@ def _bind_attachments(
 
 
 def submit_application(
-    db: Session, *, actor: Principal, data: ApplicationCreate, cipher: FieldCipher | None = None
+    db: Session, *, actor: Principal, data: ApplicationCreate, cipher: FieldCipher
 ) -> ApplicationRead:
     """Apply for an item or a bundle: validate the form, satisfy materials, fan out one task per department."""
     if actor.kind not in ("citizen", "enterprise") or actor.user_id is None:
@@ -367,8 +368,10 @@ def submit_application(
             "缺少申请材料：" + "、".join(x["name"] for x in missing), code="materials_missing", details=missing
         )
     now = utcnow()
+    number = _next_number(db)
+    form = personal.split(fields, cleaned)
     application = Application(
-        number=_next_number(db),
+        number=number,
         applicant_id=actor.user_id,
         applicant_name=actor.display_name,
         applicant_kind=actor.kind,
@@ -376,7 +379,8 @@ def submit_application(
         bundle_id=bundle.id if bundle else None,
         title=title,
         status="processing",
-        form_data=json.dumps(cleaned, ensure_ascii=False),
+        form_data=json.dumps(form.stored, ensure_ascii=False),
+        personal_data=personal.seal(cipher, number, form.personal),
         submitted_at=now,
     )
     db.add(application)
@@ -588,6 +592,7 @@ def get_application(db: Session, *, actor: Principal, number: str) -> Applicatio
         submitted_at=application.submitted_at,
         completed_at=application.completed_at,
         form=json.loads(application.form_data),
+        has_personal=application.personal_data is not None,
         tasks=[
             _task_read(
                 t, application.number, names.get(t.department_code, t.department_code), overrides, events_by_task[t.id]
@@ -700,7 +705,9 @@ def request_supplement(db: Session, *, actor: Principal, task_id: int, data: Sup
     return _done(db, actor, task, application, "onestop.task.request_supplement", {"items": listing})
 
 
-def submit_supplement(db: Session, *, actor: Principal, number: str, data: SupplementSubmit) -> ApplicationRead:
+def submit_supplement(
+    db: Session, *, actor: Principal, number: str, data: SupplementSubmit, cipher: FieldCipher
+) -> ApplicationRead:
     """The applicant answers a supplement request; paused working days extend each task's deadline."""
     application = _application(db, number)
     if application.applicant_id != actor.user_id:
@@ -726,8 +733,7 @@ def submit_supplement(db: Session, *, actor: Principal, number: str, data: Suppl
                 f"补正：{attachment.filename}",
             )
     if data.form:
-        form = json.loads(application.form_data) | data.form
-        application.form_data = json.dumps(form, ensure_ascii=False)
+        _amend_form(db, application, data.form, cipher)
     overrides, on = calendar_overrides(db), today()
     for task in waiting:
         paused = workdays.working_days_between(task.paused_since or on, on, overrides)
@@ -746,6 +752,62 @@ def submit_supplement(db: Session, *, actor: Principal, number: str, data: Suppl
         details={"attachments": sorted(data.attachments), "fields": sorted(data.form)},
     )
     return get_application(db, actor=actor, number=number)
+
+
+def _form_fields(db: Session, application: Application) -> list[FormField]:
+    """The (merged) form the application was made with."""
+    if application.bundle_id:
+        bundle = db.get(Bundle, application.bundle_id)
+        assert bundle is not None
+        return _definitions(db, bundle, catalog.bundle_items(db, bundle))[1]
+    item = db.get(ServiceItem, application.item_id)
+    assert item is not None
+    return _definitions(db, None, [item])[1]
+
+
+def _amend_form(db: Session, application: Application, values: dict[str, Any], cipher: FieldCipher) -> None:
+    """Corrected form values from a supplement: checked like the form, personal ones sealed again."""
+    fields = _form_fields(db, application)
+    cleaned = validate_form([f for f in fields if f.name in values], values)
+    amended = personal.split(fields, cleaned)
+    application.form_data = json.dumps(json.loads(application.form_data) | amended.stored, ensure_ascii=False)
+    if amended.personal:
+        held = personal.unseal(cipher, application.number, application.personal_data)
+        application.personal_data = personal.seal(cipher, application.number, held | amended.personal)
+
+
+def read_personal_clear(
+    db: Session, *, actor: Principal, number: str, cipher: FieldCipher, reason: str
+) -> ApplicationPersonalRead:
+    """The personal fields of an application's form in clear: for its applicant, or for staff who may see
+    the application and hold the clear-read permission. Every read, and every refusal, is audited."""
+    application = _application(db, number)
+    own = actor.user_id is not None and actor.user_id == application.applicant_id
+    if not own:
+        _check_can_view(actor, application, _tasks(db, application.id))
+        if not actor.has(PERSONAL_READ_CLEAR):
+            audit.record(
+                db,
+                actor=actor,
+                action="personal.read_clear",
+                target_type="application",
+                target_id=number,
+                outcome=audit.OUTCOME_DENIED,
+                details={"reason": reason},
+            )
+            raise PermissionDenied(
+                "没有查看个人信息明文的权限", details={"missing": [PERSONAL_READ_CLEAR]}, commit=True
+            )
+    fields = personal.unseal(cipher, number, application.personal_data)
+    audit.record(
+        db,
+        actor=actor,
+        action="personal.read_clear",
+        target_type="application",
+        target_id=number,
+        details={"fields": sorted(fields), "reason": reason, "own": own},
+    )
+    return ApplicationPersonalRead(number=number, fields=fields)
 
 
 def review_task(db: Session, *, actor: Principal, task_id: int, note: str = "") -> TaskRead:
