@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 from yiwang.core.crypto import FieldCipher, load_or_create_master_key
-from yiwang.core.identifiers import IdentifierError, is_mobile, validate_id_number
+from yiwang.core.identifiers import id_number_check_char, is_mobile
 from yiwang.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 
 revision: str = "onestop_0002"
@@ -92,17 +92,16 @@ def _form_kinds(connection: sa.Connection) -> tuple[dict[int, dict[str, str]], d
 
 
 def _looks_personal(value: Any) -> str | None:
-    """A value that is an ID number or a mobile number, whatever field it was typed into."""
+    """A value that is an ID number or a mobile number, whatever field it was typed into.
+
+    ID numbers are recognised by their GB 11643 check character alone: an older number whose address
+    code or birth date a strict validator rejects is still someone's ID number."""
     if not isinstance(value, str):
         return None
-    text = value.strip()
+    text = value.strip().upper()
     if is_mobile(text):
         return "phone"
-    if len(text) == 18:
-        try:
-            validate_id_number(text)
-        except IdentifierError:
-            return None
+    if len(text) == 18 and text[:17].isdigit() and id_number_check_char(text[:17]) == text[17]:
         return "id_number"
     return None
 

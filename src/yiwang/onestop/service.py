@@ -385,20 +385,21 @@ def submit_application(
     )
     db.add(application)
     db.flush()
-    db.execute(
-        insert(MaterialClaim),
-        [
-            {
-                "application_id": application.id,
-                "material_key": m.key,
-                "name": m.name,
-                "satisfied_by": source,
-                "reference": reference,
-                "note": note[:200],
-            }
-            for m, source, reference, note in claims
-        ],
-    )
+    if claims:  # an empty executemany would insert one row of defaults
+        db.execute(
+            insert(MaterialClaim),
+            [
+                {
+                    "application_id": application.id,
+                    "material_key": m.key,
+                    "name": m.name,
+                    "satisfied_by": source,
+                    "reference": reference,
+                    "note": note[:200],
+                }
+                for m, source, reference, note in claims
+            ],
+        )
     for attachment in bound.values():
         attachment.application_id = application.id
     used_certs = [(m, ref) for m, source, ref, _ in claims if source == "certificate"]
