@@ -118,4 +118,4 @@ def test_a_type_must_name_an_existing_issuing_department(client, admin_headers):
     missing = client.post("/api/certs/types", headers=admin_headers, json=body)
     assert missing.status_code == 422
     unknown = client.post("/api/certs/types", headers=admin_headers, json=body | {"issuer_department_code": "NOPE"})
-    assert unknown.status_code in (404, 422)
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_issuer"

@@ -99,7 +99,10 @@ def create_type(db: Session, *, actor: Principal, data: CertificateTypeCreate) -
     if db.execute(select(CertificateType.id).where(CertificateType.code == data.code)).first():
         raise Conflict(f"证照类型代码 {data.code} 已存在")
     _check_text(data.issuer_department_code)
-    org_service.get_department_by_code(db, code=data.issuer_department_code)
+    try:
+        org_service.get_department_by_code(db, code=data.issuer_department_code)
+    except NotFound as exc:
+        raise ValidationFailed(f"颁证部门 {data.issuer_department_code} 不存在", code="unknown_issuer") from exc
     row = CertificateType(**data.model_dump(), created_at=utcnow())
     db.add(row)
     db.flush()
