@@ -67,12 +67,14 @@ def test_a_handler_without_the_permission_sees_masked_values_and_no_audit_entry(
     assert form["address"] == "常熟市虞山街道****"
     assert form["shop_name"] == "虞山面馆"
     assert response.json()["has_personal"] is True
+    assert response.json()["applicant_name"] == "张*"
     for clear in (ZHANGSAN_ID, ZHANGSAN_PHONE, ADDRESS):
         assert clear not in response.text
     page_login(client, "cgj_handler")
     page = client.get(f"/onestop/tasks/{applied.task_id}", headers={"accept": "text/html"})
     assert page.status_code == 200 and "139****5678" in page.text
     assert ZHANGSAN_ID not in page.text and ZHANGSAN_PHONE not in page.text and "查看明文" not in page.text
+    assert "张三" not in page.text and "张*" in page.text  # the applicant's name, in the header and the history
     assert _audit_total(client, applied.number) == 0
     # asking for the clear values anyway is refused, and the refusal is what the audit chain records
     refused = client.get(
@@ -90,6 +92,7 @@ def test_with_the_permission_and_a_reason_staff_see_clear_values_and_the_read_is
     assert _audit_total(client, applied.number) == 0
     response = client.get(url, headers=admin, params={"reason": "核实申请人身份"})
     assert response.status_code == 200, response.text
+    assert response.json()["applicant_name"] == "张三"
     assert response.json()["fields"] == {
         "applicant_name": "张三",
         "applicant_id_number": ZHANGSAN_ID,

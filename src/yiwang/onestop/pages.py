@@ -306,7 +306,13 @@ def task_reveal(
     task = service.get_task(db, actor=user, task_id=task_id)
     clear = service.read_personal_clear(db, actor=user, number=task.application_number, cipher=cipher, reason=reason)
     application = service.get_application(db, actor=user, number=task.application_number)
-    context = {"task": task, "app": application, "outcomes": OUTCOMES, "personal": clear.fields}
+    context = {
+        "task": task,
+        "app": application,
+        "outcomes": OUTCOMES,
+        "personal": clear.fields,
+        "applicant_name": clear.applicant_name,
+    }
     return render(request, "onestop/task.html", context)
 
 

@@ -285,7 +285,7 @@ class ApplicationRead(BaseModel):
     title: str
     kind: Literal["item", "bundle"]
     target_code: str
-    applicant_name: str
+    applicant_name: str = Field(description="个人申请人的姓名对他人脱敏显示")
     status: str
     outcome: str | None
     submitted_at: datetime
@@ -303,6 +303,7 @@ class ApplicationPersonalRead(BaseModel):
     """The personal fields of an application's form in clear (an audited read)."""
 
     number: str
+    applicant_name: str
     fields: dict[str, Any]
 
 

@@ -20,6 +20,7 @@ from yiwang.core.crypto import FieldCipher
 from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
+from yiwang.core.masking import mask_name
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
@@ -496,7 +497,9 @@ def _task_read(
     overrides: dict[date, bool],
     events_: list[TaskEvent] | None = None,
     on: date | None = None,
+    names_shown: dict[str, str] | None = None,
 ) -> TaskRead:
+    """`names_shown` replaces actor names in the history (the applicant's, masked for staff)."""
     on = on or today()
     paused = task.stage == "supplement"
     due = task.due_date
@@ -529,8 +532,14 @@ def _task_read(
         paused_days=task.paused_days,
         supplement_list=json.loads(task.supplement_list or "[]"),
         certificates=json.loads(task.certificates or "[]"),
-        events=[EventRead.model_validate(e) for e in events_ or []],
+        events=[_event_read(e, names_shown or {}) for e in events_ or []],
     )
+
+
+def _event_read(event: TaskEvent, names_shown: dict[str, str]) -> EventRead:
+    read = EventRead.model_validate(event)
+    read.actor_name = names_shown.get(event.actor_name, event.actor_name)
+    return read
 
 
 def _department_names(db: Session) -> dict[str, str]:
@@ -557,6 +566,13 @@ def _check_can_view(actor: Principal, application: Application, tasks: list[Task
     ):
         return
     raise PermissionDenied("无权查看该办件")
+
+
+def _applicant_name(actor: Principal, application: Application) -> str:
+    """A citizen's name is personal data: masked for everyone but the applicant (a company's is not)."""
+    if application.applicant_kind != "citizen" or actor.user_id == application.applicant_id:
+        return application.applicant_name
+    return mask_name(application.applicant_name) or ""
 
 
 def get_application(db: Session, *, actor: Principal, number: str) -> ApplicationRead:
@@ -587,7 +603,7 @@ def get_application(db: Session, *, actor: Principal, number: str) -> Applicatio
         title=application.title,
         kind="bundle" if application.bundle_id else "item",
         target_code=target,
-        applicant_name=application.applicant_name,
+        applicant_name=_applicant_name(actor, application),
         status=application.status,
         outcome=application.outcome,
         submitted_at=application.submitted_at,
@@ -596,7 +612,12 @@ def get_application(db: Session, *, actor: Principal, number: str) -> Applicatio
         has_personal=application.personal_data is not None,
         tasks=[
             _task_read(
-                t, application.number, names.get(t.department_code, t.department_code), overrides, events_by_task[t.id]
+                t,
+                application.number,
+                names.get(t.department_code, t.department_code),
+                overrides,
+                events_by_task[t.id],
+                names_shown={application.applicant_name: _applicant_name(actor, application)},
             )
             for t in tasks
         ],
@@ -806,9 +827,9 @@ def read_personal_clear(
         action="personal.read_clear",
         target_type="application",
         target_id=number,
-        details={"fields": sorted(fields), "reason": reason, "own": own},
+        details={"fields": ["applicant_name", *sorted(fields)], "reason": reason, "own": own},
     )
-    return ApplicationPersonalRead(number=number, fields=fields)
+    return ApplicationPersonalRead(number=number, applicant_name=application.applicant_name, fields=fields)
 
 
 def review_task(db: Session, *, actor: Principal, task_id: int, note: str = "") -> TaskRead:
@@ -909,7 +930,8 @@ def get_task(db: Session, *, actor: Principal, task_id: int) -> TaskRead:
     task, application = _task_for(db, actor, task_id)
     events_ = list(db.execute(select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id)).scalars())
     name = _department_names(db).get(task.department_code, task.department_code)
-    return _task_read(task, application.number, name, calendar_overrides(db), events_)
+    shown = {application.applicant_name: _applicant_name(actor, application)}
+    return _task_read(task, application.number, name, calendar_overrides(db), events_, names_shown=shown)
 
 
 def task_queue(
