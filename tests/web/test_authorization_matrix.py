@@ -47,6 +47,7 @@ from yiwang.catalog import permissions as catalog_perm
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.security import get_current_user, is_public
 from yiwang.demo.loader import DEMO_ACCOUNTS, department_rows
+from yiwang.exchange import permissions as exchange_perm
 from yiwang.org import permissions as org_perm
 from yiwang.sensing import permissions as sensing_perm
 
@@ -122,6 +123,8 @@ SERVICE_CHECKED: dict[tuple[str, str], HandlerCheck] = {
     ("PUT", f"{STA}/{{path:path}}"): HandlerCheck((sensing_perm.WRITE,)),
     ("DELETE", f"{STA}/{{path:path}}"): HandlerCheck((sensing_perm.WRITE,)),
     ("POST", f"{STA}/CreateObservations"): HandlerCheck((sensing_perm.INGEST,)),
+    # the data API logs a refused call, so it checks the data-read permission in its handler
+    ("GET", "/api/exchange/data/{grant_id}"): HandlerCheck((exchange_perm.DATA_READ,)),
     # the bureau's decisions
     ("POST", "/exchange/applications/{application_id}/decide"): HandlerCheck((catalog_perm.ENTRY_REVIEW,), bureau=True),
     ("POST", "/catalog/{code}/review"): HandlerCheck((catalog_perm.ENTRY_REVIEW,), bureau=True),
