@@ -18,6 +18,7 @@ from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.sensing import aqi_alarms, processing, water
 from yiwang.sensing import models as m
+from yiwang.sensing import permissions as p
 from yiwang.sensing.schemas import AlarmRuleCreate, AqiDayRead, ThingRead
 
 TOKEN_PREFIX = "dev_"  # noqa: S105  (a prefix, not a secret)
@@ -178,7 +179,7 @@ def aqi_days(db: Session, *, day: date) -> list[AqiDayRead]:
             aqi=a.aqi,
             level=a.level,
             category=a.category,
-            primary_pollutants=[p for p in a.primary_pollutants.split(",") if p],
+            primary_pollutants=[code for code in a.primary_pollutants.split(",") if code],
             edition=a.edition,
         )
         for a, name in rows
@@ -293,7 +294,9 @@ def act_on_alarm(db: Session, *, actor: Principal, alarm_id: int, action: str) -
     alarm = db.get(m.Alarm, alarm_id)
     if alarm is None:
         raise NotFound("告警不存在")
-    thing = db.get(m.Thing, alarm.thing_id)
+    thing = _alarm_thing(db, alarm)
+    if not actor.has(p.ALARM_HANDLE_ALL):
+        check_department_scope(actor, thing.department_id if thing is not None else None)
     if alarm.state == "cleared" and action != "confirm":
         raise Conflict("告警已消除")
     now = utcnow()
@@ -321,6 +324,23 @@ def act_on_alarm(db: Session, *, actor: Principal, alarm_id: int, action: str) -
     )
     db.flush()
     return alarm
+
+
+def _alarm_thing(db: Session, alarm: m.Alarm) -> m.Thing | None:
+    """The device whose datastream raised the alarm: its department is the one that handles it."""
+    stream = db.get(m.Datastream, alarm.datastream_id)
+    return db.get(m.Thing, stream.thing_id if stream is not None else alarm.thing_id)
+
+
+def may_handle_alarms(db: Session, *, actor: Principal, alarms: list[m.Alarm]) -> set[int]:
+    """The ids of the alarms the actor may act on (a page shows buttons for those only)."""
+    if not actor.has(p.ALARM_HANDLE):
+        return set()
+    if actor.has(p.ALARM_HANDLE_ALL):
+        return {a.id for a in alarms}
+    return {
+        a.id for a in alarms if (t := _alarm_thing(db, a)) is not None and actor.can_reach_department(t.department_id)
+    }
 
 
 def rejects_by_device(db: Session, *, limit: int = 100) -> list[dict[str, Any]]:
