@@ -106,6 +106,9 @@ def test_a_new_thing_cannot_claim_another_department(client, owner, attacker):
         _denied(client.post(f"{STA}/Things", json=body, headers=attacker))
     bad = client.post(f"{STA}/Things", json={"name": "x", "properties": {"departmentId": "HBJ"}}, headers=attacker)
     assert bad.status_code == 422
+    # nor can the attacker's own Thing be handed to that department by PATCH
+    mine = new_thing(client, attacker)["thing_id"]
+    _denied(client.patch(f"{STA}/Things({mine})", json={"properties": {"departmentId": hbj}}, headers=attacker))
     # naming one's own department is fine
     response = client.post(f"{STA}/Things", json={"name": "mine", "properties": {"departmentId": hbj}}, headers=owner)
     assert response.status_code == 201, response.text

@@ -820,10 +820,10 @@ class Writer:
         if stream is not None:  # an unknown datastream is refused (and kept) by ingest
             self.authorise(ENTITY_TYPES["Datastreams"], stream)
 
-    def _department_of_new_thing(self, props: dict[str, Any]) -> int | None:
-        """`properties.departmentId` may name only a department in the caller's scope; default: the caller's."""
+    def _named_department(self, props: dict[str, Any]) -> int | None:
+        """The department `properties.departmentId` names (None: none named); only one in the caller's scope."""
         if props.get("departmentId") is None:
-            return self.principal.department_id
+            return None
         department_id = sta_scope.entity_id(props["departmentId"], what="properties.departmentId")
         check_department_scope(self.principal, department_id)
         return department_id
@@ -860,9 +860,10 @@ class Writer:
     def _create_Thing(self, entity: EntityType, body: dict[str, Any], link: dict[str, int]) -> m.Thing:
         values = self._fields(entity, body, ("name",))
         props = values.get("properties") or {}
+        named = self._named_department(props)
         thing = m.Thing(
             **{"description": "", **values},
-            department_id=self._department_of_new_thing(props),
+            department_id=named if named is not None else self.principal.department_id,
             division_code=props.get("divisionCode") if isinstance(props.get("divisionCode"), str) else None,
             kind=props.get("kind") if isinstance(props.get("kind"), str) else "device",
         )
@@ -999,6 +1000,10 @@ class Writer:
             self._refuse_moving_observation(row, body)
             corrected_at = row.phenomenon_time
         values = self._fields(entity, {k: v for k, v in body.items() if k not in entity.navs}, ())
+        if entity.set_name == "Things" and isinstance(values.get("properties"), dict):
+            # properties.departmentId moves the Thing, within the caller's scope only (as on create)
+            named = self._named_department(values["properties"])
+            row.department_id = named if named is not None else row.department_id
         changed = {attr for attr, value in values.items() if getattr(row, attr) != value}
         for attr, value in values.items():
             setattr(row, attr, value)
