@@ -55,6 +55,7 @@ class Broker:
             f"acl_file {directory / 'acl'}\n"
             "max_queued_messages 0\n"  # what the bridge's session holds while it is down is never dropped
             "persistence false\n"
+            "log_type all\n"
             f"user {getpass.getuser()}\n"
         )
         self.log = (directory / "mosquitto.log").open("w")
@@ -96,6 +97,7 @@ def _device(broker: Broker, username: str, *, protocol: int = mqtt.MQTTv5) -> tu
     client.max_inflight_messages_set(100)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
+    assert _wait(client.is_connected, 10), "the device could not connect"
     return client, acks
 
 
@@ -182,6 +184,14 @@ class Worker:
         self.log.close()
 
 
+def _published(device: mqtt.Client, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+    """Publish at QoS 1 and wait for the broker's PUBACK (paho resends it after a reconnection)."""
+    assert _wait(device.is_connected, 10), "the device lost its connection"
+    info = device.publish(topic, payload, qos=1)
+    assert _wait(info.is_published, 10), "no PUBACK"
+    return info
+
+
 def _wait_until_subscribed(runtime, device: mqtt.Client, probe_ds: int, seconds: float = 40) -> None:
     """Publish probes until one is stored: from then on the broker holds the bridge's session."""
     deadline = time.monotonic() + seconds
@@ -201,10 +211,8 @@ def test_broker_refuses_strangers_and_devices_write_only_their_own_datastreams(r
         device, acks = _device(broker, service.device_mqtt_username(mine["thing_id"]))
         _wait_until_subscribed(runtime, device, mine["datastreams"][1])
         # a device publishing to another device's datastream: the broker refuses it (v5 PUBACK 0x87)
-        foreign = device.publish(_topic(other["datastreams"][0]), _body(1), qos=1)
-        foreign.wait_for_publish(5)
-        own = device.publish(_topic(mine["datastreams"][0]), _body(2), qos=1)
-        own.wait_for_publish(5)
+        foreign = _published(device, _topic(other["datastreams"][0]), _body(1))
+        own = _published(device, _topic(mine["datastreams"][0]), _body(2))
         assert _wait(lambda: _count(runtime, mine["datastreams"][0]) == 1, 15)
         assert dict(acks)[foreign.mid] == 0x87 and dict(acks)[own.mid] == 0
         assert _count(runtime, other["datastreams"][0]) == 0
