@@ -25,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -130,10 +132,14 @@ def bare_count(prefix: str, streams: list[int], seconds: float, rate: float, pro
         nonlocal received
         received += 1
 
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:8]}")
+    sub = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
+    )
     sub.on_message = on_message
     sub.on_connect = lambda c, *_: (c.subscribe(f"{prefix}v1.1/+/Observations", qos=qos), subscribed.set())
-    sub.connect("127.0.0.1", 1883)
+    receive = Properties(PacketTypes.CONNECT)
+    receive.ReceiveMaximum = 65535  # as the bridge: QoS 1 deliveries are not held to Mosquitto's 20 in flight
+    sub.connect("127.0.0.1", 1883, properties=receive)
     sub.loop_start()
     subscribed.wait(10)
     progress = Progress(lambda: received)

@@ -37,6 +37,7 @@ SUBSCRIPTION = "v1.1/+/Observations"
 _TOPIC_RE = re.compile(r"^v1\.1/Datastreams\((\d+)\)/Observations$")
 _TOPIC_CACHE_LIMIT = 100_000  # distinct topics remembered (one per datastream in normal use)
 WHOLE_BATCH_ATTEMPTS = 3  # then message by message
+RECEIVE_MAXIMUM = 65535  # MQTT 5's largest
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # how long the broker keeps the session while the bridge is down
 
 
@@ -132,9 +133,10 @@ class Bridge:
 
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.session_expiry_seconds
-        # Unacknowledged messages the broker may have in flight to us: two batches, so the next batch
-        # arrives while one is being stored (the default would hold it to Mosquitto's 20).
-        properties.ReceiveMaximum = min(65535, 2 * self.batch_size)
+        # Unacknowledged messages the broker may have in flight to us: the protocol's maximum, so batches
+        # keep arriving while one is stored; what exceeds it waits in the broker's queue for the session
+        # (Mosquitto drops beyond `max_queued_messages`, see docs/operations.md).
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
         return properties
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
