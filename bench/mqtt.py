@@ -7,7 +7,9 @@ the observations table; then the benchmark waits until every message is stored a
 Baseline in the same run: the same publishers at the same rate while a bare paho subscriber only counts
 (what the broker and one Python client deliver).
 
-    .venv/bin/python bench/mqtt.py [--seconds 60] [--rate 12000] [--publishers 3] [--database-url ...]
+    .venv/bin/python bench/mqtt.py [--seconds 60] [--rate 12000] [--publishers 3] [--qos 1] [--database-url ...]
+
+With --qos 1 the devices publish at QoS 1 and the bridge acknowledges each message after its batch commits.
 """
 
 import argparse
@@ -23,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,7 +35,7 @@ from sensing_common import Platform, machine
 
 
 def publish_for(
-    seconds: float, prefix: str, streams: list[int], start: datetime, rate: float, begin_at: float
+    seconds: float, prefix: str, streams: list[int], start: datetime, rate: float, begin_at: float, qos: int = 0
 ) -> tuple[int, float]:
     """From wall time begin_at, publish round-robin over the datastreams at `rate` per second (0: flat out)
     for `seconds`; returns (sent, wall time when the last one was handed to the broker).
@@ -57,7 +61,7 @@ def publish_for(
         for _ in range(50):
             when = (start + timedelta(seconds=sent // n)).strftime("%Y-%m-%dT%H:%M:%SZ")
             payload = json.dumps({"phenomenonTime": when, "result": 20.0 + (sent % 37)})
-            pending.append(client.publish(topics[sent % n], payload, qos=0))
+            pending.append(client.publish(topics[sent % n], payload, qos=qos))
             sent += 1
         if len(pending) > 5000:
             for info in pending[:-1000]:
@@ -72,14 +76,14 @@ def publish_for(
 
 
 def publish_from_processes(
-    seconds: float, prefix: str, streams: list[int], start: datetime, rate: float, processes: int
+    seconds: float, prefix: str, streams: list[int], start: datetime, rate: float, processes: int, qos: int = 0
 ) -> tuple[int, float, float]:
     """Publish from several processes at rate/processes each, all starting at one moment (a few seconds
     ahead, for the interpreters to start); each process gets its own span of instants.
     Returns (sent, wall time of the common start, wall time of the last publish)."""
     share = rate / processes
     begin_at = time.time() + 3
-    jobs = [(seconds, prefix, streams, start + timedelta(days=30 * k), share, begin_at) for k in range(processes)]
+    jobs = [(seconds, prefix, streams, start + timedelta(days=30 * k), share, begin_at, qos) for k in range(processes)]
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         results = pool.starmap(publish_for, jobs)
     return sum(r[0] for r in results), begin_at, max(r[1] for r in results)
@@ -119,7 +123,7 @@ class Progress:
         return next(t for t, c in self.samples if c >= min(final, target))
 
 
-def bare_count(prefix: str, streams: list[int], seconds: float, rate: float, processes: int) -> dict:
+def bare_count(prefix: str, streams: list[int], seconds: float, rate: float, processes: int, qos: int = 0) -> dict:
     """Baseline: publish the same way while a bare subscriber only counts."""
     received = 0
     subscribed = threading.Event()
@@ -128,14 +132,19 @@ def bare_count(prefix: str, streams: list[int], seconds: float, rate: float, pro
         nonlocal received
         received += 1
 
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:8]}")
+    sub = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
+    )
     sub.on_message = on_message
-    sub.on_connect = lambda c, *_: (c.subscribe(f"{prefix}v1.1/+/Observations", qos=0), subscribed.set())
-    sub.connect("127.0.0.1", 1883)
+    sub.on_connect = lambda c, *_: (c.subscribe(f"{prefix}v1.1/+/Observations", qos=qos), subscribed.set())
+    receive = Properties(PacketTypes.CONNECT)
+    receive.ReceiveMaximum = 65535  # as the bridge: QoS 1 deliveries are not held to Mosquitto's 20 in flight
+    sub.connect("127.0.0.1", 1883, properties=receive)
     sub.loop_start()
     subscribed.wait(10)
     progress = Progress(lambda: received)
-    sent, t0, _t1 = publish_from_processes(seconds, prefix, streams, datetime(2020, 1, 1, tzinfo=UTC), rate, processes)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    sent, t0, _t1 = publish_from_processes(seconds, prefix, streams, start, rate, processes, qos)
     done = progress.reached(sent, quiet_seconds=3, limit_seconds=60)
     sub.loop_stop()
     sub.disconnect()
@@ -147,6 +156,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rate", type=float, default=12000, help="messages/s offered in total (0: flat out)")
     parser.add_argument("--publishers", type=int, default=3, help="publisher processes")
+    parser.add_argument("--qos", type=int, choices=(0, 1), default=0, help="QoS the devices publish with")
     parser.add_argument("--baseline-seconds", type=float, default=None, help="default: --seconds")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
@@ -159,19 +169,20 @@ def main() -> None:
         streams = make_streams(client, 50)
         prefix = f"yiwang-bench-{uuid.uuid4().hex[:8]}/"
         baseline = bare_count(
-            prefix + "bare/", streams, args.baseline_seconds or args.seconds, args.rate, args.publishers
+            prefix + "bare/", streams, args.baseline_seconds or args.seconds, args.rate, args.publishers, args.qos
         )
         bridge = Bridge(
             bench.runtime,
             url="mqtt://127.0.0.1:1883",
             client_id=f"bench-bridge-{uuid.uuid4().hex[:8]}",
             prefix=prefix,
+            session_expiry_seconds=0,  # a one-off client id: the broker need not keep its session
         ).start()
         bridge.connected.wait(10)
         progress = Progress(lambda: bridge.stored + bridge.rejected + bridge.unusable)
         backlog = Progress(lambda: bridge.received - bridge.stored - bridge.rejected - bridge.unusable)
         sent, t0, t1 = publish_from_processes(
-            args.seconds, prefix, streams, datetime(2021, 1, 1, tzinfo=UTC), args.rate, args.publishers
+            args.seconds, prefix, streams, datetime(2021, 1, 1, tzinfo=UTC), args.rate, args.publishers, args.qos
         )
         done = progress.reached(sent, quiet_seconds=5, limit_seconds=300)
         backlog.stop()
@@ -185,6 +196,7 @@ def main() -> None:
                     "database": "sqlite" if bench.runtime.db.is_sqlite else "postgresql",
                     "seconds": args.seconds,
                     "publishers": args.publishers,
+                    "qos": args.qos,
                     "offered_per_s": args.rate,
                     "sent": sent,
                     "published_per_s": round(sent / (t1 - t0)),

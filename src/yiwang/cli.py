@@ -367,3 +367,19 @@ def cityops_classify(text: Annotated[str, typer.Argument(help="投诉或反映�
     console.print(table)
     if result["needs_dispatcher"]:
         console.print("[yellow]置信度低，建议转人工分拨[/]")
+
+
+sensing_app = typer.Typer(help="物联感知", no_args_is_help=True)
+app.add_typer(sensing_app, name="sensing")
+
+
+@sensing_app.command("mqtt-acl")
+def sensing_mqtt_acl(
+    bridge_user: Annotated[str, typer.Option(help="桥接程序的 MQTT 账号")] = "yiwang-bridge",
+) -> None:
+    """Print a Mosquitto acl_file: each device (thing-<id>) may publish only to its own datastreams."""
+    from yiwang.sensing import service as sensing_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        typer.echo(sensing_service.broker_acl(db, bridge_username=bridge_user), nl=False)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     audit_sign_seconds: int = 300
     mqtt_url: str | None = None
+    mqtt_username: str | None = Field(None, description="the bridge's broker account (or in mqtt_url)")
+    mqtt_password: str | None = Field(None, description="the bridge account's password (or in mqtt_url)")
+    mqtt_client_id: str = Field("yiwang-bridge", description="fixed, so the broker keeps the bridge's session")
 
     @property
     def resolved_database_url(self) -> str:

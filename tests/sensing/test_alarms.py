@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import bearer
+from tests.conftest import bearer, page_login
 from tests.sensing.conftest import new_thing
 from yiwang.sensing import models as m
 from yiwang.sensing import service
@@ -391,3 +391,33 @@ def test_aqi_rules_are_checked_on_creation(client):
     assert scoped.status_code == 422
     missing = client.post("/api/sensing/alarm-rules", headers=headers, json={"name": "x", "kind": "aqi"})
     assert missing.status_code == 422
+
+
+def test_alarm_actions_are_limited_to_the_alarms_department(client, runtime):
+    owner = bearer(client, "hbj_admin")
+    ds = new_thing(client, owner)["datastreams"][0]
+    client.post(
+        "/api/sensing/alarm-rules",
+        headers=owner,
+        json={"name": "部门范围", "kind": "threshold", "datastream_id": ds, "threshold": 10},
+    )
+    _post(client, owner, ds, [(datetime(2026, 10, 3, tzinfo=UTC), 20)])
+    _process(runtime)
+    alarm = next(a for a in client.get("/api/sensing/alarms", headers=owner).json() if a["datastream_id"] == ds)
+    url = f"/api/sensing/alarms/{alarm['id']}/actions"
+    # staff of another department holding the alarm permission: refused, and the alarm is untouched
+    outsider = bearer(client, "cgj_admin")
+    for action in ("acknowledge", "confirm", "clear"):
+        response = client.post(url, json={"action": action}, headers=outsider)
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "department_scope"
+    assert _alarms(runtime, ds) == [("active", 1, 0, False)]
+    # the alarm console offers that outsider no buttons for it
+    page_login(client, "cgj_admin")
+    page = client.get("/sensing/alarms", headers={"accept": "text/html"}).text
+    assert f'action="/sensing/alarms/{alarm["id"]}"' not in page
+    # the owning department and the city-wide command centre may act
+    assert client.post(url, json={"action": "acknowledge"}, headers=owner).status_code == 200
+    dispatcher = bearer(client, "ldz_dispatcher")
+    cleared = client.post(url, json={"action": "clear"}, headers=dispatcher)
+    assert cleared.status_code == 200 and cleared.json()["state"] == "cleared"

@@ -55,12 +55,14 @@ def test_mqtt_round_trip_idempotent_and_rejects(client, runtime):
         client_id=f"yiwang-test-{uuid.uuid4().hex[:8]}",
         prefix=prefix,
         flush_seconds=0.1,
+        session_expiry_seconds=0,  # a one-off client id: the shared broker need not keep its session
     ).start()
     try:
         assert bridge.connected.wait(10)
         publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
         publisher.connect(BROKER.hostname, BROKER.port or 1883)
         publisher.loop_start()
+        assert _wait(publisher.is_connected, 10)
         topic = f"{prefix}v1.1/Datastreams({ds})/Observations"
         messages = [{"phenomenonTime": f"2026-09-01T{h:02d}:00:00Z", "result": 10 + h} for h in range(20)]
         for body in messages + messages[:5]:  # five re-sends

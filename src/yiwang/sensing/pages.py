@@ -78,13 +78,14 @@ def aqi_page(request: Request, db: DbSession, user: Annotated[Principal, Depends
 
 @router.get("/sensing/alarms", response_class=HTMLResponse)
 def alarm_console(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]) -> Response:
+    alarms = service.list_alarms(db, limit=200)
     return render(
         request,
         "sensing/alarms.html",
         {
-            "alarms": service.list_alarms(db, limit=200),
+            "alarms": alarms,
             "rules": service.list_alarm_rules(db),
-            "can_handle": user.has(p.ALARM_HANDLE),
+            "can_handle": service.may_handle_alarms(db, actor=user, alarms=alarms),
         },
     )
 

@@ -16,8 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from yiwang.core.db import UTCDateTime
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import utcnow
-from yiwang.sensing import features, processing, spatial
+from yiwang.sensing import features, processing, spatial, sta_scope
 from yiwang.sensing import models as m
 from yiwang.sensing.odata import (
     Binary,
@@ -780,11 +781,16 @@ def _quote(value: str) -> str:
 
 
 class Writer:
-    """Creates, updates and deletes entities, including deep insert and links by @iot.id."""
+    """Creates, updates and deletes entities, including deep insert and links by @iot.id.
 
-    def __init__(self, db: Session, *, default_department_id: int | None) -> None:
+    Every entity a write reaches, however it was named, is authorised for `principal` on its row
+    (`sta_scope`): what hangs from another department's Thing is out of reach, and shared entities
+    used by other departments are neither changed nor deleted.
+    """
+
+    def __init__(self, db: Session, *, principal: Principal) -> None:
         self.db = db
-        self.default_department_id = default_department_id
+        self.principal = principal
         self.created: list[tuple[str, int]] = []
 
     def create(self, set_name: str, body: Any, *, link: dict[str, int] | None = None) -> Any:
@@ -792,11 +798,35 @@ class Writer:
             raise ValidationFailed("请求体必须是 JSON 对象")
         entity = ENTITY_TYPES[set_name]
         if "@iot.id" in body:  # a link to an existing entity (other properties are ignored, as FROST does)
-            found = self.db.get(entity.model, _int_id(body["@iot.id"]))
+            found = self.db.get(entity.model, sta_scope.entity_id(body["@iot.id"]))
             if found is None:
                 raise ValidationFailed(f"{entity.singular}({body['@iot.id']}) 不存在")
+            self.authorise(entity, found)  # linking to an owned entity writes to it
             return found
         return getattr(self, f"_create_{entity.singular}")(entity, body, link or {})
+
+    def authorise(self, entity: EntityType, row: Any) -> None:
+        """403 unless the row is in the caller's department scope (shared rows pass)."""
+        sta_scope.check_owned(self.db, self.principal, entity.set_name, row)
+
+    def _authorise_thing(self, thing_id: int) -> None:
+        thing = self.db.get(m.Thing, thing_id)
+        if thing is None:
+            raise ValidationFailed(f"Thing({thing_id}) 不存在")
+        check_department_scope(self.principal, thing.department_id)
+
+    def _authorise_datastream(self, datastream_id: int) -> None:
+        stream = self.db.get(m.Datastream, datastream_id)
+        if stream is not None:  # an unknown datastream is refused (and kept) by ingest
+            self.authorise(ENTITY_TYPES["Datastreams"], stream)
+
+    def _named_department(self, props: dict[str, Any]) -> int | None:
+        """The department `properties.departmentId` names (None: none named); only one in the caller's scope."""
+        if props.get("departmentId") is None:
+            return None
+        department_id = sta_scope.entity_id(props["departmentId"], what="properties.departmentId")
+        check_department_scope(self.principal, department_id)
+        return department_id
 
     def _fields(self, entity: EntityType, body: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
         allowed = set(entity.props) | set(entity.navs) | {"@iot.id"}
@@ -830,11 +860,10 @@ class Writer:
     def _create_Thing(self, entity: EntityType, body: dict[str, Any], link: dict[str, int]) -> m.Thing:
         values = self._fields(entity, body, ("name",))
         props = values.get("properties") or {}
+        named = self._named_department(props)
         thing = m.Thing(
             **{"description": "", **values},
-            department_id=props.get("departmentId")
-            if isinstance(props.get("departmentId"), int)
-            else self.default_department_id,
+            department_id=named if named is not None else self.principal.department_id,
             division_code=props.get("divisionCode") if isinstance(props.get("divisionCode"), str) else None,
             kind=props.get("kind") if isinstance(props.get("kind"), str) else "device",
         )
@@ -864,6 +893,7 @@ class Writer:
             self.db.add(m.ThingLocation(thing_id=thing.id, location_id=location.id))
             self._historical(thing, location)
         if "thing_id" in link:
+            self._authorise_thing(link["thing_id"])
             thing = self.db.get(m.Thing, link["thing_id"])
             self.db.add(m.ThingLocation(thing_id=link["thing_id"], location_id=location.id))
             self._historical(thing, location)  # type: ignore[arg-type]
@@ -872,6 +902,7 @@ class Writer:
     def _create_HistoricalLocation(self, entity: EntityType, body: dict[str, Any], link: dict[str, int]) -> Any:
         self._fields(entity, body, ("time",))
         thing_id = link.get("thing_id") or self._linked_id(body, "Thing", "Things")
+        self._authorise_thing(thing_id)
         hl = self._add(entity, m.HistoricalLocation(thing_id=thing_id, time=_time(body["time"])))
         for loc in _list(body, "Locations"):
             location = self.create("Locations", loc)
@@ -897,6 +928,7 @@ class Writer:
         thing_id = link.get("thing_id") or self._linked_id(body, "Thing", "Things")
         sensor_id = link.get("sensor_id") or self._linked_id(body, "Sensor", "Sensors")
         op_id = link.get("observed_property_id") or self._linked_id(body, "ObservedProperty", "ObservedProperties")
+        self._authorise_thing(thing_id)
         props = values.get("properties") or {}
         ds = m.Datastream(
             **values,
@@ -918,6 +950,7 @@ class Writer:
     def _create_Observation(self, entity: EntityType, body: dict[str, Any], link: dict[str, int]) -> m.Observation:
         self._fields(entity, body, ("result",))
         ds_id = link.get("datastream_id") or self._linked_id(body, "Datastream", "Datastreams")
+        self._authorise_datastream(ds_id)
         foi_id = None
         if isinstance(body.get("FeatureOfInterest"), dict):
             foi_id = self.create("FeaturesOfInterest", body["FeatureOfInterest"]).id
@@ -961,10 +994,16 @@ class Writer:
         if not isinstance(body, dict):
             raise ValidationFailed("请求体必须是 JSON 对象")
         entity, row = resolved.entity, resolved.instance
+        self.authorise(entity, row)
+        sta_scope.check_shared_change(self.db, self.principal, entity.set_name, row, deleting=False)
         if entity.set_name == "Observations":
             self._refuse_moving_observation(row, body)
             corrected_at = row.phenomenon_time
         values = self._fields(entity, {k: v for k, v in body.items() if k not in entity.navs}, ())
+        if entity.set_name == "Things" and isinstance(values.get("properties"), dict):
+            # properties.departmentId moves the Thing, within the caller's scope only (as on create)
+            named = self._named_department(values["properties"])
+            row.department_id = named if named is not None else row.department_id
         changed = {attr for attr, value in values.items() if getattr(row, attr) != value}
         for attr, value in values.items():
             setattr(row, attr, value)
@@ -1007,6 +1046,8 @@ class Writer:
 
     def delete(self, resolved: Resolved) -> None:
         entity, row = resolved.entity, resolved.instance
+        self.authorise(entity, row)
+        sta_scope.check_shared_change(self.db, self.principal, entity.set_name, row, deleting=True)
         if entity.set_name in ("Sensors", "ObservedProperties"):
             column = m.Datastream.sensor_id if entity.set_name == "Sensors" else m.Datastream.observed_property_id
             ids = list(self.db.execute(select(m.Datastream.id).where(column == row.id)).scalars())
@@ -1041,12 +1082,6 @@ def _list(body: dict[str, Any], name: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValidationFailed(f"{name} 必须是数组")
     return value
-
-
-def _int_id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise ValidationFailed("@iot.id 必须是整数")
-    return int(value)
 
 
 def _time(value: Any) -> datetime:

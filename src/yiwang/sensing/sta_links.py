@@ -19,9 +19,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from yiwang.core.errors import AppError, Conflict, NotFound
+from yiwang.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from yiwang.sensing import models as m
-from yiwang.sensing import sta
+from yiwang.sensing import sta, sta_scope
 
 _ENTITY_URL = re.compile(r"^([A-Za-z]+)\((\d+|'\d+')\)$")
 
@@ -106,28 +106,19 @@ def key_from_url(url: Any, target: sta.EntityType, *, request_url: str, service_
 
 
 def _key(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise BadReference("@iot.id 必须是正整数")
-    return int(value)
-
-
-def department_of(db: Session, entity: sta.EntityType, row: Any) -> tuple[bool, int | None]:
-    """(owned, department) of an entity: Things and what hangs from them belong to a department;
-    Locations, Sensors, ObservedProperties and FeaturesOfInterest are shared."""
-    name = entity.set_name
-    if name == "Observations":
-        row = db.get(m.Datastream, row.datastream_id)
-        name = "Datastreams"
-    if name in ("Datastreams", "HistoricalLocations"):
-        row = db.get(m.Thing, row.thing_id) if row is not None else None
-        name = "Things"
-    if name == "Things":
-        return True, row.department_id if row is not None else None
-    return False, None
+    try:
+        return sta_scope.entity_id(value)
+    except ValidationFailed as exc:
+        raise BadReference("@iot.id 必须是正整数") from exc
 
 
 class LinkWriter(sta.Writer):
     """Adds, replaces and removes links between existing entities."""
+
+    def authorise_ends(self, link: Link, target: Any) -> None:
+        """Both ends of a link must be in the caller's department scope when they belong to a department."""
+        self.authorise(link.source, link.source_row)
+        self.authorise(link.target, target)
 
     def target_row(self, link: Link, key: int) -> Any:
         row = self.db.get(link.target.model, key)

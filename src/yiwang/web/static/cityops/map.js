@@ -1,11 +1,18 @@
 // Events over the divisions: scatter on lon/lat, town centroids sized by count (no map tiles).
+// ECharts renders tooltip text as HTML: event titles come from the public, so they are escaped first.
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   var el = document.getElementById("event-map");
   if (!el || !window.echarts) { return; }
   var data = JSON.parse(el.dataset.map || "{}");
   var chart = echarts.init(el);
   chart.setOption({
-    tooltip: { formatter: function (p) { return p.data[2]; } },
+    tooltip: { formatter: function (p) { return escapeHtml(p.data[2]); } },
     legend: { data: ["镇（街道）", "事件"] },
     xAxis: { type: "value", scale: true, name: "经度" }, yAxis: { type: "value", scale: true, name: "纬度" },
     series: [
