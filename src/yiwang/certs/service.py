@@ -20,7 +20,9 @@ from yiwang.certs import identifiers, notes, translog, verifier
 from yiwang.certs.keys import KeyStore
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.schemas import (
+    CertificateIssued,
     CertificateRead,
+    CertificateRevoked,
     CertificateTypeCreate,
     CertificateTypeRead,
     CertificateUseRead,
@@ -314,7 +316,7 @@ def issue_certificate(
         target_id=identifier,
         details={"type": ctype.code, "holder_user_id": holder_user_id, "source": source, "log_index": cert.log_index},
     )
-    events.publish(db, "certs.issued", identifier=identifier, holder_user_id=holder_user_id, type_code=ctype.code)
+    events.publish(db, CertificateIssued(identifier=identifier, holder_user_id=holder_user_id, type_code=ctype.code))
     return _read(db, cert, ctype, key)
 
 
@@ -350,7 +352,7 @@ def revoke_certificate(
         target_id=cert.identifier,
         details={"reason": reason, "log_index": cert.revocation_log_index},
     )
-    events.publish(db, "certs.revoked", identifier=cert.identifier, holder_user_id=cert.holder_user_id)
+    events.publish(db, CertificateRevoked(identifier=cert.identifier, holder_user_id=cert.holder_user_id))
     return _read(db, cert)
 
 

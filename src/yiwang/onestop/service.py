@@ -57,7 +57,9 @@ from yiwang.onestop.schemas import (
     STAGE_NAMES,
     ApplicationBrief,
     ApplicationCreate,
+    ApplicationRated,
     ApplicationRead,
+    ApplicationSubmitted,
     CalendarOverrideIn,
     ClaimRead,
     DecisionInput,
@@ -75,6 +77,7 @@ from yiwang.onestop.schemas import (
     RatingRead,
     SupplementRequest,
     SupplementSubmit,
+    TaskChanged,
     TaskRead,
 )
 from yiwang.org import service as org_service
@@ -444,7 +447,7 @@ def submit_application(
             "consent": data.consent,
         },
     )
-    events.publish(db, "onestop.application_submitted", number=application.number, applicant_id=actor.user_id)
+    events.publish(db, ApplicationSubmitted(number=application.number, applicant_id=actor.user_id))
     return get_application(db, actor=actor, number=application.number)
 
 
@@ -833,7 +836,7 @@ def _done(
         target_id=task.id,
         details={"application": application.number, "stage": task.stage} | (details or {}),
     )
-    events.publish(db, "onestop.task_changed", task_id=task.id, application=application.number, stage=task.stage)
+    events.publish(db, TaskChanged(task_id=task.id, application=application.number, stage=task.stage))
     return get_task(db, actor=actor, task_id=task.id)
 
 
@@ -943,7 +946,7 @@ def rate_application(db: Session, *, actor: Principal, number: str, data: Rating
         target_id=number,
         details={"score": data.score, "followup": followup_id},
     )
-    events.publish(db, "onestop.rated", number=number, score=data.score)
+    events.publish(db, ApplicationRated(number=number, score=data.score))
     return RatingRead(
         application_number=number,
         score=data.score,
