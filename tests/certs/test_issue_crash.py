@@ -20,14 +20,14 @@ CALLERS = 12
 KILL_AFTER_ISSUED = 40
 
 
-def _burst(url: str, headers: dict[str, str], type_code: str, stop: threading.Event) -> list[dict]:
+def _burst(url: str, headers: dict[str, str], type_code: str, department: str, stop: threading.Event) -> list[dict]:
     """Issue certificates one after another until stopped or the server is gone; returns those acknowledged."""
     acknowledged = []
     with httpx.Client(base_url=url, headers=headers, timeout=30) as session:
         n = 0
         while not stop.is_set():
             n += 1
-            body = {"type_code": type_code, "department_code": "SPJ", "holder_username": "lisi", "data": {"n": n}}
+            body = {"type_code": type_code, "department_code": department, "holder_username": "lisi", "data": {"n": n}}
             try:
                 response = session.post("/api/certs/issue", json=body)
             except httpx.HTTPError:
@@ -55,6 +55,12 @@ def _duplicates(runtime, sql: str) -> list:
 
 def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, anon, runtime, tmp_path):
     settings = runtime.settings
+    # A department that has never issued: the burst's first requests race to create its signing key.
+    department = _duplicates(
+        runtime,
+        "SELECT code FROM org_department WHERE active AND code NOT IN"
+        " (SELECT department_code FROM certs_issuer_key) ORDER BY code LIMIT 1",
+    )[0][0]
     server = Server(settings, tmp_path / "burst.log")
     stop = threading.Event()
     try:
@@ -62,7 +68,8 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
         headers = {"Authorization": f"Bearer {token(server.url, 'admin', DEMO_PASSWORD)}"}
         types = {t["name"]: t["code"] for t in httpx.get(f"{server.url}/api/certs/types", headers=headers).json()}
         with ThreadPoolExecutor(CALLERS) as pool:
-            futures = [pool.submit(_burst, server.url, headers, types["居民户口簿"], stop) for _ in range(CALLERS)]
+            args = (server.url, headers, types["居民户口簿"], department, stop)
+            futures = [pool.submit(_burst, *args) for _ in range(CALLERS)]
             deadline = time.monotonic() + 120
             while server.process.poll() is None:
                 issued = _duplicates(runtime, "SELECT count(*) FROM certs_certificate WHERE source = 'direct'")
@@ -102,7 +109,12 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
         after = httpx.post(
             f"{restarted.url}/api/certs/issue",
             headers=headers,
-            json={"type_code": sample["type_code"], "department_code": "SPJ", "holder_username": "lisi", "data": {}},
+            json={
+                "type_code": sample["type_code"],
+                "department_code": department,
+                "holder_username": "lisi",
+                "data": {},
+            },
             timeout=30,
         )
         assert after.status_code == 201, after.text
