@@ -787,6 +787,9 @@ def complete_task(
 ) -> TaskRead:
     """办结: close the task; an approved item that produces a certificate issues it into the wallet."""
     task, application = _task_for(db, actor, task_id)
+    # Two completions at once must not both pass the stage check and issue two certificates: the
+    # second waits for the first to commit and then sees the task done (SQLite's writer lock does this).
+    db.refresh(task, with_for_update=True)
     _require_stage(task, "decided")
     issued: list[str] = []
     if task.decision == "approved":
