@@ -2,6 +2,8 @@
 failed after the last attempt, shown to the platform administrator and retried from the API, the page
 and the command line."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import ClassVar
 
@@ -10,6 +12,7 @@ from sqlalchemy import insert, select
 
 from tests.conftest import bearer, page_login, run_cli
 from yiwang.core import events
+from yiwang.core.db import make_engine
 from yiwang.core.events import EventPayload, OutboxMessage
 from yiwang.core.timeutil import utcnow
 
@@ -184,3 +187,28 @@ def test_a_payload_that_no_longer_validates_fails_at_once(runtime, probe):
     assert (row.status, row.attempts) == ("failed", 1)
     assert "ValidationError" in (row.last_error or "")
     assert probe.received == []
+
+
+def test_two_nodes_delivering_at_once_never_deliver_a_row_twice(runtime, probe):
+    labels = [f"node-{n}" for n in range(30)]
+    with runtime.db.unit_of_work() as db:
+        for label in labels:
+            events.publish(db, Probe(label=label))  # the handler fails: all wait for their back-off
+    probe.failing = False
+    slow = probe.__call__
+
+    def slow_handler(db, payload: Probe) -> None:
+        time.sleep(0.01)  # long enough for the other node to look for work meanwhile
+        slow(db, payload)
+
+    events.subscribe(Probe, slow_handler, key="test.probe_handler")
+    later = utcnow() + timedelta(hours=2)
+    engines = [runtime.db.engine, make_engine(runtime.settings.resolved_database_url)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            delivered = sum(pool.map(lambda engine: events.deliver_due(engine, now=later), engines))
+    finally:
+        engines[1].dispose()
+    mine = [label for label in probe.received if label.startswith("node-")]
+    assert sorted(mine) == sorted(labels)  # every row once, none twice
+    assert delivered >= len(labels)
