@@ -164,8 +164,8 @@ def _deliver_committed(session: Session, transaction: SessionTransaction) -> Non
     committed: list[int] = session.info.pop(_COMMITTED_KEY, [])
     if not committed:
         return
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
     for row_id in committed:
         try:
             deliver_one(engine, row_id=row_id)
