@@ -127,6 +127,7 @@ def test_the_admin_page_lists_failures_and_its_button_retries(client, runtime, p
     row_id = _publish(runtime, "page-retry")
     _fail_until_given_up(runtime, row_id)
     csrf = page_login(client, "admin")
+    assert 'href="/admin/events"' in client.get("/admin", headers={"accept": "text/html"}).text
     page = client.get("/admin/events", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "事件投递" in page.text and "投递失败" in page.text and "page-retry" in page.text
