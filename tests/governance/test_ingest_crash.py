@@ -112,3 +112,27 @@ def test_an_ingest_killed_mid_write_leaves_the_old_version_and_is_cleaned_at_nex
     assert [(v["version"], v["current"], v["rows_out"]) for v in versions] == [(2, True, ROWS), (1, False, 10)]
     assert _current_rows(runtime, code) == ROWS
     print(f"\n{ROWS} rows: killed after {ran:.1f} s; full ingest {took:.1f} s")
+
+
+def test_snapshot_folders_no_version_points_at_are_removed_at_start(client, runtime, tmp_path):
+    """An ingest killed after moving its folder into place but before committing leaves an orphan."""
+    settings = runtime.settings
+    code = publish_entry(client, items=ITEMS)["code"]
+    small = tmp_path / "small.csv"
+    _write_csv(small, 5)
+    assert run_cli(runtime, "ingest", code, str(small)).exit_code == 0
+    entry_folder = settings.data_dir / "governance" / code
+    (kept,) = list(entry_folder.iterdir())
+    old_orphan, fresh_orphan = entry_folder / ("0" * 32), entry_folder / ("f" * 32)
+    for folder in (old_orphan, fresh_orphan):
+        folder.mkdir()
+        (folder / "data.parquet").write_bytes(b"PAR1 half written")
+    two_hours_ago = time.time() - 7200
+    for folder in (old_orphan, kept):
+        os.utime(folder, (two_hours_ago, two_hours_ago))
+
+    result = subprocess.run(yiwang("events", "deliver"), env=process_env(settings), capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert not old_orphan.exists()
+    assert fresh_orphan.exists()  # perhaps another node is registering it right now
+    assert kept.exists() and _current_rows(runtime, code) == 5

@@ -18,12 +18,14 @@ def _jobs(runtime):
 
 
 def _startup(runtime):
-    """Staging folders left by an ingest whose process died (kill -9, power loss) are removed."""
+    """Folders left by an ingest whose process died (kill -9, power loss) are removed."""
     from yiwang.governance import service
 
     removed = service.clean_staging(runtime.settings.data_dir)
+    with runtime.db.unit_of_work() as db:
+        removed += service.clean_orphan_snapshots(db, data_dir=runtime.settings.data_dir)
     if removed:
-        log.warning("removed %s staging folders of interrupted ingests", removed)
+        log.warning("removed %s snapshot folders of interrupted ingests", removed)
 
 
 def _demo(runtime, console):

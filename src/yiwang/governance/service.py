@@ -10,10 +10,12 @@ failed or cancelled ingest leaves the current version as it was.
 import fcntl
 import hashlib
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from yiwang.governance.schemas import JobRead, ResourceStatus, VersionCompare, V
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 STAGING = "_staging"  # snapshots being written; renamed into place only when complete
+ORPHAN_AGE = timedelta(hours=1)
 Progress = Callable[[float, str], None]
 
 
@@ -103,6 +106,27 @@ def clean_staging(data_dir: Path) -> int:
     for lock in staging_root.glob("*.lock"):
         if not lock.with_suffix("").exists():
             lock.unlink(missing_ok=True)
+    return removed
+
+
+def clean_orphan_snapshots(db: Session, *, data_dir: Path, older_than: timedelta = ORPHAN_AGE) -> int:
+    """Remove snapshot folders no version points at: an ingest killed after moving its folder into
+    place but before its transaction committed. Only folders older than `older_than`, so one whose
+    version is being registered right now on another node is left alone. Returns how many."""
+    root = storage_root(data_dir)
+    if not root.is_dir():
+        return 0
+    known = set(db.execute(select(DataVersion.storage_key)).scalars())
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry_folder in root.iterdir():
+        if not entry_folder.is_dir() or entry_folder.name.startswith("_"):
+            continue
+        for folder in entry_folder.iterdir():
+            key = f"{entry_folder.name}/{folder.name}"
+            if folder.is_dir() and key not in known and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
     return removed
 
 
