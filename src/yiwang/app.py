@@ -13,7 +13,7 @@ from yiwang import __version__
 from yiwang.config import Settings, get_settings
 from yiwang.core.jobs import JobRunner
 from yiwang.core.runtime import Runtime
-from yiwang.web import errors
+from yiwang.web import errors, nav
 from yiwang.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     """The whole platform as one ASGI app; upgrades the database and loads the demo on first start."""
     from yiwang import bootstrap, domains
     from yiwang.org import auth as org_auth
+    from yiwang.web import events_admin
     from yiwang.web import pages as web_pages
 
     settings = settings or get_settings()
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.include_router(web_pages.health_router)
     app.include_router(web_pages.router)
+    app.include_router(events_admin.api_router)
+    app.include_router(events_admin.page_router)
+    nav.register(events_admin.NAV)
     for plugin in domains.plugins():
         for router in plugin.routers:
             app.include_router(router)

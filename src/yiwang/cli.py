@@ -18,6 +18,7 @@ user_app = typer.Typer(help="账号管理", no_args_is_help=True)
 apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
+events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -25,6 +26,7 @@ for sub, name in (
     (apikey_app, "apikey"),
     (client_app, "client"),
     (audit_app, "audit"),
+    (events_app, "events"),
 ):
     app.add_typer(sub, name=name)
 
@@ -277,6 +279,58 @@ def audit_sign() -> None:
     with runtime.db.unit_of_work() as db:
         signature = audit.sign_head(db, runtime.signing_key)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
+
+
+@events_app.command("list")
+def events_list(
+    status: Annotated[str | None, typer.Option(help="pending | delivered | failed")] = "failed",
+    limit: Annotated[int, typer.Option(help="最多显示条数")] = 50,
+) -> None:
+    """List outbox events (by default the failed deliveries) with their last error."""
+    from yiwang.core import events
+
+    if status not in (None, "pending", "delivered", "failed"):
+        console.print("[red]状态只能是 pending、delivered 或 failed[/]")
+        raise typer.Exit(2)
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        rows, total = events.list_messages(db, status=status, limit=limit)  # type: ignore[arg-type]
+    table = Table("编号", "事件", "状态", "尝试", "错误")
+    for row in rows:
+        table.add_row(str(row.id), row.name, row.status, str(row.attempts), row.last_error or "")
+    console.print(table)
+    console.print(f"共 {total} 条")
+
+
+@events_app.command("retry")
+def events_retry(message_id: Annotated[int, typer.Argument(help="事件编号")]) -> None:
+    """Put a failed delivery back in the queue and deliver it now."""
+    from yiwang.core import events
+    from yiwang.core.errors import AppError
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            events.retry(db, actor=_cli_actor(), message_id=message_id)
+        with runtime.db.unit_of_work() as db:
+            row = events.get_message(db, message_id=message_id)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from exc
+    if row.status == "delivered":
+        console.print(f"[green]事件 #{row.id} 已投递[/]")
+        return
+    console.print(f"[yellow]事件 #{row.id} 仍未投递[/]（{row.status}）：{row.last_error or ''}")
+    raise typer.Exit(1)
+
+
+@events_app.command("deliver")
+def events_deliver() -> None:
+    """Deliver every due event left in the outbox now (the worker does this periodically)."""
+    from yiwang.core import events
+
+    runtime = _runtime()
+    console.print(f"已投递 {events.deliver_due(runtime.db.engine)} 个事件")
 
 
 @app.command()

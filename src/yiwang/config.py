@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_json_bytes: int = 1024 * 1024
     cookie_secure: bool = False
     audit_sign_seconds: int = 300
+    event_delivery_seconds: float = Field(5, description="how often the worker delivers events left in the outbox")
+    event_max_attempts: int = Field(8, description="deliveries of an event before it is marked failed")
+    event_retry_seconds: float = Field(5, description="first retry delay; doubled on each further failure")
+    event_keep_days: int = Field(7, description="days a delivered event stays in the outbox")
     mqtt_url: str | None = None
     mqtt_username: str | None = Field(None, description="the bridge's broker account (or in mqtt_url)")
     mqtt_password: str | None = Field(None, description="the bridge account's password (or in mqtt_url)")

@@ -4,13 +4,14 @@ Private keys never enter the database; the tables hold only public keys and the 
 """
 
 import contextlib
-import os
 import re
 from functools import cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from yiwang.core.crypto import write_new_secret
 
 LOG_KEY_FILE = "transparency_log_ed25519.pem"
 _SAFE_NAME = re.compile(r"^[a-z0-9_]+\.pem$")
@@ -33,11 +34,8 @@ class KeyStore:
             pem = Ed25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(pem)
+            with contextlib.suppress(FileExistsError):  # another thread or process made it first
+                write_new_secret(path, pem)
         return _load(path)
 
     def log_key(self) -> Ed25519PrivateKey:

@@ -1,9 +1,11 @@
 """Input and output models of the certs domain."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from yiwang.core.events import EventPayload
 
 
 def reject_nul(value: Any) -> Any:
@@ -146,3 +148,21 @@ class ConsistencyProofRead(BaseModel):
     first: int
     second: int
     consistency: list[str] = Field(description="十六进制哈希")
+
+
+# ---- events (core.events outbox payloads) ---------------------------------------------------------
+
+
+class CertificateIssued(EventPayload):
+    event_name: ClassVar[str] = "certs.issued"
+
+    identifier: str
+    holder_user_id: int | None
+    type_code: str
+
+
+class CertificateRevoked(EventPayload):
+    event_name: ClassVar[str] = "certs.revoked"
+
+    identifier: str
+    holder_user_id: int | None

@@ -21,7 +21,9 @@ from yiwang.certs import permissions as perm
 from yiwang.certs.keys import KeyStore
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.schemas import (
+    CertificateIssued,
     CertificateRead,
+    CertificateRevoked,
     CertificateTypeCreate,
     CertificateTypeRead,
     CertificateUseRead,
@@ -30,7 +32,7 @@ from yiwang.certs.schemas import (
     VerificationResult,
 )
 from yiwang.core import audit, events
-from yiwang.core.db import next_counter_value
+from yiwang.core.db import dialect_insert, next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, credit_code_check_char
 from yiwang.core.masking import mask_name
@@ -131,19 +133,25 @@ def _issuer_key(db: Session, *, keys: KeyStore, department_code: str) -> IssuerK
     file_name = f"issuer_{department_code.lower()}_ed25519.pem"
     private = keys.load_or_create(file_name)
     public = notes.raw_public_key(private.public_key())
-    row = IssuerKey(
-        department_id=department.id,
-        department_code=department_code,
-        issuer_code=department_credit_code(department_code),
-        name=f"{department_code.lower()}.issuer.yiwang",
-        public_key=base64.b64encode(public).decode(),
-        key_file=file_name,
-        active=True,
-        created_at=utcnow(),
+    # Two first issues of a department at once both get here: the loser's insert yields to the
+    # winner's row (waiting for its commit on PostgreSQL) instead of failing on the unique name.
+    db.execute(
+        dialect_insert(db)(IssuerKey)
+        .values(
+            department_id=department.id,
+            department_code=department_code,
+            issuer_code=department_credit_code(department_code),
+            name=f"{department_code.lower()}.issuer.yiwang",
+            public_key=base64.b64encode(public).decode(),
+            key_file=file_name,
+            active=True,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["name"])
     )
-    db.add(row)
-    db.flush()
-    return row
+    return db.execute(
+        select(IssuerKey).where(IssuerKey.department_code == department_code, IssuerKey.active.is_(True))
+    ).scalar_one()
 
 
 def issuer_public_keys(db: Session) -> list[dict[str, str]]:
@@ -364,7 +372,7 @@ def issue_certificate(
         target_id=identifier,
         details={"type": ctype.code, "holder_user_id": holder_user_id, "source": source, "log_index": cert.log_index},
     )
-    events.publish(db, "certs.issued", identifier=identifier, holder_user_id=holder_user_id, type_code=ctype.code)
+    events.publish(db, CertificateIssued(identifier=identifier, holder_user_id=holder_user_id, type_code=ctype.code))
     return _read(db, cert, ctype, key)
 
 
@@ -400,7 +408,7 @@ def revoke_certificate(
         target_id=cert.identifier,
         details={"reason": reason, "log_index": cert.revocation_log_index},
     )
-    events.publish(db, "certs.revoked", identifier=cert.identifier, holder_user_id=cert.holder_user_id)
+    events.publish(db, CertificateRevoked(identifier=cert.identifier, holder_user_id=cert.holder_user_id))
     return _read(db, cert)
 
 

@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session
 from yiwang.cityops import api, demo, jobs, open311, pages, service
 from yiwang.cityops import permissions as p
 from yiwang.core import workbench
-from yiwang.core.events import DomainEvent, subscribe
+from yiwang.core.events import subscribe
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.core.workbench import WorkItem
 from yiwang.domains import DomainPlugin
+from yiwang.sensing.schemas import AlarmConfirmed
 from yiwang.web.nav import Entry
 
 log = logging.getLogger(__name__)
@@ -57,13 +58,13 @@ def pending_work(db: Session, principal: Principal) -> list[WorkItem]:
 
 
 def _startup(runtime: Runtime) -> None:
-    def on_alarm(event: DomainEvent) -> None:
-        with runtime.db.unit_of_work() as db:
-            opened = service.open_from_alarm(db, payload=event.payload, cipher=runtime.cipher)
-            if opened is not None:
-                log.info("sensor alarm %s opened city event %s", event.payload.get("alarm_id"), opened.number)
+    def on_alarm(db: Session, alarm: AlarmConfirmed) -> None:
+        """Delivered at least once: open_from_alarm opens one event per alarm (alarm_id is unique)."""
+        opened = service.open_from_alarm(db, payload=alarm.model_dump(mode="json"), cipher=runtime.cipher)
+        if opened is not None:
+            log.info("sensor alarm %s opened city event %s", alarm.alarm_id, opened.number)
 
-    subscribe("sensing.alarm_confirmed", on_alarm)
+    subscribe(AlarmConfirmed, on_alarm, key="cityops.open_from_alarm")
     workbench.register("cityops", pending_work)
 
 

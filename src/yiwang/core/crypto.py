@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -17,11 +18,21 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 _ENVELOPE_VERSION = "v1"
 
 
-def _write_secret(path: Path, data: bytes) -> None:
+def write_new_secret(path: Path, data: bytes) -> None:
+    """Create a 0600 file holding data, all or nothing; FileExistsError if it exists already.
+
+    Written under a temporary name, synced, then hard-linked to its name: a process killed half-way
+    leaves no empty or partial key behind, and one starting at the same moment never reads one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 def load_or_create_master_key(key_dir: Path, configured: str | None) -> bytes:
@@ -34,7 +45,7 @@ def load_or_create_master_key(key_dir: Path, configured: str | None) -> bytes:
     path = key_dir / "field.key"
     if not path.exists():
         with contextlib.suppress(FileExistsError):  # another process created it first
-            _write_secret(path, base64.b64encode(secrets.token_bytes(32)))
+            write_new_secret(path, base64.b64encode(secrets.token_bytes(32)))
     key = base64.b64decode(path.read_bytes().strip())
     if len(key) != 32:
         raise ValueError(f"{path} does not hold a 32-byte base64 key")
@@ -89,7 +100,7 @@ def load_or_create_signing_key(key_dir: Path) -> Ed25519PrivateKey:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         with contextlib.suppress(FileExistsError):
-            _write_secret(path, pem)
+            write_new_secret(path, pem)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")

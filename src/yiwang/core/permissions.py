@@ -46,9 +46,11 @@ registry = PermissionRegistry()
 AUDIT_READ = "core.audit.read"
 SCOPE_ALL_DEPARTMENTS = "core.scope.all"
 PERSONAL_READ_CLEAR = "core.personal.read_clear"
+EVENTS_MANAGE = "core.events.manage"
 
 registry.add_permissions(
     Permission(AUDIT_READ, "查询审计日志"),
     Permission(SCOPE_ALL_DEPARTMENTS, "跨部门访问所有部门的记录"),
     Permission(PERSONAL_READ_CLEAR, "查看个人信息明文（留痕审计）"),
+    Permission(EVENTS_MANAGE, "查看并重试跨域事件投递"),
 )

@@ -7,11 +7,15 @@ An ingest writes its folder first and switches the pointer last, in the caller's
 failed or cancelled ingest leaves the current version as it was.
 """
 
+import fcntl
 import hashlib
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,8 @@ from yiwang.governance.models import DataResource, DataVersion, IngestJob
 from yiwang.governance.schemas import JobRead, ResourceStatus, VersionCompare, VersionRead
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+STAGING = "_staging"  # snapshots being written; renamed into place only when complete
+ORPHAN_AGE = timedelta(hours=1)
 Progress = Callable[[float, str], None]
 
 
@@ -59,6 +65,69 @@ class Snapshot:
     checksum: str
     report: dict[str, Any]
     encoding: str
+
+
+@contextmanager
+def _staging_folder(root: Path) -> Iterator[Path]:
+    """A fresh folder under _staging, held with an exclusive lock on its sibling `.lock` file while in
+    use. The kernel drops the lock when the writing process dies, however it dies, which is how
+    `clean_staging` tells an abandoned folder from one another process is still writing."""
+    staging = root / STAGING / uuid.uuid4().hex
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    lock = staging.with_suffix(".lock")
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # locked before the folder exists
+        try:
+            staging.mkdir()
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already when renamed into place
+            lock.unlink(missing_ok=True)
+
+
+def clean_staging(data_dir: Path) -> int:
+    """Remove staging folders whose writer is gone (a crashed ingest); run at start. Returns how many."""
+    staging_root = storage_root(data_dir) / STAGING
+    if not staging_root.is_dir():
+        return 0
+    removed = 0
+    for folder in staging_root.iterdir():
+        if not folder.is_dir():
+            continue
+        lock = folder.with_suffix(".lock")
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another process is writing it right now
+            shutil.rmtree(folder, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+            removed += 1
+    for lock in staging_root.glob("*.lock"):
+        if not lock.with_suffix("").exists():
+            lock.unlink(missing_ok=True)
+    return removed
+
+
+def clean_orphan_snapshots(db: Session, *, data_dir: Path, older_than: timedelta = ORPHAN_AGE) -> int:
+    """Remove snapshot folders no version points at: an ingest killed after moving its folder into
+    place but before its transaction committed. Only folders older than `older_than`, so one whose
+    version is being registered right now on another node is left alone. Returns how many."""
+    root = storage_root(data_dir)
+    if not root.is_dir():
+        return 0
+    known = set(db.execute(select(DataVersion.storage_key)).scalars())
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry_folder in root.iterdir():
+        if not entry_folder.is_dir() or entry_folder.name.startswith("_"):
+            continue
+        for folder in entry_folder.iterdir():
+            key = f"{entry_folder.name}/{folder.name}"
+            if folder.is_dir() and key not in known and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 def _sha256(path: Path) -> str:
@@ -103,9 +172,7 @@ def run_pipeline(
     key = f"{entry_code}/{uuid.uuid4().hex}"
     root = storage_root(data_dir)
     folder = root / key
-    staging = root / "_staging" / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    try:
+    with _staging_folder(root) as staging:
         result.clean.write_parquet(staging / "data.parquet", statistics=True)
         result.quarantine.write_parquet(staging / "quarantine.parquet")
         checksum = _sha256(staging / "data.parquet")
@@ -113,9 +180,6 @@ def run_pipeline(
             raise IngestCancelled()
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     notify(0.95, "登记版本")
     return Snapshot(key=key, folder=folder, checksum=checksum, report=result.report, encoding=encoding)
 

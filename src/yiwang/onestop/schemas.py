@@ -1,9 +1,11 @@
 """Input and output models of the onestop domain."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from yiwang.core.events import EventPayload
 
 FieldType = Literal["text", "textarea", "number", "date", "select", "id_number", "credit_code", "phone"]
 # How a personal field is masked; ID numbers and phones are personal by their type.
@@ -426,3 +428,28 @@ class PrefillRead(BaseModel):
     form: list[FormField]
     values: dict[str, Any]
     materials: list[dict[str, Any]]
+
+
+# ---- events (core.events outbox payloads) ---------------------------------------------------------
+
+
+class ApplicationSubmitted(EventPayload):
+    event_name: ClassVar[str] = "onestop.application_submitted"
+
+    number: str
+    applicant_id: int | None
+
+
+class TaskChanged(EventPayload):
+    event_name: ClassVar[str] = "onestop.task_changed"
+
+    task_id: int
+    application: str
+    stage: str
+
+
+class ApplicationRated(EventPayload):
+    event_name: ClassVar[str] = "onestop.rated"
+
+    number: str
+    score: int

@@ -59,7 +59,9 @@ from yiwang.onestop.schemas import (
     ApplicationBrief,
     ApplicationCreate,
     ApplicationPersonalRead,
+    ApplicationRated,
     ApplicationRead,
+    ApplicationSubmitted,
     CalendarOverrideIn,
     ClaimRead,
     DecisionInput,
@@ -77,6 +79,7 @@ from yiwang.onestop.schemas import (
     RatingRead,
     SupplementRequest,
     SupplementSubmit,
+    TaskChanged,
     TaskRead,
 )
 from yiwang.org import service as org_service
@@ -450,7 +453,7 @@ def submit_application(
             "consent": data.consent,
         },
     )
-    events.publish(db, "onestop.application_submitted", number=application.number, applicant_id=actor.user_id)
+    events.publish(db, ApplicationSubmitted(number=application.number, applicant_id=actor.user_id))
     return get_application(db, actor=actor, number=application.number)
 
 
@@ -868,6 +871,9 @@ def complete_task(
 ) -> TaskRead:
     """办结: close the task; an approved item that produces a certificate issues it into the wallet."""
     task, application = _task_for(db, actor, task_id)
+    # Two completions at once must not both pass the stage check and issue two certificates: the
+    # second waits for the first to commit and then sees the task done (SQLite's writer lock does this).
+    db.refresh(task, with_for_update=True)
     _require_stage(task, "decided")
     issued: list[str] = []
     if task.decision == "approved":
@@ -922,7 +928,7 @@ def _done(
         target_id=task.id,
         details={"application": application.number, "stage": task.stage} | (details or {}),
     )
-    events.publish(db, "onestop.task_changed", task_id=task.id, application=application.number, stage=task.stage)
+    events.publish(db, TaskChanged(task_id=task.id, application=application.number, stage=task.stage))
     return get_task(db, actor=actor, task_id=task.id)
 
 
@@ -1033,7 +1039,7 @@ def rate_application(db: Session, *, actor: Principal, number: str, data: Rating
         target_id=number,
         details={"score": data.score, "followup": followup_id},
     )
-    events.publish(db, "onestop.rated", number=number, score=data.score)
+    events.publish(db, ApplicationRated(number=number, score=data.score))
     return RatingRead(
         application_number=number,
         score=data.score,

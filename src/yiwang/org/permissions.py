@@ -2,6 +2,7 @@
 
 from yiwang.core.permissions import (
     AUDIT_READ,
+    EVENTS_MANAGE,
     PERSONAL_READ_CLEAR,
     SCOPE_ALL_DEPARTMENTS,
     Permission,
@@ -67,6 +68,7 @@ registry.grant(
     CLIENT_WRITE,
     WORKBENCH_VIEW,
     AUDIT_READ,
+    EVENTS_MANAGE,
     SCOPE_ALL_DEPARTMENTS,
     PERSONAL_READ_CLEAR,
 )

@@ -15,6 +15,7 @@ from yiwang.core.events import publish
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.sensing import aqi
 from yiwang.sensing import models as m
+from yiwang.sensing.schemas import AlarmConfirmed, AlarmRaised
 
 BATCH = 200_000
 AIR_KINDS = ("air_station", "grid_air")
@@ -429,7 +430,7 @@ def raise_alarm(
     )
     db.add(alarm)
     db.flush()
-    publish(db, "sensing.alarm_raised", alarm_id=alarm.id, severity=alarm.severity, message=alarm.message)
+    publish(db, AlarmRaised(alarm_id=alarm.id, severity=alarm.severity, message=alarm.message))
     if rule.severity == "critical" and rule.event_category:
         confirm(db, alarm=alarm, rule=rule, thing=thing, by="system:auto")
     return 1
@@ -446,16 +447,17 @@ def confirm(db: Session, *, alarm: m.Alarm, rule: m.AlarmRule, thing: m.Thing | 
     if rule.event_category:
         publish(
             db,
-            "sensing.alarm_confirmed",
-            alarm_id=alarm.id,
-            category_code=rule.event_category,
-            message=alarm.message,
-            severity=alarm.severity,
-            thing_name=thing.name if thing else None,
-            division_code=thing.division_code if thing else None,
-            lon=thing.lon if thing else None,
-            lat=thing.lat if thing else None,
-            raised_at=alarm.raised_at.isoformat(),
+            AlarmConfirmed(
+                alarm_id=alarm.id,
+                category_code=rule.event_category,
+                message=alarm.message,
+                severity=alarm.severity,
+                thing_name=thing.name if thing else None,
+                division_code=thing.division_code if thing else None,
+                lon=thing.lon if thing else None,
+                lat=thing.lat if thing else None,
+                raised_at=alarm.raised_at,
+            ),
         )
 
 

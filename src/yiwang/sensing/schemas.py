@@ -1,9 +1,11 @@
 """Input and output shapes of 物联感知."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from yiwang.core.events import EventPayload
 
 
 class Strict(BaseModel):
@@ -127,3 +129,30 @@ class AqiDayRead(BaseModel):
     category: str | None
     primary_pollutants: list[str]
     edition: str
+
+
+# ---- events other domains subscribe to (core.events outbox payloads) ----------------------------
+
+
+class AlarmRaised(EventPayload):
+    event_name: ClassVar[str] = "sensing.alarm_raised"
+
+    alarm_id: int
+    severity: str
+    message: str
+
+
+class AlarmConfirmed(EventPayload):
+    """A confirmed alarm of a kind that has a city event category: 一网统管 opens one event for it."""
+
+    event_name: ClassVar[str] = "sensing.alarm_confirmed"
+
+    alarm_id: int
+    category_code: str
+    message: str
+    severity: str
+    thing_name: str | None = None
+    division_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    raised_at: datetime
