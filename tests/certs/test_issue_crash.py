@@ -71,9 +71,18 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
     try:
         server.wait_ready()
         headers = {"Authorization": f"Bearer {token(server.url, 'admin', DEMO_PASSWORD)}"}
-        types = {t["name"]: t["code"] for t in httpx.get(f"{server.url}/api/certs/types", headers=headers).json()}
+        # Only a type's issuing department may issue it: a new type names the fresh department.
+        existing = {t["code"] for t in httpx.get(f"{server.url}/api/certs/types", headers=headers).json()}
+        ministry = sorted(existing)[0][:18]  # a valid unified credit code of a ministry
+        type_code = next(f"{ministry}{n:03d}" for n in range(999, 0, -1) if f"{ministry}{n:03d}" not in existing)
+        created = httpx.post(
+            f"{server.url}/api/certs/types",
+            headers=headers,
+            json={"code": type_code, "name": "压测证明", "ministry": "测试部", "issuer_department_code": department},
+        )
+        assert created.status_code == 201, created.text
         with ThreadPoolExecutor(CALLERS) as pool:
-            args = (server.url, headers, types["居民户口簿"], department, stop)
+            args = (server.url, headers, type_code, department, stop)
             futures = [pool.submit(_burst, *args) for _ in range(CALLERS)]
             deadline = time.monotonic() + 120
             while server.process.poll() is None:
