@@ -14,6 +14,7 @@ from yiwang.config import Settings, get_settings
 from yiwang.core.jobs import JobRunner
 from yiwang.core.runtime import Runtime
 from yiwang.web import errors, nav
+from yiwang.web.admission import AdmissionLimits, AdmissionMiddleware
 from yiwang.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_bytes=settings.max_json_bytes)
+    app.add_middleware(AdmissionMiddleware, limits=_admission_limits(settings))
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -68,6 +70,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             app.include_router(router)
     _freeze_startup_objects()
     return app
+
+
+def _admission_limits(settings: Settings) -> AdmissionLimits:
+    return AdmissionLimits(
+        max_in_flight=settings.admission_max_in_flight,
+        queue_ms=settings.admission_queue_ms,
+        overload_queue_ms=settings.admission_overload_queue_ms,
+        retry_after_seconds=settings.admission_retry_after_seconds,
+    )
 
 
 def _freeze_startup_objects() -> None:

@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     mqtt_username: str | None = Field(None, description="the bridge's broker account (or in mqtt_url)")
     mqtt_password: str | None = Field(None, description="the bridge account's password (or in mqtt_url)")
     mqtt_client_id: str = Field("yiwang-bridge", description="fixed, so the broker keeps the bridge's session")
+    admission_max_in_flight: int = Field(
+        8,
+        ge=0,
+        le=40,
+        description="requests one process serves at once (0: no admission control); at most the thread pool's 40",
+    )
+    admission_queue_ms: int = Field(100, ge=0, description="longest wait for a slot while the queue keeps emptying")
+    admission_overload_queue_ms: int = Field(
+        10, ge=0, description="longest wait for a slot once the queue has stood for longer than admission_queue_ms"
+    )
+    admission_retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with a 503 overloaded")
 
     @property
     def resolved_database_url(self) -> str:

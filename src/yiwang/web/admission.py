@@ -1,0 +1,157 @@
+"""Admission control: past its capacity the process sheds the excess with 503 instead of queueing it.
+
+Without it every request is accepted, waits for a worker thread and then for a database connection;
+past capacity the waits grow until each request times out after the pool's 30 s, and the process
+finishes nothing at all. Here a process serves at most `max_in_flight` requests at once. Others wait
+in arrival order for a slot, but only briefly: up to `queue_ms` while the queue keeps emptying, and
+only `overload_queue_ms` once it has stayed non-empty for longer than `queue_ms` (CoDel's rule: a
+standing queue means the load is above capacity, and waiting longer cannot help). A request that
+gets no slot in time is answered at once with 503 `overloaded` and `Retry-After`, so the admitted
+ones keep their usual latency and the process recovers as soon as the load drops.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from yiwang.core.errors import error_body
+from yiwang.web.errors import wants_html
+
+log = logging.getLogger(__name__)
+
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/favicon.ico"})
+EXEMPT_PREFIXES = ("/static/",)
+OVERLOADED_MESSAGE = "系统繁忙，请稍后再试"
+_HTML_PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>系统繁忙</title></head>'
+    f"<body><main><h1>系统繁忙</h1><p>当前访问人数较多，{OVERLOADED_MESSAGE}。</p>"
+    '<p><a href="/">返回首页</a></p></main></body></html>'
+)
+_SHEDDING_LOG_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class AdmissionLimits:
+    """How much work one process takes on; `max_in_flight` 0 turns admission control off."""
+
+    max_in_flight: int
+    queue_ms: int
+    overload_queue_ms: int
+    retry_after_seconds: int
+
+
+class AdmissionMiddleware:
+    """Serve at most `max_in_flight` requests at once; a bounded wait for the rest, then 503."""
+
+    def __init__(self, app: ASGIApp, *, limits: AdmissionLimits) -> None:
+        self.app = app
+        self.limits = limits
+        self.in_flight = 0
+        self.rejected = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._queue_empty_at = time.monotonic()
+        self._last_shedding_log = 0.0
+        self._rejection_json = json.dumps(error_body("overloaded", OVERLOADED_MESSAGE), ensure_ascii=False).encode()
+        self._rejection_html = _HTML_PAGE.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.limits.max_in_flight <= 0 or _is_exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if not await self._acquire():
+            await self._reject(scope, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._release()
+
+    async def _acquire(self) -> bool:
+        """Take a slot now, or wait for one within the current queue budget; False when none came."""
+        if self.in_flight < self.limits.max_in_flight and not self._waiters:
+            self.in_flight += 1
+            return True
+        now = time.monotonic()
+        if not self._waiters:
+            self._queue_empty_at = now
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), self._queue_budget(now))
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():
+                return True  # the slot was handed over just as the wait ran out
+            waiter.cancel()
+            self._forget(waiter)
+            return False
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed a slot it will not use
+            else:
+                waiter.cancel()
+                self._forget(waiter)
+            raise
+        return True
+
+    def _queue_budget(self, now: float) -> float:
+        """Seconds a new arrival may wait: short once the queue has stood for longer than `queue_ms`."""
+        standing = now - self._queue_empty_at > self.limits.queue_ms / 1000
+        return (self.limits.overload_queue_ms if standing else self.limits.queue_ms) / 1000
+
+    def _release(self) -> None:
+        """Hand the slot straight to the longest waiter still waiting, or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                if not self._waiters:
+                    self._queue_empty_at = time.monotonic()
+                return
+        self._queue_empty_at = time.monotonic()
+        self.in_flight -= 1
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+        if not self._waiters:
+            self._queue_empty_at = time.monotonic()
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        self.rejected += 1
+        now = time.monotonic()
+        if now - self._last_shedding_log > _SHEDDING_LOG_SECONDS:
+            self._last_shedding_log = now
+            log.warning(
+                "overloaded: shedding requests (%d in flight, %d waiting, %d shed so far)",
+                self.in_flight,
+                len(self._waiters),
+                self.rejected,
+            )
+        if wants_html(Request(scope)):
+            body, content_type = self._rejection_html, b"text/html; charset=utf-8"
+        else:
+            body, content_type = self._rejection_json, b"application/json"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(self.limits.retry_after_seconds).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _is_exempt(path: str) -> bool:
+    return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES)
