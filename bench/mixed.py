@@ -25,6 +25,7 @@ Prints one JSON line.
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import random
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +57,7 @@ ROLES = {
 }
 PAGES = {
     "citizen": ["/", "/onestop", "/onestop/me", "/cityops/mine", "/certs/wallet", "/opendata", "/cityops/report"],
-    "handler": ["/workbench", "/onestop/tasks", "/cityops", "/catalog", "/exchange"],
+    "handler": ["/workbench", "/onestop/tasks", "/cityops", "/catalog", "/cityops/mine"],
     "dispatcher": ["/workbench", "/cityops", "/cityops/supervision", "/sensing", "/sensing/alarms"],
     "admin": ["/admin/users", "/admin/audit", "/catalog", "/governance", "/sensing/aqi", "/opendata/manage"],
     "leader": ["/brain", "/brain/cockpit", "/brain/indicators", "/brain/warnings", "/cityops/figures"],
@@ -69,12 +71,12 @@ MIX = {
     "sta_read": 10,
     "sta_write": 8,
     "open311_post": 8,
-    "onestop_apply": 4,
+    "onestop": 4,  # an upload, then the application
     "data_api": 6,
     "cockpit": 6,
     "opendata_rows": 8,
 }
-UPLOAD_KINDS = {"sta_write", "onestop_apply"}
+UPLOAD_KINDS = {"onestop_upload"}
 SEARCH_WORDS = ["空气", "许可", "人口", "企业", "监测", "交通", "水质", "统计"]
 REPORTS = ["小区门口垃圾桶满了好几天没人收", "路口红绿灯坏了一直闪黄灯", "楼下饭店油烟太大了", "河面上漂了很多垃圾"]
 P99_TARGET_MS = 100.0
@@ -192,12 +194,13 @@ class Fixture:
     open311_key: str
     open311_service: str
     counter: int = 0
+    skip: frozenset[str] = frozenset()
     problems: list[str] = field(default_factory=list)
 
 
-def _client(url: str, connections: int) -> httpx.AsyncClient:
+def _client(url: str, connections: int, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(10.0), limits=limits)
+    return httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(10.0), limits=limits, transport=transport)
 
 
 async def _login(url: str, username: str) -> httpx.AsyncClient:
@@ -218,26 +221,31 @@ async def _bearer(api: httpx.AsyncClient, **form: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def prepare(url: str) -> Fixture:
+async def prepare(url: str, *, skip: frozenset[str] = frozenset()) -> Fixture:
     api = _client(url, 256)
+    setup = _client(url, 8, transport=RetryWhenShed())
     sessions = {role: await _login(url, username) for role, username in ROLES.items()}
     headers = {
-        name: await _bearer(api, grant_type="password", username=name, password=DEMO_PASSWORD)
+        name: await _bearer(setup, grant_type="password", username=name, password=DEMO_PASSWORD)
         for name in ("admin", "leader", "hbj_steward", "zhangsan", "yushan_tech")
     }
     headers["exchange"] = await _bearer(
         api, grant_type="client_credentials", client_id="demo-exchange-client", client_secret=DEMO_CLIENT_SECRET
     )
-    catalog = (await api.get("/api/catalog/entries", params={"size": 50}, headers=headers["admin"])).json()
-    datasets = (await api.get("/api/3/action/package_list")).json().get("result", [])
-    streams = (await api.get("/sta/v1.1/Datastreams", params={"$top": 50, "$select": "id"})).json()
-    grants = (await api.get("/api/exchange/grants", headers=headers["exchange"])).json()
-    key = (await api.post("/api/auth/api-keys", params={"label": "bench"}, headers=headers["zhangsan"])).json()
-    open_key = (await api.post("/api/auth/api-keys", params={"label": "bench"}, headers=headers["yushan_tech"])).json()
+    catalog = (await setup.get("/api/catalog/entries", params={"size": 50}, headers=headers["admin"])).json()
+    datasets = (await setup.get("/api/3/action/package_list")).json().get("result", [])
+    streams = (
+        await setup.get("/sta/v1.1/Datastreams", params={"$top": 50, "$select": "id"}, headers=headers["hbj_steward"])
+    ).json()
+    grants = (await setup.get("/api/exchange/grants", headers=headers["admin"])).json()
+    key = (await setup.post("/api/auth/api-keys", params={"label": "bench"}, headers=headers["zhangsan"])).json()
+    open_key = (
+        await setup.post("/api/auth/api-keys", params={"label": "bench"}, headers=headers["yushan_tech"])
+    ).json()
     headers["open_key"] = {"X-API-Key": open_key["api_key"]}
-    quota = (await api.get("/api/opendata/quota", headers=headers["open_key"])).json()
-    await api.put(f"/api/opendata/limits/{quota['key']}", json={"per_minute": 100000}, headers=headers["admin"])
-    services = (await api.get("/open311/v2/services.json")).json()
+    quota = (await setup.get("/api/opendata/quota", headers=headers["open_key"])).json()
+    await setup.put(f"/api/opendata/limits/{quota['key']}", json={"per_minute": 100000}, headers=headers["admin"])
+    services = (await setup.get("/open311/v2/services.json")).json()
     fixture = Fixture(
         sessions=sessions,
         api=api,
@@ -245,47 +253,135 @@ async def prepare(url: str) -> Fixture:
         catalog_codes=[e["code"] for e in _items(catalog)],
         dataset_codes=list(datasets)[:50],
         datastreams=[s["@iot.id"] for s in streams.get("value", [])],
-        grants=[g["id"] for g in _items(grants) if g.get("status", "active") == "active"],
+        grants=[g["id"] for g in _items(grants) if g.get("active")],
         onestop_item=None,
         open311_key=key["api_key"],
         open311_service=services[0]["service_code"],
+        skip=skip,
     )
-    fixture.onestop_item = await _find_applicable_item(fixture)
-    for name, values in (
-        ("catalog entries", fixture.catalog_codes),
-        ("open datasets", fixture.dataset_codes),
-        ("datastreams", fixture.datastreams),
-        ("sharing grants", fixture.grants),
+    fixture.dataset_codes = [
+        code
+        for code in fixture.dataset_codes
+        if await _readable(setup, f"/api/opendata/datasets/{code}/rows", headers["open_key"])
+    ]
+    fixture.grants = [
+        g for g in fixture.grants if await _readable(setup, f"/api/exchange/data/{g}", headers["exchange"])
+    ]
+    fixture.onestop_item = await _find_applicable_item(fixture, setup)
+    await setup.aclose()
+    for kinds, values in (
+        (("catalog_search",), fixture.catalog_codes),
+        (("opendata_rows", "dcat"), fixture.dataset_codes),
+        (("sta_read", "sta_write"), fixture.datastreams),
+        (("data_api",), fixture.grants),
+        (("onestop",), [fixture.onestop_item] if fixture.onestop_item else []),
     ):
         if not values:
-            fixture.problems.append(f"no {name} in the demo")
+            fixture.problems.append(f"the demo has nothing for {', '.join(kinds)}: left out")
+            fixture.skip |= frozenset(kinds)
     return fixture
+
+
+class RetryWhenShed(httpx.AsyncHTTPTransport):
+    """Setting up must not fail because the server is still busy: a 503 is retried after Retry-After."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(30):
+            response = await super().handle_async_request(request)
+            if response.status_code != 503:
+                return response
+            await response.aread()
+            await response.aclose()
+            await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        return response
 
 
 def _items(body: Any) -> list[dict[str, Any]]:
     return body.get("items", []) if isinstance(body, dict) else body
 
 
-async def _find_applicable_item(fixture: Fixture) -> dict[str, Any] | None:
-    """An item a citizen can apply for with a form only (no uploads), as most applications start."""
-    items = _items((await fixture.api.get("/api/onestop/items", params={"size": 100})).json())
+async def _readable(api: httpx.AsyncClient, path: str, headers: dict[str, str]) -> bool:
+    return (await api.get(path, params={"size": 1}, headers=headers)).status_code == 200
+
+
+async def _find_applicable_item(fixture: Fixture, setup: httpx.AsyncClient) -> dict[str, Any] | None:
+    """A citizen item whose materials the citizen's e-certificates and one uploaded PDF can meet."""
+    citizen = fixture.headers["zhangsan"]
+    items = _items((await setup.get("/api/onestop/items", params={"size": 100}, headers=citizen)).json())
     for item in items:
-        body = {"item_code": item["code"], "consent": True, "form": {}}
-        response = await fixture.api.post("/api/onestop/applications", json=body, headers=fixture.headers["zhangsan"])
-        if response.status_code == 201:
-            return body
-        problems = response.json().get("error", {}).get("details")
-        if response.status_code == 422 and isinstance(problems, list) and all("field" in p for p in problems):
-            body["form"] = {p["field"]: _sample(p.get("message", "")) for p in problems}
-            retry = await fixture.api.post("/api/onestop/applications", json=body, headers=fixture.headers["zhangsan"])
-            if retry.status_code == 201:
-                return body
-    fixture.problems.append("no onestop item accepts an application without uploads")
+        if item["audience"] == "enterprise" or not item["online"]:
+            continue
+        prefill = (await setup.get("/api/onestop/prefill", params={"item": item["code"]}, headers=citizen)).json()
+        materials = prefill.get("materials", [])
+        uploads = [m["key"] for m in materials if m["required"] and m["available"] == "upload"]
+        if any(m["required"] and m["available"] not in ("upload", "certificate") for m in materials):
+            continue
+        form = dict(prefill["values"])
+        for spec in prefill["form"]:
+            if spec["required"] and spec["name"] not in form:
+                if spec["type"] != "text":
+                    break
+                form[spec["name"]] = "常熟市虞山街道书院街1号"
+        else:
+            candidate = {"item_code": item["code"], "form": form, "uploads": uploads}
+            if await _apply(fixture, candidate, client=setup) == (201, 201):
+                return candidate
+    fixture.problems.append("no onestop item a citizen can apply for with certificates and uploads")
     return None
 
 
-def _sample(message: str) -> Any:
-    return 1 if "数" in message else "压测"
+def _pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+PDF = _pdf()
+
+
+async def _apply(
+    fixture: Fixture,
+    item: dict[str, Any],
+    record: Callable[..., None] | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> tuple[int, int]:
+    """Upload the item's required files, then submit the application; the two statuses."""
+    citizen = fixture.headers["zhangsan"]
+    client = client or fixture.api
+    attachments, upload_status = {}, 201
+    for material in item["uploads"]:
+        t0 = time.perf_counter()
+        try:
+            response = await client.post(
+                "/api/onestop/attachments",
+                headers=citizen,
+                data={"material": material, "item": item["item_code"]},
+                files={"file": ("申请书.pdf", PDF, "application/pdf")},
+            )
+            upload_status, failure = response.status_code, ""
+        except httpx.HTTPError as exc:
+            upload_status, failure = 0, type(exc).__name__
+        if record:
+            record("onestop_upload", upload_status, t0, "/api/onestop/attachments", failure)
+        if upload_status != 201:
+            return upload_status, 0
+        attachments[material] = response.json()["id"]
+    body = {"item_code": item["item_code"], "form": item["form"], "consent": True, "attachments": attachments}
+    t0 = time.perf_counter()
+    try:
+        status, failure = (
+            (await client.post("/api/onestop/applications", json=body, headers=citizen)).status_code,
+            "",
+        )
+    except httpx.HTTPError as exc:
+        status, failure = 0, type(exc).__name__
+    if record:
+        record("onestop_apply", status, t0, "/api/onestop/applications", failure)
+    return upload_status, status
 
 
 # ---------------------------------------------------------------- the mix
@@ -294,8 +390,8 @@ def _sample(message: str) -> Any:
 Request = tuple[httpx.AsyncClient, str, str, dict[str, Any]]
 
 
-def request_for(kind: str, fixture: Fixture, rnd: random.Random) -> tuple[str, Request]:
-    """The (kind label, request) of one arrival of `kind`."""
+def request_for(kind: str, fixture: Fixture, rnd: random.Random) -> tuple[str, Request | None]:
+    """The (kind label, request) of one arrival of `kind`; no request for the two-step onestop kind."""
     h = fixture.headers
     fixture.counter += 1
     n = fixture.counter
@@ -322,9 +418,11 @@ def request_for(kind: str, fixture: Fixture, rnd: random.Random) -> tuple[str, R
     if kind == "sta_read":
         stream = rnd.choice(fixture.datastreams)
         if rnd.random() < 0.3:
-            return kind, (fixture.api, "GET", "/sta/v1.1/Things", {"params": {"$top": 20, "$expand": "Datastreams"}})
+            params = {"$top": 20, "$expand": "Datastreams"}
+            return kind, (fixture.api, "GET", "/sta/v1.1/Things", {"params": params, "headers": h["hbj_steward"]})
         params = {"$top": 50, "$orderby": "phenomenonTime desc"}
-        return kind, (fixture.api, "GET", f"/sta/v1.1/Datastreams({stream})/Observations", {"params": params})
+        path = f"/sta/v1.1/Datastreams({stream})/Observations"
+        return kind, (fixture.api, "GET", path, {"params": params, "headers": h["hbj_steward"]})
     if kind == "sta_write":
         now = datetime.now(UTC)
         body = [
@@ -344,13 +442,8 @@ def request_for(kind: str, fixture: Fixture, rnd: random.Random) -> tuple[str, R
             "description": f"{rnd.choice(REPORTS)}（压测 {n}）",
         }
         return kind, (fixture.api, "POST", "/open311/v2/requests.json", {"data": form})
-    if kind == "onestop_apply" and fixture.onestop_item:
-        return kind, (
-            fixture.api,
-            "POST",
-            "/api/onestop/applications",
-            {"json": fixture.onestop_item, "headers": h["zhangsan"]},
-        )
+    if kind == "onestop" and fixture.onestop_item:
+        return kind, None
     if kind == "data_api" and fixture.grants:
         params = {"page": rnd.randint(1, 5), "size": 100}
         url = f"/api/exchange/data/{rnd.choice(fixture.grants)}"
@@ -360,16 +453,17 @@ def request_for(kind: str, fixture: Fixture, rnd: random.Random) -> tuple[str, R
         return kind, (fixture.api, "GET", url, {"params": {"page": 1, "size": 50}, "headers": h["open_key"]})
     if kind == "cockpit":
         return kind, (fixture.api, "GET", "/api/brain/cockpit", {"headers": h["leader"]})
-    return "ckan", (fixture.api, "GET", "/api/3/action/package_list", {})
+    raise LookupError(f"nothing to request for {kind}")
 
 
 @dataclass
 class Sample:
     kind: str
     sent: float  # seconds since the phase began
-    status: int  # 0 when the request failed without an answer (time-out, connection)
+    status: int  # 0 when the request failed without an answer: `failure` says how
     ms: float
     path: str
+    failure: str = ""
 
 
 async def run_phase(
@@ -377,31 +471,37 @@ async def run_phase(
 ) -> tuple[list[Sample], float]:
     """Open loop: one arrival every 1/rate s, whatever the answers; samples and the phase's length."""
     rnd = random.Random(seed)
-    kinds, weights = list(MIX), list(MIX.values())
+    mix = {kind: share for kind, share in MIX.items() if kind not in fixture.skip}
+    kinds, weights = list(mix), list(mix.values())
     samples: list[Sample] = []
     outstanding: set[asyncio.Task[None]] = set()
     began = time.perf_counter()
 
-    async def one(kind: str, request: Request, sent: float) -> None:
+    async def one(kind: str, request: Request | None, sent: float) -> None:
+        def record(label: str, status: int, t0: float, path: str, failure: str = "") -> None:
+            samples.append(Sample(label, sent, status, (time.perf_counter() - t0) * 1000, path, failure))
+
+        if request is None:
+            await _apply(fixture, fixture.onestop_item or {}, record)
+            return
         client, method, path, options = request
         t0 = time.perf_counter()
         try:
-            response = await client.request(method, path, **options)
-            status = response.status_code
-        except httpx.HTTPError:
-            status = 0
-        samples.append(Sample(kind, sent, status, (time.perf_counter() - t0) * 1000, path))
+            status = (await client.request(method, path, **options)).status_code
+        except httpx.HTTPError as exc:
+            record(kind, 0, t0, path, type(exc).__name__)
+            return
+        record(kind, status, t0, path)
 
     total = int(rate * seconds)
-    skipped = 0
     for i in range(total):
         due = began + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         if len(outstanding) >= max_outstanding:
-            skipped += 1  # the generator's own bound; counted as errors below
-            samples.append(Sample("generator_backlog", i / rate, 0, 0.0, ""))
+            # The generator's own bound on requests in the air; counted as an error.
+            samples.append(Sample("generator_backlog", i / rate, 0, 0.0, "", "generator_backlog"))
             continue
         label, request = request_for(rnd.choices(kinds, weights)[0], fixture, rnd)
         task = asyncio.create_task(one(label, request, i / rate))
@@ -433,7 +533,7 @@ def per_kind(samples: list[Sample]) -> dict[str, dict[str, Any]]:
     figures = {}
     for kind, group in sorted(grouped.items()):
         good = [s.ms for s in group if ok(s)]
-        errors = Counter(str(s.status) for s in group if not ok(s))
+        errors = Counter(s.failure or str(s.status) for s in group if not ok(s))
         figures[kind] = {
             "n": len(group),
             "p50": pct(good, 0.5),
@@ -457,7 +557,7 @@ def error_examples(samples: list[Sample]) -> dict[str, str]:
     examples: dict[str, str] = {}
     for sample in samples:
         if not ok(sample):
-            examples.setdefault(f"{sample.kind}:{sample.status}", sample.path)
+            examples.setdefault(f"{sample.kind}:{sample.failure or sample.status}", sample.path)
     return dict(list(examples.items())[:10])
 
 
@@ -500,7 +600,7 @@ async def find_capacity(fixture: Fixture, *, start: float, step_seconds: float) 
 
 
 async def measure(args: argparse.Namespace, server: Server) -> dict[str, Any]:
-    fixture = await prepare(server.url)
+    fixture = await prepare(server.url, skip=frozenset(filter(None, args.skip.split(","))))
     rss: dict[str, Any] = {}
     await run_phase(fixture, rate=args.rate, seconds=args.warmup_seconds, seed=1)
     rss["after_warmup_mb"] = server.rss_mb()
@@ -549,14 +649,14 @@ async def _overload(args: argparse.Namespace, fixture: Fixture) -> dict[str, Any
             "offered_per_s": round(2 * capacity, 1),
             "goodput_per_s": over_good,
             "goodput_vs_capacity": round(over_good / capacity, 3),
-            "errors": dict(Counter(str(s.status) for s in over if not ok(s))),
+            "errors": dict(Counter(s.failure or str(s.status) for s in over if not ok(s))),
             "p99_admitted_ms": pct([s.ms for s in over if ok(s)], 0.99),
             "p99_rejected_ms": pct([s.ms for s in over if s.status == 503], 0.99),
         },
         "at_half_capacity": {
             "offered_per_s": round(capacity / 2, 1),
             "goodput_per_s": goodput(under, under_seconds),
-            "errors": dict(Counter(str(s.status) for s in under if not ok(s))),
+            "errors": dict(Counter(s.failure or str(s.status) for s in under if not ok(s))),
             "p99_ms": pct([s.ms for s in under if ok(s)], 0.99),
             "seconds_until_p99_under_100ms": seconds_until_p99_under(under, P99_TARGET_MS),
         },
@@ -578,6 +678,7 @@ def main() -> None:
     parser.add_argument("--ramp-step-seconds", type=float, default=15)
     parser.add_argument("--overload-seconds", type=float, default=120, help="0 skips the overload phases")
     parser.add_argument("--recovery-seconds", type=float, default=120)
+    parser.add_argument("--skip", default="", help=f"kinds left out of the mix, comma-separated: {', '.join(MIX)}")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (PostgreSQL)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL of a database of the benchmark's own")
     parser.add_argument("--data-dir", default=None, help="kept between runs: the demo loads only once")
