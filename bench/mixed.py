@@ -80,6 +80,8 @@ UPLOAD_KINDS = {"onestop_upload"}
 SEARCH_WORDS = ["空气", "许可", "人口", "企业", "监测", "交通", "水质", "统计"]
 REPORTS = ["小区门口垃圾桶满了好几天没人收", "路口红绿灯坏了一直闪黄灯", "楼下饭店油烟太大了", "河面上漂了很多垃圾"]
 P99_TARGET_MS = 100.0
+REQUEST_TIMEOUT = 10.0  # seconds; an answer later than this counts as an error (ReadTimeout)
+SETUP_TIMEOUT = 120.0  # the first requests after start may wait for start-up work
 
 
 # ---------------------------------------------------------------- the server in its own process
@@ -198,18 +200,20 @@ class Fixture:
     problems: list[str] = field(default_factory=list)
 
 
-def _client(url: str, connections: int, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def _client(
+    url: str, connections: int, transport: httpx.AsyncBaseTransport | None = None, timeout: float = REQUEST_TIMEOUT
+) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(10.0), limits=limits, transport=transport)
+    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, transport=transport)
 
 
 async def _login(url: str, username: str) -> httpx.AsyncClient:
     """A browser-like session: the login form with its CSRF field, then the session cookie."""
     client = _client(url, 64)
-    page = await client.get("/login", headers={"accept": "text/html"})
+    page = await client.get("/login", headers={"accept": "text/html"}, timeout=SETUP_TIMEOUT)
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     form = {"username": username, "password": DEMO_PASSWORD, "csrf_token": token, "next": "/"}
-    response = await client.post("/login", data=form, headers={"accept": "text/html"})
+    response = await client.post("/login", data=form, headers={"accept": "text/html"}, timeout=SETUP_TIMEOUT)
     if response.status_code != 303:
         raise RuntimeError(f"login of {username} failed: {response.status_code}")
     return client
@@ -223,7 +227,7 @@ async def _bearer(api: httpx.AsyncClient, **form: str) -> dict[str, str]:
 
 async def prepare(url: str, *, skip: frozenset[str] = frozenset()) -> Fixture:
     api = _client(url, 256)
-    setup = _client(url, 8, transport=RetryWhenShed())
+    setup = _client(url, 8, transport=RetryWhenShed(), timeout=SETUP_TIMEOUT)
     sessions = {role: await _login(url, username) for role, username in ROLES.items()}
     headers = {
         name: await _bearer(setup, grant_type="password", username=name, password=DEMO_PASSWORD)

@@ -114,19 +114,19 @@ async def offer(url: str, *, rate: float, seconds: float) -> tuple[list[tuple[in
 
 
 def test_goodput_holds_at_twice_capacity_and_it_recovers_when_the_load_drops():
-    # 2 slots of 50 ms: a capacity of 40 requests/s.
-    with served(slow_app(work_seconds=0.05, limits=LIMITS)) as url:
-        overload, elapsed = asyncio.run(offer(url, rate=80, seconds=3))
+    # 2 slots of 100 ms: a capacity of 20 requests/s, offered 40/s.
+    with served(slow_app(work_seconds=0.1, limits=LIMITS)) as url:
+        overload, elapsed = asyncio.run(offer(url, rate=40, seconds=4))
         statuses = {status for status, _ in overload}
         served_ok = sum(1 for status, _ in overload if status == 200)
         assert statuses <= {200, 503}, f"only 503s are expected past capacity, got {statuses}"
-        assert served_ok / elapsed >= 0.85 * 40, f"goodput {served_ok / elapsed:.1f}/s at twice capacity"
+        assert served_ok / elapsed >= 0.8 * 20, f"goodput {served_ok / elapsed:.1f}/s at twice capacity"
         slowest_shed = max(latency for status, latency in overload if status == 503)
-        assert slowest_shed < 0.5, "rejections are immediate, not after a long queue"
+        assert slowest_shed < 1.0, "rejections are immediate, not after a long queue"
 
-        after, _ = asyncio.run(offer(url, rate=10, seconds=1))
+        after, _ = asyncio.run(offer(url, rate=5, seconds=2))
         assert {status for status, _ in after} == {200}
-        assert max(latency for _, latency in after) < 0.2
+        assert max(latency for _, latency in after) < 0.5
 
 
 @pytest.fixture
