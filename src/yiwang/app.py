@@ -75,8 +75,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 def _admission_limits(settings: Settings) -> AdmissionLimits:
     return AdmissionLimits(
         max_in_flight=settings.admission_max_in_flight,
+        max_queue=settings.admission_max_queue,
         queue_ms=settings.admission_queue_ms,
-        overload_queue_ms=settings.admission_overload_queue_ms,
         retry_after_seconds=settings.admission_retry_after_seconds,
     )
 

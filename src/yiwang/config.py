@@ -46,10 +46,8 @@ class Settings(BaseSettings):
         le=40,
         description="requests one process serves at once (0: no admission control); at most the thread pool's 40",
     )
-    admission_queue_ms: int = Field(100, ge=0, description="longest wait for a slot while the queue keeps emptying")
-    admission_overload_queue_ms: int = Field(
-        10, ge=0, description="longest wait for a slot once the queue has stood for longer than admission_queue_ms"
-    )
+    admission_max_queue: int = Field(8, ge=0, description="requests that may wait for a slot; more are refused at once")
+    admission_queue_ms: int = Field(100, ge=0, description="longest wait for a slot before a 503")
     admission_retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with a 503 overloaded")
 
     @property

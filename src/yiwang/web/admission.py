@@ -2,12 +2,12 @@
 
 Without it every request is accepted, waits for a worker thread and then for a database connection;
 past capacity the waits grow until each request times out after the pool's 30 s, and the process
-finishes nothing at all. Here a process serves at most `max_in_flight` requests at once. Others wait
-in arrival order for a slot, but only briefly: up to `queue_ms` while the queue keeps emptying, and
-only `overload_queue_ms` once it has stayed non-empty for longer than `queue_ms` (CoDel's rule: a
-standing queue means the load is above capacity, and waiting longer cannot help). A request that
-gets no slot in time is answered at once with 503 `overloaded` and `Retry-After`, so the admitted
-ones keep their usual latency and the process recovers as soon as the load drops.
+finishes nothing at all. Here a process serves at most `max_in_flight` requests at once. A few more
+(`max_queue`) wait in arrival order for a slot, each for at most `queue_ms`; an arrival that finds
+the queue full, or gets no slot in time, is answered with 503 `overloaded` and `Retry-After`. The
+short queue is what keeps the goodput at capacity: a finishing request always finds the next one
+waiting, so no slot idles while requests are being refused; and it is short so that an admitted
+request waits about one service time, not the seconds a long queue would add.
 """
 
 import asyncio
@@ -42,8 +42,8 @@ class AdmissionLimits:
     """How much work one process takes on; `max_in_flight` 0 turns admission control off."""
 
     max_in_flight: int
+    max_queue: int
     queue_ms: int
-    overload_queue_ms: int
     retry_after_seconds: int
 
 
@@ -56,7 +56,6 @@ class AdmissionMiddleware:
         self.in_flight = 0
         self.rejected = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._queue_empty_at = time.monotonic()
         self._last_shedding_log = 0.0
         self._rejection_json = json.dumps(error_body("overloaded", OVERLOADED_MESSAGE), ensure_ascii=False).encode()
         self._rejection_html = _HTML_PAGE.encode()
@@ -74,17 +73,16 @@ class AdmissionMiddleware:
             self._release()
 
     async def _acquire(self) -> bool:
-        """Take a slot now, or wait for one within the current queue budget; False when none came."""
+        """Take a slot now, or wait in the short queue for one; False when none came in time."""
         if self.in_flight < self.limits.max_in_flight and not self._waiters:
             self.in_flight += 1
             return True
-        now = time.monotonic()
-        if not self._waiters:
-            self._queue_empty_at = now
+        if len(self._waiters) >= self.limits.max_queue:
+            return False
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self._queue_budget(now))
+            await asyncio.wait_for(asyncio.shield(waiter), self.limits.queue_ms / 1000)
         except TimeoutError:
             if waiter.done() and not waiter.cancelled():
                 return True  # the slot was handed over just as the wait ran out
@@ -100,28 +98,18 @@ class AdmissionMiddleware:
             raise
         return True
 
-    def _queue_budget(self, now: float) -> float:
-        """Seconds a new arrival may wait: short once the queue has stood for longer than `queue_ms`."""
-        standing = now - self._queue_empty_at > self.limits.queue_ms / 1000
-        return (self.limits.overload_queue_ms if standing else self.limits.queue_ms) / 1000
-
     def _release(self) -> None:
         """Hand the slot straight to the longest waiter still waiting, or free it."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                if not self._waiters:
-                    self._queue_empty_at = time.monotonic()
                 return
-        self._queue_empty_at = time.monotonic()
         self.in_flight -= 1
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
         with contextlib.suppress(ValueError):
             self._waiters.remove(waiter)
-        if not self._waiters:
-            self._queue_empty_at = time.monotonic()
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         self.rejected += 1
