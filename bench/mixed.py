@@ -62,12 +62,14 @@ PAGES = {
     "admin": ["/admin/users", "/admin/audit", "/catalog", "/governance", "/sensing/aqi", "/opendata/manage"],
     "leader": ["/brain", "/brain/cockpit", "/brain/indicators", "/brain/warnings", "/cityops/figures"],
 }
-# Share of each kind in the mix (they sum to 100); pages are split evenly between the five roles.
+# Share of each kind in the mix (in per cent); pages are split evenly between the five roles.
 MIX = {
     "page": 30,
     "catalog_search": 8,
     "ckan": 8,
     "dcat": 4,
+    # Harvesters fetch the whole catalog a few times a day, not with every visit: a small share.
+    "dcat_catalog": 0.05,
     "sta_read": 10,
     "sta_write": 8,
     "open311_post": 8,
@@ -416,9 +418,9 @@ def request_for(kind: str, fixture: Fixture, rnd: random.Random) -> tuple[str, R
         params = {"id": rnd.choice(fixture.dataset_codes)}
         return kind, (fixture.api, "GET", "/api/3/action/package_show", {"params": params})
     if kind == "dcat":
-        if rnd.random() < 0.2 or not fixture.dataset_codes:
-            return kind, (fixture.api, "GET", rnd.choice(["/catalog.jsonld", "/catalog.ttl"]), {})
         return kind, (fixture.api, "GET", f"/dataset/{rnd.choice(fixture.dataset_codes)}.jsonld", {})
+    if kind == "dcat_catalog":
+        return kind, (fixture.api, "GET", rnd.choice(["/catalog.jsonld", "/catalog.ttl"]), {})
     if kind == "sta_read":
         stream = rnd.choice(fixture.datastreams)
         if rnd.random() < 0.3:
