@@ -168,7 +168,7 @@ def test_goodput_holds_at_twice_capacity_and_it_recovers_when_the_load_drops():
         served_in_overload = sum(1 for status, _ in overload if status == 200)
         statuses = {status for status, _ in overload}
         assert statuses <= {200, 503}, f"only 503s are expected past capacity, got {statuses}"
-        assert served_in_overload >= 0.85 * served_at_capacity, (served_in_overload, served_at_capacity)
+        assert served_in_overload >= 0.8 * served_at_capacity, (served_in_overload, served_at_capacity)
         slowest_shed = max(latency for status, latency in overload if status == 503)
         assert slowest_shed < 1.0, "rejections are immediate, not after a long queue"
 

@@ -35,6 +35,7 @@ _HTML_PAGE = (
     '<p><a href="/">返回首页</a></p></main></body></html>'
 )
 _SHEDDING_LOG_SECONDS = 10.0
+_DRAIN_LIMIT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         if not await self._acquire():
-            await self._reject(scope, send)
+            await self._reject(scope, receive, send)
             return
         try:
             await self.app(scope, receive, send)
@@ -111,7 +112,7 @@ class AdmissionMiddleware:
         with contextlib.suppress(ValueError):
             self._waiters.remove(waiter)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.rejected += 1
         now = time.monotonic()
         if now - self._last_shedding_log > _SHEDDING_LOG_SECONDS:
@@ -126,19 +127,30 @@ class AdmissionMiddleware:
             body, content_type = self._rejection_html, b"text/html; charset=utf-8"
         else:
             body, content_type = self._rejection_json, b"application/json"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", content_type),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(self.limits.retry_after_seconds).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(self.limits.retry_after_seconds).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if not await _drain_small_body(receive):
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _drain_small_body(receive: Receive) -> bool:
+    """Read a small unread request body so the client's connection stays usable for its retry; a large
+    one (an upload) is not read, and the connection is closed instead. True when drained."""
+    received = 0
+    while received <= _DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return True
+    return False
 
 
 def _is_exempt(path: str) -> bool:
