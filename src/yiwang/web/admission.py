@@ -3,11 +3,12 @@
 Without it every request is accepted, waits for a worker thread and then for a database connection;
 past capacity the waits grow until each request times out after the pool's 30 s, and the process
 finishes nothing at all. Here a process serves at most `max_in_flight` requests at once. A few more
-(`max_queue`) wait in arrival order for a slot, each for at most `queue_ms`; an arrival that finds
-the queue full, or gets no slot in time, is answered with 503 `overloaded` and `Retry-After`. The
-short queue is what keeps the goodput at capacity: a finishing request always finds the next one
-waiting, so no slot idles while requests are being refused; and it is short so that an admitted
-request waits about one service time, not the seconds a long queue would add.
+(`max_queue`) wait in arrival order for a slot, each for at most `queue_ms` (the head of the queue,
+next to be served, a little longer); an arrival that finds the queue full, or gets no slot in time, is
+answered with 503 `overloaded` and `Retry-After`. The short queue is what keeps the goodput at
+capacity: a finishing request always finds the next one waiting, so no slot idles while requests are
+being refused; and it is short so that an admitted request waits about one service time, not the
+seconds a long queue would add.
 """
 
 import asyncio
@@ -36,6 +37,7 @@ _HTML_PAGE = (
 )
 _SHEDDING_LOG_SECONDS = 10.0
 _DRAIN_LIMIT_BYTES = 64 * 1024
+_HEAD_WAIT_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class AdmissionMiddleware:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.limits.queue_ms / 1000)
+            await self._wait_for_slot(waiter)
         except TimeoutError:
             if waiter.done() and not waiter.cancelled():
                 return True  # the slot was handed over just as the wait ran out
@@ -98,6 +100,25 @@ class AdmissionMiddleware:
                 self._forget(waiter)
             raise
         return True
+
+    async def _wait_for_slot(self, waiter: asyncio.Future[None]) -> None:
+        """Wait `queue_ms`; the head of the queue keeps waiting (up to `_HEAD_WAIT_FACTOR` times as long).
+
+        When requests are slow, slots free up less often than every `queue_ms`; if every waiter gave up
+        by then, a freed slot would idle until the next arrival while arrivals are being refused. The
+        head of the queue is the next to be served, so it waits on, and the slot never idles."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        budget = self.limits.queue_ms / 1000
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), budget)
+                return
+            except TimeoutError:
+                waited = loop.time() - began
+                head = bool(self._waiters) and self._waiters[0] is waiter
+                if not head or waited >= budget * _HEAD_WAIT_FACTOR:
+                    raise
 
     def _release(self) -> None:
         """Hand the slot straight to the longest waiter still waiting, or free it."""
