@@ -14,12 +14,17 @@ until p99 is back under 100 ms).
 
     # SQLite, one process (the embedded default):
     .venv/bin/python bench/mixed.py --data-dir var/bench-mixed
-    # PostgreSQL, two uvicorn workers and a job worker:
+    # PostgreSQL, two uvicorn workers and a job worker (the database's own, never `test`):
     psql -h 127.0.0.1 -U postgres -c 'create database bench_mixed'
-    .venv/bin/python bench/mixed.py --workers 2 \\
+    .venv/bin/python bench/mixed.py --workers 2 --data-dir var/bench-mixed-pg \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_mixed
 
-Short development runs: `--seconds 30 --rate 50 --overload-seconds 20 --recovery-seconds 20`.
+The data directory holds the field-encryption key the demo's personal data was written with: keep it
+with its database, and pass `--reset` (empties the PostgreSQL database) when starting over with a new
+one. `--skip ckan,dcat` leaves kinds out of the mix (to tell which one a failure comes from).
+
+Short development runs: `--seconds 30 --rate 10 --warmup-seconds 10 --ramp-step-seconds 10
+--overload-seconds 20 --recovery-seconds 20`.
 Prints one JSON line.
 """
 
@@ -694,7 +699,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=600, help="steady phase length")
     parser.add_argument("--rate", type=float, default=200, help="steady offered rate, requests/s")
-    parser.add_argument("--warmup-seconds", type=float, default=30)
+    parser.add_argument("--warmup-seconds", type=float, default=60, help="not counted; caches fill")
     parser.add_argument("--capacity", type=float, default=0, help="skip the ramp: capacity in requests/s")
     parser.add_argument("--ramp-step-seconds", type=float, default=15)
     parser.add_argument("--overload-seconds", type=float, default=120, help="0 skips the overload phases")
