@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     mqtt_username: str | None = Field(None, description="the bridge's broker account (or in mqtt_url)")
     mqtt_password: str | None = Field(None, description="the bridge account's password (or in mqtt_url)")
     mqtt_client_id: str = Field("yiwang-bridge", description="fixed, so the broker keeps the bridge's session")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="the platform's address as the public reaches it (links it publishes)"
+    )
+    db_pool_wait_seconds: float = Field(
+        5.0, gt=0, description="how long a request waits for a database connection before a 503 database_busy"
+    )
+    db_busy_retry_after_seconds: int = Field(2, ge=1, description="Retry-After sent with a 503 database_busy")
+    sqlite_read_connections: int = Field(
+        4, ge=0, le=32, description="read-only SQLite connections for read-only endpoints (0: share the writer's)"
+    )
 
     @property
     def resolved_database_url(self) -> str:
