@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     db_pool_wait_seconds: float = Field(
         5.0, gt=0, description="how long a request waits for a database connection before a 503 database_busy"
     )
+    db_pool_size: int = Field(10, ge=1, description="PostgreSQL: connections kept per process")
+    db_pool_overflow: int = Field(20, ge=0, description="PostgreSQL: extra connections opened under load")
     db_busy_retry_after_seconds: int = Field(2, ge=1, description="Retry-After sent with a 503 database_busy")
     sqlite_read_connections: int = Field(
         4, ge=0, le=32, description="read-only SQLite connections for read-only endpoints (0: share the writer's)"

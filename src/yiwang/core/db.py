@@ -93,7 +93,9 @@ def _configure_sqlite_reader(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, pool_wait_seconds: float = POOL_WAIT_SECONDS) -> Engine:
+def make_engine(
+    url: str, *, pool_wait_seconds: float = POOL_WAIT_SECONDS, pool_size: int = 10, pool_overflow: int = 20
+) -> Engine:
     """Create an engine for SQLite (embedded default) or PostgreSQL (production).
 
     A request that cannot get a connection within pool_wait_seconds fails (sqlalchemy TimeoutError,
@@ -114,7 +116,9 @@ def make_engine(url: str, *, pool_wait_seconds: float = POOL_WAIT_SECONDS) -> En
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=pool_wait_seconds)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_overflow, pool_timeout=pool_wait_seconds
+    )
 
 
 def make_sqlite_reader(url: str, *, connections: int, pool_wait_seconds: float = POOL_WAIT_SECONDS) -> Engine:
@@ -139,10 +143,18 @@ class Database:
     """An engine and its session factory; one per process, kept on app.state.db."""
 
     def __init__(
-        self, url: str, *, pool_wait_seconds: float = POOL_WAIT_SECONDS, read_connections: int = SQLITE_READ_CONNECTIONS
+        self,
+        url: str,
+        *,
+        pool_wait_seconds: float = POOL_WAIT_SECONDS,
+        read_connections: int = SQLITE_READ_CONNECTIONS,
+        pool_size: int = 10,
+        pool_overflow: int = 20,
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_wait_seconds=pool_wait_seconds)
+        self.engine = make_engine(
+            url, pool_wait_seconds=pool_wait_seconds, pool_size=pool_size, pool_overflow=pool_overflow
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # On SQLite, reads that need no write get their own connections, so they do not queue on the
         # writer's; PostgreSQL's pool already serves many readers, so there it is the same engine.

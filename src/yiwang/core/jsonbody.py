@@ -85,7 +85,8 @@ def _parse_slowly(raw: bytes, fast_error: Exception) -> Any:
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
         # What orjson refused but this parser took must also be storable text: no lone surrogates.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        # allow_nan=False: a literal like 1e400 reads as infinity, which is no storable number either.
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, the digit limit, UnicodeEncodeError
         raise MalformedJson(details={"reason": str(exc)[:200]}) from exc
     return value

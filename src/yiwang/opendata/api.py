@@ -215,7 +215,7 @@ def ckan_action_unversioned(request: Request, db: ReadDbSession, action: str, ca
 
 @dcat_router.get("/catalog.jsonld")
 @public
-def catalog_jsonld(request: Request, db: DbSession) -> Response:
+def catalog_jsonld(request: Request, db: ReadDbSession) -> Response:
     """The open catalog as DCAT-AP in JSON-LD."""
     graph = dcat.catalog_graph(_base(request), request.app.state.settings.site_name, service.all_datasets(db))
     return Response(dcat.serialise(graph, "json-ld"), media_type="application/ld+json")
@@ -223,7 +223,7 @@ def catalog_jsonld(request: Request, db: DbSession) -> Response:
 
 @dcat_router.get("/catalog.ttl")
 @public
-def catalog_turtle(request: Request, db: DbSession) -> Response:
+def catalog_turtle(request: Request, db: ReadDbSession) -> Response:
     """The open catalog as DCAT-AP in Turtle."""
     graph = dcat.catalog_graph(_base(request), request.app.state.settings.site_name, service.all_datasets(db))
     return Response(dcat.serialise(graph, "turtle"), media_type="text/turtle; charset=utf-8")
@@ -231,7 +231,7 @@ def catalog_turtle(request: Request, db: DbSession) -> Response:
 
 @dcat_router.get("/dataset/{code}.jsonld")
 @public
-def dataset_jsonld(request: Request, db: DbSession, code: str) -> Response:
+def dataset_jsonld(request: Request, db: ReadDbSession, code: str) -> Response:
     """One dataset as DCAT-AP in JSON-LD."""
     graph = dcat.dataset_graph(_base(request), service.get_dataset(db, code=code))
     return Response(dcat.serialise(graph, "json-ld"), media_type="application/ld+json")

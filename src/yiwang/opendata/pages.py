@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
-from yiwang.core.db import DbSession
+from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
@@ -27,7 +27,7 @@ PAGE_SIZE = 20
 @public
 def portal(
     request: Request,
-    db: DbSession,
+    db: ReadDbSession,
     user: MaybeUser,
     q: str = "",
     department: str = "",
