@@ -199,14 +199,12 @@ async def _drain(receive: Receive, max_bytes: int) -> None:
 
 async def _reject(send: Send, limit: int) -> None:
     body = error_body("payload_too_large", f"请求体超过上限（{limit} 字节）", {"limit": limit})
-    await _send_json(send, 413, body, close=True)
+    await _send_json(send, 413, body)
 
 
-async def _send_json(send: Send, status: int, payload: dict, *, close: bool = False) -> None:
+async def _send_json(send: Send, status: int, payload: dict) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if close:
-        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -215,4 +213,4 @@ class _BodyTooLarge(HTTPException):
     """Raised from receive(); an HTTPException so FastAPI's body parsing re-raises it as a 413."""
 
     def __init__(self) -> None:
-        super().__init__(status_code=413, headers={"Connection": "close"})
+        super().__init__(status_code=413)
