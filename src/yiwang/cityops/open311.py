@@ -25,7 +25,7 @@ from yiwang.cityops import service
 from yiwang.cityops.schemas import EventCreate
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
-from yiwang.core.jsonbody import parse_json
+from yiwang.core.jsonbody import parse_json_body
 from yiwang.core.security import Principal, public
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
@@ -295,7 +295,7 @@ async def _form_values(request: Request) -> dict[str, str]:
     """The form fields, or a JSON object's (read on the event loop; the endpoint runs in the thread pool)."""
     try:
         if request.headers.get("content-type", "").startswith("application/json"):
-            fields = parse_json(await request.body(), expect=dict)
+            fields = await parse_json_body(await request.body(), expect=dict)
         else:
             fields = dict((await request.form()).items())
     except Exception:  # a malformed body is answered in Open311's own error shape below

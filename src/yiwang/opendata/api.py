@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from yiwang.core.db import DbSession, ReadDbSession
-from yiwang.core.jsonbody import MalformedJson, parse_json
+from yiwang.core.jsonbody import MalformedJson, parse_json_body
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import Principal, public, require
 from yiwang.opendata import ckan, dcat, service
@@ -162,7 +162,7 @@ async def read_ckan_call(request: Request) -> CkanCall:
         form = await request.form()
         return CkanCall(params | {k: v for k, v in form.items() if isinstance(v, str)})
     try:
-        body = parse_json(raw, expect=dict)
+        body = await parse_json_body(raw, expect=dict)
     except MalformedJson as exc:
         return CkanCall(params, ckan.CkanError("Validation Error", exc.message, 400))
     return CkanCall(params | body)

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yiwang.core.errors import error_body
-from yiwang.core.jsonbody import PARSED_JSON_SCOPE_KEY, MalformedJson, parse_json
+from yiwang.core.jsonbody import PARSED_JSON_SCOPE_KEY, MalformedJson, parse_json_body
 from yiwang.web.csrf import PRELOGIN_COOKIE
 
 _CSP = (
@@ -61,8 +61,8 @@ class RequestContextMiddleware:
 # (CKAN's {"success": false, ...}, Open311's error list), with the same parser.
 OWN_BODY_PARSERS = ("/api/3/action/", "/api/action/", "/open311/")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# A refused body is still read (and discarded) up to this many bytes, and for at most this long, so
-# that the client, still sending, gets to read the answer instead of a reset connection.
+# A refused body is still read and discarded (up to the upload limit, and for at most this long) so
+# that a client still sending gets to read the answer instead of a reset connection.
 DRAIN_SECONDS = 10.0
 
 
@@ -124,7 +124,7 @@ class BodyLimitMiddleware:
             return
         if body.strip():
             try:
-                scope[PARSED_JSON_SCOPE_KEY] = parse_json(body)
+                scope[PARSED_JSON_SCOPE_KEY] = await parse_json_body(body)
             except MalformedJson as exc:
                 await _send_json(send, exc.status_code, error_body(exc.code, exc.message, exc.details))
                 return
