@@ -115,6 +115,11 @@ def test_mixed_traffic_never_stalls_or_fails(live_url, client, runtime):
     for thread in threads:
         thread.join(timeout=SECONDS + 60)
 
+    ms = sorted(o.seconds * 1000 for o in outcomes)
+    print(
+        f"\nmixed traffic: {len(outcomes)} requests in {SECONDS} s from {THREADS} threads; "
+        f"p50 {ms[len(ms) // 2]:.0f} ms, p99 {ms[int(len(ms) * 0.99)]:.0f} ms, max {ms[-1]:.0f} ms"
+    )
     bad = [o for o in outcomes if o.status == 0 or o.status >= 500 or o.seconds > SLOW_SECONDS]
     never_ok = {name for name, _ in kinds} - {o.kind for o in outcomes if 200 <= o.status < 300}
     slowest = max(outcomes, key=lambda o: o.seconds)

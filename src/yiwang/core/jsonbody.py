@@ -121,7 +121,7 @@ PARSE_ON_LOOP_BYTES = 64 * 1024
 async def parse_json_body(raw: bytes, *, expect: type | tuple[type, ...] | None = None) -> Any:
     """parse_json for async code: off the event loop when the body is large."""
     if len(raw) <= PARSE_ON_LOOP_BYTES:
-        return await parse_json_body(raw, expect=expect)
+        return parse_json(raw, expect=expect)
     return await anyio.to_thread.run_sync(functools.partial(parse_json, raw, expect=expect))
 
 
