@@ -122,6 +122,18 @@ def test_sensorthings_refuses_a_5000_digit_integer_with_400(client):
     assert response.json()["error"]["code"] == "malformed_json"
 
 
+def test_sensorthings_refuses_nan_in_a_data_array_with_400(client):
+    """NaN is not JSON: the whole body is refused, not stored as a value or judged row by row."""
+    from tests.conftest import bearer
+
+    headers = {**bearer(client, "hbj_steward"), "content-type": "application/json"}
+    body = b'[{"Datastream": {"@iot.id": 1}, "components": ["phenomenonTime", "result"], "dataArray": '
+    body += b'[["2026-03-03T00:00:00Z", NaN]]}]'
+    response = client.post("/sta/v1.1/CreateObservations", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "malformed_json"
+
+
 def test_a_form_field_holding_json_is_parsed_the_same_way(client):
     deep = "[" * 2000 + "]" * 2000  # as deep as a query string can carry
     response = client.get("/api/3/action/package_search", params={"facet.field": deep})
