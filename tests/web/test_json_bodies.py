@@ -134,6 +134,21 @@ def test_sensorthings_refuses_nan_in_a_data_array_with_400(client):
     assert response.json()["error"]["code"] == "malformed_json"
 
 
+def test_open311_takes_a_json_object_and_refuses_bad_json_in_its_own_shape(client, runtime):
+    from tests.conftest import run_cli
+
+    result = run_cli(runtime, "apikey", "create", "--username", "lisi", "--label", "open311-json")
+    key = result.stdout.strip().splitlines()[0]
+    report = {"api_key": key, "service_code": "CG01", "lat": "31.65", "long": "120.75", "description": "垃圾桶满了"}
+    accepted = client.post("/open311/v2/requests.json", json=report)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()[0]["service_request_id"]
+    for raw in (BAD_BODIES["100k-deep objects"], BAD_BODIES["GBK"], b"[1, 2]"):
+        refused = client.post("/open311/v2/requests.json", content=raw, headers={"content-type": "application/json"})
+        assert refused.status_code == 400
+        assert refused.json()[0]["code"] == 400  # Open311's error list, as its clients expect
+
+
 def test_a_form_field_holding_json_is_parsed_the_same_way(client):
     deep = "[" * 2000 + "]" * 2000  # as deep as a query string can carry
     response = client.get("/api/3/action/package_search", params={"facet.field": deep})
