@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     admission_max_queue: int = Field(8, ge=0, description="requests that may wait for a slot; more are refused at once")
     admission_queue_ms: int = Field(100, ge=0, description="longest wait for a slot before a 503")
     admission_retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with a 503 overloaded")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="the platform's address as the public reaches it (links it publishes)"
+    )
+    db_pool_wait_seconds: float = Field(
+        5.0, gt=0, description="how long a request waits for a database connection before a 503 database_busy"
+    )
+    db_pool_size: int = Field(10, ge=1, description="PostgreSQL: connections kept per process")
+    db_pool_overflow: int = Field(20, ge=0, description="PostgreSQL: extra connections opened under load")
+    db_busy_retry_after_seconds: int = Field(2, ge=1, description="Retry-After sent with a 503 database_busy")
+    sqlite_read_connections: int = Field(
+        4, ge=0, le=32, description="read-only SQLite connections for read-only endpoints (0: share the writer's)"
+    )
 
     @property
     def resolved_database_url(self) -> str:

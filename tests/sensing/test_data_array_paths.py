@@ -90,7 +90,7 @@ def test_values_the_column_check_cannot_pass_are_judged_row_by_row(client, stewa
     ds = new_thing(client, steward, max_valid=1000)["datastreams"][0]
     raw = (
         b'[{"Datastream": {"@iot.id": %d}, "components": ["phenomenonTime", "result"], "dataArray": ['
-        b'["2026-03-03T00:00:00Z", NaN], ["2026-03-03T01:00:00Z", 1000000000000000000000000000000],'
+        b'["2026-03-03T00:00:00Z", "NaN"], ["2026-03-03T01:00:00Z", 1000000000000000000000000000000],'
         b'["2026-03-03T02:00:00Z", true], ["2026-03-03T03:00:00Z", null], ["2026-03-03T04:00:00Z", 7]]}]' % ds
     )
     links = _send(client, steward, ds, [], raw=raw)

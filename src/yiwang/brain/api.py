@@ -15,6 +15,7 @@ from yiwang.core.db import DbSession
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.params import IdPath
 from yiwang.core.security import Principal, require
+from yiwang.web.forms import upload_bytes
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 router = APIRouter(prefix="/api/brain", tags=["城市智脑 brain"], dependencies=[Depends(oauth2_scheme)])
@@ -158,9 +159,7 @@ def registry_delete(db: DbSession, user: Maintainer, key: RegistryKey, code: Row
 
 
 @router.post("/registries/{key}/import", response_model=ImportReport)
-async def registry_import(
-    db: DbSession, user: Maintainer, key: RegistryKey, file: UploadFile = File(...)
-) -> ImportReport:
+def registry_import(db: DbSession, user: Maintainer, key: RegistryKey, file: UploadFile = File(...)) -> ImportReport:
     """Import an XLSX workbook: valid rows are saved, rejected rows come back with their reasons."""
-    content = await file.read(registries.MAX_IMPORT_BYTES + 1)
+    content = upload_bytes(file, limit=registries.MAX_IMPORT_BYTES)
     return svc.import_registry(db, actor=user, key=key, content=content, filename=file.filename or "")

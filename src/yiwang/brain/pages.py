@@ -16,6 +16,7 @@ from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, ValidationFailed
 from yiwang.core.security import Principal, require
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm, upload_bytes
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -144,12 +145,11 @@ def registry_page(
 
 
 @router.post("/brain/registries/{key}", response_class=HTMLResponse)
-async def registry_save(
-    request: Request, db: DbSession, user: Maintainer, key: RegistryKey, _csrf: CsrfChecked
+def registry_save(
+    request: Request, db: DbSession, user: Maintainer, key: RegistryKey, _csrf: CsrfChecked, form: PageForm
 ) -> Response:
     """Save one row from the form (checkbox and empty dates handled here)."""
     spec = registries.spec_for(key)
-    form = await request.form()
     values: dict[str, Any] = {}
     for column in spec.columns:
         raw = form.get(column.field)
@@ -195,7 +195,7 @@ def registry_delete(
 
 
 @router.post("/brain/registries/{key}/import", response_class=HTMLResponse)
-async def registry_import(
+def registry_import(
     request: Request,
     db: DbSession,
     user: Maintainer,
@@ -203,7 +203,7 @@ async def registry_import(
     _csrf: CsrfChecked,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    content = await file.read(registries.MAX_IMPORT_BYTES + 1)
+    content = upload_bytes(file, limit=registries.MAX_IMPORT_BYTES)
     try:
         result = svc.import_registry(db, actor=user, key=key, content=content, filename=file.filename or "")
     except ValidationFailed as exc:

@@ -20,6 +20,7 @@ from yiwang.catalog.schemas import (
 from yiwang.core.db import DbSession
 from yiwang.core.errors import PayloadTooLarge
 from yiwang.core.security import Principal, require
+from yiwang.web.forms import upload_bytes
 
 router = APIRouter(prefix="/api/catalog", tags=["资源目录 catalog"])
 Reader = Annotated[Principal, Depends(require(perm.ENTRY_READ))]
@@ -106,9 +107,9 @@ def export_xlsx(db: DbSession, user: Reader) -> Response:
 
 
 @router.post("/import", response_model=ImportReport)
-async def import_xlsx(db: DbSession, user: Writer, file: Annotated[UploadFile, File()]) -> ImportReport:
+def import_xlsx(db: DbSession, user: Writer, file: Annotated[UploadFile, File()]) -> ImportReport:
     """Create or update entries from a workbook laid out like the export; all rows or none."""
-    content = await file.read(MAX_XLSX_BYTES + 1)
+    content = upload_bytes(file, limit=MAX_XLSX_BYTES)
     if len(content) > MAX_XLSX_BYTES:
         raise PayloadTooLarge("XLSX 文件超过 10MB")
     return service.import_xlsx(db, actor=user, content=content)

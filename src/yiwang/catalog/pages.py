@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from yiwang.catalog import permissions as perm
 from yiwang.catalog import schemas as s
@@ -14,6 +16,7 @@ from yiwang.core.errors import AppError, PayloadTooLarge
 from yiwang.core.security import Principal, require
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm, upload_bytes
 from yiwang.web.templating import render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
@@ -95,12 +98,11 @@ def import_form(request: Request, user: Writer) -> HTMLResponse:
 
 
 @router.post("/import", response_class=HTMLResponse)
-async def import_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked) -> HTMLResponse:
-    form = await request.form()
+def import_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm) -> HTMLResponse:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         return render(request, "catalog/import.html", {"error_message": "请选择 XLSX 文件"}, status_code=422)
-    content = await upload.read(10 * 1024 * 1024 + 1)
+    content = upload_bytes(upload, limit=10 * 1024 * 1024)
     try:
         if len(content) > 10 * 1024 * 1024:
             raise PayloadTooLarge("XLSX 文件超过 10MB")
@@ -181,8 +183,8 @@ def _first_error(exc: ValidationError) -> str:
 
 
 @router.post("/new", response_class=HTMLResponse)
-async def new_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked) -> Response:
-    return await _save(request, db, user, None)
+def new_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm) -> Response:
+    return _save(request, db, user, form, None)
 
 
 @router.get("/{code}/edit", response_class=HTMLResponse)
@@ -192,12 +194,13 @@ def edit_form(request: Request, db: DbSession, user: Writer, code: str) -> HTMLR
 
 
 @router.post("/{code}/edit", response_class=HTMLResponse)
-async def edit_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, code: str) -> Response:
-    return await _save(request, db, user, code)
+def edit_submit(
+    request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm, code: str
+) -> Response:
+    return _save(request, db, user, form, code)
 
 
-async def _save(request: Request, db: DbSession, user: Principal, code: str | None) -> Response:
-    form = await request.form()
+def _save(request: Request, db: Session, user: Principal, form: FormData, code: str | None) -> Response:
     try:
         data = _form_to_entry(form)
     except ValidationError as exc:
@@ -239,14 +242,13 @@ def submit_action(db: DbSession, user: Writer, _csrf: CsrfChecked, code: str) ->
 
 
 @router.post("/{code}/review", response_class=HTMLResponse)
-async def review_action(
-    request: Request,
+def review_action(
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.ENTRY_REVIEW))],
     _csrf: CsrfChecked,
+    form: PageForm,
     code: str,
 ) -> Response:
-    form = await request.form()
     decision = s.ReviewDecision(
         approve=form.get("approve") == "1", note=str(form.get("note", "")).replace("\x00", "")[:500]
     )

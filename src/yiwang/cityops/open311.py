@@ -25,6 +25,7 @@ from yiwang.cityops import service
 from yiwang.cityops.schemas import EventCreate
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
+from yiwang.core.jsonbody import parse_json_body
 from yiwang.core.security import Principal, public
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
@@ -291,12 +292,15 @@ def get_token(token: str, fmt: str, db: DbSession) -> Response:
 
 
 async def _form_values(request: Request) -> dict[str, str]:
-    """The form fields (read on the event loop; the endpoint itself runs in the thread pool)."""
+    """The form fields, or a JSON object's (read on the event loop; the endpoint runs in the thread pool)."""
     try:
-        form = await request.form()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            fields = await parse_json_body(await request.body(), expect=dict)
+        else:
+            fields = dict((await request.form()).items())
     except Exception:  # a malformed body is answered in Open311's own error shape below
         return {"__malformed__": "1"}
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return {k: v for k, v in fields.items() if isinstance(v, str)}
 
 
 @router.post("/requests.{fmt}")
@@ -310,7 +314,7 @@ def post_request(
     except Open311Error as exc:
         return _error("json", exc.status, exc.description)
     if "__malformed__" in values:
-        return _error(fmt, 400, "the body must be application/x-www-form-urlencoded or multipart/form-data")
+        return _error(fmt, 400, "the body must be a form (urlencoded or multipart) or a JSON object")
     api_key = values.get("api_key", "")
     if not api_key:
         return _error(fmt, 400, "api_key is required")

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, bindparam, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
@@ -15,6 +17,9 @@ from sqlalchemy.types import TypeDecorator
 from yiwang.core.errors import AppError
 
 SQLITE_LOCK_WAIT_SECONDS = 30
+# How long a request waits for a pooled connection before it is answered 503 database_busy.
+POOL_WAIT_SECONDS = 5.0
+SQLITE_READ_CONNECTIONS = 4
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,8 +75,31 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for SQLite (embedded default) or PostgreSQL (production)."""
+def _configure_sqlite_reader(engine: Engine) -> None:
+    """Read-only connections: WAL lets them read a consistent snapshot while the writer works."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_SECONDS * 1000}")
+        cursor.execute("PRAGMA query_only=ON")  # a write here is a bug: it must go through the writer
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Deferred: a read transaction takes no lock, so it neither waits for the writer nor blocks it.
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(
+    url: str, *, pool_wait_seconds: float = POOL_WAIT_SECONDS, pool_size: int = 10, pool_overflow: int = 20
+) -> Engine:
+    """Create an engine for SQLite (embedded default) or PostgreSQL (production).
+
+    A request that cannot get a connection within pool_wait_seconds fails (sqlalchemy TimeoutError,
+    answered 503 database_busy) instead of waiting on a queue that is not moving."""
     if url.startswith("sqlite"):
         # Every transaction takes SQLite's single write lock (BEGIN IMMEDIATE), so at most one runs at
         # a time anyway. One pooled connection makes the threads of this process queue on the pool and
@@ -84,20 +112,58 @@ def make_engine(url: str) -> Engine:
             poolclass=QueuePool,
             pool_size=1,
             max_overflow=0,
-            pool_timeout=SQLITE_LOCK_WAIT_SECONDS,
+            pool_timeout=pool_wait_seconds,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_overflow, pool_timeout=pool_wait_seconds
+    )
+
+
+def make_sqlite_reader(url: str, *, connections: int, pool_wait_seconds: float = POOL_WAIT_SECONDS) -> Engine:
+    """A pool of read-only connections to a SQLite file, beside the single writer connection."""
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_LOCK_WAIT_SECONDS},
+        poolclass=QueuePool,
+        pool_size=connections,
+        max_overflow=0,
+        pool_timeout=pool_wait_seconds,
+    )
+    _configure_sqlite_reader(engine)
+    return engine
+
+
+def _is_sqlite_file(url: str) -> bool:
+    return url.startswith("sqlite") and ":memory:" not in url and url.rstrip("/") not in ("sqlite:", "sqlite:/")
 
 
 class Database:
     """An engine and its session factory; one per process, kept on app.state.db."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_wait_seconds: float = POOL_WAIT_SECONDS,
+        read_connections: int = SQLITE_READ_CONNECTIONS,
+        pool_size: int = 10,
+        pool_overflow: int = 20,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(
+            url, pool_wait_seconds=pool_wait_seconds, pool_size=pool_size, pool_overflow=pool_overflow
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # On SQLite, reads that need no write get their own connections, so they do not queue on the
+        # writer's; PostgreSQL's pool already serves many readers, so there it is the same engine.
+        self.reader = (
+            make_sqlite_reader(url, connections=read_connections, pool_wait_seconds=pool_wait_seconds)
+            if _is_sqlite_file(url) and read_connections > 0
+            else self.engine
+        )
+        self.read_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,8 +188,19 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A session for work that only reads: on SQLite it cannot write and never waits for the writer."""
+        session = self.read_sessions()
+        try:
+            yield session
+        finally:
+            session.close()  # nothing to commit: ends the read transaction
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
 
 def dialect_insert(db: Session) -> Callable[..., Any]:
@@ -164,4 +241,19 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_db(request: Request) -> Iterator[Session]:
+    """A read-only session for endpoints that never write (public catalogues, CKAN, DCAT)."""
+    database: Database = request.app.state.db
+    with database.read_only() as session:
+        yield session
+
+
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+ReadDbSession = Annotated[Session, Depends(get_read_db, scope="function")]
+
+
+def is_pool_exhausted(error: BaseException) -> bool:
+    """A connection could not be had in time: the pool's wait ran out, or SQLite's lock stayed taken."""
+    if isinstance(error, PoolTimeout):
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)

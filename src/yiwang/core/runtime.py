@@ -23,7 +23,13 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
-            db=Database(settings.resolved_database_url),
+            db=Database(
+                settings.resolved_database_url,
+                pool_wait_seconds=settings.db_pool_wait_seconds,
+                read_connections=settings.sqlite_read_connections,
+                pool_size=settings.db_pool_size,
+                pool_overflow=settings.db_pool_overflow,
+            ),
             cipher=FieldCipher(load_or_create_master_key(settings.key_dir, settings.field_key)),
             signing_key=load_or_create_signing_key(settings.key_dir),
         )

@@ -17,6 +17,7 @@ from yiwang.exchange import service
 from yiwang.exchange.schemas import ApplicationCreate, Decision
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm
 from yiwang.web.templating import render
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -70,8 +71,9 @@ def apply_form(request: Request, db: DbSession, user: Applicant, code: str) -> H
 
 
 @router.post("/apply/{code}", response_class=HTMLResponse)
-async def apply_submit(request: Request, db: DbSession, user: Applicant, _csrf: CsrfChecked, code: str) -> Response:
-    form = await request.form()
+def apply_submit(
+    request: Request, db: DbSession, user: Applicant, _csrf: CsrfChecked, code: str, form: PageForm
+) -> Response:
     try:
         data = ApplicationCreate(
             entry_code=code,
@@ -123,8 +125,9 @@ def application_page(request: Request, db: DbSession, user: CurrentUser, applica
 
 
 @router.post("/applications/{application_id}/decide", response_class=HTMLResponse)
-async def decide(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, application_id: RowId):
-    form = await request.form()
+def decide(
+    request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, application_id: RowId, form: PageForm
+):
     decision = Decision(approve=form.get("approve") == "1", reason=_text(form.get("reason"))[:500])
     if form.get("stage") == "provider":
         service.provider_decide(db, actor=user, application_id=application_id, decision=decision)
@@ -134,14 +137,14 @@ async def decide(request: Request, db: DbSession, user: CurrentUser, _csrf: Csrf
 
 
 @router.post("/grants/{grant_id}/revoke", response_class=HTMLResponse)
-async def revoke(
+def revoke(
     request: Request,
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.REVIEW))],
     _csrf: CsrfChecked,
     grant_id: RowId,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     service.revoke_grant(db, actor=user, grant_id=grant_id, reason=_text(form.get("reason")) or "提供部门撤销")
     return RedirectResponse("/exchange?notice=saved", status_code=303)
 

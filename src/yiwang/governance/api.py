@@ -11,6 +11,7 @@ from yiwang.core.security import Principal, require
 from yiwang.governance import jobs, service
 from yiwang.governance import permissions as perm
 from yiwang.governance.schemas import JobRead, PushRows, RollbackRequest, VersionCompare, VersionRead
+from yiwang.web.forms import upload_bytes
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/api/governance", tags=["数据治理 governance"])
@@ -19,9 +20,9 @@ Writer = Annotated[Principal, Depends(require(perm.DATA_WRITE))]
 
 
 @router.post("/resources/{code}/upload", response_model=VersionRead, status_code=201)
-async def upload(db: DbSession, settings: SettingsDep, user: Writer, code: str, file: Annotated[UploadFile, File()]):
+def upload(db: DbSession, settings: SettingsDep, user: Writer, code: str, file: Annotated[UploadFile, File()]):
     """Mount a CSV (UTF-8/GBK/GB18030), XLSX or JSON file now; rejected rows go to the quarantine."""
-    content = await file.read()
+    content = upload_bytes(file)
     return service.ingest(
         db,
         actor=user,
@@ -49,7 +50,7 @@ def push_rows(db: DbSession, settings: SettingsDep, user: Writer, code: str, dat
 
 
 @router.post("/resources/{code}/jobs", response_model=JobRead, status_code=202)
-async def upload_in_background(
+def upload_in_background(
     request: Request,
     background: BackgroundTasks,
     db: DbSession,
@@ -59,7 +60,7 @@ async def upload_in_background(
     file: Annotated[UploadFile, File()],
 ) -> JobRead:
     """Queue a file for ingest; poll GET /jobs/{id} for progress."""
-    content = await file.read()
+    content = upload_bytes(file)
     job = service.create_job(
         db,
         actor=user,

@@ -14,6 +14,7 @@ from yiwang.core.security import Principal, require
 from yiwang.governance import jobs, service
 from yiwang.governance import permissions as perm
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm, upload_bytes
 from yiwang.web.templating import render
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -95,21 +96,21 @@ def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, ve
 
 
 @router.post("/{code}/upload", response_class=HTMLResponse)
-async def upload(
+def upload(
     request: Request,
     background: BackgroundTasks,
     db: DbSession,
     settings: SettingsDep,
     user: Writer,
     _csrf: CsrfChecked,
+    form: PageForm,
     code: str,
 ) -> Response:
     """Stage the file, queue the ingest in the background, and show its progress page."""
-    form = await request.form()
     upload_file = form.get("file")
     if upload_file is None or isinstance(upload_file, str):
         raise AppError("请选择要上传的文件", code="no_file", status_code=422)
-    content = await upload_file.read()
+    content = upload_bytes(upload_file)
     job = service.create_job(
         db,
         actor=user,
@@ -124,8 +125,7 @@ async def upload(
 
 
 @router.post("/{code}/rollback", response_class=HTMLResponse)
-async def rollback(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, code: str) -> Response:
-    form = await request.form()
+def rollback(db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm, code: str) -> Response:
     raw = str(form.get("version", ""))
     version = int(raw) if raw.isdigit() and len(raw) < 10 else 0
     service.rollback(db, actor=user, entry_code=code, version=version, reason=str(form.get("reason", ""))[:500])

@@ -188,6 +188,8 @@ def read_json(raw: bytes) -> pl.DataFrame:
         payload = json.loads(decode_text(raw)[0])
     except json.JSONDecodeError as exc:
         raise IngestRefused(f"JSON 格式错误：第 {exc.lineno} 行 {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:  # an integer past the digit limit, nesting past the stack
+        raise IngestRefused(f"JSON 无法读取：{str(exc)[:100]}") from exc
     if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
         payload = payload["rows"]
     return rows_to_frame(payload)

@@ -25,6 +25,7 @@ from yiwang.onestop.schemas import (
 )
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm, upload_bytes
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -132,10 +133,15 @@ def apply_page(
 
 
 @router.post("/onestop/apply", response_class=HTMLResponse)
-async def apply_submit(
-    request: Request, db: DbSession, user: Applicant, cipher: CipherDep, settings: SettingsDep, _csrf: CsrfChecked
+def apply_submit(
+    request: Request,
+    db: DbSession,
+    user: Applicant,
+    cipher: CipherDep,
+    settings: SettingsDep,
+    _csrf: CsrfChecked,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     item = str(form.get("item") or "") or None
     bundle = str(form.get("bundle") or "") or None
     values = {k[2:]: str(v) for k, v in form.items() if k.startswith("f_") and isinstance(v, str) and v.strip()}
@@ -151,7 +157,7 @@ async def apply_submit(
                     files_dir=settings.files_dir,
                     material_key=material,
                     filename=value.filename,
-                    content=await value.read(),
+                    content=upload_bytes(value),
                     max_pages=limit,
                 )
                 attachments[material] = stored.id
@@ -229,7 +235,7 @@ def rate_submit(
 
 
 @router.post("/onestop/applications/{number}/supplement")
-async def supplement_submit(
+def supplement_submit(
     request: Request,
     number: str,
     db: DbSession,
@@ -237,8 +243,8 @@ async def supplement_submit(
     settings: SettingsDep,
     cipher: CipherDep,
     _csrf: CsrfChecked,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     attachments: dict[str, int] = {}
     for key, value in form.multi_items():
         if key.startswith("m_") and isinstance(value, UploadFile) and value.filename:
@@ -248,7 +254,7 @@ async def supplement_submit(
                 files_dir=settings.files_dir,
                 material_key=key[2:],
                 filename=value.filename,
-                content=await value.read(),
+                content=upload_bytes(value),
             )
             attachments[key[2:]] = stored.id
     note = str(form.get("note") or "")[:500]
@@ -434,12 +440,11 @@ def admin_item_save(
 
 
 @router.post("/onestop/admin/import", response_class=HTMLResponse)
-async def admin_import(request: Request, db: DbSession, user: Editor, _csrf: CsrfChecked) -> HTMLResponse:
-    form = await request.form()
+def admin_import(request: Request, db: DbSession, user: Editor, _csrf: CsrfChecked, form: PageForm) -> HTMLResponse:
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise AppError("请选择 XLSX 文件", code="file_missing", status_code=422)
-    result = service.import_xlsx(db, actor=user, content=await upload.read())
+    result = service.import_xlsx(db, actor=user, content=upload_bytes(upload))
     items, total = service.search_items(
         db, department_code=None if user.has("core.scope.all") else user.department_code, limit=200
     )

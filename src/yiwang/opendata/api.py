@@ -1,12 +1,14 @@
 """Open data APIs: the keyed open API (rate-limited per key), the CKAN Action API subset, and DCAT."""
 
-import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
-from yiwang.core.db import DbSession
+from yiwang.core.db import DbSession, ReadDbSession
+from yiwang.core.jsonbody import MalformedJson, parse_json_body
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import Principal, public, require
 from yiwang.opendata import ckan, dcat, service
@@ -135,24 +137,47 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _ckan(request: Request, db, action: str) -> JSONResponse:
+@dataclass(frozen=True)
+class CkanCall:
+    """An action's parameters (query string and POST body), or why the body could not be read."""
+
+    params: dict[str, Any]
+    error: ckan.CkanError | None = None
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_ckan_call(request: Request) -> CkanCall:
+    """The parameters, read on the event loop; the action itself runs in the thread pool."""
     params: dict[str, Any] = dict(request.query_params)
     if "facet.field" in request.query_params:
         params["facet.field"] = request.query_params.get("facet.field")
-    if request.method == "POST":
-        raw = await request.body()
-        if raw:
-            try:
-                body = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                form = await request.form()
-                body = dict(form)
-            if not isinstance(body, dict):
-                return _ckan_error(request, action, ckan.invalid("请求体须为 JSON 对象"))
-            params.update(body)
-    help_url = f"{_base(request)}/api/3/action/help_show?name={action}"
+    if request.method != "POST":
+        return CkanCall(params)
+    raw = await request.body()
+    if not raw.strip():
+        return CkanCall(params)
+    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        form = await request.form()
+        return CkanCall(params | {k: v for k, v in form.items() if isinstance(v, str)})
     try:
-        result = ckan.run_action(db, action, params, _base(request), request.app.state.settings.site_name)
+        body = await parse_json_body(raw, expect=dict)
+    except MalformedJson as exc:
+        return CkanCall(params, ckan.CkanError("Validation Error", exc.message, 400))
+    return CkanCall(params | body)
+
+
+CkanCallDep = Annotated[CkanCall, Depends(read_ckan_call)]
+
+
+def _ckan(request: Request, db: Session, action: str, call: CkanCall) -> JSONResponse:
+    if call.error is not None:
+        return _ckan_error(request, action, call.error)
+    help_url = f"{_base(request)}/api/3/action/help_show?name={action}"
+    settings = request.app.state.settings
+    try:
+        result = ckan.run_action(db, action, call.params, _base(request), settings.site_name, settings.public_url)
     except ckan.CkanError as exc:
         return _ckan_error(request, action, exc)
     return JSONResponse({"help": help_url, "success": True, "result": result})
@@ -172,17 +197,17 @@ def _ckan_error(request: Request, action: str, exc: "ckan.CkanError") -> JSONRes
 @ckan_router.get("/api/3/action/{action}", operation_id="ckan_action_get")
 @ckan_router.post("/api/3/action/{action}", operation_id="ckan_action_post")
 @public
-async def ckan_action(request: Request, db: DbSession, action: str) -> JSONResponse:
+def ckan_action(request: Request, db: ReadDbSession, action: str, call: CkanCallDep) -> JSONResponse:
     """CKAN Action API v3 (read-only subset): status_show, package_list, package_search, package_show,
     organization_list, organization_show, group_list, tag_list, resource_show."""
-    return await _ckan(request, db, action)
+    return _ckan(request, db, action, call)
 
 
 @ckan_router.api_route("/api/action/{action}", methods=["GET", "POST"], include_in_schema=False)
 @public
-async def ckan_action_unversioned(request: Request, db: DbSession, action: str) -> JSONResponse:
+def ckan_action_unversioned(request: Request, db: ReadDbSession, action: str, call: CkanCallDep) -> JSONResponse:
     """The same actions at CKAN's unversioned path, which some clients use by default."""
-    return await _ckan(request, db, action)
+    return _ckan(request, db, action, call)
 
 
 # ---- DCAT -------------------------------------------------------------------------------------
@@ -190,7 +215,7 @@ async def ckan_action_unversioned(request: Request, db: DbSession, action: str) 
 
 @dcat_router.get("/catalog.jsonld")
 @public
-def catalog_jsonld(request: Request, db: DbSession) -> Response:
+def catalog_jsonld(request: Request, db: ReadDbSession) -> Response:
     """The open catalog as DCAT-AP in JSON-LD."""
     graph = dcat.catalog_graph(_base(request), request.app.state.settings.site_name, service.all_datasets(db))
     return Response(dcat.serialise(graph, "json-ld"), media_type="application/ld+json")
@@ -198,7 +223,7 @@ def catalog_jsonld(request: Request, db: DbSession) -> Response:
 
 @dcat_router.get("/catalog.ttl")
 @public
-def catalog_turtle(request: Request, db: DbSession) -> Response:
+def catalog_turtle(request: Request, db: ReadDbSession) -> Response:
     """The open catalog as DCAT-AP in Turtle."""
     graph = dcat.catalog_graph(_base(request), request.app.state.settings.site_name, service.all_datasets(db))
     return Response(dcat.serialise(graph, "turtle"), media_type="text/turtle; charset=utf-8")
@@ -206,7 +231,7 @@ def catalog_turtle(request: Request, db: DbSession) -> Response:
 
 @dcat_router.get("/dataset/{code}.jsonld")
 @public
-def dataset_jsonld(request: Request, db: DbSession, code: str) -> Response:
+def dataset_jsonld(request: Request, db: ReadDbSession, code: str) -> Response:
     """One dataset as DCAT-AP in JSON-LD."""
     graph = dcat.dataset_graph(_base(request), service.get_dataset(db, code=code))
     return Response(dcat.serialise(graph, "json-ld"), media_type="application/ld+json")

@@ -4,13 +4,13 @@ Datasets are CKAN packages (name = resource code in lower case), providing depar
 organizations, catalog classifications are groups, and each download format is a resource.
 """
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from yiwang.catalog.schemas import CATEGORIES
+from yiwang.core.jsonbody import MalformedJson, parse_json
 from yiwang.opendata import service
 from yiwang.opendata.schemas import DatasetRead
 from yiwang.org import service as org_service
@@ -152,7 +152,7 @@ def _int(params: dict[str, Any], name: str, default: int, high: int) -> int:
     raw = params.get(name, default)
     try:
         value = int(raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise invalid(f"{name} 须为整数") from exc
     if value < 0 or value > high:
         raise invalid(f"{name} 须在 0 到 {high} 之间")
@@ -170,13 +170,15 @@ def package_search(db: Session, params: dict[str, Any], base: str) -> dict[str, 
     facet_fields = params.get("facet.field", [])
     if isinstance(facet_fields, str):
         try:
-            facet_fields = json.loads(facet_fields)
-        except json.JSONDecodeError as exc:
+            facet_fields = parse_json(facet_fields.encode(), expect=list)
+        except MalformedJson as exc:
             raise invalid("facet.field 须为 JSON 数组") from exc
     if not isinstance(facet_fields, list) or not all(isinstance(f, str) for f in facet_fields):
         raise invalid("facet.field 须为字符串数组")
     found = [d for d in service.search(db, q=q, limit=10**6).items if _matches(d, filters)]
     first_key = sort.split(",")[0].strip().split()
+    if not first_key or len(first_key) > 2 or (len(first_key) == 2 and first_key[1] not in ("asc", "desc")):
+        raise invalid("sort 须为“字段 asc|desc”，如 metadata_modified desc")
     field, direction = first_key[0], (first_key[1] if len(first_key) > 1 else "asc")
     keys: dict[str, Callable[[DatasetRead], Any]] = {
         "name": lambda d: d.name,
@@ -219,13 +221,14 @@ def _dataset(db: Session, params: dict[str, Any]) -> DatasetRead:
         raise not_found(f"数据集 {ident} 不存在") from exc
 
 
-def run_action(db: Session, action: str, params: dict[str, Any], base: str, site_title: str) -> Any:
-    """The result of one action, or CkanError."""
+def run_action(db: Session, action: str, params: dict[str, Any], base: str, site_title: str, site_url: str) -> Any:
+    """The result of one action, or CkanError. site_url is the configured public address, never the
+    request's Host header, which the caller chooses."""
     if action == "status_show":
         return {
             "ckan_version": CKAN_VERSION,
             "site_title": site_title,
-            "site_url": base,
+            "site_url": site_url.rstrip("/"),
             "site_description": "常熟市公共数据开放平台（CKAN Action API v3 兼容子集）",
             "locale_default": "zh_Hans_CN",
             "error_emails_to": None,

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
-from yiwang.core.db import DbSession
+from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
@@ -15,6 +15,7 @@ from yiwang.opendata import permissions as perm
 from yiwang.opendata import service
 from yiwang.opendata.schemas import OpenDecision
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm
 from yiwang.web.templating import render
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -26,7 +27,7 @@ PAGE_SIZE = 20
 @public
 def portal(
     request: Request,
-    db: DbSession,
+    db: ReadDbSession,
     user: MaybeUser,
     q: str = "",
     department: str = "",
@@ -112,8 +113,9 @@ def download(db: DbSession, settings: SettingsDep, cipher: CipherDep, user: Mayb
 
 
 @router.post("/datasets/{code}/apply", response_class=HTMLResponse)
-async def apply(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, code: str) -> Response:
-    form = await request.form()
+def apply(
+    request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, code: str, form: PageForm
+) -> Response:
     purpose = str(form.get("purpose", "")).replace("\x00", "").strip()
     if len(purpose) < 4:
         raise ValidationFailed("请填写用途（至少4个字）")
@@ -136,27 +138,27 @@ def manage(request: Request, db: DbSession, user: Annotated[Principal, Depends(r
 
 
 @router.post("/manage/publish", response_class=HTMLResponse)
-async def publish(
+def publish(
     request: Request,
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.DATASET_WRITE))],
     _csrf: CsrfChecked,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     code = str(form.get("code", ""))
     service.publish_dataset(db, actor=user, entry_code=code)
     return RedirectResponse(f"/opendata/datasets/{code}?notice=created", status_code=303)
 
 
 @router.post("/applications/{application_id}/decide", response_class=HTMLResponse)
-async def decide(
+def decide(
     request: Request,
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.APPLICATION_REVIEW))],
     _csrf: CsrfChecked,
     application_id: RowId,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     decision = OpenDecision(
         approve=form.get("approve") == "1", reason=str(form.get("reason", "")).replace("\x00", "")[:500]
     )

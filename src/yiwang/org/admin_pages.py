@@ -20,6 +20,7 @@ from yiwang.org.pages import KIND_NAMES
 from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate, UserUpdate
 from yiwang.web import nav
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import PageForm
 from yiwang.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -89,14 +90,14 @@ def new_user_page(
 
 
 @router.post("/users/new", response_class=HTMLResponse)
-async def new_user_submit(
+def new_user_submit(
     request: Request,
     db: DbSession,
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
     _csrf: CsrfChecked,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     raw = {k: str(v).strip() for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and str(v).strip()}
     raw_roles = [str(v) for v in form.getlist("roles")]
     raw.pop("roles", None)
@@ -127,15 +128,15 @@ def user_page(
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
-async def user_update(
+def user_update(
     request: Request,
     db: DbSession,
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
     user_id: IdPath,
     _csrf: CsrfChecked,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     try:
         data = UserUpdate(
             display_name=str(form.get("display_name", "")).strip() or None,
@@ -193,14 +194,14 @@ def roles_page(
 
 
 @router.post("/roles/{code}", response_class=HTMLResponse)
-async def role_update(
+def role_update(
     request: Request,
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))],
     code: str,
     _csrf: CsrfChecked,
+    form: PageForm,
 ) -> Response:
-    form = await request.form()
     service.set_role_permissions(db, actor=user, code=code, permissions=[str(v) for v in form.getlist("permissions")])
     return RedirectResponse("/admin/roles?notice=saved", status_code=303)
 

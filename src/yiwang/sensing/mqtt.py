@@ -14,7 +14,6 @@ transaction through `ingest.store_blocks`, the path CreateObservations uses. The
 Maximum lets the broker keep a whole batch in flight unacknowledged.
 """
 
-import json
 import logging
 import re
 import threading
@@ -23,8 +22,7 @@ from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import orjson
-
+from yiwang.core.jsonbody import MalformedJson, parse_json
 from yiwang.core.runtime import Runtime
 from yiwang.core.timeutil import utcnow
 from yiwang.sensing import ingest
@@ -63,14 +61,10 @@ def parse_message(topic: str, payload: bytes, prefix: str = "") -> tuple[ingest.
 
 
 def _loads(payload: bytes) -> Any:
-    """JSON of a payload, None when it is not JSON (orjson first; the standard parser for what it refuses)."""
+    """JSON of a payload, None when it is not JSON (the platform's one parser, as for HTTP bodies)."""
     try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return parse_json(payload)
+    except MalformedJson:
         return None
 
 

@@ -1,11 +1,10 @@
 """OGC SensorThings API 1.1 at /sta/v1.1/: thin HTTP layer over sta.py and ingest.py."""
 
 import hmac
-import json
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotFound
+from yiwang.core.jsonbody import JsonBody
 from yiwang.core.security import CurrentUser, Principal, check, check_department_scope
 from yiwang.sensing import data_array, sta, sta_links
 from yiwang.sensing import models as m
@@ -30,23 +30,6 @@ def _base(request: Request) -> str:
 class BadQuery(AppError):
     status_code = 400
     code = "bad_query"
-
-
-async def _json(request: Request) -> Any:
-    """The request body as JSON (read on the event loop; the endpoints then run in the thread pool, so a
-    wait for SQLite's write lock never blocks the loop)."""
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass  # orjson is strict (no integers beyond 64 bits, no NaN); the standard parser decides
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AppError("请求体不是有效的 JSON", code="malformed_json") from exc
-
-
-JsonBody = Annotated[Any, Depends(_json)]
 
 
 @router.get("", include_in_schema=False)

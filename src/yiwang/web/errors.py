@@ -7,9 +7,11 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yiwang.core.db import is_pool_exhausted
 from yiwang.core.errors import AppError, error_body
 
 log = logging.getLogger(__name__)
@@ -22,10 +24,11 @@ _STATUS_CODES = {
     405: ("method_not_allowed", "不支持该请求方法"),
     406: ("not_acceptable", "无法提供所请求的格式"),
     413: ("payload_too_large", "请求体过大"),
+    503: ("database_busy", "系统繁忙，数据库暂时无法响应，请稍后重试"),
     415: ("unsupported_media_type", "不支持的内容类型"),
     429: ("too_many_requests", "请求过于频繁，请稍后再试"),
 }
-_TITLES = {401: "需要登录", 403: "没有权限", 404: "页面不存在", 429: "请稍后再试", 500: "系统繁忙"}
+_TITLES = {401: "需要登录", 403: "没有权限", 404: "页面不存在", 429: "请稍后再试", 500: "系统繁忙", 503: "系统繁忙"}
 _MACHINE_PREFIXES = ("/api/", "/sta/", "/open311/", "/catalog.", "/dataset/", "/healthz", "/readyz", "/openapi")
 
 
@@ -110,9 +113,23 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(OverflowError, _unstorable_value)
 
+    async def _database_busy(request: Request, exc: Exception) -> Response:
+        # No connection within the pool's wait (or SQLite's lock held past busy_timeout by another
+        # process): the request is refused at once with a hint when to retry, not left to queue.
+        if not is_pool_exhausted(exc):
+            return await _unexpected(request, exc)
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        retry_after = request.app.state.settings.db_busy_retry_after_seconds
+        code, message = _STATUS_CODES[503]
+        details = {"retry_after_seconds": retry_after}
+        return _respond(request, 503, code, message, details, {"Retry-After": str(retry_after)})
+
+    app.add_exception_handler(PoolTimeout, _database_busy)
+    app.add_exception_handler(OperationalError, _database_busy)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return _respond(
             request,
             500,

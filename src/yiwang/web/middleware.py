@@ -3,10 +3,12 @@
 import json
 import secrets
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yiwang.core.errors import error_body
+from yiwang.core.jsonbody import PARSED_JSON_SCOPE_KEY, MalformedJson, parse_json_body
 from yiwang.web.csrf import PRELOGIN_COOKIE
 
 _CSP = (
@@ -55,8 +57,22 @@ class RequestContextMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+# Interfaces that read their own bodies and answer a malformed one in their protocol's error shape
+# (CKAN's {"success": false, ...}, Open311's error list), with the same parser.
+OWN_BODY_PARSERS = ("/api/3/action/", "/api/action/", "/open311/")
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# A refused body is still read and discarded (up to the upload limit, and for at most this long) so
+# that a client still sending gets to read the answer instead of a reset connection.
+DRAIN_SECONDS = 10.0
+
+
 class BodyLimitMiddleware:
-    """Refuse bodies over the limit with 413 before the application reads them into memory."""
+    """Request bodies: size limits (413 before the application reads them into memory), and every JSON
+    body the application will parse checked first by the platform's one parser (400 malformed_json).
+
+    Uploads come as multipart/form-data and get the upload limit. Every other body is read whole by the
+    route that takes it (JSON models, forms, CKAN, SensorThings), whatever content type the client
+    declares, so it gets the JSON limit: `Content-Type: text/plain` is no way round it."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_json_bytes: int) -> None:
         self.app = app
@@ -68,44 +84,129 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        limit = self.max_json_bytes if "json" in content_type else self.max_bytes
+        content_type = headers.get(b"content-type", b"").decode("latin-1").strip().lower()
+        limit = self.max_bytes if content_type.startswith("multipart/form-data") else self.max_json_bytes
+        may_drain = headers.get(b"expect", b"").lower() != b"100-continue"  # else the body is not coming
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(send, limit)
+            if may_drain:
+                await _drain(receive, self.max_bytes)
+            await _reject(send, limit)
             return
-        received = 0
-        rejected = False
+        if (
+            _is_json(content_type)
+            and scope["method"] in _BODY_METHODS
+            and not scope["path"].startswith(OWN_BODY_PARSERS)
+        ):
+            await self._check_json(scope, receive, send, limit, may_drain)
+            return
+        started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received, rejected
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    rejected = True
-                    raise _BodyTooLarge()
-            return message
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, _limited(receive, limit, self.max_bytes if may_drain else 0), tracked_send)
         except _BodyTooLarge:
-            if rejected:
-                await self._reject(send, limit)
+            if started:
+                raise
+            await _reject(send, limit)  # raised where no exception handler answered it
 
-    @staticmethod
-    async def _reject(send: Send, limit: int) -> None:
-        body = json.dumps(
-            error_body("payload_too_large", f"请求体超过上限（{limit} 字节）", {"limit": limit}), ensure_ascii=False
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _check_json(self, scope: Scope, receive: Receive, send: Send, limit: int, may_drain: bool) -> None:
+        """Read the whole body, parse it once, and hand the application the same bytes and the value."""
+        body = await _read_body(receive, limit)
+        if body is None:
+            if may_drain:
+                await _drain(receive, self.max_bytes)
+            await _reject(send, limit)
+            return
+        if body.strip():
+            try:
+                scope[PARSED_JSON_SCOPE_KEY] = await parse_json_body(body)
+            except MalformedJson as exc:
+                await _send_json(send, exc.status_code, error_body(exc.code, exc.message, exc.details))
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)  # the client went away; the application will notice
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _limited(receive: Receive, limit: int, drain_bytes: int) -> Receive:
+    """receive() that refuses a body growing past the limit (no Content-Length, or a false one)."""
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                if message.get("more_body", False):
+                    await _drain(receive, drain_bytes)
+                raise _BodyTooLarge()
+        return message
+
+    return limited_receive
+
+
+async def _drain(receive: Receive, max_bytes: int) -> None:
+    """Read and discard the rest of a refused body, within a byte and a time bound."""
+    drained = 0
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while drained <= max_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
+async def _reject(send: Send, limit: int) -> None:
+    body = error_body("payload_too_large", f"请求体超过上限（{limit} 字节）", {"limit": limit})
+    await _send_json(send, 413, body)
+
+
+async def _send_json(send: Send, status: int, payload: dict) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _BodyTooLarge(HTTPException):
