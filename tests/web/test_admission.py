@@ -19,6 +19,20 @@ from yiwang.app import create_app
 from yiwang.web.admission import AdmissionLimits, AdmissionMiddleware
 
 
+def run_in_own_loop(coroutine):
+    """asyncio.run on a thread of its own: the session's Playwright browser keeps a loop on this one."""
+    result: list = []
+
+    def target() -> None:
+        result.append(asyncio.run(coroutine))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    assert result, "the coroutine raised; see the thread's traceback above"
+    return result[0]
+
+
 @contextmanager
 def served(app) -> Iterator[str]:
     port = free_port()
@@ -134,7 +148,7 @@ def test_a_short_wait_is_admitted_when_a_slot_frees_within_the_queue_time():
                 responses = await asyncio.gather(*(client.get("/work") for _ in range(3)))
             return [r.status_code for r in responses]
 
-        assert asyncio.run(three_at_once()) == [200, 200, 200]
+        assert run_in_own_loop(three_at_once()) == [200, 200, 200]
 
 
 def test_the_next_in_line_waits_for_a_slow_request_so_the_slot_does_not_idle():
@@ -176,8 +190,8 @@ def test_goodput_holds_at_twice_capacity_and_it_recovers_when_the_load_drops():
     # 2 slots of 100 ms: a capacity of 20 requests/s. Compared with what the same server serves when
     # offered exactly that, in the same run, so a busy machine slows both alike.
     with served_apart(work_seconds=0.1) as url:
-        at_capacity, _ = asyncio.run(offer(url, rate=20, seconds=3))
-        overload, _ = asyncio.run(offer(url, rate=40, seconds=3))
+        at_capacity, _ = run_in_own_loop(offer(url, rate=20, seconds=3))
+        overload, _ = run_in_own_loop(offer(url, rate=40, seconds=3))
         served_at_capacity = sum(1 for status, _ in at_capacity if status == 200)
         served_in_overload = sum(1 for status, _ in overload if status == 200)
         statuses = {status for status, _ in overload}
@@ -186,7 +200,7 @@ def test_goodput_holds_at_twice_capacity_and_it_recovers_when_the_load_drops():
         slowest_shed = max(latency for status, latency in overload if status == 503)
         assert slowest_shed < 1.0, "rejections are immediate, not after a long queue"
 
-        after, _ = asyncio.run(offer(url, rate=5, seconds=2))
+        after, _ = run_in_own_loop(offer(url, rate=5, seconds=2))
         assert {status for status, _ in after} == {200}
         assert max(latency for _, latency in after) < 0.5
 

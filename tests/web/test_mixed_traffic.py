@@ -80,9 +80,12 @@ def _requests(open311_key: str, sta_headers: dict[str, str], datastream: int) ->
 
 def _worker(live_url: str, staff_cookies: httpx.Cookies, kinds, offset: int, until: float, out: list) -> None:
     timeout = httpx.Timeout(SLOW_SECONDS * 3)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout, as a well-behaved client
+    # does: otherwise a request sent just as the server closes an idle connection is reset (not a stall).
+    limits = httpx.Limits(keepalive_expiry=1.0)
     with (
-        httpx.Client(base_url=live_url, timeout=timeout) as anon,
-        httpx.Client(base_url=live_url, timeout=timeout, cookies=staff_cookies) as staff,
+        httpx.Client(base_url=live_url, timeout=timeout, limits=limits) as anon,
+        httpx.Client(base_url=live_url, timeout=timeout, limits=limits, cookies=staff_cookies) as staff,
     ):
         for name, call in itertools.islice(itertools.cycle(kinds), offset, None):
             if time.monotonic() > until:
