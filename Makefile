@@ -1,5 +1,6 @@
 # The two set-up commands of the README:
-#   make start  — install, then start the platform on its embedded defaults (SQLite, ./var, demo data)
+#   make start  — install, then start the platform in demo mode on its embedded defaults (SQLite, ./var,
+#                 demo data with published logins; never for real data — see docs/operations.md)
 #   make test   — install with test tools, then run the whole suite (lint, import contracts, tests)
 .PHONY: start test install install-test assets browser lint
 
@@ -10,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 start: install
-	$(BIN)/yiwang serve --host $(HOST) --port $(PORT)
+	$(BIN)/yiwang serve --demo --host $(HOST) --port $(PORT)
 
 test: install-test browser
 	bash scripts/test.sh

@@ -232,6 +232,7 @@ def main() -> None:
     settings = Settings(
         data_dir=workdir,
         database_url=args.database_url,
+        demo=True,
         demo_on_first_start=False,
         run_jobs_in_process=False,
         demo_size="small",

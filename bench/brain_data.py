@@ -27,7 +27,7 @@ STATIONS, SLUICES = 17, 11
 
 
 def settings(data_dir: Path, size: str) -> Settings:
-    return Settings(data_dir=data_dir, run_jobs_in_process=False, demo_on_first_start=False, demo_size=size)
+    return Settings(data_dir=data_dir, run_jobs_in_process=False, demo=True, demo_on_first_start=False, demo_size=size)
 
 
 def load_demos(data_dir: Path) -> tuple[Runtime, dict[str, Any]]:

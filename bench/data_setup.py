@@ -14,7 +14,9 @@ from yiwang.demo import loader
 
 
 def platform(data_dir: Path) -> tuple[object, TestClient]:
-    settings = Settings(data_dir=data_dir, run_jobs_in_process=False, demo_on_first_start=False, demo_size="small")
+    settings = Settings(
+        data_dir=data_dir, run_jobs_in_process=False, demo=True, demo_on_first_start=False, demo_size="small"
+    )
     app = create_app(settings)
     loader.load(app.state.runtime)  # divisions, departments, demo accounts and the demo exchange client
     return app, TestClient(app)

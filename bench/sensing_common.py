@@ -50,6 +50,7 @@ class Platform:
             data_dir=Path(self.tmp.name),
             database_url=database_url,
             run_jobs_in_process=False,
+            demo=True,
             demo_on_first_start=True,
             demo_size="small",
         )

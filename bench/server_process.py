@@ -41,6 +41,7 @@ def serve() -> None:
         data_dir=Path(args.data_dir),
         database_url=args.database_url,
         run_jobs_in_process=False,
+        demo=True,
         demo_on_first_start=True,
         demo_size="small",
     )

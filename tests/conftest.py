@@ -38,6 +38,7 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides: 
         data_dir=data_dir,
         database_url=database_url,
         run_jobs_in_process=False,
+        demo=True,
         demo_on_first_start=True,
         demo_size="small",
         **overrides,  # type: ignore[arg-type]
@@ -127,7 +128,11 @@ def run_cli(runtime: Runtime, *args: str):
     from yiwang.config import get_settings
 
     settings = runtime.settings
-    env = {"YIWANG_DATA_DIR": str(settings.data_dir), "YIWANG_DATABASE_URL": settings.resolved_database_url}
+    env = {
+        "YIWANG_DATA_DIR": str(settings.data_dir),
+        "YIWANG_DATABASE_URL": settings.resolved_database_url,
+        "YIWANG_DEMO": "1" if settings.demo else "0",
+    }
     get_settings.cache_clear()
     try:
         return CliRunner().invoke(cli_app, list(args), env=env)

@@ -1,21 +1,46 @@
 """Start-up work shared by `serve`, `worker` and the CLI: migrate, plug in domains, sync roles, demo."""
 
 import logging
+import os
+import secrets
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 from yiwang import domains
+from yiwang.config import DEMO_NOTICE
 from yiwang.core import audit, events
 from yiwang.core.jobs import Job
 from yiwang.core.migrate import upgrade
+from yiwang.core.passwords import policy_problems
 from yiwang.core.runtime import Runtime
+from yiwang.core.security import Principal
+from yiwang.org import permissions as org_permissions
 from yiwang.org import service as org_service
+from yiwang.org.schemas import UserCreate
 from yiwang.web import nav, templating
 
 log = logging.getLogger(__name__)
+_BOOTSTRAP = Principal(user_id=None, username="system:bootstrap", display_name="首次启动", kind="system")
+
+
+class DemoDataWithoutDemoMode(RuntimeError):
+    """The database holds the demo (published passwords) but demo mode is off."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "该数据库装载过演示数据（演示账号的密码是公开的）："
+            "请以演示模式启动（YIWANG_DEMO=1 或 yiwang serve --demo），或为真实数据使用新的数据库"
+        )
 
 
 def prepare(runtime: Runtime) -> None:
-    """Upgrade the schema, plug in every domain, sync roles, and load the demo into an empty database."""
+    """Upgrade the schema, plug in every domain, sync roles, and fill an empty database.
+
+    In demo mode an empty database gets the Changshu demo; otherwise only the city's reference
+    organisation (divisions, departments) and no account at all, and a database that holds the demo
+    is refused: its accounts have published passwords."""
+    secure_data_dir(runtime.settings.data_dir)
     upgrade(runtime.db.engine, cipher=runtime.cipher)
     events.configure(
         max_attempts=runtime.settings.event_max_attempts, retry_base_seconds=runtime.settings.event_retry_seconds
@@ -29,11 +54,76 @@ def prepare(runtime: Runtime) -> None:
     with runtime.db.unit_of_work() as db:
         org_service.sync_roles(db)
         empty = not org_service.list_departments(db, include_inactive=True)
-    if empty and runtime.settings.demo_on_first_start:
-        from yiwang.demo import loader
+    from yiwang.demo import loader
 
-        log.info("empty database: loading the Changshu demo")
-        loader.load_all(runtime)
+    if runtime.settings.demo:
+        log.warning(DEMO_NOTICE)
+        if empty and runtime.settings.demo_on_first_start:
+            log.info("empty database: loading the Changshu demo")
+            loader.load_all(runtime)
+        return
+    if loader.has_demo_data(runtime):
+        raise DemoDataWithoutDemoMode()
+    if empty and runtime.settings.demo_on_first_start:
+        log.info("empty database: loading the city's reference organisation (no accounts)")
+        loader.load_reference(runtime)
+
+
+def ensure_initial_admin(runtime: Runtime, *, username: str = "admin") -> tuple[str, str] | None:
+    """Outside demo mode, a platform without any platform administrator gets one: a random one-time
+    password, shown once by the caller, that must be changed at first login. None when one exists."""
+    with runtime.db.unit_of_work() as db:
+        if org_service.list_accounts(db, role=org_permissions.PLATFORM_ADMIN):
+            return None
+        department = next((d for d in org_service.list_departments(db) if d.kind == "platform"), None)
+        if department is None:
+            return None
+        while org_service.find_account(db, username=username) is not None:
+            username = f"admin-{secrets.token_hex(3)}"
+        password = _one_time_password()
+        org_service.create_account(
+            db,
+            actor=_BOOTSTRAP,
+            cipher=runtime.cipher,
+            data=UserCreate(
+                username=username,
+                kind="staff",
+                display_name="平台管理员",
+                password=password,
+                department_code=department.code,
+                roles=[org_permissions.PLATFORM_ADMIN],
+                must_change_password=True,
+            ),
+        )
+    return username, password
+
+
+def _one_time_password() -> str:
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        if not policy_problems(candidate):
+            return candidate
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """The data directory holds the database, keys, uploads and Parquet snapshots: readable by the
+    platform's own user only. New files are created private (umask 077) and older ones are tightened."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for root, dirs, files in os.walk(data_dir):
+        _tighten(Path(root), 0o700)
+        for name in files:
+            _tighten(Path(root) / name, 0o600)
+        for name in dirs:
+            _tighten(Path(root) / name, 0o700)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) & ~mode:
+            path.chmod(mode)
+    except FileNotFoundError:  # a file removed meanwhile (an SQLite -shm, a swept upload)
+        pass
 
 
 def sign_audit_head(runtime: Runtime) -> None:

@@ -38,9 +38,15 @@ def _runtime(prepare: bool = True):
     from yiwang import bootstrap
     from yiwang.core.runtime import Runtime
 
-    runtime = Runtime.build(get_settings())
+    settings = get_settings()
+    bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
+    runtime = Runtime.build(settings)
     if prepare:
-        bootstrap.prepare(runtime)
+        try:
+            bootstrap.prepare(runtime)
+        except bootstrap.DemoDataWithoutDemoMode as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
     return runtime
 
 
@@ -64,21 +70,33 @@ def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     workers: Annotated[int, typer.Option(help="进程数（PostgreSQL 部署时可大于1）")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="演示模式：装载公开密码的演示账号（勿用于真实数据）")] = False,
 ) -> None:
     """Start the web server (on the embedded default it also runs background jobs)."""
+    import os
+
     import uvicorn
 
+    from yiwang import bootstrap
+
+    if demo:  # the environment carries it to uvicorn's app factory and any worker processes
+        os.environ["YIWANG_DEMO"] = "1"
+        get_settings.cache_clear()
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     runtime = _runtime()
-    from yiwang.demo.loader import DEMO_ACCOUNTS, DEMO_PASSWORD
-
     console.print(f"[bold green]yiwang 已启动[/]  http://{host}:{port}/   数据目录: {settings.data_dir.resolve()}")
     console.print(f"数据库: {runtime.db.engine.url.render_as_string(hide_password=True)}")
-    if settings.demo_on_first_start:
+    if settings.demo:
+        from yiwang.config import DEMO_NOTICE
+        from yiwang.demo.loader import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+        console.print(f"[bold yellow]{DEMO_NOTICE}[/]")
         logins = "  ".join(a.username for a in DEMO_ACCOUNTS[:6])
         console.print(f"演示账号（密码均为 [bold]{DEMO_PASSWORD}[/]）: {logins} … 完整列表见 README")
+    else:
+        _announce_initial_admin(bootstrap.ensure_initial_admin(runtime))
     runtime.db.dispose()
     uvicorn.run(
         "yiwang.app:create_app",
@@ -88,6 +106,16 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+    )
+
+
+def _announce_initial_admin(created: tuple[str, str] | None) -> None:
+    if created is None:
+        return
+    username, password = created
+    console.print(
+        f"[bold yellow]已创建初始平台管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
+        "该密码只显示这一次，首次登录后必须修改。"
     )
 
 
@@ -123,7 +151,11 @@ def demo_load() -> None:
     """Load (idempotently) Changshu's divisions, departments and the demo accounts."""
     from yiwang.demo import loader
 
-    loader.load_all(_runtime(), console=console)
+    try:
+        loader.load_all(_runtime(), console=console)
+    except loader.DemoModeRequired as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
 
 
 @user_app.command("create")
@@ -142,8 +174,9 @@ def user_create(
     id_number: Annotated[str | None, typer.Option(help="身份证号码（个人账号）")] = None,
     phone: Annotated[str | None, typer.Option(help="手机号码")] = None,
     credit_code: Annotated[str | None, typer.Option(help="统一社会信用代码（企业账号）")] = None,
+    must_change_password: Annotated[bool, typer.Option(help="首次登录后必须修改密码")] = False,
 ) -> None:
-    """Create an account."""
+    """Create an account (e.g. the first platform administrator: --role platform_admin --department DSJ)."""
     from pydantic import ValidationError
 
     from yiwang.core.errors import AppError
@@ -163,6 +196,7 @@ def user_create(
             id_number=id_number,
             phone=phone,
             credit_code=credit_code,
+            must_change_password=must_change_password,
         )
         with runtime.db.unit_of_work() as db:
             created = accounts.create_user(db, actor=_cli_actor(), data=data, cipher=runtime.cipher)

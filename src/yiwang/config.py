@@ -18,7 +18,14 @@ class Settings(BaseSettings):
     field_key: str | None = Field(None, description="base64 32-byte key for personal-field encryption")
     site_name: str = "常熟市一网平台"
     city_code: str = "320581"
-    demo_on_first_start: bool = True
+    demo: bool = Field(
+        False,
+        description="demo mode: published demo logins and client secret, a banner on every page; never for real data",
+    )
+    demo_on_first_start: bool = Field(
+        True,
+        description="fill an empty database on first start: the demo (demo mode) or the city's reference organisation",
+    )
     demo_size: Literal["full", "small"] = Field(
         "full", description="full: the city at its real size; small: a few records per kind, for tests"
     )
@@ -76,6 +83,9 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+
+DEMO_NOTICE = "演示模式：演示账号的密码是公开的，请勿用于真实数据"
 
 
 @lru_cache

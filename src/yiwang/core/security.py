@@ -8,11 +8,13 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from yiwang.core.db import DbSession
-from yiwang.core.errors import NotAuthenticated, PermissionDenied
+from yiwang.core.errors import AppError, NotAuthenticated, PermissionDenied
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 
 # Markers read by the route-guard test and by the OpenAPI description.
 PUBLIC_MARKER = "__yiwang_public__"
+# Endpoints an account that must change its password may still reach (change it, see who it is, leave).
+BEFORE_PASSWORD_CHANGE_MARKER = "__yiwang_before_password_change__"  # noqa: S105  (a marker name)
 
 # Path prefixes of interfaces for programs (JSON, SensorThings, Open311). Their writes are
 # authorised by tokens; a browser's session cookie there must also show the CSRF header.
@@ -37,6 +39,9 @@ class Principal:
     session_id: int | None = None
     csrf_token: str | None = None
     must_change_password: bool = False
+    # The scope of the token or key that made this call, when it was narrowed (None: the account's own
+    # permissions). Credentials derived from this call never exceed it.
+    token_scopes: frozenset[str] | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -77,10 +82,18 @@ def get_principal(request: Request, db: DbSession) -> Principal:
     return principal
 
 
-def get_current_user(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    """The authenticated caller; 401 when there is none."""
+class PasswordChangeRequired(AppError):
+    status_code = 403
+    code = "password_change_required"
+    message = "请先修改初始密码，再使用平台的其他功能"
+
+
+def get_current_user(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """The authenticated caller; 401 when there is none, 403 while its password must be changed."""
     if not principal.is_authenticated:
         raise NotAuthenticated()
+    if principal.must_change_password and not allowed_before_password_change(request.scope.get("endpoint")):
+        raise PasswordChangeRequired()
     return principal
 
 
@@ -120,3 +133,13 @@ def public(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 def is_public(endpoint: Callable[..., Any]) -> bool:
     return bool(getattr(endpoint, PUBLIC_MARKER, False))
+
+
+def before_password_change(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an endpoint as reachable by an account that still has to change its password."""
+    setattr(endpoint, BEFORE_PASSWORD_CHANGE_MARKER, True)
+    return endpoint
+
+
+def allowed_before_password_change(endpoint: Callable[..., Any] | None) -> bool:
+    return bool(getattr(endpoint, BEFORE_PASSWORD_CHANGE_MARKER, False))

@@ -3,7 +3,8 @@
 Departments and towns come from the city's reference lists (data/*.csv). Division codes below the
 city (320581) are numbered in list order — subdistricts 001…, towns 101…, communities and villages
 three more digits — because official statistical codes are not available offline. Communities,
-sub-units and every account are demo data.
+sub-units and every account are demo data, loaded only in demo mode (`YIWANG_DEMO`): the demo
+accounts share a published password and the demo client a published secret.
 """
 
 import csv
@@ -25,6 +26,7 @@ DATA = Path(__file__).parent / "data"
 CITY_CODE = "320581"
 DEMO_PASSWORD = "changshu2026"  # noqa: S105  (published demo login)
 DEMO_CLIENT_SECRET = "demo-client-secret-2026"  # noqa: S105  (published demo client)
+DEMO_CLIENT_ID = "demo-exchange-client"
 GOVERNMENT_CODE = "GOV"
 
 # Demo sub-units under departments, to show the department tree and its scope rules.
@@ -43,8 +45,8 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def division_rows() -> list[DivisionCreate]:
-    """The city, its towns and subdistricts, and three demo communities or villages under each."""
+def division_rows(*, demo: bool = True) -> list[DivisionCreate]:
+    """The city, its towns and subdistricts, and (demo) three communities or villages under each."""
     rows = [DivisionCreate(code=CITY_CODE, name="常熟市", level="city", lon=120.75, lat=31.65)]
     town_no = {"subdistrict": 0, "town": 100}
     for item in _rows("divisions.csv"):
@@ -53,6 +55,8 @@ def division_rows() -> list[DivisionCreate]:
         code = f"{CITY_CODE}{town_no[kind]:03d}"
         lon, lat = float(item["approx_lon"]), float(item["approx_lat"])
         rows.append(DivisionCreate(code=code, name=item["name"], level=kind, parent_code=CITY_CODE, lon=lon, lat=lat))
+        if not demo:
+            continue
         stem = item["name"].removesuffix("街道").removesuffix("镇")
         for index, suffix in enumerate(COMMUNITY_SUFFIXES[kind], start=1):
             level = "village" if suffix.endswith("村") else "community"
@@ -69,8 +73,8 @@ def division_rows() -> list[DivisionCreate]:
     return rows
 
 
-def department_rows() -> list[DepartmentCreate]:
-    """The city government at the root, the reference departments under it, then demo sub-units."""
+def department_rows(*, demo: bool = True) -> list[DepartmentCreate]:
+    """The city government at the root, the reference departments under it, then (demo) sub-units."""
     rows = [DepartmentCreate(code=GOVERNMENT_CODE, short_name="市政府", full_name="常熟市人民政府", kind="government")]
     for item in _rows("departments.csv"):
         rows.append(
@@ -82,9 +86,10 @@ def department_rows() -> list[DepartmentCreate]:
                 parent_code=GOVERNMENT_CODE,
             )
         )
-    rows += [
-        DepartmentCreate(code=c, short_name=s, full_name=f, kind="unit", parent_code=p) for c, s, f, p in SUB_UNITS
-    ]
+    if demo:
+        rows += [
+            DepartmentCreate(code=c, short_name=s, full_name=f, kind="unit", parent_code=p) for c, s, f, p in SUB_UNITS
+        ]
     return rows
 
 
@@ -142,6 +147,8 @@ def load_all(runtime: Runtime, *, console: Console | None = None) -> dict[str, d
     """The organisation first, then each domain's demo data in dependency order."""
     from yiwang import domains
 
+    if not runtime.settings.demo:
+        raise DemoModeRequired()
     results = {"org": load(runtime, console=console)}
     for plugin in domains.plugins():
         if plugin.demo:
@@ -151,28 +158,44 @@ def load_all(runtime: Runtime, *, console: Console | None = None) -> dict[str, d
     return results
 
 
-def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
-    """Idempotently load divisions, departments, roles and demo accounts; returns counts."""
-    system = Principal(
-        user_id=None,
-        username="system:demo",
-        display_name="演示数据装载",
-        kind="system",
-        permissions=frozenset({SCOPE_ALL_DEPARTMENTS}),
-    )
-    counts = {"divisions": 0, "departments": 0, "accounts": 0}
+_LOADER = Principal(
+    user_id=None,
+    username="system:demo",
+    display_name="演示数据装载",
+    kind="system",
+    permissions=frozenset({SCOPE_ALL_DEPARTMENTS}),
+)
+
+
+def load_reference(runtime: Runtime, *, demo: bool = False) -> dict[str, int]:
+    """Idempotently load roles, divisions and departments (with demo=True, also the demo units)."""
+    counts = {}
     with runtime.db.unit_of_work() as db:
         service.sync_roles(db)
-        counts["divisions"] = service.upsert_divisions(db, rows=division_rows())
-        counts["departments"] = service.upsert_departments(db, rows=department_rows())
+        counts["divisions"] = service.upsert_divisions(db, rows=division_rows(demo=demo))
+        counts["departments"] = service.upsert_departments(db, rows=department_rows(demo=demo))
         audit.record(
             db,
-            actor=system,
+            actor=_LOADER,
             action="org.reference.load",
             target_type="organisation",
             target_id=CITY_CODE,
-            details={"divisions": counts["divisions"], "departments": counts["departments"]},
+            details=counts | {"demo": demo},
         )
+    return counts
+
+
+def has_demo_data(runtime: Runtime) -> bool:
+    """True when the database holds the demo (its client with the published secret is the marker)."""
+    with runtime.db.unit_of_work() as db:
+        return service.find_account(db, username=DEMO_CLIENT_ID) is not None
+
+
+def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
+    """Idempotently load divisions, departments, roles and demo accounts; returns counts."""
+    if not runtime.settings.demo:
+        raise DemoModeRequired()
+    counts = load_reference(runtime, demo=True) | {"accounts": 0}
     digest = hash_password(DEMO_PASSWORD)  # one published password, hashed once
     for account in DEMO_ACCOUNTS:
         with runtime.db.unit_of_work() as db:
@@ -180,7 +203,7 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
                 continue
             service.create_account(
                 db,
-                actor=system,
+                actor=_LOADER,
                 cipher=runtime.cipher,
                 password_hash=digest,
                 data=UserCreate(
@@ -197,14 +220,14 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
             )
             counts["accounts"] += 1
     with runtime.db.unit_of_work() as db:
-        if service.find_account(db, username="demo-exchange-client") is None:
+        if service.find_account(db, username=DEMO_CLIENT_ID) is None:
             service.create_account(
                 db,
-                actor=system,
+                actor=_LOADER,
                 cipher=runtime.cipher,
                 enforce_password_policy=False,
                 data=UserCreate(
-                    username="demo-exchange-client",
+                    username=DEMO_CLIENT_ID,
                     kind="system",
                     display_name="演示：部门共享交换客户端",
                     password=DEMO_CLIENT_SECRET,
@@ -216,3 +239,10 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
     if console:
         console.print(f"[green]演示数据已装载[/]: {counts}")
     return counts
+
+
+class DemoModeRequired(RuntimeError):
+    """The demo's accounts have published passwords: they exist only in an explicit demo mode."""
+
+    def __init__(self) -> None:
+        super().__init__("演示数据含公开的密码，只能在演示模式下装载：设置 YIWANG_DEMO=1 或使用 yiwang serve --demo")

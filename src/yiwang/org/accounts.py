@@ -14,6 +14,7 @@ from yiwang.core.passwords import hash_password, policy_problems
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import utcnow
+from yiwang.org import grants
 from yiwang.org.models import Department, Role, User, UserRole
 from yiwang.org.permissions import ROLES_BY_KIND
 from yiwang.org.schemas import PersonalRead, UserCreate, UserRead, UserUpdate
@@ -111,6 +112,10 @@ def create_user(
         check_department_scope(actor, department.id)
     elif data.kind == "staff" or data.roles:
         check_department_scope(actor, None)
+    target = f"new:{data.username}"
+    grants.check_public_account_creation(db, actor=actor, kind=data.kind, target=target)
+    grants.check_roles_grantable(db, actor=actor, role_codes=data.roles, target=target)
+    grants.check_permissions_grantable(db, actor=actor, permissions=data.scopes, target=target)
     if data.id_number:
         taken = select(User.id).where(
             User.id_number_hash == cipher.lookup_hash(normalise_id_number(data.id_number), context=ID_NUMBER_CONTEXT)
@@ -134,6 +139,7 @@ def create_user(
         failed_logins=0,
         created_at=utcnow(),
         password_changed_at=utcnow(),
+        must_change_password=data.must_change_password,
     )
     _set_personal(user, cipher, id_number=data.id_number, phone=data.phone)
     user.roles = [UserRole(role=r) for r in roles]
@@ -213,28 +219,46 @@ def list_users(
 
 
 def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate, cipher: FieldCipher) -> UserRead:
-    """Change an account within scope; moving it to another department needs scope over both."""
+    """Change an account within scope; moving it to another department needs scope over both.
+
+    Every check runs before anything changes, so a refusal (kept in the audit chain) leaves the
+    account as it was."""
     user = _load(db, user_id)
     check_department_scope(actor, user.department_id)
     changes = data.model_dump(exclude_unset=True)
+    department = user_department = db.get(Department, user.department_id) if user.department_id else None
     if "department_code" in changes:
         department = _department(db, data.department_code)
         check_department_scope(actor, department.id if department else None)
+    if data.active is False and actor.user_id == user.id:
+        raise ValidationFailed("不能停用自己的账号")
+    roles = None
+    if data.roles is not None:
+        roles = _roles(db, user.kind, data.roles)
+        held = {ur.role.code for ur in user.roles}
+        grants.check_roles_grantable(db, actor=actor, role_codes=held ^ {r.code for r in roles}, target=str(user.id))
+    if department is not user_department:
         user.department_id = department.id if department else None
     if data.display_name is not None:
         user.display_name = data.display_name
     if data.active is not None:
-        if actor.user_id == user.id and not data.active:
-            raise ValidationFailed("不能停用自己的账号")
         user.active = data.active
-    if data.roles is not None:
-        user.roles = [UserRole(role=r) for r in _roles(db, user.kind, data.roles)]
+    if roles is not None:
+        _replace_roles(user, roles)
     _set_personal(user, cipher, id_number=None, phone=data.phone)
     db.flush()
     safe_changes = {k: v for k, v in changes.items() if k != "phone"} | ({"phone": "已修改"} if data.phone else {})
     audit.record(db, actor=actor, action="org.user.update", target_type="user", target_id=user.id, details=safe_changes)
-    department = db.get(Department, user.department_id) if user.department_id else None
     return to_read(user, department, cipher)
+
+
+def _replace_roles(user: User, roles: list[Role]) -> None:
+    """Set the account's roles to exactly these, keeping rows for roles it already holds: replacing
+    the whole collection would insert a held role again before deleting it (a unique violation)."""
+    wanted = {r.code: r for r in roles}
+    user.roles = [ur for ur in user.roles if ur.role.code in wanted]
+    held = {ur.role.code for ur in user.roles}
+    user.roles.extend(UserRole(role=r) for code, r in wanted.items() if code not in held)
 
 
 def unlock_user(db: Session, *, actor: Principal, user_id: int) -> None:

@@ -78,6 +78,14 @@ def users_page(
     )
 
 
+def _end_failed_write(db: DbSession, exc: ValidationError | AppError) -> None:
+    """Keep what a refusal recorded (an audited denial); drop everything else."""
+    if isinstance(exc, AppError) and exc.commit:
+        db.commit()
+    else:
+        db.rollback()
+
+
 def _user_form_context(db: DbSession) -> dict[str, object]:
     return {"departments": service.list_departments(db), "roles": service.list_roles(db), "kind_names": KIND_NAMES}
 
@@ -105,7 +113,7 @@ def new_user_submit(
         data = UserCreate(**raw, roles=raw_roles)
         created = accounts.create_user(db, actor=user, data=data, cipher=cipher)
     except (ValidationError, AppError) as exc:
-        db.rollback()
+        _end_failed_write(db, exc)
         return render(
             request,
             "org/user_new.html",
@@ -146,14 +154,14 @@ def user_update(
         )
         accounts.update_user(db, actor=user, user_id=user_id, data=data, cipher=cipher)
     except (ValidationError, AppError) as exc:
-        db.rollback()
+        _end_failed_write(db, exc)
         message = _failure_message(exc)
         account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
         return render(
             request,
             "org/user_detail.html",
             _user_form_context(db) | {"account": account, "error_message": message},
-            status_code=422,
+            status_code=exc.status_code if isinstance(exc, AppError) else 422,
         )
     return RedirectResponse(f"/admin/users/{user_id}?notice=saved", status_code=303)
 
@@ -185,12 +193,16 @@ def user_reveal(
 # ---- roles, departments, divisions -----------------------------------------------------------
 
 
+def _roles_context(db: DbSession) -> dict[str, object]:
+    permissions = sorted(registry.permissions.values(), key=lambda p: p.name)
+    return {"roles": service.list_roles(db), "permissions": permissions}
+
+
 @router.get("/roles", response_class=HTMLResponse)
 def roles_page(
     request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.ROLE_READ))]
 ) -> HTMLResponse:
-    permissions = sorted(registry.permissions.values(), key=lambda p: p.name)
-    return render(request, "org/roles.html", {"roles": service.list_roles(db), "permissions": permissions})
+    return render(request, "org/roles.html", _roles_context(db))
 
 
 @router.post("/roles/{code}", response_class=HTMLResponse)
@@ -202,7 +214,18 @@ def role_update(
     _csrf: CsrfChecked,
     form: PageForm,
 ) -> Response:
-    service.set_role_permissions(db, actor=user, code=code, permissions=[str(v) for v in form.getlist("permissions")])
+    try:
+        service.set_role_permissions(
+            db, actor=user, code=code, permissions=[str(v) for v in form.getlist("permissions")]
+        )
+    except AppError as exc:
+        _end_failed_write(db, exc)
+        return render(
+            request,
+            "org/roles.html",
+            _roles_context(db) | {"error_message": exc.message},
+            status_code=exc.status_code,
+        )
     return RedirectResponse("/admin/roles?notice=saved", status_code=303)
 
 

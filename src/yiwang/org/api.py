@@ -16,7 +16,7 @@ from yiwang.core.pagination import Page, PageParams, page_params
 from yiwang.core.params import IdPath
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import CurrentUser, Principal, client_ip, public, require
+from yiwang.core.security import CurrentUser, Principal, before_password_change, client_ip, public, require
 from yiwang.org import accounts, auth, service
 from yiwang.org import permissions as perm
 from yiwang.org.schemas import (
@@ -99,6 +99,7 @@ def _client_from_basic(request: Request, client_id: str | None, client_secret: s
 
 
 @auth_router.post("/revoke", status_code=200)
+@before_password_change
 def revoke_token(db: DbSession, user: CurrentUser, token: Annotated[str, Form()]) -> dict[str, bool]:
     """RFC 7009 revocation: always 200; revokes the token if the caller owns it or administers its owner."""
     return {"revoked": auth.revoke_secret(db, actor=user, secret=token)}
@@ -113,9 +114,11 @@ class MeRead(BaseModel):
     roles: list[str]
     permissions: list[str]
     via: str
+    must_change_password: bool = False
 
 
 @auth_router.get("/me", response_model=MeRead, dependencies=[Depends(oauth2_scheme)])
+@before_password_change
 def me(user: CurrentUser) -> MeRead:
     """The caller's identity, roles and effective permissions."""
     return MeRead(
@@ -127,24 +130,33 @@ def me(user: CurrentUser) -> MeRead:
         roles=sorted(user.roles),
         permissions=sorted(user.permissions),
         via=user.via,
+        must_change_password=user.must_change_password,
     )
 
 
 @auth_router.post("/password", status_code=204, dependencies=[Depends(oauth2_scheme)])
+@before_password_change
 def change_password(db: DbSession, user: CurrentUser, data: PasswordChange) -> Response:
-    """Change the caller's password; other sessions and access tokens are revoked."""
+    """Change the caller's password; other sessions, access tokens and API keys are revoked."""
     auth.change_password(db, actor=user, current_password=data.current_password, new_password=data.new_password)
     return Response(status_code=204)
 
 
 @auth_router.post("/api-keys", response_model=ApiKeyCreated, status_code=201, dependencies=[Depends(oauth2_scheme)])
-def create_own_api_key(db: DbSession, user: CurrentUser, settings: SettingsDep, label: str = "") -> ApiKeyCreated:
-    """A new long-lived API key for the caller's own account (shown once)."""
+def create_own_api_key(
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+    label: Annotated[str, Query(max_length=100)] = "",
+    scope: Annotated[str, Query(max_length=4000, description="空格分隔的权限；不得超出当前凭证的权限")] = "",
+) -> ApiKeyCreated:
+    """A new long-lived API key for the caller's own account (shown once); a caller with a narrowed
+    token gets a key narrowed the same way."""
     account = accounts.get_user_by_username(db, username=user.username)
     if account is None:
         raise NotFound("账号不存在")
-    secret, credential = auth.issue_api_key(db, actor=user, user=account, settings=settings, label=label)
-    return ApiKeyCreated(api_key=secret, expires_at=credential.expires_at)
+    secret, credential = auth.issue_api_key(db, actor=user, user=account, settings=settings, label=label, scope=scope)
+    return ApiKeyCreated(api_key=secret, expires_at=credential.expires_at, scope=credential.scopes)
 
 
 # ---- organisation ----------------------------------------------------------------------------

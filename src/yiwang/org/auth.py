@@ -140,15 +140,38 @@ def grantable_scopes(db: Session, *, user: User, requested: str) -> str:
     return " ".join(sorted(wanted))
 
 
+def derived_scopes(actor: Principal, requested: str) -> str:
+    """The scope of a credential minted by this caller: what it asks for, never beyond what the
+    calling credential itself may do; nothing asked keeps a narrowed caller's own scope."""
+    wanted = set(requested.split())
+    if wanted:
+        beyond = wanted - actor.permissions
+        if beyond:
+            raise AppError(
+                "申请的权限范围超出当前凭证的权限",
+                code="invalid_scope",
+                status_code=400,
+                details={"not_held": sorted(beyond)},
+            )
+        return " ".join(sorted(wanted))
+    if actor.token_scopes is not None:
+        return " ".join(sorted(actor.token_scopes))
+    return ""
+
+
 def issue_api_key(
-    db: Session, *, actor: Principal, user: User, settings: Settings, label: str = ""
+    db: Session, *, actor: Principal, user: User, settings: Settings, label: str = "", scope: str = ""
 ) -> tuple[str, Credential]:
+    """A long-lived key for the account; its permissions are the account's, narrowed to the calling
+    credential's scope (a key never outlives the limits of the token that made it)."""
+    scopes = derived_scopes(actor, scope)
     secret, credential = issue_credential(
         db,
         user=user,
         kind=API_KEY,
         lifetime=timedelta(days=settings.api_key_days),
         ip=actor.ip,
+        scopes=scopes,
         label=label or "API key",
     )
     audit.record(
@@ -157,7 +180,7 @@ def issue_api_key(
         action="auth.api_key.create",
         target_type="user",
         target_id=user.id,
-        details={"credential_id": credential.id, "label": credential.label},
+        details={"credential_id": credential.id, "label": credential.label, "scope": scopes or "account"},
     )
     return secret, credential
 
@@ -229,7 +252,7 @@ def revoke_user_credentials(
 
 
 def change_password(db: Session, *, actor: Principal, current_password: str, new_password: str) -> None:
-    """Change the caller's own password; other sessions and access tokens are signed out."""
+    """Change the caller's own password; other sessions, access tokens and API keys are revoked."""
     user = db.get(User, actor.user_id) if actor.user_id else None
     if user is None:
         raise NotAuthenticated()
@@ -252,7 +275,9 @@ def change_password(db: Session, *, actor: Principal, current_password: str, new
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     user.must_change_password = False
-    revoke_user_credentials(db, user_id=user.id, keep_id=actor.session_id)
+    # A changed password ends every other way in, API keys included: a key made by whoever knew
+    # the old password must not outlive it.
+    revoke_user_credentials(db, user_id=user.id, keep_id=actor.session_id, kinds=(ACCESS_TOKEN, SESSION, API_KEY))
     db.flush()
     audit.record(db, actor=actor, action="auth.password.change", target_type="user", target_id=user.id)
 
@@ -303,6 +328,7 @@ def build_principal(
         session_id=credential.id if credential is not None else None,
         csrf_token=credential.csrf_token if credential is not None else None,
         must_change_password=user.must_change_password,
+        token_scopes=frozenset(credential.scopes.split()) if credential is not None and credential.scopes else None,
     )
 
 

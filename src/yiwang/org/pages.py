@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import CurrentUser, MaybeUser, client_ip, public
+from yiwang.core.security import CurrentUser, MaybeUser, before_password_change, client_ip, public
 from yiwang.org import accounts, auth, service
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.templating import render
@@ -85,6 +85,7 @@ def login_submit(
 
 
 @router.post("/logout")
+@before_password_change
 def logout(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked) -> Response:
     secret = request.cookies.get(auth.SESSION_COOKIE)
     if secret:
@@ -119,7 +120,15 @@ def account_reveal(
     return render(request, "org/account.html", _account_context(db, user, cipher) | {"personal": personal})
 
 
+@router.get("/account/password", response_class=HTMLResponse)
+@before_password_change
+def password_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    """The change-password form; an account whose password must change is sent here first."""
+    return render(request, "org/account_password.html", {"must_change": user.must_change_password})
+
+
 @router.post("/account/password", response_class=HTMLResponse)
+@before_password_change
 def account_password(
     request: Request,
     db: DbSession,
@@ -136,6 +145,13 @@ def account_password(
             db.commit()
         else:
             db.rollback()
+        if user.must_change_password:  # the full account page is not open to it yet
+            return render(
+                request,
+                "org/account_password.html",
+                {"must_change": True, "password_error": exc.message},
+                status_code=exc.status_code,
+            )
         return render(
             request,
             "org/account.html",

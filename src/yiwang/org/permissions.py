@@ -20,6 +20,9 @@ DIVISION_READ = "org.division.read"
 DIVISION_WRITE = "org.division.write"
 CLIENT_WRITE = "org.client.write"
 WORKBENCH_VIEW = "org.workbench.view"
+# Escalation guards: granting what one does not hold, and opening accounts bound to a person's identity.
+ROLE_GRANT_ANY = "org.role.grant_any"
+PUBLIC_ACCOUNT_CREATE = "org.user.create_public"
 
 PLATFORM_ADMIN = "platform_admin"
 DEPT_ADMIN = "dept_admin"
@@ -44,6 +47,8 @@ registry.add_permissions(
     Permission(DIVISION_WRITE, "管理行政区划"),
     Permission(CLIENT_WRITE, "管理系统接入客户端"),
     Permission(WORKBENCH_VIEW, "使用工作台"),
+    Permission(ROLE_GRANT_ANY, "授予任意角色和权限（含管理员角色）"),
+    Permission(PUBLIC_ACCOUNT_CREATE, "代为开设绑定身份证号码或信用代码的个人、企业账号"),
 )
 
 registry.add_roles(
@@ -67,6 +72,8 @@ registry.grant(
     DIVISION_WRITE,
     CLIENT_WRITE,
     WORKBENCH_VIEW,
+    ROLE_GRANT_ANY,
+    PUBLIC_ACCOUNT_CREATE,
     AUDIT_READ,
     EVENTS_MANAGE,
     SCOPE_ALL_DEPARTMENTS,
@@ -78,6 +85,23 @@ for _role in (HANDLER, DISPATCHER, DATA_STEWARD):
 registry.grant(LEADER, DEPARTMENT_READ, DIVISION_READ, WORKBENCH_VIEW, SCOPE_ALL_DEPARTMENTS)
 registry.grant(CITIZEN, DIVISION_READ)
 registry.grant(ENTERPRISE, DIVISION_READ)
+
+# A role holding any of these is an administrator role: only holders of ROLE_GRANT_ANY grant or
+# withdraw it, and only they add these permissions to a role.
+ADMIN_PERMISSIONS = frozenset(
+    {
+        USER_WRITE,
+        ROLE_WRITE,
+        DEPARTMENT_WRITE,
+        DIVISION_WRITE,
+        CLIENT_WRITE,
+        ROLE_GRANT_ANY,
+        PUBLIC_ACCOUNT_CREATE,
+        AUDIT_READ,
+        SCOPE_ALL_DEPARTMENTS,
+        PERSONAL_READ_CLEAR,
+    }
+)
 
 # Which roles each kind of account may hold.
 ROLES_BY_KIND = {

@@ -92,6 +92,7 @@ class UserCreate(StrictInput):
     phone: Mobile | None = None
     credit_code: CreditCode | None = None
     scopes: list[str] = Field(default_factory=list)
+    must_change_password: bool = False
 
 
 class UserUpdate(StrictInput):
@@ -160,3 +161,4 @@ class ClientCreated(BaseModel):
 class ApiKeyCreated(BaseModel):
     api_key: str
     expires_at: datetime
+    scope: str = Field("", description="空：账号自身的全部权限；否则为空格分隔的权限")

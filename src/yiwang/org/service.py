@@ -12,7 +12,7 @@ from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.identifiers import normalise_id_number
 from yiwang.core.permissions import registry
 from yiwang.core.security import Principal
-from yiwang.org import accounts
+from yiwang.org import accounts, grants
 from yiwang.org.models import Department, Division, Role, RolePermission, User, UserRole
 from yiwang.org.schemas import (
     DepartmentCreate,
@@ -262,6 +262,11 @@ def set_role_permissions(db: Session, *, actor: Principal, code: str, permission
     unknown = sorted(set(permissions) - set(registry.permissions))
     if unknown:
         raise ValidationFailed("包含未知权限", details={"unknown": unknown})
+    held = set(db.execute(select(RolePermission.permission).where(RolePermission.role_id == role.id)).scalars())
+    target = f"role:{code}"
+    if grants.is_admin_role(held):  # reshaping an administrator role is itself an administrator grant
+        grants.check_roles_grantable(db, actor=actor, role_codes=[code], target=target)
+    grants.check_permissions_grantable(db, actor=actor, permissions=held ^ set(permissions), target=target)
     db.execute(delete(RolePermission).where(RolePermission.role_id == role.id))
     for name in sorted(set(permissions)):
         db.add(RolePermission(role_id=role.id, permission=name))

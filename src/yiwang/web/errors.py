@@ -45,6 +45,8 @@ def _respond(
     if wants_html(request):
         if status == 401:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if code == "password_change_required":
+            return RedirectResponse("/account/password", status_code=303)
         from yiwang.web.templating import render
 
         response = render(

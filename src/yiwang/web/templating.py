@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from yiwang.config import DEMO_NOTICE
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import format_local
 from yiwang.web import nav
@@ -19,11 +20,12 @@ templates = Jinja2Templates(directory=str(_WEB_TEMPLATES))
 templates.env.loader = _loader
 templates.env.filters["local_time"] = format_local
 templates.env.globals["AREAS"] = nav.AREAS
+templates.env.globals["DEMO_NOTICE"] = DEMO_NOTICE
 
 NOTICES = {
     "saved": "已保存",
     "created": "已创建",
-    "password_changed": "密码已修改，其他会话已退出",
+    "password_changed": "密码已修改，其他会话已退出，API 密钥已失效",
     "logged_out": "已安全退出",
     "unlocked": "账号已解锁",
 }
@@ -47,6 +49,7 @@ def render(
         "user": principal,
         "csrf_token": csrf_token_for(request, principal),
         "site_name": request.app.state.settings.site_name,
+        "demo_mode": request.app.state.settings.demo,
         "notice": notice,
         "nav_entries": nav.visible_entries(principal),
     }
