@@ -33,8 +33,13 @@ class Settings(BaseSettings):
     session_minutes: int = 480
     access_token_minutes: int = 60
     api_key_days: int = 365
-    login_max_failures: int = 5
-    login_lock_minutes: int = 15
+    login_max_failures: int = Field(5, description="failed logins of one name from one address before back-off")
+    login_backoff_seconds: int = Field(30, description="first back-off; it doubles with each further failure")
+    login_lock_minutes: int = Field(15, description="longest back-off, and the account-wide hold")
+    login_failure_window_minutes: int = Field(60, description="failures older than this are forgotten")
+    login_account_max_failures: int = Field(
+        50, description="failures of one name from all addresses before unfamiliar addresses are held back"
+    )
     max_body_bytes: int = 16 * 1024 * 1024
     max_json_bytes: int = 1024 * 1024
     cookie_secure: bool = False

@@ -1,14 +1,17 @@
-"""Tokens (OAuth2 password and client credentials), expiry, revocation, lock-out, password change."""
+"""Tokens (OAuth2 password and client credentials), expiry, revocation, throttling, password change."""
 
+import statistics
+import time
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from tests.conftest import bearer, token_for, unique
 from yiwang.core.crypto import sha256_hex
 from yiwang.core.timeutil import utcnow
 from yiwang.demo.loader import DEMO_CLIENT_SECRET, DEMO_PASSWORD
-from yiwang.org.models import Credential
+from yiwang.org.models import Credential, LoginThrottle
 
 
 def _new_staff(client, admin_headers, department="CGJ", role="handler", password="Handler2026x") -> str:
@@ -124,41 +127,107 @@ def test_someone_elses_token_cannot_be_revoked_without_admin_rights(client):
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {victim}"}).status_code == 200
 
 
-def test_lock_out_after_repeated_failures(client, admin_headers, runtime):
-    username = _new_staff(client, admin_headers)
-    limit = runtime.settings.login_max_failures
-    for _ in range(limit):
-        failed = client.post(
-            "/api/auth/token", data={"grant_type": "password", "username": username, "password": "wrong-password1"}
+def _login(app, username: str, password: str, ip: str):
+    """A password login from the given client address."""
+    with TestClient(app, client=(ip, 40000)) as other:
+        return other.post(
+            "/api/auth/token", data={"grant_type": "password", "username": username, "password": password}
         )
+
+
+def _fail_until_throttled(app, username: str, ip: str, attempts: int) -> None:
+    for _ in range(attempts):
+        failed = _login(app, username, "wrong-password1", ip)
         assert failed.status_code == 401 and failed.json()["error"]["code"] == "invalid_grant"
-    locked = client.post(
-        "/api/auth/token", data={"grant_type": "password", "username": username, "password": "Handler2026x"}
-    )
-    assert locked.status_code == 429
-    assert locked.json()["error"]["code"] == "account_locked"
-    assert int(locked.headers["retry-after"]) > 60
-    entries = client.get(
-        "/api/audit/entries", headers=admin_headers, params={"action": "auth.login", "actor": username}
-    ).json()["items"]
-    outcomes = [e["outcome"] for e in entries]
-    assert outcomes.count("failure") == limit and outcomes[0] == "denied"
-    # An administrator unlocks it; the right password works again.
-    user_id = client.get("/api/org/users", headers=admin_headers, params={"q": username}).json()["items"][0]["id"]
-    assert client.post(f"/api/org/users/{user_id}/unlock", headers=admin_headers).status_code == 204
-    assert token_for(client, username, "Handler2026x")
 
 
-def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, admin_headers):
+def test_failures_from_one_address_back_off_without_locking_the_account_elsewhere(app, client, admin_headers, runtime):
     username = _new_staff(client, admin_headers)
+    usual, attacker, elsewhere = "10.1.0.1", "203.0.113.9", "198.51.100.7"
+    assert _login(app, username, "Handler2026x", usual).status_code == 200
+    limit = runtime.settings.login_max_failures
+    _fail_until_throttled(app, username, attacker, limit)
+    held = _login(app, username, "Handler2026x", attacker)  # even the right password waits there
+    assert held.status_code == 429 and held.json()["error"]["code"] == "login_throttled"
+    first_wait = int(held.headers["retry-after"])
+    assert 0 < first_wait <= runtime.settings.login_backoff_seconds
+    # The holder signs in from their usual address, and from a new one too.
+    assert _login(app, username, "Handler2026x", usual).status_code == 200
+    assert _login(app, username, "Handler2026x", elsewhere).status_code == 200
+    # Once the wait is over, the next failure doubles it.
+    with runtime.db.unit_of_work() as db:
+        db.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.username == username.lower(), LoginThrottle.ip == attacker)
+            .values(blocked_until=utcnow() - timedelta(seconds=1))
+        )
+    assert _login(app, username, "wrong-password1", attacker).status_code == 401
+    doubled = _login(app, username, "wrong-password1", attacker)
+    assert doubled.status_code == 429
+    assert int(doubled.headers["retry-after"]) > runtime.settings.login_backoff_seconds
+    outcomes = [
+        e["outcome"]
+        for e in client.get(
+            "/api/audit/entries", headers=admin_headers, params={"action": "auth.login", "actor": username}
+        ).json()["items"]
+    ]
+    assert outcomes.count("failure") == limit + 1 and outcomes.count("denied") == 2
+    # An administrator releases the name; the address may try again at once.
+    listed = client.get("/api/org/users", headers=admin_headers, params={"q": username}).json()["items"][0]
+    assert listed["locked"] is True
+    assert client.post(f"/api/org/users/{listed['id']}/unlock", headers=admin_headers).status_code == 204
+    assert _login(app, username, "Handler2026x", attacker).status_code == 200
+
+
+def test_many_addresses_cannot_lock_the_holder_out_of_their_usual_address(
+    app, client, admin_headers, runtime, monkeypatch
+):
+    monkeypatch.setattr(runtime.settings, "login_account_max_failures", 8)
+    username = _new_staff(client, admin_headers)
+    usual = "10.2.0.1"
+    assert _login(app, username, "Handler2026x", usual).status_code == 200
+    for n in range(4):  # a spread-out guess: two failures from each of four addresses
+        _fail_until_throttled(app, username, f"203.0.113.{n + 20}", 2)
+    unfamiliar = _login(app, username, "Handler2026x", "198.51.100.99")
+    assert unfamiliar.status_code == 429 and unfamiliar.json()["error"]["code"] == "login_throttled"
+    assert _login(app, username, "Handler2026x", usual).status_code == 200
+
+
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(app, client, admin_headers, runtime):
+    username = _new_staff(client, admin_headers)
+    nobody = unique("nobody")
     unknown = client.post(
-        "/api/auth/token", data={"grant_type": "password", "username": unique("nobody"), "password": "whatever1"}
+        "/api/auth/token", data={"grant_type": "password", "username": nobody, "password": "whatever1"}
     )
     wrong = client.post(
         "/api/auth/token", data={"grant_type": "password", "username": username, "password": "whatever1"}
     )
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json()
+    # Repeated, both are throttled alike: the answer never tells whether the account exists.
+    address = "192.0.2.77"
+    limit = runtime.settings.login_max_failures
+    _fail_until_throttled(app, nobody, address, limit)
+    _fail_until_throttled(app, username, address, limit)
+    held_unknown, held_known = _login(app, nobody, "whatever1", address), _login(app, username, "whatever1", address)
+    assert held_unknown.status_code == held_known.status_code == 429
+    first, second = held_unknown.json()["error"], held_known.json()["error"]
+    assert first["code"] == second["code"] == "login_throttled" and first["message"] == second["message"]
+
+
+def test_unknown_and_known_names_cost_the_same_password_work(app, client, admin_headers):
+    username = _new_staff(client, admin_headers)
+
+    def median_seconds(name: str) -> float:
+        times = []
+        for n in range(5):
+            started = time.perf_counter()
+            _login(app, name, "whatever1", f"192.0.2.{100 + n}")
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    unknown, known = median_seconds(unique("nobody")), median_seconds(username)
+    assert 0.5 < unknown / known < 2, (unknown, known)
 
 
 def test_password_change_signs_out_other_tokens_and_checks_policy(client, admin_headers):

@@ -14,7 +14,7 @@ from yiwang.core.passwords import hash_password, policy_problems
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import utcnow
-from yiwang.org import grants
+from yiwang.org import grants, throttle
 from yiwang.org.models import Department, Role, User, UserRole
 from yiwang.org.permissions import ROLES_BY_KIND
 from yiwang.org.schemas import PersonalRead, UserCreate, UserRead, UserUpdate
@@ -44,11 +44,10 @@ def _roles(db: Session, kind: str, codes: list[str]) -> list[Role]:
     return roles
 
 
-def to_read(user: User, department: Department | None, cipher: FieldCipher) -> UserRead:
-    """The masked view of an account."""
+def to_read(user: User, department: Department | None, cipher: FieldCipher, *, locked: bool = False) -> UserRead:
+    """The masked view of an account; `locked` when some address is held back from signing in to it."""
     id_number = cipher.decrypt(user.id_number_enc, context=ID_NUMBER_CONTEXT) if user.id_number_enc else None
     phone = cipher.decrypt(user.phone_enc, context=PHONE_CONTEXT) if user.phone_enc else None
-    locked = bool(user.locked_until and user.locked_until > utcnow())
     return UserRead(
         id=user.id,
         username=user.username,
@@ -179,7 +178,11 @@ def get_user(db: Session, *, actor: Principal, user_id: int, cipher: FieldCipher
     user = _load(db, user_id)
     _check_can_see(actor, user)
     department = db.get(Department, user.department_id) if user.department_id else None
-    return to_read(user, department, cipher)
+    return to_read(user, department, cipher, locked=_is_throttled(db, user))
+
+
+def _is_throttled(db: Session, user: User) -> bool:
+    return bool(throttle.throttled_names(db, usernames=[user.username], now=utcnow()))
 
 
 def get_user_by_username(db: Session, *, username: str) -> User | None:
@@ -215,7 +218,8 @@ def list_users(
     total = db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     users = db.execute(stmt.order_by(User.id).offset(offset).limit(limit)).scalars().all()
     departments = {d.id: d for d in db.execute(select(Department)).scalars()}
-    return [to_read(u, departments.get(u.department_id), cipher) for u in users], total
+    held_back = throttle.throttled_names(db, usernames=[u.username for u in users], now=utcnow())
+    return [to_read(u, departments.get(u.department_id), cipher, locked=u.username in held_back) for u in users], total
 
 
 def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate, cipher: FieldCipher) -> UserRead:
@@ -249,7 +253,7 @@ def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate
     db.flush()
     safe_changes = {k: v for k, v in changes.items() if k != "phone"} | ({"phone": "已修改"} if data.phone else {})
     audit.record(db, actor=actor, action="org.user.update", target_type="user", target_id=user.id, details=safe_changes)
-    return to_read(user, department, cipher)
+    return to_read(user, department, cipher, locked=_is_throttled(db, user))
 
 
 def _replace_roles(user: User, roles: list[Role]) -> None:
@@ -264,7 +268,7 @@ def _replace_roles(user: User, roles: list[Role]) -> None:
 def unlock_user(db: Session, *, actor: Principal, user_id: int) -> None:
     user = _load(db, user_id)
     check_department_scope(actor, user.department_id)
-    user.failed_logins, user.locked_until = 0, None
+    throttle.release(db, username=user.username)
     db.flush()
     audit.record(db, actor=actor, action="org.user.unlock", target_type="user", target_id=user.id)
 

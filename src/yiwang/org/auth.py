@@ -1,4 +1,4 @@
-"""Authentication: password and client logins with lock-out, bearer credentials, sessions, principals."""
+"""Authentication: password and client logins with throttling, bearer credentials, sessions, principals."""
 
 import base64
 import binascii
@@ -17,7 +17,7 @@ from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
 from yiwang.core.security import MACHINE_APIS, Principal, client_ip
 from yiwang.core.timeutil import utcnow
-from yiwang.org import access, service
+from yiwang.org import access, service, throttle
 from yiwang.org.models import Credential, User
 
 ACCESS_TOKEN = "access_token"  # noqa: S105  (a credential kind, not a secret)
@@ -34,12 +34,6 @@ class LoginFailed(AppError):
     message = "用户名或密码错误"
 
 
-class AccountLocked(AppError):
-    status_code = 429
-    code = "account_locked"
-    message = "登录失败次数过多，账号已临时锁定，请稍后再试"
-
-
 def _anonymous_actor(username: str, ip: str | None) -> Principal:
     return Principal(user_id=None, username=username[:100], display_name=username[:100], kind="anonymous", ip=ip)
 
@@ -47,31 +41,29 @@ def _anonymous_actor(username: str, ip: str | None) -> Principal:
 def login_with_password(
     db: Session, *, username: str, password: str, ip: str | None, settings: Settings, kinds: set[str] | None = None
 ) -> User:
-    """Check a username and password; count failures, lock after too many, audit every attempt."""
-    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    """Check a username and password, throttled per (name, address); audit every attempt.
+
+    Unknown names, wrong passwords, inactive accounts and the wrong kind of account all get the
+    same answer after the same Argon2 work, and are throttled alike."""
     now = utcnow()
     actor = _anonymous_actor(username, ip)
-    if user is not None and user.locked_until and user.locked_until > now:
+    wait = throttle.wait_seconds(db, username=username, ip=ip, settings=settings, now=now)
+    if wait is not None:
         audit.record(
             db,
             actor=actor,
             action="auth.login",
             target_type="user",
-            target_id=user.id,
+            target_id=None,
             outcome=audit.OUTCOME_DENIED,
-            details={"reason": "locked"},
+            details={"reason": "throttled", "retry_after_seconds": wait},
         )
-        retry = int((user.locked_until - now).total_seconds()) + 1
-        raise AccountLocked(details={"retry_after_seconds": retry}, commit=True)
+        raise throttle.LoginThrottled(details={"retry_after_seconds": wait}, commit=True)
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active or (kinds is not None and user.kind not in kinds):
-        details: dict[str, object] = {"reason": "bad_credentials" if ok is False else "inactive_or_wrong_kind"}
-        if user is not None and not ok:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-                user.failed_logins = 0
-                details["locked_minutes"] = settings.login_lock_minutes
+        if not ok:
+            throttle.record_failure(db, username=username, ip=ip, settings=settings, now=now)
         audit.record(
             db,
             actor=actor,
@@ -79,10 +71,11 @@ def login_with_password(
             target_type="user",
             target_id=user.id if user else None,
             outcome=audit.OUTCOME_FAILURE,
-            details=details,
+            details={"reason": "bad_credentials" if not ok else "inactive_or_wrong_kind"},
         )
         raise LoginFailed(commit=True)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    throttle.record_success(db, username=username, ip=ip, now=now)
+    user.last_login_at = now
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     db.flush()

@@ -121,3 +121,23 @@ class AccessVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginThrottle(Base):
+    """Failed password logins of one account name from one client address.
+
+    Keyed on the name as typed (lower case), whether or not such an account exists, so the answers
+    for unknown and known accounts are the same. Each pair backs off on its own; the account-wide sum
+    throttles only addresses the account has never signed in from, so nobody can lock the holder
+    out of their usual address."""
+
+    __tablename__ = "org_login_throttle"
+    __table_args__ = (UniqueConstraint("username", "ip"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
