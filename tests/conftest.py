@@ -34,15 +34,14 @@ def _reset_postgres(url: str) -> None:
 
 
 def make_settings(data_dir: Path, database_url: str | None = None, **overrides: object) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        run_jobs_in_process=False,
-        demo=True,
-        demo_on_first_start=True,
-        demo_size="small",
-        **overrides,  # type: ignore[arg-type]
-    )
+    """Test settings: demo mode with the small demo, unless overridden."""
+    defaults: dict[str, object] = {
+        "run_jobs_in_process": False,
+        "demo": True,
+        "demo_on_first_start": True,
+        "demo_size": "small",
+    }
+    return Settings(data_dir=data_dir, database_url=database_url, **(defaults | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from yiwang.core import audit, events
 from yiwang.core.jobs import Job
 from yiwang.core.migrate import upgrade
 from yiwang.core.passwords import policy_problems
+from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.org import permissions as org_permissions
@@ -21,7 +22,13 @@ from yiwang.org.schemas import UserCreate
 from yiwang.web import nav, templating
 
 log = logging.getLogger(__name__)
-_BOOTSTRAP = Principal(user_id=None, username="system:bootstrap", display_name="首次启动", kind="system")
+_BOOTSTRAP = Principal(
+    user_id=None,
+    username="system:bootstrap",
+    display_name="首次启动",
+    kind="system",
+    permissions=frozenset({SCOPE_ALL_DEPARTMENTS}),
+)
 
 
 class DemoDataWithoutDemoMode(RuntimeError):
