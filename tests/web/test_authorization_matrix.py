@@ -132,9 +132,7 @@ SERVICE_CHECKED: dict[tuple[str, str], HandlerCheck] = {
 
 # Callers whose whole column is wrong because of a known hole fixed elsewhere: xfail(strict=True)
 # until the fix lands, then the mark must go.
-KNOWN_HOLE_CALLERS: dict[str, str] = {
-    NARROWED_KEY: "org hole 2: an API key minted with a narrowed token gets all the account's permissions",
-}
+KNOWN_HOLE_CALLERS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
