@@ -65,6 +65,17 @@ def _cli_actor():
     )
 
 
+def _acting_as(db, username: str):
+    """The named account as a caller: the command then has that account's rights, and no more."""
+    from yiwang.core.errors import NotFound
+    from yiwang.org import accounts, auth
+
+    user = accounts.get_user_by_username(db, username=username)
+    if user is None or not user.active:
+        raise NotFound(f"账号 {username} 不存在或已停用")
+    return auth.build_principal(db, user=user, via="cli", ip="cli")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
@@ -175,6 +186,9 @@ def user_create(
     phone: Annotated[str | None, typer.Option(help="手机号码")] = None,
     credit_code: Annotated[str | None, typer.Option(help="统一社会信用代码（企业账号）")] = None,
     must_change_password: Annotated[bool, typer.Option(help="首次登录后必须修改密码")] = False,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="以该账号的身份和权限操作（适用同样的授权规则），默认为命令行操作员")
+    ] = None,
 ) -> None:
     """Create an account (e.g. the first platform administrator: --role platform_admin --department DSJ)."""
     from pydantic import ValidationError
@@ -199,7 +213,8 @@ def user_create(
             must_change_password=must_change_password,
         )
         with runtime.db.unit_of_work() as db:
-            created = accounts.create_user(db, actor=_cli_actor(), data=data, cipher=runtime.cipher)
+            actor = _acting_as(db, as_user) if as_user else _cli_actor()
+            created = accounts.create_user(db, actor=actor, data=data, cipher=runtime.cipher)
     except ValidationError as exc:
         console.print(f"[red]输入有误[/]: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from exc

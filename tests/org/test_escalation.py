@@ -300,3 +300,13 @@ def test_cli_operator_still_creates_administrators(runtime, client):
     )
     assert result.exit_code == 0, result.output
     assert "platform_admin" in _me(client, bearer(client, username, "Cli2026pass"))["roles"]
+
+
+def test_cli_acting_for_a_department_admin_applies_its_limits(runtime, client):
+    username = unique("cliesc")
+    common = ["user", "create", "--username", username, "--password", "Cli2026pass", "--department", "CGJ"]
+    refused = run_cli(runtime, *common, "--role", "platform_admin", "--as", "cgj_admin")
+    assert refused.exit_code == 1 and "管理员角色" in refused.output
+    allowed = run_cli(runtime, *common, "--role", "handler", "--as", "cgj_admin")
+    assert allowed.exit_code == 0, allowed.output
+    assert _me(client, bearer(client, username, "Cli2026pass"))["roles"] == ["handler"]
