@@ -155,6 +155,7 @@ class Worker:
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
             "YIWANG_DATA_DIR": str(settings.data_dir),
             "YIWANG_DATABASE_URL": settings.resolved_database_url,
+            "YIWANG_DEMO": "1" if settings.demo else "0",
             "YIWANG_DEMO_ON_FIRST_START": "false",
             "YIWANG_MQTT_URL": broker.url,
             "YIWANG_MQTT_USERNAME": BRIDGE_USER,
