@@ -105,6 +105,7 @@ class Server:
         env = {
             **os.environ,
             "YIWANG_DATA_DIR": str(data_dir),
+            "YIWANG_DEMO": "true",  # the demo's published passwords exist only in demo mode
             "YIWANG_DEMO_ON_FIRST_START": "true",
             "YIWANG_DEMO_SIZE": "full",
             # The embedded default runs the jobs in `serve`; on PostgreSQL they run in the worker.
