@@ -282,6 +282,12 @@ class EntryBrief(BaseModel):
     status: str
 
 
+class OpenableEntry(EntryBrief):
+    """A published entry that may be opened to the public, with the department that owns it."""
+
+    department_id: int
+
+
 class SearchResult(BaseModel):
     items: list[EntryBrief]
     total: int

@@ -85,8 +85,7 @@ def list_events(
         mine=mine,
     )
     rows, total = service.list_events(db, actor=user, filters=filters, limit=size, offset=(page - 1) * size)
-    departments = service._departments(db)
-    items = [service.to_read(db, e, actor=user, cipher=cipher, departments=departments) for e in rows]
+    items = service.to_reads(db, rows, actor=user, cipher=cipher)
     return Page(items=items, total=total, page=page, size=size)
 
 

@@ -91,8 +91,7 @@ def event_list(
     )
     page = max(page, 1)
     rows, total = service.list_events(db, actor=user, filters=filters, limit=30, offset=(page - 1) * 30)
-    departments = service._departments(db)
-    items = [service.to_read(db, e, actor=user, cipher=cipher, departments=departments) for e in rows]
+    items = service.to_reads(db, rows, actor=user, cipher=cipher)
     return render(
         request,
         "cityops/list.html",
@@ -177,7 +176,7 @@ def rating_form(
 @router.get("/cityops/mine", response_class=HTMLResponse)
 def my_events(request: Request, db: DbSession, cipher: CipherDep, user: CurrentUser) -> Response:
     rows = service.reporter_events(db, actor=user)
-    items = [service.to_read(db, e, actor=user, cipher=cipher) for e in rows]
+    items = service.to_reads(db, rows, actor=user, cipher=cipher)
     return render(request, "cityops/mine.html", {"items": items})
 
 

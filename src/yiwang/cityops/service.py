@@ -585,7 +585,13 @@ def _role_ok(db: Session, event: m.Event, who: str, actor: Principal) -> bool:
 
 
 def _assists(db: Session, event_id: int) -> list[int]:
-    return list(db.execute(select(m.EventAssist.department_id).where(m.EventAssist.event_id == event_id)).scalars())
+    return list(
+        db.execute(
+            select(m.EventAssist.department_id)
+            .where(m.EventAssist.event_id == event_id)
+            .order_by(m.EventAssist.department_id)
+        ).scalars()
+    )
 
 
 def get_event_row(db: Session, *, actor: Principal, number: str) -> m.Event:
@@ -816,10 +822,12 @@ def to_read(
     cipher: FieldCipher | None = None,
     now: datetime | None = None,
     departments: dict[int, Any] | None = None,
+    assisting: list[int] | None = None,
 ) -> EventRead:
     """The event as the caller may see it: reporter masked (shown only to the reporter themself)."""
     now = now or utcnow()
     departments = departments or _departments(db)
+    assisting = _assists(db, event.id) if assisting is None else assisting
     category = db.get(m.Category, event.category_code) if event.category_code else None
     reporter = None
     if cipher is not None and (event.reporter_name or event.reporter_phone):
@@ -839,7 +847,7 @@ def to_read(
         status=event.status,
         status_name=STATUS_NAMES[event.status],
         department_code=dept.code if dept else None,
-        assisting=[departments[a].code for a in _assists(db, event.id) if a in departments],
+        assisting=[departments[a].code for a in assisting if a in departments],
         division_code=event.division_code,
         lon=event.lon,
         lat=event.lat,
@@ -858,6 +866,29 @@ def to_read(
         reopen_count=event.reopen_count,
         result=event.result,
     )
+
+
+def to_reads(
+    db: Session, events: list[m.Event], *, actor: Principal, cipher: FieldCipher | None = None
+) -> list[EventRead]:
+    """Many events as the caller may see them, with a fixed number of queries however many there are:
+    departments, categories and assisting departments are read once for the whole list."""
+    departments = _departments(db)
+    list_categories(db)  # every category into the session, so to_read finds each one without a query
+    assisting: dict[int, list[int]] = {e.id: [] for e in events}
+    if events:
+        rows = db.execute(
+            select(m.EventAssist.event_id, m.EventAssist.department_id)
+            .where(m.EventAssist.event_id.in_(list(assisting)))
+            .order_by(m.EventAssist.event_id, m.EventAssist.department_id)
+        )
+        for event_id, department_id in rows:
+            assisting[event_id].append(department_id)
+    now = utcnow()
+    return [
+        to_read(db, e, actor=actor, cipher=cipher, now=now, departments=departments, assisting=assisting[e.id])
+        for e in events
+    ]
 
 
 def read_reporter_clear(db: Session, *, actor: Principal, number: str, cipher: FieldCipher, reason: str) -> dict:

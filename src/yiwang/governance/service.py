@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -545,6 +545,19 @@ def resource_status(db: Session, *, entry_codes: Sequence[str] | None = None) ->
             quality=round(quality, 4),
         )
     return found
+
+
+def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
+    """Mounted resources, the sum of their current version ids and their latest data update: it moves
+    when data is mounted, replaced or rolled back, so caches of what is mounted know when to rebuild."""
+    count, version_sum, latest = db.execute(
+        select(
+            func.count(DataResource.id),
+            func.coalesce(func.sum(DataResource.current_version_id), 0),
+            func.max(DataResource.data_updated_at),
+        ).where(DataResource.current_version_id.isnot(None))
+    ).one()
+    return count, int(version_sum), latest
 
 
 def governance_figures(db: Session) -> dict[str, Any]:

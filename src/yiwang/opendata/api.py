@@ -11,7 +11,7 @@ from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.jsonbody import MalformedJson, parse_json_body
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import Principal, public, require
-from yiwang.opendata import ckan, dcat, service
+from yiwang.opendata import ckan, dcat, dcat_cache, service
 from yiwang.opendata import permissions as perm
 from yiwang.opendata.schemas import (
     DatasetRead,
@@ -216,17 +216,28 @@ def ckan_action_unversioned(request: Request, db: ReadDbSession, action: str, ca
 @dcat_router.get("/catalog.jsonld")
 @public
 def catalog_jsonld(request: Request, db: ReadDbSession) -> Response:
-    """The open catalog as DCAT-AP in JSON-LD."""
-    graph = dcat.catalog_graph(_base(request), request.app.state.settings.site_name, service.all_datasets(db))
-    return Response(dcat.serialise(graph, "json-ld"), media_type="application/ld+json")
+    """The open catalog as DCAT-AP in JSON-LD (ETag and Last-Modified: conditional requests get a 304)."""
+    return _catalog_response(request, db, "json-ld", "application/ld+json")
 
 
 @dcat_router.get("/catalog.ttl")
 @public
 def catalog_turtle(request: Request, db: ReadDbSession) -> Response:
-    """The open catalog as DCAT-AP in Turtle."""
-    graph = dcat.catalog_graph(_base(request), request.app.state.settings.site_name, service.all_datasets(db))
-    return Response(dcat.serialise(graph, "turtle"), media_type="text/turtle; charset=utf-8")
+    """The open catalog as DCAT-AP in Turtle (ETag and Last-Modified: conditional requests get a 304)."""
+    return _catalog_response(request, db, "turtle", "text/turtle; charset=utf-8")
+
+
+def _catalog_response(request: Request, db: Session, fmt: str, media_type: str) -> Response:
+    site_name = request.app.state.settings.site_name
+    document = dcat_cache.catalog_document(db, base=_base(request), site_name=site_name, fmt=fmt)
+    headers = dcat_cache.headers(document)
+    if dcat_cache.not_modified(
+        document,
+        if_none_match=request.headers.get("if-none-match"),
+        if_modified_since=request.headers.get("if-modified-since"),
+    ):
+        return Response(status_code=304, headers=headers)
+    return Response(document.body, media_type=media_type, headers=headers)
 
 
 @dcat_router.get("/dataset/{code}.jsonld")

@@ -127,12 +127,8 @@ def apply(
 def manage(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(perm.DATASET_WRITE))]):
     """Entries that may be opened, and (for the bureau) conditional-open applications to decide."""
     bureau = catalog_service.is_bureau(db, user)
-    opened = {d.code for d in service.all_datasets(db)}
-    candidates = [
-        e
-        for e in catalog_service.list_entries(db)
-        if e.open_type != "不予开放" and e.code not in opened and (bureau or user.can_reach_department(e.department_id))
-    ]
+    openable = catalog_service.openable_entries(db, exclude_codes=service.opened_entry_codes(db))
+    candidates = [e for e in openable if bureau or user.can_reach_department(e.department_id)]
     applications = service.list_applications(db, actor=user) if user.has(perm.APPLICATION_REVIEW) else []
     return render(request, "opendata/manage.html", {"candidates": candidates[:300], "applications": applications})
 

@@ -264,6 +264,23 @@ def all_datasets(db: Session) -> list[DatasetRead]:
     return _reads(db, rows)
 
 
+def opened_entry_codes(db: Session) -> set[str]:
+    """Catalog codes of the datasets currently open (published), without reading their metadata."""
+    return set(db.execute(select(OpenDataset.entry_code).where(OpenDataset.status == "published")).scalars())
+
+
+def catalog_marker(db: Session) -> tuple[Any, ...]:
+    """What the public DCAT catalog is built from, in a few indexed queries: the open datasets, their
+    catalog entries, their mounted data and department names. Any change to them moves it."""
+    opened = tuple(db.execute(select(func.count(OpenDataset.id), func.max(OpenDataset.updated_at))).one())
+    return (
+        opened,
+        catalog_service.change_marker(db),
+        governance_service.mounted_marker(db),
+        org_service.access_version(db),
+    )
+
+
 def _may_read_rows(db: Session, dataset: OpenDataset, actor: Principal | None) -> None:
     """有条件开放 rows need an approved application of the caller's account."""
     if dataset.open_type == "无条件开放":

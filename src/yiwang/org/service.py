@@ -13,7 +13,7 @@ from yiwang.core.identifiers import normalise_id_number
 from yiwang.core.permissions import registry
 from yiwang.core.security import Principal
 from yiwang.org import accounts, grants
-from yiwang.org.models import Department, Division, Role, RolePermission, User, UserRole
+from yiwang.org.models import AccessVersion, Department, Division, Role, RolePermission, User, UserRole
 from yiwang.org.schemas import (
     DepartmentCreate,
     DepartmentRead,
@@ -242,6 +242,11 @@ def sync_roles(db: Session) -> None:
             if (role.id, name) not in existing and (name not in seen or not existing):
                 db.add(RolePermission(role_id=role.id, permission=name))
     db.flush()
+
+
+def access_version(db: Session) -> int:
+    """The counter database triggers raise on any change to roles or the department tree (names too)."""
+    return db.execute(select(AccessVersion.value).where(AccessVersion.id == 1)).scalar_one_or_none() or 0
 
 
 def list_roles(db: Session) -> list[RoleRead]:
