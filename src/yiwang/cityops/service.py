@@ -823,12 +823,16 @@ def to_read(
     now: datetime | None = None,
     departments: dict[int, Any] | None = None,
     assisting: list[int] | None = None,
+    categories: dict[str, m.Category] | None = None,
 ) -> EventRead:
     """The event as the caller may see it: reporter masked (shown only to the reporter themself)."""
     now = now or utcnow()
     departments = departments or _departments(db)
     assisting = _assists(db, event.id) if assisting is None else assisting
-    category = db.get(m.Category, event.category_code) if event.category_code else None
+    if categories is None:
+        category = db.get(m.Category, event.category_code) if event.category_code else None
+    else:
+        category = categories.get(event.category_code) if event.category_code else None
     reporter = None
     if cipher is not None and (event.reporter_name or event.reporter_phone):
         name = cipher.decrypt(event.reporter_name, context=_REPORTER_CONTEXT_NAME) if event.reporter_name else ""
@@ -874,7 +878,8 @@ def to_reads(
     """Many events as the caller may see them, with a fixed number of queries however many there are:
     departments, categories and assisting departments are read once for the whole list."""
     departments = _departments(db)
-    list_categories(db)  # every category into the session, so to_read finds each one without a query
+    # Held in a dict: the session's identity map keeps rows only while something refers to them.
+    categories = {c.code: c for c in list_categories(db)}
     assisting: dict[int, list[int]] = {e.id: [] for e in events}
     if events:
         rows = db.execute(
@@ -886,7 +891,16 @@ def to_reads(
             assisting[event_id].append(department_id)
     now = utcnow()
     return [
-        to_read(db, e, actor=actor, cipher=cipher, now=now, departments=departments, assisting=assisting[e.id])
+        to_read(
+            db,
+            e,
+            actor=actor,
+            cipher=cipher,
+            now=now,
+            departments=departments,
+            assisting=assisting[e.id],
+            categories=categories,
+        )
         for e in events
     ]
 
