@@ -346,7 +346,9 @@ def submit_application(
     if audience not in ("both", actor.kind):
         raise ValidationFailed("该事项的服务对象不是您的账号类型", code="wrong_audience")
     values = dict(data.form)
-    for name, value in _profile(db, actor, cipher, fields).items():
+    # Only what the form leaves out is pre-filled: a clear read of personal data the applicant already
+    # sent would be needless, and its audit entry would hold the audit chain for the whole submission.
+    for name, value in _profile(db, actor, cipher, [f for f in fields if f.name not in values]).items():
         values.setdefault(name, value)
     cleaned = validate_form(fields, values)
     bound = _bind_attachments(db, actor, data.attachments, {m.key for m in materials})
@@ -421,15 +423,6 @@ def submit_application(
                 given_at=now,
             )
         )
-    certs_service.record_uses(
-        db,
-        actor=actor,
-        holder_user_id=actor.user_id,
-        uses=[(identifier or "", f"免于提交“{m.name}”") for m, identifier in used_certs],
-        used_by=f"一网通办：{title}",
-        reference=application.number,
-        consent_reference=application.number,
-    )
     department_ids = {r.department_code: r.department_id for r in rows}
     _create_tasks(db, actor, application, items, department_ids, now.astimezone(SHANGHAI).date())
     _notify(
@@ -440,6 +433,18 @@ def submit_application(
         f"/onestop/applications/{application.number}",
     )
     db.flush()
+    submitted = get_application(db, actor=actor, number=application.number)
+    # Every audited write in the city queues on the audit chain's head row, held from the first append
+    # to the commit: append last, once everything else (the answer included) is done.
+    certs_service.record_uses(
+        db,
+        actor=actor,
+        holder_user_id=actor.user_id,
+        uses=[(identifier or "", f"免于提交“{m.name}”") for m, identifier in used_certs],
+        used_by=f"一网通办：{title}",
+        reference=application.number,
+        consent_reference=application.number,
+    )
     audit.record(
         db,
         actor=actor,
@@ -454,7 +459,7 @@ def submit_application(
         },
     )
     events.publish(db, ApplicationSubmitted(number=application.number, applicant_id=actor.user_id))
-    return get_application(db, actor=actor, number=application.number)
+    return submitted
 
 
 def _create_tasks(
