@@ -391,6 +391,23 @@ def list_entries(
     return [_to_read(e, names) for e in db.execute(stmt).scalars()]
 
 
+# The columns a listing shows: listings read these instead of building full records with info items.
+_BRIEF_COLUMNS = (
+    CatalogEntry.code,
+    CatalogEntry.name,
+    CatalogEntry.department_id,
+    CatalogEntry.department_code,
+    CatalogEntry.category,
+    CatalogEntry.subject,
+    CatalogEntry.summary,
+    CatalogEntry.sharing_type,
+    CatalogEntry.open_type,
+    CatalogEntry.update_cycle,
+    CatalogEntry.data_grade,
+    CatalogEntry.status,
+)
+
+
 def openable_entries(db: Session, *, exclude_codes: Iterable[str] = ()) -> list[OpenableEntry]:
     """Published entries whose open type allows opening, with their department id, ordered by code.
 
@@ -398,20 +415,7 @@ def openable_entries(db: Session, *, exclude_codes: Iterable[str] = ()) -> list[
     a thousand entries and building every full EntryRead took most of its time.
     """
     excluded = set(exclude_codes)
-    columns = (
-        CatalogEntry.code,
-        CatalogEntry.name,
-        CatalogEntry.department_id,
-        CatalogEntry.department_code,
-        CatalogEntry.category,
-        CatalogEntry.subject,
-        CatalogEntry.summary,
-        CatalogEntry.sharing_type,
-        CatalogEntry.open_type,
-        CatalogEntry.update_cycle,
-        CatalogEntry.data_grade,
-        CatalogEntry.status,
-    )
+    columns = _BRIEF_COLUMNS
     stmt = (
         select(*columns)
         .where(CatalogEntry.status == "published", CatalogEntry.open_type != "不予开放")
@@ -534,22 +538,8 @@ def search(db: Session, *, query: SearchQuery, actor: Principal | None) -> Searc
     start = (query.page - 1) * query.size
     codes = found["code"].slice(start, query.size).to_list()
     total = found.height
-    start = (query.page - 1) * query.size
     names = _department_names(db)
-    columns = (
-        CatalogEntry.code,
-        CatalogEntry.name,
-        CatalogEntry.department_id,
-        CatalogEntry.department_code,
-        CatalogEntry.category,
-        CatalogEntry.subject,
-        CatalogEntry.summary,
-        CatalogEntry.sharing_type,
-        CatalogEntry.open_type,
-        CatalogEntry.update_cycle,
-        CatalogEntry.data_grade,
-        CatalogEntry.status,
-    )
+    columns = _BRIEF_COLUMNS
     rows = {r.code: r for r in db.execute(select(*columns).where(CatalogEntry.code.in_(codes)))} if codes else {}
     items = [
         EntryBrief(
