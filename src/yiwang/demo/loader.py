@@ -16,7 +16,7 @@ from rich.console import Console
 from yiwang.core import audit
 from yiwang.core.identifiers import credit_code_check_char, id_number_check_char
 from yiwang.core.passwords import hash_password
-from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
+from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.org import service
@@ -158,6 +158,15 @@ def load_all(runtime: Runtime, *, console: Console | None = None) -> dict[str, d
     return results
 
 
+DEMO_CLIENT_SCOPES = ("org.department.read", "org.division.read", "exchange.data.read")
+
+
+def _registered(scopes: tuple[str, ...]) -> list[str]:
+    """The scopes whose domains this process plugs in: a platform built with some domains only (the
+    sensing benchmarks) still loads the demo client, without the scopes it cannot know."""
+    return [scope for scope in scopes if scope in registry.permissions]
+
+
 _LOADER = Principal(
     user_id=None,
     username="system:demo",
@@ -232,7 +241,7 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
                     display_name="演示：部门共享交换客户端",
                     password=DEMO_CLIENT_SECRET,
                     department_code="DSJ",
-                    scopes=["org.department.read", "org.division.read", "exchange.data.read"],
+                    scopes=_registered(DEMO_CLIENT_SCOPES),
                 ),
             )
             counts["accounts"] += 1
