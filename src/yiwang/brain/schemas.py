@@ -3,15 +3,12 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from yiwang.core.identifiers import IdentifierError, validate_credit_code
+from yiwang.core.inputs import StrictInput
 
 Status = Literal["met", "on_track", "at_risk", "no_data"]
-
-
-class StrictInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 _CODE = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")

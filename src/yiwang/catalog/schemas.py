@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from yiwang.core.inputs import StrictInput
+
 CATEGORIES = ("基础信息资源", "主题信息资源", "部门信息资源")
 FORMATS = ("数据库", "电子表格", "接口", "文件", "图形图像", "流媒体")
 SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
@@ -91,33 +93,10 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 ENTRY_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,19}-\d{5}$")
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class StrictInput(BaseModel):
-    """Input: unknown fields refused, strings trimmed, NUL characters refused (PostgreSQL cannot store them)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: object) -> object:
-        if _has_nul(data):
-            raise ValueError("输入含有不允许的 NUL 字符")
-        return data
-
-
 class InfoItem(StrictInput):
     """信息项: one field of a resource, with how it is checked and how it is de-identified."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, from_attributes=True)
+    model_config = ConfigDict(from_attributes=True)
 
     name: str = Field(min_length=1, max_length=63, description="字段名（小写字母、数字、下划线）")
     label: str = Field(min_length=1, max_length=60, description="中文名称")

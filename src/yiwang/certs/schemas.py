@@ -3,32 +3,10 @@
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from yiwang.core.events import EventPayload
-
-
-def reject_nul(value: Any) -> Any:
-    """NUL characters cannot be stored (PostgreSQL text) and never belong in certificate data."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("不能包含空字符（\\x00）")
-    if isinstance(value, list | tuple):
-        for item in value:
-            reject_nul(item)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key)
-            reject_nul(item)
-    return value
-
-
-class StrictInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return reject_nul(value)
+from yiwang.core.inputs import StrictInput
 
 
 class CertificateTypeRead(BaseModel):

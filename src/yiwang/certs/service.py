@@ -35,6 +35,7 @@ from yiwang.core import audit, events
 from yiwang.core.db import dialect_insert, next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, credit_code_check_char
+from yiwang.core.inputs import check_parameters
 from yiwang.core.masking import mask_name
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
@@ -73,13 +74,8 @@ def list_types(db: Session) -> list[CertificateTypeRead]:
     return [CertificateTypeRead.model_validate(t) for t in rows]
 
 
-def _check_text(*values: str | None) -> None:
-    if any(v is not None and "\x00" in v for v in values):
-        raise ValidationFailed("参数包含非法字符", code="bad_parameter")
-
-
 def _type(db: Session, code: str) -> CertificateType:
-    _check_text(code)
+    check_parameters(code)
     found = db.execute(select(CertificateType).where(CertificateType.code == code)).scalar_one_or_none()
     if found is None:
         raise NotFound(f"证照类型 {code} 不存在")
@@ -100,7 +96,7 @@ def create_type(db: Session, *, actor: Principal, data: CertificateTypeCreate) -
         raise ValidationFailed(str(exc)) from exc
     if db.execute(select(CertificateType.id).where(CertificateType.code == data.code)).first():
         raise Conflict(f"证照类型代码 {data.code} 已存在")
-    _check_text(data.issuer_department_code)
+    check_parameters(data.issuer_department_code)
     try:
         org_service.get_department_by_code(db, code=data.issuer_department_code)
     except NotFound as exc:
@@ -285,7 +281,7 @@ def issuing_department(db: Session, *, actor: Principal, type_code: str, departm
     """The department that would sign a certificate of this type for this actor, or the refusal (audited).
 
     Lets a caller that issues several certificates check them all before it changes anything."""
-    _check_text(department_code)
+    check_parameters(department_code)
     return _issuing_department(db, actor=actor, ctype=_type(db, type_code), requested=department_code)
 
 
@@ -312,7 +308,7 @@ def issue_certificate(
     With checkpoint=False (bulk loads) the caller signs one checkpoint after the batch.
     """
     ctype = _type(db, type_code)
-    _check_text(department_code)
+    check_parameters(department_code)
     department_code = _issuing_department(db, actor=actor, ctype=ctype, requested=department_code)
     key = _issuer_key(db, keys=keys, department_code=department_code)
     department = org_service.get_department_by_code(db, code=department_code)
@@ -377,7 +373,7 @@ def issue_certificate(
 
 
 def _certificate(db: Session, identifier: str) -> Certificate:
-    _check_text(identifier)
+    check_parameters(identifier)
     cert = db.execute(
         select(Certificate).where(Certificate.identifier == identifier.strip().upper())
     ).scalar_one_or_none()
@@ -507,7 +503,7 @@ def record_uses(
     if not uses:
         return
     identifiers = [identifier.strip().upper() for identifier, _ in uses]
-    _check_text(*identifiers)
+    check_parameters(*identifiers)
     found = {
         c.identifier: c
         for c in db.execute(select(Certificate).where(Certificate.identifier.in_(identifiers))).scalars()

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from yiwang.cityops import permissions as p
 from yiwang.cityops import service
@@ -22,6 +22,7 @@ from yiwang.cityops.schemas import (
 )
 from yiwang.core.db import DbSession
 from yiwang.core.pagination import Page
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require
 
@@ -143,7 +144,6 @@ def event_map(db: DbSession, user: Annotated[Principal, Depends(require(p.READ))
     return service.map_points(db, actor=user)
 
 
-RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Configurer = Annotated[Principal, Depends(require(p.CONFIG))]
 
 
@@ -166,14 +166,14 @@ def add_dispatch_rule(data: DispatchRuleCreate, db: DbSession, user: Configurer)
 
 
 @router.patch("/dispatch-rules/{rule_id}", response_model=DispatchRuleRead)
-def update_dispatch_rule(rule_id: RuleId, data: DispatchRuleUpdate, db: DbSession, user: Configurer) -> Any:
+def update_dispatch_rule(rule_id: IdPath, data: DispatchRuleUpdate, db: DbSession, user: Configurer) -> Any:
     """Change a rule's department or deadline hours (null: the category's deadline)."""
     rule = service.update_dispatch_rule(db, actor=user, rule_id=rule_id, data=data)
     return service.dispatch_rule_read(db, rule)
 
 
 @router.delete("/dispatch-rules/{rule_id}", status_code=204)
-def delete_dispatch_rule(rule_id: RuleId, db: DbSession, user: Configurer) -> Response:
+def delete_dispatch_rule(rule_id: IdPath, db: DbSession, user: Configurer) -> Response:
     """Remove a rule; the division's events go by the category (or a parent division's rule) again."""
     service.delete_dispatch_rule(db, actor=user, rule_id=rule_id)
     return Response(status_code=204)

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -12,6 +12,7 @@ from yiwang.cityops import service
 from yiwang.cityops.schemas import DispatchRuleCreate, EventAction, EventCreate, Rating
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.org import service as org_service
@@ -287,7 +288,7 @@ def rule_add_form(
 @router.post("/cityops/rules/{rule_id}/delete", response_class=HTMLResponse)
 def rule_delete_form(
     request: Request,
-    rule_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    rule_id: IdPath,
     db: DbSession,
     _csrf: CsrfChecked,
     user: Configurer,

@@ -5,14 +5,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yiwang.core.inputs import StrictInput
+
 SOURCES = ("citizen", "open311", "hotline", "grid", "sensor")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EventCreate(Strict):
+class EventCreate(StrictInput):
     description: str = Field(min_length=4, max_length=4000)
     title: str | None = Field(None, max_length=200)
     category_code: str | None = Field(None, max_length=10)
@@ -26,7 +24,7 @@ class EventCreate(Strict):
     reporter_phone: str | None = Field(None, pattern=r"^1\d{10}$")
 
 
-class EventAction(Strict):
+class EventAction(StrictInput):
     action: Literal[
         "register",
         "dispatch",
@@ -50,12 +48,12 @@ class EventAction(Strict):
     hours: int | None = Field(None, ge=1, le=720)
 
 
-class Rating(Strict):
+class Rating(StrictInput):
     rating: int = Field(ge=1, le=5)
     comment: str | None = Field(None, max_length=500)
 
 
-class ClassifyRequest(Strict):
+class ClassifyRequest(StrictInput):
     text: str = Field(min_length=1, max_length=4000)
 
 
@@ -126,14 +124,14 @@ class FigureRow(BaseModel):
     overdue_open: int
 
 
-class DispatchRuleCreate(Strict):
+class DispatchRuleCreate(StrictInput):
     division_code: str = Field(min_length=1, max_length=20)
     category_code: str = Field(min_length=1, max_length=10)
     department_code: str = Field(min_length=1, max_length=40)
     sla_hours: int | None = Field(None, ge=1, le=720)  # None: the category's deadline
 
 
-class DispatchRuleUpdate(Strict):
+class DispatchRuleUpdate(StrictInput):
     """Division and category are the rule's key: to move a rule, delete it and add another."""
 
     department_code: str | None = Field(None, min_length=1, max_length=40)

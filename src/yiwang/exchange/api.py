@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from yiwang.core.db import DbSession
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.exchange import permissions as perm
@@ -21,7 +22,6 @@ from yiwang.exchange.schemas import (
     RevokeRequest,
 )
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/api/exchange", tags=["共享交换 exchange"])
 Applicant = Annotated[Principal, Depends(require(perm.APPLY))]
 Reviewer = Annotated[Principal, Depends(require(perm.REVIEW))]
@@ -40,18 +40,18 @@ def list_applications(db: DbSession, user: UsageReader, status: str | None = Non
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationRead)
-def get_application(db: DbSession, user: UsageReader, application_id: RowId) -> ApplicationRead:
+def get_application(db: DbSession, user: UsageReader, application_id: IdPath) -> ApplicationRead:
     return service.get_application(db, actor=user, application_id=application_id)
 
 
 @router.post("/applications/{application_id}/provider-decision", response_model=ApplicationRead)
-def provider_decision(db: DbSession, user: Reviewer, application_id: RowId, data: Decision) -> ApplicationRead:
+def provider_decision(db: DbSession, user: Reviewer, application_id: IdPath, data: Decision) -> ApplicationRead:
     """The provider's answer, due within 10 working days; a refusal carries its reasons."""
     return service.provider_decide(db, actor=user, application_id=application_id, decision=data)
 
 
 @router.post("/applications/{application_id}/bureau-decision", response_model=ApplicationRead)
-def bureau_decision(db: DbSession, user: CurrentUser, application_id: RowId, data: Decision) -> ApplicationRead:
+def bureau_decision(db: DbSession, user: CurrentUser, application_id: IdPath, data: Decision) -> ApplicationRead:
     """The big-data bureau grants (with masking per field) or refuses."""
     return service.bureau_decide(db, actor=user, application_id=application_id, decision=data)
 
@@ -62,12 +62,12 @@ def list_grants(db: DbSession, user: UsageReader) -> list[GrantRead]:
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantRead)
-def revoke(db: DbSession, user: Reviewer, grant_id: RowId, data: RevokeRequest) -> GrantRead:
+def revoke(db: DbSession, user: Reviewer, grant_id: IdPath, data: RevokeRequest) -> GrantRead:
     return service.revoke_grant(db, actor=user, grant_id=grant_id, reason=data.reason)
 
 
 @router.get("/grants/{grant_id}/calls", response_model=list[CallRead])
-def list_calls(db: DbSession, user: UsageReader, grant_id: RowId) -> list[CallRead]:
+def list_calls(db: DbSession, user: UsageReader, grant_id: IdPath) -> list[CallRead]:
     return service.list_calls(db, actor=user, grant_id=grant_id)
 
 
@@ -93,7 +93,7 @@ def read_data(
     settings: SettingsDep,
     cipher: CipherDep,
     user: CurrentUser,
-    grant_id: RowId,
+    grant_id: IdPath,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     size: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 100,
 ) -> Response:

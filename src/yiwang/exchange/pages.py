@@ -4,13 +4,14 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from yiwang.catalog import service as catalog_service
 from yiwang.core.db import DbSession
 from yiwang.core.errors import ValidationFailed
+from yiwang.core.params import IdPath
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.exchange import permissions as perm
 from yiwang.exchange import service
@@ -20,7 +21,6 @@ from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import PageForm
 from yiwang.web.templating import render
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/exchange", include_in_schema=False)
 Applicant = Annotated[Principal, Depends(require(perm.APPLY))]
 UsageReader = Annotated[Principal, Depends(require(perm.USAGE_READ))]
@@ -107,7 +107,7 @@ def _row_filter(fields: list[Any], values: list[Any]) -> dict[str, str | list[st
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
-def application_page(request: Request, db: DbSession, user: CurrentUser, application_id: RowId) -> HTMLResponse:
+def application_page(request: Request, db: DbSession, user: CurrentUser, application_id: IdPath) -> HTMLResponse:
     application = service.get_application(db, actor=user, application_id=application_id)
     entry = catalog_service.get_entry(db, code=application.entry_code)
     return render(
@@ -126,7 +126,7 @@ def application_page(request: Request, db: DbSession, user: CurrentUser, applica
 
 @router.post("/applications/{application_id}/decide", response_class=HTMLResponse)
 def decide(
-    request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, application_id: RowId, form: PageForm
+    request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, application_id: IdPath, form: PageForm
 ):
     decision = Decision(approve=form.get("approve") == "1", reason=_text(form.get("reason"))[:500])
     if form.get("stage") == "provider":
@@ -142,7 +142,7 @@ def revoke(
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.REVIEW))],
     _csrf: CsrfChecked,
-    grant_id: RowId,
+    grant_id: IdPath,
     form: PageForm,
 ) -> Response:
     service.revoke_grant(db, actor=user, grant_id=grant_id, reason=_text(form.get("reason")) or "提供部门撤销")
@@ -150,7 +150,7 @@ def revoke(
 
 
 @router.get("/grants/{grant_id}", response_class=HTMLResponse)
-def grant_page(request: Request, db: DbSession, user: UsageReader, grant_id: RowId) -> HTMLResponse:
+def grant_page(request: Request, db: DbSession, user: UsageReader, grant_id: IdPath) -> HTMLResponse:
     grant = service.get_grant(db, actor=user, grant_id=grant_id)
     return render(
         request,

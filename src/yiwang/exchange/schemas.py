@@ -5,12 +5,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yiwang.catalog.schemas import Masking, StrictInput
+from yiwang.catalog.schemas import Masking
+from yiwang.core.inputs import StrictInput
 
 
 class ApplicationCreate(StrictInput):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     entry_code: str = Field(max_length=30)
     fields: list[str] = Field(min_length=1, max_length=200)
     purpose: str = Field(min_length=4, max_length=2000, description="用途")
@@ -19,16 +18,12 @@ class ApplicationCreate(StrictInput):
 
 
 class Decision(StrictInput):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     approve: bool
     reason: str = Field("", max_length=500, description="意见；拒绝时必填")
     masking: dict[str, Masking] = Field(default_factory=dict, description="大数据局可调整字段脱敏方式")
 
 
 class RevokeRequest(StrictInput):
-    model_config = ConfigDict(extra="forbid")
-
     reason: str = Field(min_length=2, max_length=500)
 
 

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Request, UploadFile
 from fastapi.responses import Response
 
 from yiwang.core.db import DbSession
+from yiwang.core.params import IdPath, IdQuery
 from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
 from yiwang.governance import jobs, service
@@ -13,7 +14,6 @@ from yiwang.governance import permissions as perm
 from yiwang.governance.schemas import JobRead, PushRows, RollbackRequest, VersionCompare, VersionRead
 from yiwang.web.forms import upload_bytes
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/api/governance", tags=["数据治理 governance"])
 Reader = Annotated[Principal, Depends(require(perm.DATA_READ))]
 Writer = Annotated[Principal, Depends(require(perm.DATA_WRITE))]
@@ -75,12 +75,12 @@ def upload_in_background(
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead)
-def get_job(db: DbSession, user: Reader, job_id: RowId) -> JobRead:
+def get_job(db: DbSession, user: Reader, job_id: IdPath) -> JobRead:
     return service.get_job(db, actor=user, job_id=job_id)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobRead)
-def cancel_job(db: DbSession, user: Writer, job_id: RowId) -> JobRead:
+def cancel_job(db: DbSession, user: Writer, job_id: IdPath) -> JobRead:
     return service.cancel_job(db, actor=user, job_id=job_id)
 
 
@@ -90,13 +90,13 @@ def list_versions(db: DbSession, user: Reader, code: str) -> list[VersionRead]:
 
 
 @router.get("/resources/{code}/versions/{version}", response_model=VersionRead)
-def get_version(db: DbSession, user: Reader, code: str, version: RowId) -> VersionRead:
+def get_version(db: DbSession, user: Reader, code: str, version: IdPath) -> VersionRead:
     """One version with its quality report (per-field completeness and validity, duplicates, rows in/out)."""
     return service.get_version(db, actor=user, entry_code=code, version=version)
 
 
 @router.get("/resources/{code}/versions/{version}/quarantine.csv", response_class=Response)
-def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: RowId) -> Response:
+def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: IdPath) -> Response:
     """The rows this version rejected, with their line numbers in the submitted file and the reasons."""
     content = service.quarantine_csv(db, actor=user, data_dir=settings.data_dir, entry_code=code, version=version)
     return Response(
@@ -112,8 +112,8 @@ def compare(
     settings: SettingsDep,
     user: Reader,
     code: str,
-    base: Annotated[int, Query(ge=1, le=2_147_483_647)],
-    other: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    base: IdQuery,
+    other: IdQuery,
 ) -> VersionCompare:
     """Rows added, removed and changed between two versions, matched on the key fields."""
     return service.compare_versions(db, actor=user, data_dir=settings.data_dir, entry_code=code, base=base, other=other)

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
+from yiwang.core.params import IdPath, IdQuery
 from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
 from yiwang.governance import jobs, service
@@ -17,7 +18,6 @@ from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import PageForm, upload_bytes
 from yiwang.web.templating import render
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/governance", include_in_schema=False)
 Reader = Annotated[Principal, Depends(require(perm.DATA_READ))]
 Writer = Annotated[Principal, Depends(require(perm.DATA_WRITE))]
@@ -33,18 +33,18 @@ def overview(request: Request, db: DbSession, user: Reader) -> HTMLResponse:
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, db: DbSession, user: Reader, job_id: RowId) -> HTMLResponse:
+def job_page(request: Request, db: DbSession, user: Reader, job_id: IdPath) -> HTMLResponse:
     return render(request, "governance/job.html", {"job": service.get_job(db, actor=user, job_id=job_id)})
 
 
 @router.get("/jobs/{job_id}/progress", response_class=HTMLResponse)
-def job_progress(request: Request, db: DbSession, user: Reader, job_id: RowId) -> HTMLResponse:
+def job_progress(request: Request, db: DbSession, user: Reader, job_id: IdPath) -> HTMLResponse:
     """The progress fragment htmx polls while the job runs."""
     return render(request, "governance/job_progress.html", {"job": service.get_job(db, actor=user, job_id=job_id)})
 
 
 @router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
-def job_cancel(db: DbSession, user: Writer, _csrf: CsrfChecked, job_id: RowId) -> Response:
+def job_cancel(db: DbSession, user: Writer, _csrf: CsrfChecked, job_id: IdPath) -> Response:
     service.cancel_job(db, actor=user, job_id=job_id)
     return RedirectResponse(f"/governance/jobs/{job_id}", status_code=303)
 
@@ -76,8 +76,8 @@ def compare_page(
     settings: SettingsDep,
     user: Reader,
     code: str,
-    base: Annotated[int, Query(ge=1, le=2_147_483_647)],
-    other: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    base: IdQuery,
+    other: IdQuery,
 ) -> HTMLResponse:
     result = service.compare_versions(
         db, actor=user, data_dir=settings.data_dir, entry_code=code, base=base, other=other
@@ -86,7 +86,7 @@ def compare_page(
 
 
 @router.get("/{code}/versions/{version}/quarantine.csv", response_class=Response)
-def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: RowId) -> Response:
+def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: IdPath) -> Response:
     content = service.quarantine_csv(db, actor=user, data_dir=settings.data_dir, entry_code=code, version=version)
     return Response(
         content,

@@ -5,7 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yiwang.catalog.schemas import StrictInput
+from yiwang.core.inputs import StrictInput
+from yiwang.core.params import MAX_ROW_ID
 
 
 class VersionRead(BaseModel):
@@ -58,16 +59,12 @@ class JobRead(BaseModel):
 
 
 class PushRows(StrictInput):
-    model_config = ConfigDict(extra="forbid")
-
     rows: list[dict[str, Any]] = Field(min_length=1, max_length=20000)
     note: str = Field("", max_length=500)
 
 
 class RollbackRequest(StrictInput):
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = Field(ge=1, le=2_147_483_647)
+    version: int = Field(ge=1, le=MAX_ROW_ID)
     reason: str = Field("", max_length=500)
 
 

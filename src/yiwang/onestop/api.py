@@ -10,6 +10,7 @@ from yiwang.certs import service as certs_service
 from yiwang.core import workdays
 from yiwang.core.db import DbSession
 from yiwang.core.errors import ValidationFailed
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, public, require
 from yiwang.onestop import permissions as p
@@ -221,32 +222,32 @@ def queue(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead)
-def get_task(task_id: int, db: DbSession, user: Handler) -> TaskRead:
+def get_task(task_id: IdPath, db: DbSession, user: Handler) -> TaskRead:
     return service.get_task(db, actor=user, task_id=task_id)
 
 
 @router.post("/tasks/{task_id}/accept", response_model=TaskRead)
-def accept(task_id: int, db: DbSession, user: Handler) -> TaskRead:
+def accept(task_id: IdPath, db: DbSession, user: Handler) -> TaskRead:
     return service.accept_task(db, actor=user, task_id=task_id)
 
 
 @router.post("/tasks/{task_id}/supplement", response_model=TaskRead)
-def request_supplement(task_id: int, data: SupplementRequest, db: DbSession, user: Handler) -> TaskRead:
+def request_supplement(task_id: IdPath, data: SupplementRequest, db: DbSession, user: Handler) -> TaskRead:
     return service.request_supplement(db, actor=user, task_id=task_id, data=data)
 
 
 @router.post("/tasks/{task_id}/review", response_model=TaskRead)
-def review(task_id: int, db: DbSession, user: Handler) -> TaskRead:
+def review(task_id: IdPath, db: DbSession, user: Handler) -> TaskRead:
     return service.review_task(db, actor=user, task_id=task_id)
 
 
 @router.post("/tasks/{task_id}/decide", response_model=TaskRead)
-def decide(task_id: int, data: DecisionInput, db: DbSession, user: Handler) -> TaskRead:
+def decide(task_id: IdPath, data: DecisionInput, db: DbSession, user: Handler) -> TaskRead:
     return service.decide_task(db, actor=user, task_id=task_id, data=data)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskRead)
-def complete(task_id: int, db: DbSession, user: Handler, settings: SettingsDep) -> TaskRead:
+def complete(task_id: IdPath, db: DbSession, user: Handler, settings: SettingsDep) -> TaskRead:
     return service.complete_task(
         db,
         actor=user,
@@ -262,7 +263,7 @@ def followups(db: DbSession, user: Handler, all: bool = False) -> list[FollowUpR
 
 
 @router.post("/followups/{followup_id}/close", response_model=FollowUpRead)
-def close_followup(followup_id: int, data: FollowUpClose, db: DbSession, user: Handler) -> FollowUpRead:
+def close_followup(followup_id: IdPath, data: FollowUpClose, db: DbSession, user: Handler) -> FollowUpRead:
     return service.close_followup(db, actor=user, followup_id=followup_id, resolution=data.resolution)
 
 
@@ -272,7 +273,7 @@ def my_notifications(db: DbSession, user: CurrentUser) -> list[NotificationRead]
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
-def read_notification(notification_id: int, db: DbSession, user: CurrentUser) -> Response:
+def read_notification(notification_id: IdPath, db: DbSession, user: CurrentUser) -> Response:
     service.mark_read(db, actor=user, notification_id=notification_id)
     return Response(status_code=204)
 

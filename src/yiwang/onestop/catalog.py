@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from yiwang.certs import service as certs_service
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+from yiwang.core.inputs import check_parameters
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.spreadsheets import append_row
 from yiwang.core.timeutil import utcnow
@@ -29,12 +30,6 @@ from yiwang.onestop.schemas import (
 from yiwang.org import service as org_service
 
 _department_names: dict[str, str] = {}
-
-
-def check_text(*values: str | None) -> None:
-    """Path and query values with NUL characters are malformed input (4xx), not a database error."""
-    if any(v is not None and "\x00" in v for v in values):
-        raise ValidationFailed("参数包含非法字符", code="bad_parameter")
 
 
 def _department_name(db: Session, code: str) -> str:
@@ -113,7 +108,7 @@ def to_read(db: Session, item: ServiceItem, materials: list[ItemMaterial] | None
 
 
 def item_row(db: Session, code: str) -> ServiceItem:
-    check_text(code)
+    check_parameters(code)
     item = db.execute(select(ServiceItem).where(ServiceItem.code == code)).scalar_one_or_none()
     if item is None:
         raise NotFound(f"事项 {code} 不存在")
@@ -136,7 +131,7 @@ def search_items(
     limit: int = 50,
 ) -> tuple[list[ItemRead], int]:
     """Active items matching a search by text, department, life event or enterprise event."""
-    check_text(q, department_code, life_event, enterprise_event, audience)
+    check_parameters(q, department_code, life_event, enterprise_event, audience)
     stmt = select(ServiceItem).where(ServiceItem.active.is_(True))
     if q:
         stmt = stmt.where(or_(ServiceItem.name.contains(q), ServiceItem.code.contains(q)))
@@ -293,7 +288,7 @@ def create_bundle(db: Session, *, actor: Principal, data: BundleCreate) -> Bundl
 
 
 def bundle_row(db: Session, code: str) -> Bundle:
-    check_text(code)
+    check_parameters(code)
     bundle = db.execute(select(Bundle).where(Bundle.code == code)).scalar_one_or_none()
     if bundle is None:
         raise NotFound(f"一件事 {code} 不存在")

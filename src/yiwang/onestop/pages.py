@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 from yiwang.certs import service as certs_service
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
 from yiwang.onestop import permissions as p
@@ -291,7 +292,7 @@ def queue_page(
 
 
 @router.get("/onestop/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, db: DbSession, user: Handler) -> HTMLResponse:
+def task_page(request: Request, task_id: IdPath, db: DbSession, user: Handler) -> HTMLResponse:
     task = service.get_task(db, actor=user, task_id=task_id)
     application = service.get_application(db, actor=user, number=task.application_number)
     return render(request, "onestop/task.html", {"task": task, "app": application, "outcomes": OUTCOMES})
@@ -301,7 +302,7 @@ def task_page(request: Request, task_id: int, db: DbSession, user: Handler) -> H
 @router.post("/onestop/tasks/{task_id}/personal", response_class=HTMLResponse)
 def task_reveal(
     request: Request,
-    task_id: int,
+    task_id: IdPath,
     db: DbSession,
     cipher: CipherDep,
     user: Handler,
@@ -324,7 +325,7 @@ def task_reveal(
 
 @router.post("/onestop/tasks/{task_id}/{action}")
 def task_action(
-    task_id: int,
+    task_id: IdPath,
     action: str,
     db: DbSession,
     user: Handler,
@@ -374,7 +375,7 @@ def task_action(
 
 @router.post("/onestop/followups/{followup_id}/close")
 def followup_close(
-    followup_id: int,
+    followup_id: IdPath,
     db: DbSession,
     user: Handler,
     _csrf: CsrfChecked,

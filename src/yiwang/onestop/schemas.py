@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yiwang.core.events import EventPayload
+from yiwang.core.inputs import StrictInput
 
 FieldType = Literal["text", "textarea", "number", "date", "select", "id_number", "credit_code", "phone"]
 # How a personal field is masked; ID numbers and phones are personal by their type.
@@ -33,29 +34,6 @@ STAGE_NAMES = {
     "decided": "已决定",
     "done": "办结",
 }
-
-
-def reject_nul(value: Any) -> Any:
-    """NUL characters cannot be stored (PostgreSQL text) and are never meaningful in a form."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("不能包含空字符（\\x00）")
-    if isinstance(value, list | tuple):
-        for item in value:
-            reject_nul(item)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key)
-            reject_nul(item)
-    return value
-
-
-class StrictInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return reject_nul(value)
 
 
 class FormField(StrictInput):

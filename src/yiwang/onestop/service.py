@@ -20,6 +20,7 @@ from yiwang.core.crypto import FieldCipher
 from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
+from yiwang.core.inputs import check_parameters
 from yiwang.core.masking import mask_name
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
@@ -555,7 +556,7 @@ def _department_names(db: Session) -> dict[str, str]:
 
 
 def _application(db: Session, number: str) -> Application:
-    catalog.check_text(number)
+    check_parameters(number)
     row = db.execute(select(Application).where(Application.number == number)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"办件 {number} 不存在")
@@ -949,7 +950,7 @@ def task_queue(
     db: Session, *, actor: Principal, stage: str | None = None, overdue_only: bool = False, limit: int = 200
 ) -> list[TaskRead]:
     """The tasks of the caller's department (and sub-units); all departments with the cross scope."""
-    catalog.check_text(stage)
+    check_parameters(stage)
     stmt = select(Task, Application.number).join(Application, Application.id == Task.application_id)
     if not actor.has(SCOPE_ALL_DEPARTMENTS):
         stmt = stmt.where(Task.department_id.in_(actor.scope_department_ids or {-1}))

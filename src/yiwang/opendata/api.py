@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.jsonbody import MalformedJson, parse_json_body
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import Principal, public, require
 from yiwang.opendata import ckan, dcat, dcat_cache, service
@@ -22,7 +23,6 @@ from yiwang.opendata.schemas import (
     OpenDecision,
 )
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/api/opendata", tags=["数据开放 opendata"])
 ckan_router = APIRouter(tags=["CKAN Action API v3"])
 dcat_router = APIRouter(tags=["DCAT"])
@@ -97,7 +97,7 @@ def list_applications(
 def decide(
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.APPLICATION_REVIEW))],
-    application_id: RowId,
+    application_id: IdPath,
     data: OpenDecision,
 ) -> OpenApplicationRead:
     return service.decide(db, actor=user, application_id=application_id, decision=data)

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
 from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
 from yiwang.opendata import permissions as perm
@@ -18,7 +19,6 @@ from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import PageForm
 from yiwang.web.templating import render
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/opendata", include_in_schema=False)
 PAGE_SIZE = 20
 
@@ -152,7 +152,7 @@ def decide(
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.APPLICATION_REVIEW))],
     _csrf: CsrfChecked,
-    application_id: RowId,
+    application_id: IdPath,
     form: PageForm,
 ) -> Response:
     decision = OpenDecision(

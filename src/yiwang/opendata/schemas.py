@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yiwang.catalog.schemas import StrictInput
+from yiwang.core.inputs import StrictInput
 
 
 class DatasetRead(BaseModel):
@@ -40,8 +40,6 @@ class DatasetSearch(BaseModel):
 
 
 class OpenApplicationCreate(StrictInput):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     purpose: str = Field(min_length=4, max_length=2000)
 
 
@@ -58,13 +56,9 @@ class OpenApplicationRead(BaseModel):
 
 
 class OpenDecision(StrictInput):
-    model_config = ConfigDict(extra="forbid")
-
     approve: bool
     reason: str = Field("", max_length=500)
 
 
 class KeyLimit(StrictInput):
-    model_config = ConfigDict(extra="forbid")
-
     per_minute: int = Field(ge=1, le=100000)

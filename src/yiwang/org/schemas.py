@@ -3,24 +3,12 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from yiwang.core.identifiers import CreditCode, IdNumber, Mobile
+from yiwang.core.inputs import StrictInput
 
 AccountKind = Literal["staff", "citizen", "enterprise", "system"]
-
-
-class StrictInput(BaseModel):
-    """Input models reject unknown fields, so a typo is an error rather than silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_control_characters(cls, value: object) -> object:
-        if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-            raise ValueError("不能包含控制字符")
-        return value
 
 
 class DivisionRead(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from yiwang.core import audit
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
+from yiwang.core.params import IdPath
 from yiwang.core.security import CurrentUser, Principal, public, require
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.sensing import aqi, ingest, service, water
@@ -119,14 +120,14 @@ def things(
 
 
 @router.get("/things/{thing_id}")
-def thing(thing_id: int, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]) -> Any:
+def thing(thing_id: IdPath, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]) -> Any:
     """A device, its datastreams and its rejects by reason."""
     return service.get_thing(db, thing_id=thing_id)
 
 
 @router.get("/datastreams/{datastream_id}/series")
 def datastream_series(
-    datastream_id: int,
+    datastream_id: IdPath,
     db: DbSession,
     user: Annotated[Principal, Depends(require(p.READ))],
     period: Literal["raw", "hour", "day"] = "hour",
@@ -199,7 +200,7 @@ def alarms(
 
 @router.post("/alarms/{alarm_id}/actions", response_model=AlarmRead)
 def alarm_action(
-    alarm_id: int, data: AlarmAction, db: DbSession, user: Annotated[Principal, Depends(require(p.ALARM_HANDLE))]
+    alarm_id: IdPath, data: AlarmAction, db: DbSession, user: Annotated[Principal, Depends(require(p.ALARM_HANDLE))]
 ) -> Any:
     """Acknowledge, confirm (opens a city event for kinds that have one) or clear an alarm."""
     return service.act_on_alarm(db, actor=user, alarm_id=alarm_id, action=data.action)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yiwang.core.db import DbSession
+from yiwang.core.params import IdPath
 from yiwang.core.security import Principal, require
 from yiwang.org import service as org_service
 from yiwang.sensing import permissions as p
@@ -56,7 +57,7 @@ def devices(
 
 @router.get("/sensing/things/{thing_id}", response_class=HTMLResponse)
 def station(
-    request: Request, thing_id: int, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]
+    request: Request, thing_id: IdPath, db: DbSession, user: Annotated[Principal, Depends(require(p.READ))]
 ) -> Response:
     detail = service.get_thing(db, thing_id=thing_id)
     return render(request, "sensing/station.html", {"detail": detail, "kind_names": KIND_NAMES})
@@ -92,7 +93,7 @@ def alarm_console(request: Request, db: DbSession, user: Annotated[Principal, De
 
 @router.post("/sensing/alarms/{alarm_id}")
 def alarm_form(
-    alarm_id: int,
+    alarm_id: IdPath,
     db: DbSession,
     _csrf: CsrfChecked,
     user: Annotated[Principal, Depends(require(p.ALARM_HANDLE))],

@@ -6,13 +6,10 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from yiwang.core.events import EventPayload
+from yiwang.core.inputs import StrictInput
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DeviceTokenCreate(Strict):
+class DeviceTokenCreate(StrictInput):
     thing_id: int = Field(ge=1)
     label: str = Field("device", max_length=100)
 
@@ -24,7 +21,7 @@ class DeviceTokenRead(BaseModel):
     label: str
 
 
-class AlarmRuleCreate(Strict):
+class AlarmRuleCreate(StrictInput):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["threshold", "rate", "nodata", "aqi"]
     observed_property_code: str | None = Field(None, max_length=40)
@@ -65,7 +62,7 @@ class AlarmRead(BaseModel):
     cleared_at: datetime | None
 
 
-class AlarmAction(Strict):
+class AlarmAction(StrictInput):
     action: Literal["acknowledge", "confirm", "clear"]
 
 
@@ -93,15 +90,15 @@ class IngestResult(BaseModel):
     reasons: list[str]
 
 
-class DeviceObservation(Strict):
+class DeviceObservation(StrictInput):
     datastream_id: int = Field(alias="datastream", ge=1)
     phenomenon_time: datetime = Field(alias="phenomenonTime")
     result: float | int | bool | str | None
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
 
-class DeviceIngest(Strict):
+class DeviceIngest(StrictInput):
     observations: list[DeviceObservation] = Field(min_length=1, max_length=20000)
 
 
