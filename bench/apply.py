@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from unittest import mock
 
@@ -40,7 +39,7 @@ from yiwang.config import Settings
 from yiwang.core.passwords import hash_password
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import utcnow
+from yiwang.core.timeutil import local_today, utcnow
 from yiwang.demo import loader
 from yiwang.onestop import models as onestop_models
 from yiwang.onestop import service
@@ -205,8 +204,8 @@ def bare_insert(runtime, runs: int) -> list[float]:
                         "title": "t",
                         "stage": "received",
                         "promised_days": 5,
-                        "start_date": date.today(),
-                        "due_date": date.today(),
+                        "start_date": local_today(),
+                        "due_date": local_today(),
                         "paused_days": 0,
                         "supplement_count": 0,
                         "certificates": "[]",

@@ -13,7 +13,7 @@ import os
 import platform as platform_info
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,7 @@ from ingest import ITEMS, person_frame
 from yiwang.catalog import demo
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import EntryCreate
+from yiwang.core.timeutil import local_today
 from yiwang.demo.loader import DEMO_CLIENT_SECRET
 from yiwang.exchange import service as exchange_service
 from yiwang.exchange.schemas import ApplicationCreate
@@ -69,7 +70,7 @@ def main() -> None:
                     entry_code="GAJ-00001",
                     fields=fields,
                     purpose="基准测试",
-                    period_end=date.today() + timedelta(days=30),
+                    period_end=local_today() + timedelta(days=30),
                 ),
             )
         token = client.post(

@@ -3,7 +3,7 @@ fresh platform (organisation only), against a value checked by hand; and the dri
 same records. An indicator whose domain is missing reports "no data" with the reason."""
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from yiwang.brain import sources
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import utcnow
+from yiwang.core.timeutil import local_today, utcnow
 from yiwang.demo import loader
 from yiwang.org import service as org_service
 
@@ -144,7 +144,7 @@ def test_15_share_grant_utilisation(blank):
 
     with blank.db.unit_of_work() as db:
         codes = _catalog(db, blank)
-        period_end = date.today() + timedelta(days=90)
+        period_end = local_today() + timedelta(days=90)
         grants = []
         for consumer, key in (("CGJ", "E1"), ("SWJ", "E1"), ("GAJ", "E3")):
             application = exchange.apply(

@@ -8,13 +8,14 @@ import pytest
 
 from tests.catalog.helpers import VALID_ID, person_csv, publish_entry
 from tests.conftest import bearer, token_for, unique
+from yiwang.core.timeutil import local_today
 from yiwang.demo.loader import DEMO_CLIENT_SECRET
 
 ROWS = [
     (f"P{n:03d}", f"张{'三丰' if n % 2 else '四'}", VALID_ID, f"1381234{n:04d}", "1949-12-31", "虞山街道", str(n % 100))
     for n in range(1, 251)
 ]
-END = (date.today() + timedelta(days=90)).isoformat()
+END = (local_today() + timedelta(days=90)).isoformat()
 
 
 def client_token(client, client_id="demo-exchange-client", secret=DEMO_CLIENT_SECRET) -> dict[str, str]:
@@ -111,7 +112,7 @@ def test_conditional_sharing_goes_to_the_provider_then_the_bureau(client, mounte
     application = _apply(client, code, ["person_id", "mobile"], user="cgj_admin").json()
     assert application["status"] == "pending_provider" and application["grant_id"] is None
     due = date.fromisoformat(application["provider_due"])
-    assert due > date.today() + timedelta(days=10)  # ten working days span at least two weekends
+    assert due > local_today() + timedelta(days=10)  # ten working days span at least two weekends
     app_id = application["id"]
     cgj = bearer(client, "cgj_admin")
     assert (
@@ -171,7 +172,7 @@ def test_not_shared_resources_cannot_be_applied_for_and_fields_must_exist(client
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_shareable"
     other = mounted()
     assert _apply(client, other, ["name", "salary"]).status_code == 422
-    assert _apply(client, other, ["name"], period_end=date.today().isoformat()).status_code == 422
+    assert _apply(client, other, ["name"], period_end=local_today().isoformat()).status_code == 422
 
 
 def test_revoked_and_expired_grants_are_refused_and_the_refusals_logged(client, mounted, runtime):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from yiwang.brain import diagnosis, evaluation, registries, signs, sources, synthetic
+from yiwang.brain import diagnosis, evaluation, registries, signs, synthetic
 from yiwang.brain import indicators as ind
 from yiwang.brain import models as m
 from yiwang.brain import service as svc
@@ -19,7 +19,7 @@ from yiwang.core.identifiers import credit_code_check_char
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import utcnow
+from yiwang.core.timeutil import local_today, utcnow
 
 SYSTEM = Principal(
     user_id=None,
@@ -117,7 +117,7 @@ def _credit_code(n: int) -> str:
 
 def load_registries(db: Any) -> int:
     count = 0
-    today = date.today()
+    today = local_today()
     for unit, names in SURVEYED:
         for index, name in enumerate(names, start=1):
             code = f"{unit}-{index}"
@@ -258,7 +258,7 @@ def backfill_series(db: Any, *, days: int, now: datetime) -> int:
             values = injected.values if injected else values
             times = [start + timedelta(hours=i) for i in range(hours)]
         else:
-            today = sources.local_today()
+            today = local_today()
             span = max(days, 120)  # weekly seasonality needs months of daily counts
             times = [signs.local_midnight_utc(today - timedelta(days=span - 1 - i)) for i in range(span)]
             mean = _real_daily_mean(db, meta.key, times[-30], times[-1] + timedelta(days=1))

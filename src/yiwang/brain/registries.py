@@ -28,7 +28,7 @@ from yiwang.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal
 from yiwang.core.spreadsheets import append_row
-from yiwang.core.timeutil import utcnow
+from yiwang.core.timeutil import local_today, utcnow
 from yiwang.org import service as org_service
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -228,7 +228,7 @@ def _check_rules(spec: RegistrySpec, data: BaseModel, departments: dict[str, int
     if spec.key == "enterprises" and values["status"] == "settled" and values["settled_on"] is None:
         problems.append("状态为“已入驻”时须填写入驻日期")
     for name in ("launched_on", "done_on", "settled_on"):
-        if values.get(name) and values[name] > date.today():
+        if values.get(name) and values[name] > local_today():
             problems.append("日期不能晚于今天")
     if spec.key == "systems" and values["network"] == "private" and not values["private_network"]:
         problems.append("承载网络为部门专网时须填写专网名称")

@@ -18,7 +18,7 @@ from yiwang.core import audit
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import local_today, utcnow
 from yiwang.org import service as org_service
 
 SNAPSHOT_FRESH = timedelta(minutes=15)
@@ -29,7 +29,7 @@ def month_start(day: date) -> date:
 
 
 def current_period() -> date:
-    return month_start(utcnow().astimezone(SHANGHAI).date())
+    return month_start(local_today())
 
 
 def parse_period(text: str | None) -> date:
@@ -139,7 +139,7 @@ def compute_indicators(db: Session, *, period: date | None = None) -> list[Indic
     """All 20 indicators computed now from the records and registries (nothing is stored)."""
     period = period or current_period()
     history = _history(db, before=period)
-    as_of = utcnow().astimezone(SHANGHAI).date()
+    as_of = local_today()
     now = utcnow()
     return [_read(d, measure(db, no=d.no), history.get(d.no, []), period, as_of, now) for d in ind.definitions()]
 
@@ -188,7 +188,7 @@ def list_indicators(db: Session, *, period: date | None = None, live: bool = Fal
     if not rows:
         raise NotFound(f"{period:%Y-%m} 没有指标快照")
     history = _history(db, before=period)
-    as_of = utcnow().astimezone(SHANGHAI).date() if is_current else period
+    as_of = local_today() if is_current else period
     reads = []
     for d in ind.definitions():
         snap = rows.get(d.no)

@@ -14,7 +14,7 @@ from yiwang.brain import models as m
 from yiwang.brain import sources
 from yiwang.brain.sources import SourceUnavailable
 from yiwang.core.db import dialect_insert
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.org import service as org_service
 
 GOOD_AQI = 100  # 优 and 良 (HJ 633 levels 一级 and 二级)
@@ -149,7 +149,7 @@ def rollup(db: Session, *, days: int = 2) -> dict[str, Any]:
     category into brain's series; idempotent (upserts). Missing sources are reported, not fatal."""
     done: dict[str, Any] = {}
     codes = _department_codes(db)
-    today = sources.local_today()
+    today = local_today()
     try:
         hourly = sources.call("sensing", "aqi_hourly", db, start=today - timedelta(days=days - 1), end=today)
         things = {t.id: t for t in sources.things(db)}
@@ -241,7 +241,7 @@ def air(db: Session) -> dict[str, Any]:
     now = sources.air_now(db)
     stations = [{k: v for k, v in s.items() if k != "department_id"} for s in now["stations"]]
     values = [s["aqi"] for s in stations if s["aqi"] is not None]
-    today = sources.local_today()
+    today = local_today()
     year_start = local_midnight_utc(date(today.year, 1, 1))
     daily = db.execute(
         select(m.SeriesPoint.ts, func.avg(m.SeriesPoint.value))
@@ -411,7 +411,7 @@ def all_signs(db: Session, *, allowed: set[str] | None, live: bool = False) -> d
 
 def trends(db: Session, *, days: int = 30) -> dict[str, Any]:
     """Daily city AQI (mean of the stations) and daily event volume over the last days."""
-    today = sources.local_today()
+    today = local_today()
     start = local_midnight_utc(today - timedelta(days=days - 1))
     labels = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
 

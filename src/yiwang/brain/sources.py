@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.core.permissions import registry
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -472,10 +472,6 @@ COMPUTED: dict[int, Callable[..., Measure]] = {
 
 
 # --- city signs --------------------------------------------------------------------------------
-
-
-def local_today() -> date:
-    return utcnow().astimezone(SHANGHAI).date()
 
 
 def air_now(db: Session) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from yiwang.core.identifiers import IdentifierError, credit_code_check_char
 from yiwang.core.inputs import check_parameters
 from yiwang.core.masking import mask_name
 from yiwang.core.security import Principal, check_department_scope
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.org import service as org_service
 
 _ILLEGAL = str.maketrans({"I": "1", "O": "0", "Z": "2", "S": "5", "V": "4"})
@@ -199,7 +199,7 @@ def _revoke_leaf(cert: Certificate) -> bytes:
 def _status(cert: Certificate, today: date | None = None) -> str:
     if cert.status == "revoked":
         return "revoked"
-    today = today or utcnow().astimezone(SHANGHAI).date()
+    today = today or local_today()
     if cert.valid_until is not None and cert.valid_until < today:
         return "expired"
     return "valid"
@@ -633,7 +633,7 @@ def verify(db: Session, *, keys: KeyStore, origin: str, identifier: str) -> Veri
             message=f"已于{cert.revoked_at:%Y-%m-%d}注销：{cert.revoke_reason}" if cert.revoked_at else "未注销",
         )
     )
-    today = utcnow().astimezone(SHANGHAI).date()
+    today = local_today()
     in_period = cert.valid_from <= today and (cert.valid_until is None or today <= cert.valid_until)
     period = f"{cert.valid_from} 至 {cert.valid_until or '长期'}"
     checks.append(

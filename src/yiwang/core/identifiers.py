@@ -8,6 +8,8 @@ from pydantic import AfterValidator
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from yiwang.core.timeutil import local_today
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_AUTHORITIES = set("123456789ANY")
@@ -35,7 +37,7 @@ def validate_id_number(value: str) -> str:
         # stdnum checks the birth date and that the address code existed in the birth year; its
         # address lookup raises KeyError on some malformed county entries, which is the same answer.
         raise IdentifierError("身份证号码中的出生日期或地址码无效") from exc
-    if ric.get_birth_date(number) > date.today():
+    if ric.get_birth_date(number) > local_today():
         raise IdentifierError("身份证号码中的出生日期无效")
     return number
 

@@ -1,6 +1,6 @@
 """Time helpers: the platform stores UTC and shows Asia/Shanghai."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -9,6 +9,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today's date in Asia/Shanghai, whatever the server's own zone is."""
+    return utcnow().astimezone(SHANGHAI).date()
 
 
 def to_local(value: datetime | None) -> datetime | None:

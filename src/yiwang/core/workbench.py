@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -36,5 +36,5 @@ def pending_work(db: Session, principal: Principal) -> list[WorkItem]:
     items: list[WorkItem] = []
     for provider in _providers.values():
         items.extend(provider(db, principal))
-    far_future = datetime.max.replace(tzinfo=None)
-    return sorted(items, key=lambda i: (not i.overdue, (i.due_at.replace(tzinfo=None) if i.due_at else far_future)))
+    far_future = datetime.max.replace(tzinfo=UTC)
+    return sorted(items, key=lambda i: (not i.overdue, i.due_at or far_future))

@@ -13,6 +13,7 @@ from yiwang.core.db import DbSession
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.params import IdPath
 from yiwang.core.security import CurrentUser, Principal, require
+from yiwang.core.timeutil import local_today
 from yiwang.exchange import permissions as perm
 from yiwang.exchange import service
 from yiwang.exchange.schemas import ApplicationCreate, Decision
@@ -66,7 +67,7 @@ def apply_form(request: Request, db: DbSession, user: Applicant, code: str) -> H
     return render(
         request,
         "exchange/apply.html",
-        {"entry": entry, "default_end": (date.today() + timedelta(days=365)).isoformat()},
+        {"entry": entry, "default_end": (local_today() + timedelta(days=365)).isoformat()},
     )
 
 

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from yiwang.core import audit, workdays
 from yiwang.core.crypto import sha256_hex
 from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.security import Principal, check
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.exchange import permissions as perm
 from yiwang.exchange.models import DataCall, ShareApplication, ShareGrant
 from yiwang.exchange.schemas import (
@@ -42,23 +42,21 @@ MAX_PAGE_SIZE = 5000
 # ---- working days -----------------------------------------------------------------------------
 
 
-def _today() -> date:
-    return utcnow().astimezone(SHANGHAI).date()
-
-
 # ---- applications -----------------------------------------------------------------------------
 
 
 def _read(application: ShareApplication) -> ApplicationRead:
     read = ApplicationRead.model_validate(application)
     read.provider_overdue = bool(
-        application.status == "pending_provider" and application.provider_due and application.provider_due < _today()
+        application.status == "pending_provider"
+        and application.provider_due
+        and application.provider_due < local_today()
     )
     return read
 
 
 def _number(db: Session) -> str:
-    prefix = f"GX-{_today():%Y%m%d}-"
+    prefix = f"GX-{local_today():%Y%m%d}-"
     count = db.execute(select(func.count()).where(ShareApplication.number.like(f"{prefix}%"))).scalar_one()
     return f"{prefix}{count + 1:04d}"
 
@@ -86,9 +84,9 @@ def apply(db: Session, *, actor: Principal, data: ApplicationCreate) -> Applicat
     bad_filter = [f for f in data.row_filter if f not in names]
     if bad_filter:
         raise ValidationFailed("行筛选字段不是该资源的信息项", details={"fields": bad_filter})
-    if data.period_end <= _today():
+    if data.period_end <= local_today():
         raise ValidationFailed("使用期限须晚于今天")
-    if data.period_end > _today() + timedelta(days=3 * 366):
+    if data.period_end > local_today() + timedelta(days=3 * 366):
         raise ValidationFailed("使用期限最长三年")
     unconditional = entry.sharing_type == "无条件共享" and entry.data_grade not in ("重要", "核心")
     application = ShareApplication(
@@ -102,7 +100,7 @@ def apply(db: Session, *, actor: Principal, data: ApplicationCreate) -> Applicat
         purpose=data.purpose,
         period_end=data.period_end,
         status="pending_provider",
-        provider_due=None if unconditional else workdays.add_working_days(_today(), PROVIDER_REPLY_WORKING_DAYS),
+        provider_due=None if unconditional else workdays.add_working_days(local_today(), PROVIDER_REPLY_WORKING_DAYS),
         created_at=utcnow(),
     )
     db.add(application)
@@ -464,7 +462,7 @@ def sharing_figures(db: Session) -> dict[str, Any]:
     ).one()
     overdue = db.execute(
         select(func.count()).where(
-            ShareApplication.status == "pending_provider", ShareApplication.provider_due < _today()
+            ShareApplication.status == "pending_provider", ShareApplication.provider_due < local_today()
         )
     ).scalar_one()
     consumers = db.execute(select(func.count(func.distinct(ShareGrant.consumer_department_id)))).scalar_one()

@@ -19,6 +19,7 @@ from yiwang.catalog.schemas import InfoItem
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.identifiers import USCC_ALPHABET
 from yiwang.core.masking import mask_address
+from yiwang.core.timeutil import local_today
 
 ROW = "_row"
 REASONS = "_reasons"
@@ -287,7 +288,7 @@ def id_number_valid(col: pl.Expr, name: str | None = None) -> pl.Expr:
         shape
         & (check == col.str.slice(17, 1))
         & birth.is_not_null()
-        & (birth <= date.today())
+        & (birth <= local_today())
         & (birth >= date(1890, 1, 1))
     )
 
@@ -633,7 +634,7 @@ def masking_expr(
     if method == "year":
         return _birth_year(col, dtype).cast(pl.String).alias(name)
     if method == "age_band":
-        age = date.today().year - _birth_year(col, dtype)
+        age = local_today().year - _birth_year(col, dtype)
         low = (age // 10) * 10
         return pl.concat_str([low.cast(pl.String), pl.lit("-"), (low + 9).cast(pl.String), pl.lit("岁")]).alias(name)
     raise ValueError(f"unknown masking method {method}")

@@ -24,7 +24,7 @@ from yiwang.core.inputs import check_parameters
 from yiwang.core.masking import mask_name
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.core.workbench import WorkItem
 from yiwang.onestop import catalog, personal, uploads
 from yiwang.onestop.catalog import (  # noqa: F401  (public surface)
@@ -94,10 +94,6 @@ DATABASE_KINDS = {
     "real_estate": {"citizen", "enterprise"},
 }
 OPEN_STAGES = ("received", "supplement", "review", "decision", "decided")
-
-
-def today() -> date:
-    return utcnow().astimezone(SHANGHAI).date()
 
 
 # ---- working days ----------------------------------------------------------------------------
@@ -296,7 +292,7 @@ def prefill(
 
 
 def _next_number(db: Session) -> str:
-    day = today().strftime("%Y%m%d")
+    day = local_today().strftime("%Y%m%d")
     return f"BJ-{day}-{next_counter_value(db, Counter, key={'day': day}):06d}"
 
 
@@ -509,7 +505,7 @@ def _task_read(
     names_shown: dict[str, str] | None = None,
 ) -> TaskRead:
     """`names_shown` replaces actor names in the history (the applicant's, masked for staff)."""
-    on = on or today()
+    on = on or local_today()
     paused = task.stage == "supplement"
     due = task.due_date
     if paused and task.paused_since:
@@ -720,7 +716,7 @@ def request_supplement(db: Session, *, actor: Principal, task_id: int, data: Sup
         raise Conflict("已经一次性告知过补正内容，不能再次要求补正", code="supplement_once")
     _require_stage(task, "received", "review")
     listing = [item.model_dump() for item in data.items]
-    task.paused_stage, task.stage, task.paused_since = task.stage, "supplement", today()
+    task.paused_stage, task.stage, task.paused_since = task.stage, "supplement", local_today()
     task.supplement_count += 1
     task.supplement_list = json.dumps(listing, ensure_ascii=False)
     text = "；".join(f"{x['name']}（{x['reason']}）" for x in listing)
@@ -765,7 +761,7 @@ def submit_supplement(
             )
     if data.form:
         _amend_form(db, application, data.form, cipher)
-    overrides, on = calendar_overrides(db), today()
+    overrides, on = calendar_overrides(db), local_today()
     for task in waiting:
         paused = workdays.working_days_between(task.paused_since or on, on, overrides)
         task.paused_days += paused
@@ -907,7 +903,7 @@ def complete_task(
                 )
                 issued.append(cert.identifier)
     overrides = calendar_overrides(db)
-    on = today()
+    on = local_today()
     task.stage, task.completed_at, task.certificates = "done", utcnow(), json.dumps(issued)
     task.used_working_days = max(0, workdays.working_days_between(task.start_date, on, overrides) - task.paused_days)
     _event(db, task, "办结", actor, ("颁发电子证照 " + "、".join(issued)) if issued else "")
@@ -956,9 +952,9 @@ def task_queue(
         stmt = stmt.where(Task.department_id.in_(actor.scope_department_ids or {-1}))
     stmt = stmt.where(Task.stage == stage) if stage else stmt.where(Task.stage.in_(OPEN_STAGES))
     if overdue_only:
-        stmt = stmt.where(Task.due_date < today(), Task.stage != "supplement")
+        stmt = stmt.where(Task.due_date < local_today(), Task.stage != "supplement")
     rows = db.execute(stmt.order_by(Task.due_date, Task.id).limit(limit)).all()
-    names, overrides, on = _department_names(db), calendar_overrides(db), today()
+    names, overrides, on = _department_names(db), calendar_overrides(db), local_today()
     return [
         _task_read(t, number, names.get(t.department_code, t.department_code), overrides, on=on) for t, number in rows
     ]
@@ -974,7 +970,7 @@ def department_figures(db: Session, *, actor: Principal) -> list[DepartmentFigur
     figures: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"pending": 0, "overdue": 0, "completed": 0, "refused": 0, "days": []}
     )
-    on = today()
+    on = local_today()
     for code, stage, decision, due, used, _ in db.execute(stmt):
         f = figures[code]
         if stage == "done":
@@ -1030,7 +1026,7 @@ def rate_application(db: Session, *, actor: Principal, number: str, data: Rating
             application_id=application.id,
             department_id=department.id,
             department_code=lead,
-            due_date=add_working_days(db, start=today(), days=FOLLOWUP_WORKING_DAYS),
+            due_date=add_working_days(db, start=local_today(), days=FOLLOWUP_WORKING_DAYS),
             status="open",
             created_at=utcnow(),
         )
@@ -1079,7 +1075,7 @@ def list_followups(db: Session, *, actor: Principal, open_only: bool = True) -> 
         stmt = stmt.where(FollowUp.department_id.in_(actor.scope_department_ids or {-1}))
     if open_only:
         stmt = stmt.where(FollowUp.status == "open")
-    on = today()
+    on = local_today()
     return [_followup_read(f, n, r, on) for f, n, r in db.execute(stmt.order_by(FollowUp.due_date).limit(200))]
 
 
@@ -1111,7 +1107,7 @@ def close_followup(db: Session, *, actor: Principal, followup_id: int, resolutio
         target_id=followup_id,
         details={"application": application.number},
     )
-    return _followup_read(followup, application.number, rating, today())
+    return _followup_read(followup, application.number, rating, local_today())
 
 
 # ---- notifications ---------------------------------------------------------------------------
@@ -1200,7 +1196,7 @@ def indicator_figures(db: Session) -> IndicatorFigures:
     completed = db.execute(select(func.count(Application.id)).where(Application.status == "completed")).scalar_one()
     overdue = db.execute(
         select(func.count(Task.id)).where(
-            Task.stage.in_(["received", "review", "decision", "decided"]), Task.due_date < today()
+            Task.stage.in_(["received", "review", "decision", "decided"]), Task.due_date < local_today()
         )
     ).scalar_one()
     per_item: dict[str, list[int]] = defaultdict(list)

@@ -10,7 +10,7 @@ from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.params import IdPath
 from yiwang.core.security import CurrentUser, Principal, public, require
-from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.sensing import aqi, ingest, service, water
 from yiwang.sensing import permissions as p
 from yiwang.sensing.schemas import (
@@ -48,7 +48,7 @@ def aqi_calculator(
     values = {"pm25": pm25, "pm10": pm10, "so2": so2, "no2": no2, "co": co, "o3": o3}
     if all(v is None for v in values.values()):
         raise ValidationFailed("至少需要一种污染物的浓度")
-    day = date_ or datetime.now(SHANGHAI).date()
+    day = date_ or local_today()
     result = aqi.compute(values, kind=kind, day=day).as_dict()
     result.pop("colour")
     return result

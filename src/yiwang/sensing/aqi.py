@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+from yiwang.core.timeutil import local_today
+
 EDITION_2026_FROM = date(2026, 3, 1)
 IAQI_STEPS = (0, 50, 100, 150, 200, 300, 400, 500)
 POLLUTANTS = ("pm25", "pm10", "so2", "no2", "co", "o3")
@@ -132,7 +134,7 @@ def compute(
     """AQI from concentrations (μg/m³, CO mg/m³); missing pollutants are skipped."""
     if kind not in ("hourly", "daily"):
         raise ValueError("kind 只能是 hourly 或 daily")
-    chosen = edition or edition_for(day or date.today())
+    chosen = edition or edition_for(day or local_today())
     values = {
         k: iaqi(k, float(v), kind=kind, edition=chosen, fallback=fallback)
         for k, v in concentrations.items()

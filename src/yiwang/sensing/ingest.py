@@ -15,7 +15,7 @@ FeatureOfInterest the one generated from its Thing's Location (`features.py`).
 import json
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -464,9 +464,7 @@ def _touch(db: Session, per_thing: Counter[int], last: dict[int, tuple[datetime,
             .where(m.Thing.id == thing_id)
             .values(last_seen=now, messages_total=m.Thing.messages_total + n, online=True)
         )
-    grouped: dict[int, tuple[datetime, Any]] = defaultdict(lambda: (datetime.min, None))
-    grouped.update(last)
-    for ds, (when, value) in grouped.items():
+    for ds, (when, value) in last.items():
         stream = db.get(m.Datastream, ds)
         if stream is None:
             continue

@@ -6,7 +6,7 @@ Kept free of HTTP: `sta_api.py` turns requests into calls here. Paths look like
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -367,9 +367,9 @@ class Compiler:
         if name == "now":
             return literal(utcnow(), UTCDateTime)
         if name == "mindatetime":
-            return func.min(args[0]) if args else literal(datetime.min)
+            return func.min(args[0]) if args else literal(datetime.min.replace(tzinfo=UTC), UTCDateTime)
         if name == "maxdatetime":
-            return func.max(args[0]) if args else literal(datetime.max)
+            return func.max(args[0]) if args else literal(datetime.max.replace(tzinfo=UTC), UTCDateTime)
         if name == "round":
             return func.round(self._num(args[0]))
         if name == "floor":
