@@ -13,8 +13,10 @@ from yiwang.brain import indicators as ind
 from yiwang.brain import permissions as p
 from yiwang.brain import service as svc
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import AppError, ValidationFailed
 from yiwang.core.security import Principal, require
+from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import PageForm, upload_bytes
 from yiwang.web.templating import render
@@ -100,11 +102,7 @@ def report_page(request: Request, db: DbSession, user: Reader, period: Period = 
 def report_pdf(db: DbSession, user: Reader, period: Period = None) -> Response:
     chosen = svc.parse_period(period)
     content = report.pdf(report.context(db, principal=user, period=chosen))
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="brain-report-{chosen:%Y-%m}.pdf"'},
-    )
+    return attachment(content, filename=f"brain-report-{chosen:%Y-%m}.pdf", media_type="application/pdf")
 
 
 # --- registries ------------------------------------------------------------------------------------
@@ -218,8 +216,4 @@ def registry_import(
 
 @router.get("/brain/registries/{key}/export")
 def registry_export(db: DbSession, user: Reader, key: RegistryKey) -> Response:
-    return Response(
-        svc.export_registry(db, key=key),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="brain-{key}.xlsx"'},
-    )
+    return attachment(svc.export_registry(db, key=key), filename=f"brain-{key}.xlsx", media_type=XLSX_MEDIA_TYPE)

@@ -3,14 +3,12 @@ government information systems (1–3), citizen-card scenarios (10), ecosystem e
 upstream Suzhou integrations (17–20). Maintenance, XLSX import (bad rows quarantined with reasons)
 and export."""
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +25,7 @@ from yiwang.core import audit
 from yiwang.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal
-from yiwang.core.spreadsheets import append_row
+from yiwang.core.spreadsheets import SheetData, open_workbook, sheet_rows, xlsx_bytes
 from yiwang.core.timeutil import local_today, utcnow
 from yiwang.org import service as org_service
 
@@ -274,17 +272,18 @@ def delete_row(db: Session, *, actor: Principal, key: str, code: str) -> None:
 def export_xlsx(db: Session, *, key: str, department_codes: set[str] | None = None) -> bytes:
     """The registry as an XLSX workbook with Chinese headers and labels, re-importable as is."""
     spec = spec_for(key)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = spec.title[:31]
-    append_row(sheet, [c.header for c in spec.columns])
-    for row in list_rows(db, key=key, department_codes=department_codes):
-        append_row(sheet, [spec.column(c.field).label_of(row[c.field]) for c in spec.columns])
-    for index, column in enumerate(spec.columns):
-        sheet.column_dimensions[chr(ord("A") + index)].width = max(12, len(column.header) * 2 + 4)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    rows = (
+        [spec.column(c.field).label_of(row[c.field]) for c in spec.columns]
+        for row in list_rows(db, key=key, department_codes=department_codes)
+    )
+    return xlsx_bytes(
+        SheetData(
+            spec.title,
+            [c.header for c in spec.columns],
+            rows,
+            widths=[max(12, len(c.header) * 2 + 4) for c in spec.columns],
+        )
+    )
 
 
 def _parse_cell(column: Column, raw: Any) -> Any:
@@ -344,13 +343,8 @@ def import_xlsx(db: Session, *, actor: Principal, key: str, content: bytes, file
         raise ValidationFailed("上传的文件是空的")
     if len(content) > MAX_IMPORT_BYTES:
         raise ValidationFailed("文件过大（上限 5 MB）")
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for junk (zip, xml, key errors)
-        raise ValidationFailed("无法读取文件：请上传 .xlsx 格式的工作簿") from exc
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+    raw_header, rows = sheet_rows(open_workbook(content))
+    header = [str(h).strip() if h is not None else "" for h in raw_header]
     by_header = {c.header: c for c in spec.columns} | {c.field: c for c in spec.columns}
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -361,9 +355,7 @@ def import_xlsx(db: Session, *, actor: Principal, key: str, content: bytes, file
         raise ValidationFailed(f"表头缺少列：{'、'.join(missing)}", details={"missing": missing})
     departments = _department_codes(db)
     saved, rejects, total, seen = 0, [], 0, set()
-    for row_no, values in enumerate(rows, start=2):
-        if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
+    for row_no, values in rows:
         total += 1
         if total > MAX_IMPORT_ROWS:
             raise ValidationFailed(f"行数过多（上限 {MAX_IMPORT_ROWS} 行）")
@@ -399,7 +391,6 @@ def import_xlsx(db: Session, *, actor: Principal, key: str, content: bytes, file
         seen.add(data.code)  # type: ignore[attr-defined]
         _save(db, spec, data)
         saved += 1
-    workbook.close()
     record = m.RegistryImport(
         registry_key=key,
         filename=filename[:200],

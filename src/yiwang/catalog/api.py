@@ -18,8 +18,10 @@ from yiwang.catalog.schemas import (
     SearchResult,
 )
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import PayloadTooLarge
 from yiwang.core.security import Principal, require
+from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
 from yiwang.web.forms import upload_bytes
 
 router = APIRouter(prefix="/api/catalog", tags=["资源目录 catalog"])
@@ -99,11 +101,7 @@ def list_versions(db: DbSession, user: Reader, code: str) -> list[EntryVersionRe
 def export_xlsx(db: DbSession, user: Reader) -> Response:
     """The whole visible catalog as an Excel workbook (sheets 目录 and 信息项)."""
     content = service.export_xlsx(db, actor=user)
-    return Response(
-        content,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": 'attachment; filename="catalog.xlsx"'},
-    )
+    return attachment(content, filename="catalog.xlsx", media_type=XLSX_MEDIA_TYPE)
 
 
 @router.post("/import", response_model=ImportReport)

@@ -12,8 +12,10 @@ from yiwang.catalog import permissions as perm
 from yiwang.catalog import schemas as s
 from yiwang.catalog import service
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import AppError, PayloadTooLarge
 from yiwang.core.security import Principal, require
+from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import PageForm, upload_bytes
@@ -85,11 +87,7 @@ def search_page(
 
 @router.get("/export.xlsx", response_class=Response)
 def export_page(db: DbSession, user: Reader) -> Response:
-    return Response(
-        service.export_xlsx(db, actor=user),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": 'attachment; filename="catalog.xlsx"'},
-    )
+    return attachment(service.export_xlsx(db, actor=user), filename="catalog.xlsx", media_type=XLSX_MEDIA_TYPE)
 
 
 @router.get("/import", response_class=HTMLResponse)

@@ -3,7 +3,6 @@
 Other domains read entries through `get_entry`, `list_entries` and `catalog_figures`.
 """
 
-import io
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
-from yiwang.core.spreadsheets import append_row
+from yiwang.core.spreadsheets import SheetData, cell_text, open_workbook, sheet_rows, xlsx_bytes
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
 
@@ -615,83 +614,63 @@ ITEM_COLUMNS = [
 
 def export_xlsx(db: Session, *, actor: Principal) -> bytes:
     """The catalog the caller can see, as an XLSX workbook with sheets 目录 and 信息项."""
-    from openpyxl import Workbook
-
     check(actor, perm.ENTRY_READ)
-    bureau = is_bureau(db, actor)
-    workbook = Workbook(write_only=True)
-    entries_sheet = workbook.create_sheet("目录")
-    items_sheet = workbook.create_sheet("信息项")
-    append_row(entries_sheet, [label for _, label in ENTRY_COLUMNS])
-    append_row(items_sheet, [label for _, label in ITEM_COLUMNS])
     stmt = select(CatalogEntry).order_by(CatalogEntry.code)
-    if not bureau:
+    if not is_bureau(db, actor):
         stmt = stmt.where(
             (CatalogEntry.status == "published") | CatalogEntry.department_id.in_(list(actor.scope_department_ids))
         )
-    count = 0
+    entry_rows: list[list[Any]] = []
+    item_rows: list[tuple[Any, ...]] = []
     for entry in db.execute(stmt).scalars():
-        row = []
-        for name, _ in ENTRY_COLUMNS:
-            value = getattr(entry, name)
-            if isinstance(value, list):
-                value = ",".join(value)
-            elif isinstance(value, date):
-                value = value.isoformat()
-            row.append(value)
-        append_row(entries_sheet, row)
-        for item in entry.items:
-            append_row(
-                items_sheet,
-                (
-                    entry.code,
-                    item.name,
-                    item.label,
-                    item.data_type,
-                    item.length,
-                    "是" if item.required else "否",
-                    item.validator,
-                    item.validator_arg,
-                    item.sensitivity,
-                    item.masking,
-                    "是" if item.is_key else "否",
-                ),
+        entry_rows.append([_export_value(getattr(entry, name)) for name, _ in ENTRY_COLUMNS])
+        item_rows.extend(
+            (
+                entry.code,
+                item.name,
+                item.label,
+                item.data_type,
+                item.length,
+                "是" if item.required else "否",
+                item.validator,
+                item.validator_arg,
+                item.sensitivity,
+                item.masking,
+                "是" if item.is_key else "否",
             )
-        count += 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    audit.record(db, actor=actor, action="catalog.export", target_type="catalog", details={"entries": count})
-    return buffer.getvalue()
+            for item in entry.items
+        )
+    content = xlsx_bytes(
+        SheetData("目录", [label for _, label in ENTRY_COLUMNS], entry_rows),
+        SheetData("信息项", [label for _, label in ITEM_COLUMNS], item_rows),
+    )
+    audit.record(db, actor=actor, action="catalog.export", target_type="catalog", details={"entries": len(entry_rows)})
+    return content
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
+def _export_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return ",".join(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return value
 
 
 def _sheet_rows(workbook: Any, title: str, columns: list[tuple[str, str]]) -> list[tuple[int, dict[str, str]]]:
-    if title not in workbook.sheetnames:
-        raise ValidationFailed(f"工作簿缺少工作表“{title}”")
-    rows = workbook[title].iter_rows(values_only=True)
-    header = [_cell(c) for c in next(rows, ())]
+    header, rows = sheet_rows(workbook, title)
+    labels = [_text(c) for c in header]
     by_label = {label: name for name, label in columns}
-    missing = [label for name, label in columns if label not in header and name not in ("status",)]
+    missing = [label for name, label in columns if label not in labels and name not in ("status",)]
     if missing:
         raise ValidationFailed(f"工作表“{title}”缺少列", details={"missing": missing})
-    found = []
-    for number, values in enumerate(rows, start=2):
-        if values is None or all(v is None or _cell(v) == "" for v in values):
-            continue
-        record = {by_label[h]: _cell(v) for h, v in zip(header, values, strict=False) if h in by_label}
-        found.append((number, record))
-    return found
+    return [
+        (number, {by_label[h]: _text(v) for h, v in zip(labels, values, strict=False) if h in by_label})
+        for number, values in rows
+    ]
+
+
+def _text(value: Any) -> str:
+    return (cell_text(value) or "").strip()
 
 
 def _yes(value: str) -> bool:
@@ -704,13 +683,8 @@ def import_xlsx(db: Session, *, actor: Principal, content: bytes) -> ImportRepor
     Every row is checked first; if any row fails, nothing is written and every problem is reported
     with its sheet and row number. Updates of published entries become pending drafts.
     """
-    from openpyxl import load_workbook
-
     check(actor, perm.ENTRY_WRITE)
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ValidationFailed("无法读取 XLSX 文件，请确认是 Excel 2007 及以上格式（.xlsx）") from exc
+    workbook = open_workbook(content)
     entry_rows = _sheet_rows(workbook, "目录", ENTRY_COLUMNS)
     item_rows = _sheet_rows(workbook, "信息项", ITEM_COLUMNS)
     items_by_code: dict[str, list[tuple[int, dict[str, str]]]] = {}

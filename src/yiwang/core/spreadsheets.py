@@ -1,4 +1,5 @@
-"""Spreadsheet exports (XLSX and CSV) that never turn data into live formulas.
+"""Spreadsheets: XLSX workbooks read and written in one place, and exports (XLSX and CSV) that never
+turn data into live formulas.
 
 A text value starting with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by
 spreadsheet programs (CSV injection, OWASP). Exports neutralise such text here, in one place:
@@ -7,12 +8,22 @@ get a leading single quote. Numbers stay numbers, and a text that is just a numb
 is left alone, since it cannot run anything.
 """
 
+import io
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import polars as pl
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.utils import get_column_letter
+
+from yiwang.core.errors import ValidationFailed
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+UNREADABLE_WORKBOOK = "无法读取 XLSX 文件，请确认是 Excel 2007 及以上格式（.xlsx）"
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
@@ -70,3 +81,75 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
 def csv_bytes(frame: pl.DataFrame) -> bytes:
     """The frame as UTF-8 CSV with a BOM (so Excel reads the Chinese), formula-like text neutralised."""
     return CSV_BOM + neutralise_frame(frame).write_csv().encode("utf-8")
+
+
+# ---- XLSX workbooks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetData:
+    """One worksheet to write: its title, header row, data rows and, if given, column widths."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Iterable[Any]]
+    widths: Sequence[float] = ()
+
+
+def xlsx_bytes(*sheets: SheetData) -> bytes:
+    """A workbook holding the sheets in order, streamed (write-only), every cell made safe."""
+    workbook = Workbook(write_only=True)
+    for data in sheets:
+        sheet = workbook.create_sheet(data.title[:31])  # Excel's limit on a sheet title
+        for index, width in enumerate(data.widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        append_row(sheet, data.header)
+        for row in data.rows:
+            append_row(sheet, row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+class UnreadableWorkbook(ValidationFailed):
+    """The upload is not an XLSX workbook (or is a damaged one)."""
+
+    message = UNREADABLE_WORKBOOK
+
+
+class SheetRows(NamedTuple):
+    header: tuple[Any, ...]
+    rows: Iterator[tuple[int, tuple[Any, ...]]]  # (row number as the spreadsheet shows it, cell values)
+
+
+def open_workbook(content: bytes) -> Any:
+    """An uploaded workbook, read-only with computed values rather than formulas."""
+    try:
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for a file that is not one
+        raise UnreadableWorkbook() from exc
+
+
+def sheet_rows(workbook: Any, title: str | None = None) -> SheetRows:
+    """The header row and the non-blank rows after it, of the named sheet or else the first one."""
+    if title is not None and title not in workbook.sheetnames:
+        raise ValidationFailed(f"工作簿缺少工作表“{title}”")
+    sheet = workbook[title] if title is not None else workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None) or ()
+    return SheetRows(header, ((number, values) for number, values in enumerate(rows, start=2) if not _blank(values)))
+
+
+def _blank(values: tuple[Any, ...] | None) -> bool:
+    return values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as text: dates in ISO form (without a midnight time), whole numbers without ".0"."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat().removesuffix("T00:00:00")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -6,9 +6,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Request, UploadFi
 from fastapi.responses import Response
 
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.params import IdPath, IdQuery
 from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
+from yiwang.core.spreadsheets import CSV_MEDIA_TYPE
 from yiwang.governance import jobs, service
 from yiwang.governance import permissions as perm
 from yiwang.governance.schemas import JobRead, PushRows, RollbackRequest, VersionCompare, VersionRead
@@ -99,11 +101,7 @@ def get_version(db: DbSession, user: Reader, code: str, version: IdPath) -> Vers
 def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: IdPath) -> Response:
     """The rows this version rejected, with their line numbers in the submitted file and the reasons."""
     content = service.quarantine_csv(db, actor=user, data_dir=settings.data_dir, entry_code=code, version=version)
-    return Response(
-        content,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{code}-v{version}-quarantine.csv"'},
-    )
+    return attachment(content, filename=f"{code}-v{version}-quarantine.csv", media_type=CSV_MEDIA_TYPE)
 
 
 @router.get("/resources/{code}/compare", response_model=VersionCompare)

@@ -8,10 +8,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import AppError
 from yiwang.core.params import IdPath, IdQuery
 from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
+from yiwang.core.spreadsheets import CSV_MEDIA_TYPE
 from yiwang.governance import jobs, service
 from yiwang.governance import permissions as perm
 from yiwang.web.csrf import CsrfChecked
@@ -88,11 +90,7 @@ def compare_page(
 @router.get("/{code}/versions/{version}/quarantine.csv", response_class=Response)
 def quarantine(db: DbSession, settings: SettingsDep, user: Reader, code: str, version: IdPath) -> Response:
     content = service.quarantine_csv(db, actor=user, data_dir=settings.data_dir, entry_code=code, version=version)
-    return Response(
-        content,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{code}-v{version}-quarantine.csv"'},
-    )
+    return attachment(content, filename=f"{code}-v{version}-quarantine.csv", media_type=CSV_MEDIA_TYPE)
 
 
 @router.post("/{code}/upload", response_class=HTMLResponse)

@@ -6,7 +6,6 @@ De-identification expressions (standards.md §4, GB/T 37964-2019) live here too,
 exchange and opendata derive from a snapshot use the same code as the tests.
 """
 
-import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from yiwang.catalog.schemas import InfoItem
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.identifiers import USCC_ALPHABET
 from yiwang.core.masking import mask_address
+from yiwang.core.spreadsheets import UnreadableWorkbook, cell_text, open_workbook, sheet_rows
 from yiwang.core.timeutil import local_today
 
 ROW = "_row"
@@ -150,37 +150,20 @@ def read_csv(raw: bytes) -> tuple[pl.DataFrame, str]:
 
 def read_xlsx(raw: bytes) -> pl.DataFrame:
     """The first worksheet of a workbook as a frame of strings (header in the first row)."""
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise IngestRefused("无法读取 XLSX 文件，请确认是 Excel 2007 及以上格式（.xlsx）") from exc
-    rows = workbook.worksheets[0].iter_rows(values_only=True)
-    header = next(rows, None)
+        header, rows = sheet_rows(open_workbook(raw))
+    except UnreadableWorkbook as exc:
+        raise IngestRefused(exc.message) from exc
     if not header or all(h is None for h in header):
         raise IngestRefused("XLSX 第一个工作表没有表头")
     names = [str(h).strip() if h is not None else f"column_{n + 1}" for n, h in enumerate(header)]
     columns: list[list[str | None]] = [[] for _ in names]
-    for values in rows:
-        if values is None or all(v is None or v == "" for v in values):
-            continue
+    for _, values in rows:
         if len(values) > len(names) and any(v not in (None, "") for v in values[len(names) :]):
             raise IngestRefused("XLSX 有数据超出表头范围的列")
         for n in range(len(names)):
-            value = values[n] if n < len(values) else None
-            columns[n].append(_xlsx_cell(value))
+            columns[n].append(cell_text(values[n]) if n < len(values) else None)
     return pl.DataFrame({name: pl.Series(name, col, dtype=pl.String) for name, col in zip(names, columns, strict=True)})
-
-
-def _xlsx_cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat().removesuffix("T00:00:00")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def read_json(raw: bytes) -> pl.DataFrame:

@@ -9,10 +9,12 @@ from fastapi.responses import Response
 from yiwang.certs import service as certs_service
 from yiwang.core import workdays
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, public, require
+from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
 from yiwang.onestop import permissions as p
 from yiwang.onestop import service, uploads
 from yiwang.onestop.schemas import (
@@ -44,7 +46,6 @@ from yiwang.onestop.schemas import (
 router = APIRouter(prefix="/api/onestop", tags=["一网通办 onestop"])
 Handler = Annotated[Principal, Depends(require(p.TASK_HANDLE))]
 Applicant = Annotated[Principal, Depends(require(p.APPLY))]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/items")
@@ -79,7 +80,7 @@ def export_items(
 ) -> Response:
     """All items (or one department's) as XLSX."""
     content = service.export_xlsx(db, department_code=department)
-    return Response(content, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="items.xlsx"'})
+    return attachment(content, filename="items.xlsx", media_type=XLSX_MEDIA_TYPE)
 
 
 @router.post("/items/import")

@@ -1,7 +1,7 @@
 """Service items and 一件事 bundles: the catalog, merged forms and materials, savings, XLSX in and out."""
 
-import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -12,7 +12,7 @@ from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.inputs import check_parameters
 from yiwang.core.security import Principal, check_department_scope
-from yiwang.core.spreadsheets import append_row
+from yiwang.core.spreadsheets import SheetData, open_workbook, sheet_rows, xlsx_bytes
 from yiwang.core.timeutil import utcnow
 from yiwang.onestop.models import Bundle, BundleItem, ItemMaterial, ServiceItem
 from yiwang.onestop.schemas import (
@@ -446,17 +446,16 @@ XLSX_COLUMNS = [
 
 def export_xlsx(db: Session, *, department_code: str | None = None) -> bytes:
     """Items (all or one department's) as an XLSX workbook, one row per item."""
-    from openpyxl import Workbook
+    header = [label for _, label in XLSX_COLUMNS]
+    return xlsx_bytes(SheetData("政务服务事项", header, _export_rows(db, department_code)))
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "政务服务事项"
-    append_row(sheet, [label for _, label in XLSX_COLUMNS])
+
+def _export_rows(db: Session, department_code: str | None) -> Iterator[list[Any]]:
     offset = 0
     while True:
         items, _ = search_items(db, department_code=department_code, offset=offset, limit=200)
         if not items:
-            break
+            return
         for item in items:
             data = item.model_dump()
             row = []
@@ -467,11 +466,8 @@ def export_xlsx(db: Session, *, department_code: str | None = None) -> bytes:
                 elif isinstance(value, bool):
                     value = "是" if value else "否"
                 row.append(value)
-            append_row(sheet, row)
+            yield row
         offset += 200
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _cell(value: Any, key: str) -> Any:
@@ -486,19 +482,14 @@ def _cell(value: Any, key: str) -> Any:
 
 def import_xlsx(db: Session, *, actor: Principal, content: bytes) -> dict[str, Any]:
     """Create or update items from a workbook in the export layout; bad rows are reported, not dropped."""
-    from openpyxl import load_workbook
     from pydantic import ValidationError
 
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:
-        raise ValidationFailed("无法读取 XLSX 文件", details={"error": type(exc).__name__}) from exc
-    rows = list(book.active.iter_rows(values_only=True))
-    if not rows or [str(c or "") for c in rows[0][: len(XLSX_COLUMNS)]] != [label for _, label in XLSX_COLUMNS]:
+    header, rows = sheet_rows(open_workbook(content))
+    if [str(c or "") for c in header[: len(XLSX_COLUMNS)]] != [label for _, label in XLSX_COLUMNS]:
         raise ValidationFailed("表头与导出模板不一致")
     created = updated = 0
     rejected: list[dict[str, Any]] = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows:
         raw = {key: _cell(row[i] if i < len(row) else None, key) for i, (key, _) in enumerate(XLSX_COLUMNS)}
         raw = {k: v for k, v in raw.items() if v is not None}
         try:

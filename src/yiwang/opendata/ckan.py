@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.catalog.schemas import CATEGORIES
 from yiwang.core.jsonbody import MalformedJson, parse_json
+from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
 from yiwang.opendata import service
 from yiwang.opendata.schemas import DatasetRead
 from yiwang.org import service as org_service
@@ -20,7 +21,7 @@ GROUP_NAMES = dict(zip(CATEGORIES, ("basic", "thematic", "departmental"), strict
 MEDIA_TYPES = {
     "CSV": "text/csv",
     "JSON": "application/json",
-    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "XLSX": XLSX_MEDIA_TYPE,
 }
 FACETABLE = {"organization", "tags", "groups", "res_format", "license_id", "open_type"}
 MAX_ROWS = 1000

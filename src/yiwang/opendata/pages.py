@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
 from yiwang.core.db import DbSession, ReadDbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep, SettingsDep
@@ -109,7 +110,7 @@ def download(db: DbSession, settings: SettingsDep, cipher: CipherDep, user: Mayb
         data_dir=settings.data_dir,
         pseudonym=lambda v, ns: cipher.pseudonym(v, namespace=ns),
     )
-    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{code}.{fmt}"'})
+    return attachment(content, filename=f"{code}.{fmt}", media_type=media)
 
 
 @router.post("/datasets/{code}/apply", response_class=HTMLResponse)

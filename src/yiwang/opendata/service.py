@@ -5,7 +5,6 @@ Datasets read their metadata live from the catalog and their rows from governanc
 (each info item's de-identification rule, sensitive items suppressed).
 """
 
-import io
 import json
 import math
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from yiwang.catalog.schemas import CYCLE_DAYS, EntryRead
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequests, ValidationFailed
 from yiwang.core.security import Principal, check
-from yiwang.core.spreadsheets import append_row, csv_bytes
+from yiwang.core.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, SheetData, csv_bytes, xlsx_bytes
 from yiwang.core.timeutil import utcnow
 from yiwang.governance import service as governance_service
 from yiwang.opendata import permissions as perm
@@ -358,12 +357,12 @@ def download(
     frame = governance_service.read_view(db, data_dir=data_dir, entry_code=dataset.entry_code, pseudonym=pseudonym)
     fmt = fmt.lower()
     if fmt == "csv":
-        content, media = csv_bytes(frame), "text/csv; charset=utf-8"
+        content, media = csv_bytes(frame), CSV_MEDIA_TYPE
     elif fmt == "json":
         content = json.dumps(_json_rows(frame), ensure_ascii=False).encode()
         media = "application/json"
     elif fmt == "xlsx":
-        content, media = _xlsx(frame), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        content, media = _xlsx(frame), XLSX_MEDIA_TYPE
     else:
         raise NotFound("不支持的下载格式")
     dataset.downloads += 1
@@ -381,19 +380,10 @@ def download(
 
 
 def _xlsx(frame: pl.DataFrame) -> bytes:
-    from openpyxl import Workbook
-
     def cell(value: Any) -> Any:
         return value.isoformat() if hasattr(value, "isoformat") else value
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("data")
-    append_row(sheet, frame.columns)
-    for row in frame.iter_rows():
-        append_row(sheet, [cell(v) for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(SheetData("data", frame.columns, ([cell(v) for v in row] for row in frame.iter_rows())))
 
 
 def chart(db: Session, *, code: str, data_dir: Path, pseudonym: Callable[[str, str], str]) -> dict[str, Any] | None:
