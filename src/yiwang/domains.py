@@ -69,7 +69,7 @@ def plugins() -> tuple[DomainPlugin, ...]:
 
 def metadata() -> MetaData:
     """Every table of the kernel and of every domain, for Alembic."""
-    from yiwang.core import audit, events  # noqa: F401  (the audit chain's and the outbox's tables)
+    from yiwang.core import audit, events, workdays  # noqa: F401  (the kernel's tables: audit chain, outbox, calendar)
     from yiwang.core.db import Base
 
     for package in installed_packages():

@@ -227,6 +227,30 @@ def test_only_the_consumer_departments_client_reads_a_grant(client, mounted, run
     assert bad_page.status_code == 422
 
 
+def test_the_provider_deadline_honours_a_calendar_override(client, mounted, runtime, admin_headers):
+    from sqlalchemy import delete
+
+    from yiwang.core.workdays import CalendarOverride, add_working_days
+
+    code = mounted(sharing_type="有条件共享")
+    today = local_today()
+    next_working_day = add_working_days(today, 1)
+    declared = client.put(
+        "/api/onestop/calendar",
+        headers=admin_headers,
+        json={"day": next_working_day.isoformat(), "workday": False, "note": "测试调休"},
+    )
+    assert declared.status_code == 204
+    try:
+        application = _apply(client, code, ["person_id"], user="cgj_admin").json()
+        due = date.fromisoformat(application["provider_due"])
+        assert due == add_working_days(today, 10, {next_working_day: False})
+        assert due > add_working_days(today, 10)
+    finally:
+        with runtime.db.unit_of_work() as db:
+            db.execute(delete(CalendarOverride).where(CalendarOverride.day == next_working_day))
+
+
 def test_working_days_follow_the_official_calendar():
     from yiwang.core.workdays import add_working_days
     from yiwang.core.workdays import is_workday as is_working_day

@@ -100,7 +100,9 @@ def apply(db: Session, *, actor: Principal, data: ApplicationCreate) -> Applicat
         purpose=data.purpose,
         period_end=data.period_end,
         status="pending_provider",
-        provider_due=None if unconditional else workdays.add_working_days(local_today(), PROVIDER_REPLY_WORKING_DAYS),
+        provider_due=None
+        if unconditional
+        else workdays.working_day_after(db, start=local_today(), days=PROVIDER_REPLY_WORKING_DAYS),
         created_at=utcnow(),
     )
     db.add(application)

@@ -297,12 +297,12 @@ def working_days(
     db: DbSession, user: CurrentUser, start: date, days: Annotated[int, Query(ge=0, le=365)]
 ) -> dict[str, Any]:
     """The date `days` working days after `start` on the official calendar with overrides."""
-    end = service.add_working_days(db, start=start, days=days)
+    end = workdays.working_day_after(db, start=start, days=days)
     return {
         "start": start,
         "days": days,
         "end": end,
-        "start_is_workday": workdays.is_workday(start, service.calendar_overrides(db)),
+        "start_is_workday": workdays.is_workday(start, workdays.calendar_overrides(db)),
     }
 
 

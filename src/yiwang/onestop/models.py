@@ -240,16 +240,6 @@ class FollowUp(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class CalendarOverride(Base):
-    """A day that is (or is not) a working day regardless of the holiday package."""
-
-    __tablename__ = "onestop_calendar_override"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    workday: Mapped[bool] = mapped_column(Boolean)
-    note: Mapped[str] = mapped_column(String(100), default="")
-
-
 class Counter(Base):
     """Daily sequence for application numbers (BJ-YYYYMMDD-NNNNNN)."""
 

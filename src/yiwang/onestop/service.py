@@ -26,6 +26,7 @@ from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.core.workbench import WorkItem
+from yiwang.core.workdays import calendar_overrides
 from yiwang.onestop import catalog, personal, uploads
 from yiwang.onestop.catalog import (  # noqa: F401  (public surface)
     create_bundle,
@@ -42,7 +43,6 @@ from yiwang.onestop.models import (
     Application,
     Attachment,
     Bundle,
-    CalendarOverride,
     Consent,
     Counter,
     FollowUp,
@@ -99,25 +99,9 @@ OPEN_STAGES = ("received", "supplement", "review", "decision", "decided")
 # ---- working days ----------------------------------------------------------------------------
 
 
-_OVERRIDES_KEY = "onestop_calendar_overrides"
-
-
-def calendar_overrides(db: Session) -> dict[date, bool]:
-    """The override table, read once per unit of work."""
-    if _OVERRIDES_KEY not in db.info:
-        db.info[_OVERRIDES_KEY] = {row.day: row.workday for row in db.execute(select(CalendarOverride)).scalars()}
-    return db.info[_OVERRIDES_KEY]
-
-
 def set_calendar_override(db: Session, *, actor: Principal, data: CalendarOverrideIn) -> None:
     """Declare a day a working day or not, overriding the holiday package (e.g. for a new year)."""
-    row = db.get(CalendarOverride, data.day)
-    if row is None:
-        db.add(CalendarOverride(day=data.day, workday=data.workday, note=data.note))
-    else:
-        row.workday, row.note = data.workday, data.note
-    db.flush()
-    db.info.pop(_OVERRIDES_KEY, None)
+    workdays.set_override(db, day=data.day, workday=data.workday, note=data.note)
     audit.record(
         db,
         actor=actor,
@@ -126,10 +110,6 @@ def set_calendar_override(db: Session, *, actor: Principal, data: CalendarOverri
         target_id=data.day.isoformat(),
         details={"workday": data.workday, "note": data.note},
     )
-
-
-def add_working_days(db: Session, *, start: date, days: int) -> date:
-    return workdays.add_working_days(start, days, calendar_overrides(db))
 
 
 # ---- forms -----------------------------------------------------------------------------------
@@ -1026,7 +1006,7 @@ def rate_application(db: Session, *, actor: Principal, number: str, data: Rating
             application_id=application.id,
             department_id=department.id,
             department_code=lead,
-            due_date=add_working_days(db, start=local_today(), days=FOLLOWUP_WORKING_DAYS),
+            due_date=workdays.working_day_after(db, start=local_today(), days=FOLLOWUP_WORKING_DAYS),
             status="open",
             created_at=utcnow(),
         )
