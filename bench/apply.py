@@ -119,8 +119,7 @@ def define_bundle(runtime, types: dict[str, str]) -> None:
 def citizens(runtime, count: int, types: dict[str, str]) -> list[tuple[int, str]]:
     digest = hash_password(PASSWORD)
     made = []
-    keys = certs_service.key_store_for(runtime.settings.key_dir)
-    origin = certs_service.log_origin(runtime.settings.city_code)
+    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
     with mock.patch("yiwang.org.accounts.hash_password", lambda _p: digest), runtime.db.unit_of_work() as db:
         for i in range(count):
             first17 = f"320581199{i % 10}0101{(int(RUN, 16) + i) % 1000:03d}"

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query
 
 from yiwang.certs import permissions as p
 from yiwang.certs import service, translog
-from yiwang.certs.deps import LogDep
 from yiwang.certs.schemas import (
     CertificateIssue,
     CertificateRead,
@@ -23,6 +22,7 @@ from yiwang.certs.schemas import (
 )
 from yiwang.core.db import DbSession
 from yiwang.core.errors import NotFound
+from yiwang.core.runtime import CertificateSigningDep
 from yiwang.core.security import CurrentUser, Principal, public, require
 from yiwang.org import service as org_service
 
@@ -68,7 +68,10 @@ def issuer_keys(db: DbSession) -> list[dict[str, str]]:
 
 @router.post("/issue", response_model=CertificateRead, status_code=201)
 def issue(
-    data: CertificateIssue, db: DbSession, log: LogDep, user: Annotated[Principal, Depends(require(p.CERT_ISSUE))]
+    data: CertificateIssue,
+    db: DbSession,
+    signing: CertificateSigningDep,
+    user: Annotated[Principal, Depends(require(p.CERT_ISSUE))],
 ) -> CertificateRead:
     """Issue a certificate directly (outside an application) into the holder's wallet.
 
@@ -80,8 +83,8 @@ def issue(
     return service.issue_certificate(
         db,
         actor=user,
-        keys=log.keys,
-        origin=log.origin,
+        keys=signing.keys,
+        origin=signing.origin,
         type_code=data.type_code,
         department_code=data.department_code,
         holder_user_id=holder.id,
@@ -96,9 +99,9 @@ def issue(
 
 @router.get("/{identifier}/verify", response_model=VerificationResult)
 @public
-def verify(identifier: str, db: DbSession, log: LogDep) -> VerificationResult:
+def verify(identifier: str, db: DbSession, signing: CertificateSigningDep) -> VerificationResult:
     """Anyone: check signature, inclusion under the latest checkpoint, revocation and validity."""
-    return service.verify(db, keys=log.keys, origin=log.origin, identifier=identifier)
+    return service.verify(db, keys=signing.keys, origin=signing.origin, identifier=identifier)
 
 
 @router.get("/{identifier}", response_model=CertificateRead)
@@ -111,19 +114,19 @@ def revoke(
     identifier: str,
     data: CertificateRevoke,
     db: DbSession,
-    log: LogDep,
+    signing: CertificateSigningDep,
     user: Annotated[Principal, Depends(require(p.CERT_REVOKE))],
 ) -> CertificateRead:
     return service.revoke_certificate(
-        db, actor=user, keys=log.keys, origin=log.origin, identifier=identifier, reason=data.reason
+        db, actor=user, keys=signing.keys, origin=signing.origin, identifier=identifier, reason=data.reason
     )
 
 
 @log_router.get("/checkpoint", response_model=CheckpointRead)
 @public
-def checkpoint(db: DbSession, log: LogDep) -> CheckpointRead:
+def checkpoint(db: DbSession, signing: CertificateSigningDep) -> CheckpointRead:
     """The latest signed tree head as a C2SP tlog-checkpoint signed note, with the log's public key."""
-    return service.checkpoint(db, keys=log.keys, origin=log.origin)
+    return service.checkpoint(db, keys=signing.keys, origin=signing.origin)
 
 
 @log_router.get("/entries", response_model=EntriesRead)

@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from yiwang.certs import service
-from yiwang.certs.deps import LogDep
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
+from yiwang.core.runtime import CertificateSigningDep
 from yiwang.core.security import CurrentUser, public
 from yiwang.web.templating import render
 
@@ -38,9 +38,9 @@ def verify_form(request: Request, identifier: Annotated[str | None, Query(max_le
 
 @router.get("/certs/verify/{identifier}", response_class=HTMLResponse, name="certs_verify_page")
 @public
-def verify_page(request: Request, identifier: str, db: DbSession, log: LogDep) -> HTMLResponse:
+def verify_page(request: Request, identifier: str, db: DbSession, signing: CertificateSigningDep) -> HTMLResponse:
     try:
-        result = service.verify(db, keys=log.keys, origin=log.origin, identifier=identifier)
+        result = service.verify(db, keys=signing.keys, origin=signing.origin, identifier=identifier)
     except AppError as exc:
         return render(
             request,
@@ -73,10 +73,10 @@ def certificate_page(request: Request, identifier: str, db: DbSession, user: Cur
 
 @router.get("/certs/log", response_class=HTMLResponse)
 @public
-def log_page(request: Request, db: DbSession, log: LogDep) -> HTMLResponse:
+def log_page(request: Request, db: DbSession, signing: CertificateSigningDep) -> HTMLResponse:
     """The transparency log's latest checkpoint and how to check it."""
     return render(
         request,
         "certs/log.html",
-        {"cp": service.checkpoint(db, keys=log.keys, origin=log.origin), "figures": service.counts(db)},
+        {"cp": service.checkpoint(db, keys=signing.keys, origin=signing.origin), "figures": service.counts(db)},
     )

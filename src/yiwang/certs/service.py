@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from yiwang.certs import identifiers, notes, translog, verifier
 from yiwang.certs import permissions as perm
-from yiwang.certs.keys import KeyStore
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.schemas import (
     CertificateIssued,
@@ -36,6 +34,7 @@ from yiwang.core.db import dialect_insert, next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, credit_code_check_char
 from yiwang.core.inputs import check_parameters
+from yiwang.core.keyring import KeyStore
 from yiwang.core.masking import mask_name
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
@@ -59,11 +58,6 @@ def demo_credit_code(prefix: str, name: str) -> str:
 def department_credit_code(department_code: str) -> str:
     """Issuer code of a Changshu department: 机关 (11) + 320581 + a demo organisation code."""
     return demo_credit_code("11320581", department_code)
-
-
-def log_origin(city_code: str) -> str:
-    """The log's identity (origin line and note key name)."""
-    return f"yiwang.{city_code}.gov.cn/certs-log"
 
 
 # ---- types -----------------------------------------------------------------------------------
@@ -720,7 +714,3 @@ def _check_inclusion(
         return Check(name="inclusion", label=label, ok=False, message=f"包含性证明失败：{exc}"), latest.note, path
     message = f"第 {cert.log_index} 条，已包含于大小为 {body.tree_size} 的已签名树头"
     return Check(name="inclusion", label=label, ok=True, message=message), latest.note, path
-
-
-def key_store_for(key_dir: Path) -> KeyStore:
-    return KeyStore(key_dir)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from yiwang.config import Settings
 from yiwang.core.crypto import FieldCipher, load_or_create_master_key, load_or_create_signing_key
 from yiwang.core.db import Database
+from yiwang.core.keyring import SigningContext
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Runtime:
     db: Database
     cipher: FieldCipher
     signing_key: Ed25519PrivateKey
+    certificate_signing: SigningContext  # certificates and their transparency log
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -32,6 +34,7 @@ class Runtime:
             ),
             cipher=FieldCipher(load_or_create_master_key(settings.key_dir, settings.field_key)),
             signing_key=load_or_create_signing_key(settings.key_dir),
+            certificate_signing=SigningContext.build(settings.key_dir, settings.city_code),
         )
 
 
@@ -43,5 +46,10 @@ def _cipher(request: Request) -> FieldCipher:
     return request.app.state.runtime.cipher
 
 
+def _certificate_signing(request: Request) -> SigningContext:
+    return request.app.state.runtime.certificate_signing
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CipherDep = Annotated[FieldCipher, Depends(_cipher)]
+CertificateSigningDep = Annotated[SigningContext, Depends(_certificate_signing)]

@@ -6,13 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from yiwang.certs import service as certs_service
 from yiwang.core import workdays
 from yiwang.core.db import DbSession
 from yiwang.core.downloads import attachment
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.params import IdPath
-from yiwang.core.runtime import CipherDep, SettingsDep
+from yiwang.core.runtime import CertificateSigningDep, CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, public, require
 from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
 from yiwang.onestop import permissions as p
@@ -248,13 +247,13 @@ def decide(task_id: IdPath, data: DecisionInput, db: DbSession, user: Handler) -
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskRead)
-def complete(task_id: IdPath, db: DbSession, user: Handler, settings: SettingsDep) -> TaskRead:
+def complete(task_id: IdPath, db: DbSession, user: Handler, signing: CertificateSigningDep) -> TaskRead:
     return service.complete_task(
         db,
         actor=user,
         task_id=task_id,
-        keys=certs_service.key_store_for(settings.key_dir),
-        origin=certs_service.log_origin(settings.city_code),
+        keys=signing.keys,
+        origin=signing.origin,
     )
 
 

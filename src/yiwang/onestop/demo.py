@@ -780,8 +780,7 @@ def _principal(account_id: int, username: str, name: str, kind: str) -> Principa
 
 def _seed_certificates(runtime: Runtime, holders: list[tuple[int, str, str]], types: dict[str, str]) -> int:
     """存量证照归集: identity and household certificates already held by demo citizens, and licences."""
-    keys = certs_service.key_store_for(runtime.settings.key_dir)
-    origin = certs_service.log_origin(runtime.settings.city_code)
+    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
     count = 0
     for start in range(0, len(holders), 200):
         with runtime.db.unit_of_work() as db:
@@ -808,8 +807,7 @@ def _seed_certificates(runtime: Runtime, holders: list[tuple[int, str, str]], ty
 
 def _progress(runtime: Runtime, number: str, state: str, rng: random.Random) -> None:
     """Move an application's tasks to the demo state through the same service functions staff use."""
-    keys = certs_service.key_store_for(runtime.settings.key_dir)
-    origin = certs_service.log_origin(runtime.settings.city_code)
+    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
     with runtime.db.unit_of_work() as db:
         application = db.execute(select(Application).where(Application.number == number)).scalar_one()
         tasks = list(db.execute(select(Task).where(Task.application_id == application.id)).scalars())

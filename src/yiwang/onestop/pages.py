@@ -11,7 +11,7 @@ from yiwang.certs import service as certs_service
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
 from yiwang.core.params import IdPath
-from yiwang.core.runtime import CipherDep, SettingsDep
+from yiwang.core.runtime import CertificateSigningDep, CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
 from yiwang.onestop import permissions as p
 from yiwang.onestop import service
@@ -329,7 +329,7 @@ def task_action(
     action: str,
     db: DbSession,
     user: Handler,
-    settings: SettingsDep,
+    signing: CertificateSigningDep,
     _csrf: CsrfChecked,
     reason: Annotated[str, Form(max_length=1000)] = "",
     missing: Annotated[str, Form(max_length=5000)] = "",
@@ -365,8 +365,8 @@ def task_action(
             db,
             actor=user,
             task_id=task_id,
-            keys=certs_service.key_store_for(settings.key_dir),
-            origin=certs_service.log_origin(settings.city_code),
+            keys=signing.keys,
+            origin=signing.origin,
         )
     else:
         raise AppError("未知操作", code="unknown_action", status_code=404)

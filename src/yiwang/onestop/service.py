@@ -21,6 +21,7 @@ from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
 from yiwang.core.inputs import check_parameters
+from yiwang.core.keyring import KeyStore
 from yiwang.core.masking import mask_name
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
@@ -848,9 +849,7 @@ def decide_task(db: Session, *, actor: Principal, task_id: int, data: DecisionIn
     )
 
 
-def complete_task(
-    db: Session, *, actor: Principal, task_id: int, keys: "certs_service.KeyStore", origin: str
-) -> TaskRead:
+def complete_task(db: Session, *, actor: Principal, task_id: int, keys: KeyStore, origin: str) -> TaskRead:
     """办结: close the task; an approved item that produces a certificate issues it into the wallet."""
     task, application = _task_for(db, actor, task_id)
     # Two completions at once must not both pass the stage check and issue two certificates: the

@@ -1,10 +1,12 @@
-"""Ed25519 keys of the certificate issuers and of the transparency log, kept as files in key_dir/certs.
+"""The certificate-signing context: Ed25519 keys of the certificate issuers and of the transparency
+log, kept as files in key_dir/certs, and the log's identity. Built once per process, on the runtime.
 
 Private keys never enter the database; the tables hold only public keys and the key file's name.
 """
 
 import contextlib
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -20,8 +22,8 @@ _SAFE_NAME = re.compile(r"^[a-z0-9_]+\.pem$")
 class KeyStore:
     """Loads or creates PEM key files under one directory (mode 0600, created once, race-safe)."""
 
-    def __init__(self, key_dir: Path) -> None:
-        self.directory = key_dir / "certs"
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
 
     def _path(self, file_name: str) -> Path:
         if not _SAFE_NAME.match(file_name):
@@ -54,5 +56,13 @@ def _load(path: Path) -> Ed25519PrivateKey:
     return _load_cached(str(path), path.stat().st_mtime_ns)
 
 
-def key_store(key_dir: Path) -> KeyStore:
-    return KeyStore(key_dir)
+@dataclass(frozen=True)
+class SigningContext:
+    """What certificates and the transparency log are signed with, and the log's identity."""
+
+    keys: KeyStore
+    origin: str  # the log's identity: its checkpoints' origin line and the name of its note key
+
+    @classmethod
+    def build(cls, key_dir: Path, city_code: str) -> "SigningContext":
+        return cls(KeyStore(key_dir / "certs"), f"yiwang.{city_code}.gov.cn/certs-log")
