@@ -114,11 +114,7 @@ def event_list(
 def event_detail(request: Request, number: str, db: DbSession, cipher: CipherDep, user: CurrentUser) -> Response:
     event = service.get_event_row(db, actor=user, number=number)
     view = service.to_read(db, event, actor=user, cipher=cipher)
-    actions = [
-        a
-        for a, (froms, _to, who) in service.TRANSITIONS.items()
-        if event.status in froms and a != "rate" and service._role_ok(db, event, who, user)
-    ]
+    actions = service.allowed_actions(db, event=event, actor=user)
     return render(
         request,
         "cityops/detail.html",

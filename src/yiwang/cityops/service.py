@@ -584,6 +584,15 @@ def _role_ok(db: Session, event: m.Event, who: str, actor: Principal) -> bool:
     return False
 
 
+def allowed_actions(db: Session, *, event: m.Event, actor: Principal) -> list[str]:
+    """The transitions the caller may take on the event now; rating has a form of its own."""
+    return [
+        action
+        for action, (froms, _to, who) in TRANSITIONS.items()
+        if event.status in froms and action != "rate" and _role_ok(db, event, who, actor)
+    ]
+
+
 def _assists(db: Session, event_id: int) -> list[int]:
     return list(
         db.execute(
