@@ -23,8 +23,8 @@ from yiwang.core.passwords import hash_password
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.onestop import catalog, service
 from yiwang.onestop import permissions as p
+from yiwang.onestop import service, service_items
 from yiwang.onestop.models import Application, Task
 from yiwang.onestop.schemas import (
     ApplicationCreate,
@@ -333,13 +333,13 @@ def load(runtime: Runtime, console: Console | None = None) -> dict[str, int]:
         types = {t.name: t.code for t in certs_service.list_types(db)}
         bundle_items = _bundle_items(types)
         for data in bundle_items:
-            catalog.create_item(db, actor=SYSTEM, data=data, audited=False)
+            service_items.create_item(db, actor=SYSTEM, data=data, audited=False)
         singles = _single_items(types, rng)
         for data in singles:
-            catalog.create_item(db, actor=SYSTEM, data=data, audited=False)
+            service_items.create_item(db, actor=SYSTEM, data=data, audited=False)
         bundles = _demo_items()["bundles"]
         for bundle in bundles:
-            catalog.create_bundle(
+            service_items.create_bundle(
                 db,
                 actor=SYSTEM,
                 data=BundleCreate(
