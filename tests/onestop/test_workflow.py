@@ -6,9 +6,8 @@ import pytest
 
 from tests.conftest import bearer
 from tests.onestop.conftest import ShopBundle, apply_bundle
-from yiwang.core import workdays
+from yiwang.core import timeutil, workdays
 from yiwang.core.timeutil import local_today
-from yiwang.onestop import service
 
 
 def tasks_by_department(application):
@@ -123,7 +122,7 @@ def test_a_supplement_request_lists_everything_once_and_pauses_the_clock(client,
     assert state["status"] == "supplement"
     # twelve calendar days pass while the applicant gathers the documents: none of them count
     later = local_today() + timedelta(days=12)
-    monkeypatch.setattr(service, "local_today", lambda: later)
+    monkeypatch.setattr(timeutil, "local_today", lambda: later)
     paused_days = workdays.working_days_between(later - timedelta(days=12), later)
     queued = {t["id"]: t for t in client.get("/api/onestop/tasks", headers=spj, params={"stage": "supplement"}).json()}
     assert queued[task["id"]]["overdue"] is False  # the clock is stopped
@@ -143,7 +142,7 @@ def test_overdue_tasks_are_marked(client, application, monkeypatch):
     spj = bearer(client, "spj_handler")
     task = tasks_by_department(application)["SPJ"]
     later = _d(task["due_date"]) + timedelta(days=3)
-    monkeypatch.setattr(service, "local_today", lambda: later)
+    monkeypatch.setattr(timeutil, "local_today", lambda: later)
     queued = {t["id"]: t for t in client.get("/api/onestop/tasks", headers=spj, params={"overdue": True}).json()}
     assert queued[task["id"]]["overdue"] is True and queued[task["id"]]["remaining_days"] < 0
 

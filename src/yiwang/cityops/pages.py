@@ -114,7 +114,11 @@ def event_list(
 def event_detail(request: Request, number: str, db: DbSession, cipher: CipherDep, user: CurrentUser) -> Response:
     event = service.get_event_row(db, actor=user, number=number)
     view = service.to_read(db, event, actor=user, cipher=cipher)
-    actions = service.allowed_actions(db, event=event, actor=user)
+    actions = [
+        a
+        for a, (froms, _to, who) in service.TRANSITIONS.items()
+        if event.status in froms and a != "rate" and service.role_ok(db, event, who, user)
+    ]
     return render(
         request,
         "cityops/detail.html",
