@@ -26,7 +26,7 @@ def refuse_control_characters(value: Any) -> Any:
     if isinstance(value, str):
         if has_control_characters(value):
             raise ValueError(CONTROL_CHARACTER_MESSAGE)
-    elif isinstance(value, list | tuple | set | frozenset):
+    elif isinstance(value, (list, tuple, set, frozenset)):  # a tuple checks faster than a union: device batches
         for item in value:
             refuse_control_characters(item)
     elif isinstance(value, dict):
