@@ -5,9 +5,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from yiwang.core import audit, workdays
+from yiwang.core import audit, timeutil, workdays
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import local_today
 from yiwang.onestop.models import (
     Task,
     TaskEvent,
@@ -45,7 +44,7 @@ def task_read(
     names_shown: dict[str, str] | None = None,
 ) -> TaskRead:
     """`names_shown` replaces actor names in the history (the applicant's, masked for staff)."""
-    on = on or local_today()
+    on = on or timeutil.local_today()
     paused = task.stage == "supplement"
     due = task.due_date
     if paused and task.paused_since:
