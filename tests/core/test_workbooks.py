@@ -1,5 +1,6 @@
 """Workbooks are written and read in one place: sheets, widths, row numbers, blank rows, junk uploads."""
 
+import gc
 from datetime import date, datetime
 
 import pytest
@@ -36,6 +37,16 @@ def test_a_missing_sheet_and_a_file_that_is_no_workbook_are_4xx():
     with pytest.raises(UnreadableWorkbook) as raised:
         open_workbook(b"\x00\x01not a workbook")
     assert raised.value.status_code == 422 and raised.value.message == UNREADABLE_WORKBOOK
+
+
+def test_rows_that_fail_half_way_leave_nothing_open():
+    def rows():
+        yield ["A1"]
+        raise ValidationFailed("参数包含非法字符")
+
+    with pytest.raises(ValidationFailed):
+        xlsx_bytes(SheetData("甲", ["x"], []), SheetData("乙", ["x"], rows()))
+    gc.collect()  # an unfinished sheet would now write to its closed file, which pytest reports
 
 
 def test_cells_as_text():

@@ -1,5 +1,7 @@
 """The worker starts the MQTT bridge as a job when YIWANG_MQTT_URL is set, and not otherwise."""
 
+from dataclasses import replace
+
 from yiwang.sensing import jobs
 
 
@@ -7,12 +9,7 @@ def test_bridge_job_only_with_mqtt_url(runtime):
     names = [j.name for j in jobs.jobs(runtime)]
     assert "sensing.process" in names and "sensing.health" in names
     assert ("sensing.mqtt_bridge" in names) == bool(runtime.settings.mqtt_url)
-    configured = type(runtime)(
-        settings=runtime.settings.model_copy(update={"mqtt_url": "mqtt://127.0.0.1:1883"}),
-        db=runtime.db,
-        cipher=runtime.cipher,
-        signing_key=runtime.signing_key,
-    )
+    configured = replace(runtime, settings=runtime.settings.model_copy(update={"mqtt_url": "mqtt://127.0.0.1:1883"}))
     assert "sensing.mqtt_bridge" in [j.name for j in jobs.jobs(configured)]
 
 

@@ -99,13 +99,21 @@ class SheetData:
 def xlsx_bytes(*sheets: SheetData) -> bytes:
     """A workbook holding the sheets in order, streamed (write-only), every cell made safe."""
     workbook = Workbook(write_only=True)
-    for data in sheets:
-        sheet = workbook.create_sheet(data.title[:31])  # Excel's limit on a sheet title
-        for index, width in enumerate(data.widths, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        append_row(sheet, data.header)
-        for row in data.rows:
-            append_row(sheet, row)
+    try:
+        for data in sheets:
+            sheet = workbook.create_sheet(data.title[:31])  # Excel's limit on a sheet title
+            for index, width in enumerate(data.widths, start=1):
+                sheet.column_dimensions[get_column_letter(index)].width = width
+            append_row(sheet, data.header)
+            for row in data.rows:
+                append_row(sheet, row)
+    except BaseException:
+        # Rows are produced lazily and may fail (a refused parameter, a lost connection): finish the
+        # sheets' temporary files now, or collecting them later writes to files already closed.
+        for sheet in workbook.worksheets:
+            if not sheet.closed:
+                sheet.close()
+        raise
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
