@@ -1,17 +1,20 @@
-"""Pages of 统一身份认证: login, logout, and the account page (password, personal data, API keys)."""
+"""Pages of 统一身份认证: login, logout, the account page (password, personal data, API keys), and the
+staff workbench, headed by the account's department and roles."""
 
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yiwang.core import workbench
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import CurrentUser, MaybeUser, before_password_change, client_ip, public
+from yiwang.core.security import CurrentUser, MaybeUser, Principal, before_password_change, client_ip, public, require
 from yiwang.org import accounts, auth, service
+from yiwang.org.permissions import WORKBENCH_VIEW
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.templating import render
 
@@ -176,3 +179,21 @@ def account_api_key(
         raise NotFound("账号不存在")
     secret, _ = auth.issue_api_key(db, actor=user, user=account, settings=settings, label=label)
     return render(request, "org/account.html", _account_context(db, user, cipher) | {"new_api_key": secret})
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench_page(
+    request: Request, db: DbSession, user: Annotated[Principal, Depends(require(WORKBENCH_VIEW))]
+) -> HTMLResponse:
+    """The staff member's pending work gathered from every domain."""
+    department = service.get_department(db, department_id=user.department_id) if user.department_id else None
+    roles = {r.code: r.name for r in service.list_roles(db)}
+    return render(
+        request,
+        "org/workbench.html",
+        {
+            "work_items": workbench.pending_work(db, user),
+            "department_name": department.full_name if department else None,
+            "role_names": [roles.get(code, code) for code in sorted(user.roles)],
+        },
+    )
