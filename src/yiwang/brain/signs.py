@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from yiwang.brain import models as m
 from yiwang.brain import sources
 from yiwang.brain.sources import SourceUnavailable
-from yiwang.core.db import dialect_insert
+from yiwang.core.db import changed_rows, dialect_insert
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.org import service as org_service
 
@@ -134,7 +134,7 @@ def local_midnight_utc(day: date) -> datetime:
 def prune(db: Session, *, keep_days: int = 800) -> int:
     """Drop series points older than the retention (two years and a bit)."""
     cutoff = utcnow() - timedelta(days=keep_days)
-    return db.execute(delete(m.SeriesPoint).where(m.SeriesPoint.ts < cutoff)).rowcount or 0
+    return changed_rows(db, delete(m.SeriesPoint).where(m.SeriesPoint.ts < cutoff))
 
 
 # --- rollup: copy the latest signs from the domains into brain's series ---------------------------

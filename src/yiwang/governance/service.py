@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import EntryRead, InfoItem
 from yiwang.core import audit
+from yiwang.core.db import changed_rows
 from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
@@ -666,12 +667,13 @@ def claim_queued_jobs(db: Session, *, limit: int = 5) -> list[int]:
     claimed = []
     ids = list(db.execute(select(IngestJob.id).where(IngestJob.status == "queued").limit(limit)).scalars())
     for job_id in ids:
-        result = db.execute(
+        changed = changed_rows(
+            db,
             update(IngestJob)
             .where(IngestJob.id == job_id, IngestJob.status == "queued")
-            .values(status="running", stage="开始", progress=1)
+            .values(status="running", stage="开始", progress=1),
         )
-        if result.rowcount == 1:
+        if changed == 1:
             claimed.append(job_id)
     return claimed
 
@@ -679,12 +681,13 @@ def claim_queued_jobs(db: Session, *, limit: int = 5) -> list[int]:
 def claim_queued_jobs_by_id(db: Session, *, job_id: int) -> list[int]:
     from sqlalchemy import update
 
-    result = db.execute(
+    changed = changed_rows(
+        db,
         update(IngestJob)
         .where(IngestJob.id == job_id, IngestJob.status == "queued")
-        .values(status="running", stage="开始", progress=1)
+        .values(status="running", stage="开始", progress=1),
     )
-    return [job_id] if result.rowcount == 1 else []
+    return [job_id] if changed == 1 else []
 
 
 def job_actor(db: Session, job_id: int) -> Principal:
