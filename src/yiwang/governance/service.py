@@ -375,8 +375,8 @@ def compare_versions(
     old, new = _version(db, entry_code, base), _version(db, entry_code, other)
     a, b = str(_parquet(data_dir, old)), str(_parquet(data_dir, new))
     with duckdb.connect() as con:
-        cols_a = pl.read_parquet_schema(a).names()
-        cols_b = pl.read_parquet_schema(b).names()
+        cols_a = list(pl.read_parquet_schema(a))
+        cols_b = list(pl.read_parquet_schema(b))
         common = [c for c in cols_a if c in cols_b]
         keys = [k for k in entry.key_fields if k in common] or common
         others = [c for c in common if c not in keys]
@@ -390,7 +390,7 @@ def compare_versions(
         both = f"FROM a JOIN b ON {on}"
 
         def count(tail: str) -> int:
-            return con.sql(f"SELECT count(*) {tail}").fetchall()[0][0]
+            return int(con.sql(f"SELECT count(*) {tail}").fetchall()[0][0])
 
         def sample(side: str, tail: str) -> list[str]:
             sql = f"SELECT {key_text.replace('x.', side + '.')} {tail} LIMIT 10"
@@ -479,7 +479,7 @@ def read_rows(
     if unknown:
         raise ValidationFailed("字段不是该资源的信息项", details={"fields": unknown})
     path = str(_parquet(data_dir, version))
-    stored = set(pl.read_parquet_schema(path).names())
+    stored = set(pl.read_parquet_schema(path))
     absent = [f for f in [*fields, *(row_filter or {})] if f not in stored]
     if absent:
         raise Conflict(
@@ -497,15 +497,16 @@ def read_rows(
                 params=[*params, limit, offset],
             ).to_arrow_table()
         )
+    assert isinstance(page, pl.DataFrame)  # from a table, not a single column
     return pipeline.deidentify(page, masking, pseudonym), total
 
 
 def open_view_methods(entry: EntryRead) -> dict[str, str]:
     """The methods an open (public) view applies: each item's own rule, and sensitive items with no
     rule (levels 3–4) are suppressed, so a public view never shows them in the clear."""
-    methods = {}
+    methods: dict[str, str] = {}
     for item in entry.items:
-        method = item.masking
+        method: str = item.masking
         if method == "none" and item.sensitivity >= 3:
             method = "suppress"
         if item.sensitivity == 4 and method not in ("suppress", "pseudonym", "year", "age_band"):
@@ -558,7 +559,7 @@ def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
             func.max(DataResource.data_updated_at),
         ).where(DataResource.current_version_id.isnot(None))
     ).one()
-    return count, int(version_sum), latest
+    return count, int(version_sum or 0), latest
 
 
 def governance_figures(db: Session) -> dict[str, Any]:

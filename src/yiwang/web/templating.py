@@ -35,7 +35,7 @@ def add_template_dir(path: Path) -> None:
     """Let a domain's pages find templates in its own templates/ folder."""
     loader = FileSystemLoader(str(path))
     if all(getattr(existing, "searchpath", None) != loader.searchpath for existing in _loader.loaders):
-        _loader.loaders.append(loader)
+        _loader.loaders = [*_loader.loaders, loader]
 
 
 def render(
