@@ -176,15 +176,15 @@ def _row_dict(spec: RegistrySpec, row: Any) -> dict[str, Any]:
 def list_rows(db: Session, *, key: str, department_codes: set[str] | None = None) -> list[dict[str, Any]]:
     """Every row of a registry (or only those of the given departments), ordered by code."""
     spec = spec_for(key)
-    query = select(spec.model).order_by(spec.model.code)  # type: ignore[attr-defined]
+    query = select(spec.model).order_by(spec.model.code)
     if department_codes is not None:
-        query = query.where(spec.model.department_code.in_(department_codes))  # type: ignore[attr-defined]
+        query = query.where(spec.model.department_code.in_(department_codes))
     return [_row_dict(spec, r) for r in db.execute(query).scalars()]
 
 
 def get_row(db: Session, *, key: str, code: str) -> dict[str, Any]:
     spec = spec_for(key)
-    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()
     if row is None:
         raise NotFound("台账记录不存在")
     return _row_dict(spec, row)
@@ -203,7 +203,7 @@ def _check_scope(actor: Principal, department_id: int | None) -> None:
 
 def _save(db: Session, spec: RegistrySpec, data: BaseModel) -> tuple[Any, bool]:
     values = data.model_dump()
-    row = db.execute(select(spec.model).where(spec.model.code == values["code"])).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = db.execute(select(spec.model).where(spec.model.code == values["code"])).scalar_one_or_none()
     created = row is None
     if row is None:
         row = spec.model()
@@ -259,7 +259,7 @@ def save_row(db: Session, *, actor: Principal, key: str, data: BaseModel) -> dic
 
 def delete_row(db: Session, *, actor: Principal, key: str, code: str) -> None:
     spec = spec_for(key)
-    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()
     if row is None:
         raise NotFound("台账记录不存在")
     _check_scope(actor, _department_codes(db).get(row.department_code))

@@ -229,7 +229,7 @@ def _read(
         issued_at=cert.issued_at,
         valid_from=cert.valid_from,
         valid_until=cert.valid_until,
-        status=_status(cert),  # type: ignore[arg-type]
+        status=_status(cert),
         revoked_at=cert.revoked_at,
         revoke_reason=cert.revoke_reason,
         log_index=cert.log_index,

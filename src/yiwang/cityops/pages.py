@@ -54,7 +54,7 @@ def report_submit(
             division_code=division_code or None,
             address=address,
             category_code=category_code or None,
-            source=source if user.kind == "staff" else "citizen",  # type: ignore[arg-type]
+            source=source if user.kind == "staff" else "citizen",
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
@@ -150,7 +150,7 @@ def event_action_form(
         data = EventAction(
             action=action,
             note=note or None,
-            department_code=department_code or None,  # type: ignore[arg-type]
+            department_code=department_code or None,
             category_code=category_code or None,
             hours=int(hours) if hours.isdigit() else None,
         )
@@ -274,7 +274,7 @@ def rule_add_form(
             division_code=division_code,
             category_code=category_code,
             department_code=department_code,
-            sla_hours=sla_hours.strip() or None,  # type: ignore[arg-type]  # the form sends text; the model parses it
+            sla_hours=sla_hours.strip() or None,  # the form sends text; the model parses it
         )
         service.add_dispatch_rule(db, actor=user, data=data)  # checks everything before it writes
     except ValidationError as exc:

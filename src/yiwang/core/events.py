@@ -275,7 +275,7 @@ def _read(row: OutboxMessage) -> OutboxRead:
         id=row.id,
         name=row.name,
         payload=json.loads(row.payload),
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         attempts=row.attempts,
         last_error=row.last_error,
         created_at=row.created_at,

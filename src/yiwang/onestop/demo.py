@@ -66,7 +66,7 @@ F_CREDIT = FormField(
 
 
 def _m(key: str, name: str, source: str = "upload", **extra: Any) -> MaterialDef:
-    return MaterialDef(key=key, name=name, source=source, **extra)  # type: ignore[arg-type]
+    return MaterialDef(key=key, name=name, source=source, **extra)
 
 
 def _bundle_items(types: dict[str, str]) -> list[tuple[str, ItemCreate]]:
@@ -680,8 +680,8 @@ def _single_items(types: dict[str, str], rng: random.Random) -> list[ItemCreate]
                     basic_code=code,
                     department_code=dept,
                     name=name,
-                    category=category,  # type: ignore[arg-type]
-                    audience=audience,  # type: ignore[arg-type]
+                    category=category,
+                    audience=audience,
                     life_event=None if enterprise else event,
                     enterprise_event=event if enterprise else None,
                     legal_days=max(days, 20),
@@ -879,7 +879,7 @@ def load(runtime: Runtime, console: Console | None = None) -> dict[str, int]:
                     code=code,
                     name=name,
                     description=description,
-                    audience=audience,  # type: ignore[arg-type]
+                    audience=audience,
                     lead_department_code=lead,
                     item_codes=[f"{CITY}-{c}" for c in items],
                 ),

@@ -295,7 +295,7 @@ def division_create(
     parent_code: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        data = DivisionCreate(code=code, name=name, level=level, parent_code=parent_code or None)  # type: ignore[arg-type]
+        data = DivisionCreate(code=code, name=name, level=level, parent_code=parent_code or None)
         service.create_division(db, actor=user, data=data)
     except (ValidationError, AppError) as exc:
         db.rollback()
