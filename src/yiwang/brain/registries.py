@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from openpyxl import Workbook, load_workbook
 from pydantic import BaseModel, ValidationError
@@ -54,12 +54,17 @@ class Column:
         return str(value)
 
 
+# The registry tables: each has a code, a department and the time of its last change.
+RegistryRow = m.GovSystem | m.CardScenario | m.EcosystemEnterprise | m.UpstreamIntegration
+RegistryModel = type[RegistryRow]
+
+
 @dataclass(frozen=True)
 class RegistrySpec:
     key: str
     title: str
     indicators: tuple[int, ...]
-    model: type[m.Base]
+    model: RegistryModel
     schema: type[BaseModel]
     columns: tuple[Column, ...]
     description: str
@@ -184,10 +189,15 @@ def list_rows(db: Session, *, key: str, department_codes: set[str] | None = None
 
 def get_row(db: Session, *, key: str, code: str) -> dict[str, Any]:
     spec = spec_for(key)
-    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()
+    row = _find(db, spec, code)
     if row is None:
         raise NotFound("台账记录不存在")
     return _row_dict(spec, row)
+
+
+def _find(db: Session, spec: RegistrySpec, code: str) -> RegistryRow | None:
+    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()
+    return cast(RegistryRow | None, row)  # selecting one of several models is typed as their common base
 
 
 def _department_codes(db: Session) -> dict[str, int]:
@@ -203,7 +213,7 @@ def _check_scope(actor: Principal, department_id: int | None) -> None:
 
 def _save(db: Session, spec: RegistrySpec, data: BaseModel) -> tuple[Any, bool]:
     values = data.model_dump()
-    row = db.execute(select(spec.model).where(spec.model.code == values["code"])).scalar_one_or_none()
+    row = _find(db, spec, values["code"])
     created = row is None
     if row is None:
         row = spec.model()
@@ -259,7 +269,7 @@ def save_row(db: Session, *, actor: Principal, key: str, data: BaseModel) -> dic
 
 def delete_row(db: Session, *, actor: Principal, key: str, code: str) -> None:
     spec = spec_for(key)
-    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()
+    row = _find(db, spec, code)
     if row is None:
         raise NotFound("台账记录不存在")
     _check_scope(actor, _department_codes(db).get(row.department_code))
@@ -478,7 +488,9 @@ def _systems(db: Session) -> list[m.GovSystem]:
 SYSTEM_COLUMNS = [("code", "系统编号"), ("name", "系统名称"), ("department_code", "部门"), ("detail", "情况")]
 
 
-def _system_records(systems: list[m.GovSystem], counts: Callable[[m.GovSystem], bool], detail: Callable) -> list:
+def _system_records(
+    systems: list[m.GovSystem], counts: Callable[[m.GovSystem], bool], detail: Callable[[m.GovSystem], str]
+) -> list[dict[str, Any]]:
     return [
         {
             "code": s.code,

@@ -38,6 +38,7 @@ from yiwang.core.security import Principal, check
 from yiwang.core.spreadsheets import append_row
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
+from yiwang.org.schemas import DepartmentRead
 
 FACETS = ("department", "category", "sharing_type", "open_type")
 _FACET_COLUMNS = {
@@ -167,7 +168,7 @@ def _next_code(db: Session, department_code: str) -> str:
     return f"{prefix}{number:05d}"
 
 
-def _department_for(db: Session, actor: Principal, code: str | None):
+def _department_for(db: Session, actor: Principal, code: str | None) -> DepartmentRead:
     if code is None:
         if actor.department_id is None:
             raise ValidationFailed("请指定提供方部门")
@@ -716,7 +717,7 @@ def import_xlsx(db: Session, *, actor: Principal, content: bytes) -> ImportRepor
     items_by_code: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for number, record in item_rows:
         items_by_code.setdefault(record.get("code", ""), []).append((number, record))
-    errors: list[dict] = []
+    errors: list[dict[str, Any]] = []
     parsed: list[tuple[str, EntryUpdate]] = []
     for number, record in entry_rows:
         code = record.get("code", "")
