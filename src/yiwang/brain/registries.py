@@ -286,6 +286,7 @@ def export_xlsx(db: Session, *, key: str, department_codes: set[str] | None = No
     spec = spec_for(key)
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None  # a new workbook has one sheet
     sheet.title = spec.title[:31]
     append_row(sheet, [c.header for c in spec.columns])
     for row in list_rows(db, key=key, department_codes=department_codes):
@@ -541,7 +542,7 @@ def measure(db: Session, no: int) -> RegistryMeasure:
             float(counted) if rows else None, counted, None, records, columns, "" if rows else "台账中没有记录"
         )
     if no == 16:
-        rows = list(db.execute(select(m.EcosystemEnterprise).order_by(m.EcosystemEnterprise.code)).scalars())
+        enterprises = list(db.execute(select(m.EcosystemEnterprise).order_by(m.EcosystemEnterprise.code)).scalars())
         records = [
             {
                 "code": r.code,
@@ -550,17 +551,22 @@ def measure(db: Session, no: int) -> RegistryMeasure:
                 "detail": dict(ENTERPRISE_STATUS)[r.status] + (f"（{r.settled_on}）" if r.settled_on else ""),
                 "counted": r.status == "settled",
             }
-            for r in rows
+            for r in enterprises
         ]
         counted = sum(r["counted"] for r in records)
         columns = [("code", "统一社会信用代码"), ("name", "企业"), ("field", "领域"), ("detail", "状态")]
-        for record, row in zip(records, rows, strict=True):
+        for record, row in zip(records, enterprises, strict=True):
             record["field"] = row.field
         return RegistryMeasure(
-            float(counted) if rows else None, counted, None, records, columns, "" if rows else "台账中没有记录"
+            float(counted) if enterprises else None,
+            counted,
+            None,
+            records,
+            columns,
+            "" if enterprises else "台账中没有记录",
         )
     if no in UPSTREAM_PLATFORMS:
-        rows = list(
+        integrations = list(
             db.execute(
                 select(m.UpstreamIntegration)
                 .where(m.UpstreamIntegration.indicator_no == no)
@@ -575,11 +581,16 @@ def measure(db: Session, no: int) -> RegistryMeasure:
                 "detail": dict(UPSTREAM_STATE)[r.state] + (f"（{r.done_on}）" if r.done_on else ""),
                 "counted": r.state == "done",
             }
-            for r in rows
+            for r in integrations
         ]
         counted = sum(r["counted"] for r in records)
         columns = [("code", "事项编号"), ("name", "对接事项"), ("department_code", "部门"), ("detail", "状态")]
         return RegistryMeasure(
-            _ratio(counted, len(rows)), counted, len(rows), records, columns, "" if rows else "台账中没有记录"
+            _ratio(counted, len(integrations)),
+            counted,
+            len(integrations),
+            records,
+            columns,
+            "" if integrations else "台账中没有记录",
         )
     raise KeyError(no)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.certs import identifiers, notes, translog, verifier
 from yiwang.certs import permissions as perm
-from yiwang.certs.keys import KeyStore
+from yiwang.certs.keys import KeyStore as KeyStore  # other domains pass one in
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.schemas import (
     CertificateIssued,

@@ -48,7 +48,7 @@ def _model(cls: type[ModelT], **values: Any) -> ModelT:
     except ValidationError as exc:
         details = [{"loc": [str(x) for x in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
         raise AppError(
-            "提交的内容不符合要求：" + "；".join(d["msg"] for d in details),
+            "提交的内容不符合要求：" + "；".join(e["msg"] for e in exc.errors()),
             code="validation_failed",
             status_code=422,
             details=details,
