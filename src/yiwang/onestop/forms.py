@@ -12,7 +12,7 @@ from yiwang.core.crypto import FieldCipher
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.identifiers import IdentifierError, is_mobile, validate_credit_code, validate_id_number
 from yiwang.core.security import Principal
-from yiwang.onestop import catalog, personal
+from yiwang.onestop import personal, service_items
 from yiwang.onestop.models import (
     Application,
     Bundle,
@@ -120,11 +120,11 @@ def resolve_target(
     db: Session, *, item_code: str | None, bundle_code: str | None
 ) -> tuple[str, Bundle | None, list[ServiceItem]]:
     if bundle_code:
-        bundle = catalog.bundle_row(db, bundle_code)
+        bundle = service_items.bundle_row(db, bundle_code)
         if not bundle.active:
             raise NotFound("该一件事已停用")
-        return bundle.name, bundle, catalog.bundle_items(db, bundle)
-    item = catalog.item_row(db, item_code or "")
+        return bundle.name, bundle, service_items.bundle_items(db, bundle)
+    item = service_items.item_row(db, item_code or "")
     if not item.active:
         raise NotFound("该事项已停用")
     if not item.online:
@@ -135,10 +135,10 @@ def resolve_target(
 def definitions(
     db: Session, bundle: Bundle | None, rows: list[ServiceItem]
 ) -> tuple[list[ItemRead], list[FormField], list[MergedMaterial]]:
-    materials = catalog.materials_of(db, [r.id for r in rows])
-    items = [catalog.to_read(db, r, materials[r.id]) for r in rows]
+    materials = service_items.materials_of(db, [r.id for r in rows])
+    items = [service_items.to_read(db, r, materials[r.id]) for r in rows]
     in_bundle = bundle is not None
-    return items, catalog.merge_forms(items), catalog.merge_materials(items, in_bundle=in_bundle)
+    return items, service_items.merge_forms(items), service_items.merge_materials(items, in_bundle=in_bundle)
 
 
 def availability(
@@ -201,7 +201,7 @@ def _form_fields(db: Session, application: Application) -> list[FormField]:
     if application.bundle_id:
         bundle = db.get(Bundle, application.bundle_id)
         assert bundle is not None
-        return definitions(db, bundle, catalog.bundle_items(db, bundle))[1]
+        return definitions(db, bundle, service_items.bundle_items(db, bundle))[1]
     item = db.get(ServiceItem, application.item_id)
     assert item is not None
     return definitions(db, None, [item])[1]

@@ -8,7 +8,7 @@ from yiwang.core.masking import mask_name
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
-from yiwang.onestop import catalog
+from yiwang.onestop import service_items
 from yiwang.onestop.models import (
     Application,
     Notification,
@@ -23,7 +23,7 @@ def department_names(db: Session) -> dict[str, str]:
 
 
 def application_row(db: Session, number: str) -> Application:
-    catalog.check_text(number)
+    service_items.check_text(number)
     row = db.execute(select(Application).where(Application.number == number)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"办件 {number} 不存在")

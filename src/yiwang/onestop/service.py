@@ -1,6 +1,6 @@
 """Rules of 一网通办: the public face other domains, the routers and the pages use.
 
-The rules live in modules by responsibility — service items and bundles (catalog), forms and materials
+The rules live in modules by responsibility — service items and bundles (service_items), forms and materials
 (forms), applications, the per-department workflow and its clock, feedback (ratings, follow-ups,
 notifications) and figures — and are re-exported here. Other domains read this domain only through
 these names (the city brain reads `indicator_figures`).
@@ -12,18 +12,6 @@ from yiwang.onestop.applications import (
     read_personal_clear,
     submit_application,
     upload_material,
-)
-from yiwang.onestop.catalog import (
-    create_bundle,
-    create_item,
-    event_names,
-    export_xlsx,
-    get_bundle,
-    get_item,
-    import_xlsx,
-    list_bundles,
-    search_items,
-    update_item,
 )
 from yiwang.onestop.clock import (
     add_working_days,
@@ -47,6 +35,18 @@ from yiwang.onestop.forms import (
     material_page_limit,
     prefill,
     validate_form,
+)
+from yiwang.onestop.service_items import (
+    create_bundle,
+    create_item,
+    event_names,
+    export_xlsx,
+    get_bundle,
+    get_item,
+    import_xlsx,
+    list_bundles,
+    search_items,
+    update_item,
 )
 from yiwang.onestop.workflow import (
     accept_task,

@@ -15,7 +15,7 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.core.workbench import WorkItem
-from yiwang.onestop import catalog, clock
+from yiwang.onestop import clock, service_items
 from yiwang.onestop.applications import bind_attachments, get_application
 from yiwang.onestop.clock import OPEN_STAGES, calendar_overrides, task_read
 from yiwang.onestop.feedback import list_followups
@@ -213,7 +213,9 @@ def complete_task(
     if task.decision == "approved":
         account = org_service.get_account(db, user_id=application.applicant_id)
         producing = [
-            item for code in json.loads(task.item_codes) if (item := catalog.item_row(db, code)).produces_type_code
+            item
+            for code in json.loads(task.item_codes)
+            if (item := service_items.item_row(db, code)).produces_type_code
         ]
         # The type's issuing department signs, never simply whoever approved: every certificate is
         # checked before the first is issued, so a refusal leaves nothing half done.
@@ -278,7 +280,7 @@ def task_queue(
     db: Session, *, actor: Principal, stage: str | None = None, overdue_only: bool = False, limit: int = 200
 ) -> list[TaskRead]:
     """The tasks of the caller's department (and sub-units); all departments with the cross scope."""
-    catalog.check_text(stage)
+    service_items.check_text(stage)
     stmt = select(Task, Application.number).join(Application, Application.id == Task.application_id)
     if not actor.has(SCOPE_ALL_DEPARTMENTS):
         stmt = stmt.where(Task.department_id.in_(actor.scope_department_ids or {-1}))
