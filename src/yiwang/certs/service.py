@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.certs import identifiers, notes, translog
 from yiwang.certs import permissions as perm
-from yiwang.certs.keys import KeyStore as KeyStore  # other domains pass one in
+from yiwang.certs.keys import KeyStore
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.public_log import canonical_json, certificate_status, checkpoint, issue_leaf, revoke_leaf, verify
 from yiwang.certs.schemas import (
