@@ -76,11 +76,7 @@ def apply_submit(
     code: str,
     form: Annotated[Submission[ApplyForm], Depends(ApplyForm.submitted)],
 ) -> Response:
-    data = form.build(
-        lambda f: ApplicationCreate(
-            entry_code=code, fields=f.fields, purpose=f.purpose, period_end=f.period_end, row_filter=f.row_filter()
-        )
-    )
+    data = form.to(ApplicationCreate, entry_code=code, row_filter=form.data.row_filter() if form.data else {})
     if data is None:
         return _apply_page(request, db, user, code, form=form, status_code=422)
     try:

@@ -22,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, NoReturn, Self, T
 from fastapi import Depends, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as ReceivedFile
 
@@ -168,9 +168,9 @@ class FormModel(BaseModel):
     @classmethod
     def read(cls, form: FormData) -> "Submission[Self]":
         """The submission of this form: validated, or with a Chinese message for each wrong field."""
-        submission = Submission(cls, _typed(form))
+        submission = Submission(cls, _typed(form), given=cls.form_input(form))
         try:
-            submission.data = cls.model_validate(cls.form_input(form))
+            submission.data = cls.model_validate(submission.given)
         except ValidationError as exc:
             submission.add_errors(exc, field_of=cls.field_of)
         return submission
@@ -204,6 +204,7 @@ class Submission(Generic[M]):
     data: M | None = None
     errors: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    given: dict[str, Any] = field(default_factory=dict)  # what the model was given to validate
 
     def value(self, name: str, default: Any = "") -> Any:
         """The text typed into a field, or `default` when the form had no such field."""
@@ -240,9 +241,18 @@ class Submission(Generic[M]):
 
         Locations name the form's fields unless `field_of` maps them, and the field's label names it in
         the message unless `label_of` names the part of it at fault (a row, a line)."""
+        self._adopt(exc.errors(include_url=False), field_of=field_of, label_of=label_of)
+
+    def _adopt(
+        self,
+        errors: list[ErrorDetails],
+        *,
+        field_of: Callable[[Location], str] | None = None,
+        label_of: Callable[[Location], str] | None = None,
+    ) -> None:
         model = self.model
         messages = messages_by_field(
-            exc.errors(include_url=False),
+            errors,
             field_of=field_of or FormModel.field_of,
             label_of=(lambda name, loc: label_of(loc)) if label_of else (lambda name, loc: self.label(name)),
             chosen=partial(_chooses, model),
@@ -268,8 +278,24 @@ class Submission(Generic[M]):
             return None
 
     def to(self, schema: type[S], **changes: Any) -> S | None:
-        """The domain's input model made from the valid form (field names alike), or None with messages."""
-        return self.build(lambda data: schema.model_validate(data.model_dump() | changes))
+        """The domain's input model made from the valid form, or None with messages.
+
+        The form's fields are the model's fields of the same name; `changes` sets others. When the form
+        itself was refused, the model's rules still check the fields the form accepted, so a single
+        refusal names every wrong field."""
+        if self.data is None:
+            self._check_accepted_fields(schema, changes)
+            return None
+        values = {k: v for k, v in self.data.model_dump().items() if k in schema.model_fields}
+        return self.build(lambda data: schema.model_validate(values | changes))
+
+    def _check_accepted_fields(self, schema: type[BaseModel], changes: dict[str, Any]) -> None:
+        refused = set(self.errors)
+        try:
+            schema.model_validate({k: v for k, v in self.given.items() if k in schema.model_fields} | changes)
+        except ValidationError as exc:
+            rest = [e for e in exc.errors(include_url=False) if e["loc"] and str(e["loc"][0]) not in refused]
+            self._adopt(rest)
 
     @property
     def notice(self) -> str:
