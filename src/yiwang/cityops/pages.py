@@ -111,7 +111,7 @@ def _detail_page(
     actions = [
         a
         for a, (froms, _to, who) in service.TRANSITIONS.items()
-        if event.status in froms and a != "rate" and service._role_ok(db, event, who, user)
+        if event.status in froms and a != "rate" and service.role_ok(db, event, who, user)
     ]
     context = {
         "event": view,
