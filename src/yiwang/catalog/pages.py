@@ -136,6 +136,11 @@ def _edit_page(
     return render(request, "catalog/edit.html", context, status_code=status_code)
 
 
+def _blank_entry() -> s.EntryUpdate:
+    """A new entry's defaults (a refused draft shows what was sent instead)."""
+    return s.EntryUpdate(name="新资源", items=[])
+
+
 def _rows(data: s.EntryUpdate, form: Submission[EntryForm] | None) -> list[dict[str, Any]]:
     """The editor's rows: the items, then blank rows; after a refused save, the rows as they were sent."""
     if form is not None:
@@ -147,7 +152,7 @@ def _rows(data: s.EntryUpdate, form: Submission[EntryForm] | None) -> list[dict[
 
 @router.get("/new", response_class=HTMLResponse)
 def new_form(request: Request, db: DbSession, user: Writer) -> HTMLResponse:
-    return _edit_page(request, s.EntryUpdate(name="新资源", items=[]), None)
+    return _edit_page(request, _blank_entry(), None)
 
 
 @router.post("/new", response_class=HTMLResponse)
@@ -182,7 +187,7 @@ def _save(request: Request, db: Session, user: Principal, form: Submission[Entry
     rows = form.data.rows() if form.data is not None else []
     data = form.build(lambda f: f.entry(), field_of=lambda loc: row_field(loc, rows))
     if data is None:
-        return _edit_page(request, s.EntryUpdate(name="新资源", items=[]), code, form=form, status_code=422)
+        return _edit_page(request, _blank_entry(), code, form=form, status_code=422)
     if code is None:
         entry = service.create_entry(db, actor=user, data=s.EntryCreate(**data.model_dump(exclude={"note"})))
     else:

@@ -1,5 +1,6 @@
 """Pages of 一网通办: public catalog, applying, the applicant's one-stop page, handlers' queue, figures."""
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -142,7 +143,7 @@ def _store_materials(
     user: Principal,
     settings: Any,
     form: Submission[Any],
-    uploads: dict[str, UploadFile],
+    uploads: Mapping[str, UploadFile],
     *,
     item: str | None = None,
     bundle: str | None = None,
