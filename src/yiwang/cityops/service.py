@@ -20,6 +20,14 @@ from sqlalchemy.orm import Session
 from yiwang.cityops import classifier
 from yiwang.cityops import models as m
 from yiwang.cityops import permissions as p
+from yiwang.cityops.reads import (  # noqa: F401  (the read model other domains use)
+    city_event_figures,
+    closed_events,
+    event_categories,
+    event_figures,
+    event_map,
+    late_open_events,
+)
 from yiwang.cityops.schemas import (
     DispatchRuleCreate,
     DispatchRuleRead,

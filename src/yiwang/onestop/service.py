@@ -53,6 +53,7 @@ from yiwang.onestop.models import (
     Task,
     TaskEvent,
 )
+from yiwang.onestop.reads import active_bundle_summaries, active_item_summaries  # noqa: F401  (the read model)
 from yiwang.onestop.schemas import (
     DATABASE_NAMES,
     STAGE_NAMES,
