@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from yiwang.catalog import permissions as perm
 from yiwang.catalog import schemas as s
-from yiwang.catalog import service
+from yiwang.catalog import service, workbook
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, PayloadTooLarge
 from yiwang.core.security import Principal, require
@@ -86,7 +86,7 @@ def search_page(
 @router.get("/export.xlsx", response_class=Response)
 def export_page(db: DbSession, user: Reader) -> Response:
     return Response(
-        service.export_xlsx(db, actor=user),
+        workbook.export_xlsx(db, actor=user),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="catalog.xlsx"'},
     )
@@ -107,7 +107,7 @@ def import_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChec
         if len(content) > 10 * 1024 * 1024:
             raise PayloadTooLarge("XLSX 文件超过 10MB")
         with db.begin_nested():
-            report = service.import_xlsx(db, actor=user, content=content)
+            report = workbook.import_xlsx(db, actor=user, content=content)
     except AppError as exc:
         errors = (exc.details or {}).get("errors", []) if isinstance(exc.details, dict) else []
         return render(request, "catalog/import.html", {"error_message": exc.message, "errors": errors}, status_code=422)

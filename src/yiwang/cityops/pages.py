@@ -116,7 +116,7 @@ def event_detail(request: Request, number: str, db: DbSession, cipher: CipherDep
     actions = [
         a
         for a, (froms, _to, who) in service.TRANSITIONS.items()
-        if event.status in froms and a != "rate" and service._role_ok(db, event, who, user)
+        if event.status in froms and a != "rate" and service.role_ok(db, event, who, user)
     ]
     return render(
         request,

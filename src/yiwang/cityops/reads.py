@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from yiwang.cityops import models as m
+from yiwang.cityops.lifecycle import OPEN_STATUSES
+from yiwang.cityops.rules import list_categories
 from yiwang.cityops.schemas import CategoryRead, ClosedEvent, DivisionEvents, EventFigures, EventMap, EventPoint
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
@@ -31,8 +33,6 @@ def _accountable(since: datetime | None, until: datetime | None) -> list[ColumnE
 
 
 def _counts(now: datetime) -> list[ColumnElement[Any]]:
-    from yiwang.cityops.service import OPEN_STATUSES
-
     e = m.Event
 
     def flagged(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -117,8 +117,6 @@ def closed_events(db: Session, *, since: datetime | None = None) -> list[ClosedE
 
 def late_open_events(db: Session, *, now: datetime | None = None) -> int:
     """Events still open past their deadline, whether dispatched or not (what supervision chases)."""
-    from yiwang.cityops.service import OPEN_STATUSES
-
     stmt = select(func.count(m.Event.id)).where(m.Event.status.in_(OPEN_STATUSES), m.Event.deadline < (now or utcnow()))
     return db.execute(stmt).scalar_one()
 
@@ -158,6 +156,4 @@ def event_map(db: Session, *, days: int = 30, limit: int = 2000) -> EventMap:
 
 def event_categories(db: Session) -> list[CategoryRead]:
     """The event categories, by code."""
-    from yiwang.cityops.service import list_categories
-
     return [CategoryRead.model_validate(c) for c in list_categories(db)]

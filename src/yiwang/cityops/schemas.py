@@ -184,6 +184,14 @@ class EventFigures(BaseModel):
     def satisfaction(self) -> float | None:
         return _share(self.satisfied, self.rated)
 
+    @property
+    def sent_back_rate(self) -> float | None:
+        return _share(self.sent_back, self.total)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return _share(self.reopened, self.total)
+
 
 class ClosedEvent(BaseModel):
     """A closed event behind indicator 11."""

@@ -86,7 +86,7 @@ def catalog_page(
             "page": page,
             "pages": max(1, (total + 29) // 30),
             "bundles": service.list_bundles(db),
-            "events": service.catalog.event_names(db),
+            "events": service.event_names(db),
             "departments": org_service.list_departments(db),
             "filters": {
                 "q": q or "",

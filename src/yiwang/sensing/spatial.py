@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from yiwang.sensing.odata import Binary, Call, GeoLiteral, Literal, Path, QueryError
 
 if TYPE_CHECKING:
-    from yiwang.sensing.sta import EntityType
+    from yiwang.sensing.sta.entities import EntityType
 
 PREDICATES: dict[str, Callable[[Any, Any], Any]] = {
     "geo.intersects": shapely.intersects,
