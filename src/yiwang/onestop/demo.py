@@ -18,11 +18,19 @@ from sqlalchemy import select
 from yiwang.certs import service as certs_service
 from yiwang.certs.permissions import CERT_ISSUE
 from yiwang.core import workdays
-from yiwang.core.identifiers import credit_code_check_char, id_number_check_char
 from yiwang.core.passwords import hash_password
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
+from yiwang.demo.people import (
+    CITY_CODE,
+    PLACES,
+    company_name,
+    demo_credit_code,
+    mobile,
+    person_name,
+    random_id_number,
+)
 from yiwang.onestop import permissions as p
 from yiwang.onestop import service, service_items
 from yiwang.onestop.models import Application, Task
@@ -41,7 +49,6 @@ from yiwang.onestop.schemas import (
 from yiwang.org import service as org_service
 from yiwang.org.schemas import UserCreate
 
-CITY = "320581"
 DEMO_PASSWORD = "changshu2026"  # noqa: S105  (published demo login)
 SYSTEM = Principal(
     user_id=None,
@@ -86,7 +93,7 @@ def _material(spec: str | dict[str, Any], types: dict[str, str]) -> MaterialDef:
     if "cert_type" in spec:
         extra["cert_type_code"] = types[spec["cert_type"]]
     if "produced_by" in spec:
-        extra["produced_by"] = f"{CITY}-{spec['produced_by']}"
+        extra["produced_by"] = f"{CITY_CODE}-{spec['produced_by']}"
     return _m(spec["key"], spec["name"], spec.get("source", "upload"), **extra)
 
 
@@ -97,7 +104,7 @@ def _bundle_items(types: dict[str, str]) -> list[ItemCreate]:
         name, days = entry["name"], entry.get("days", 5)
         items.append(
             ItemCreate(
-                code=f"{CITY}-{entry['code']}",
+                code=f"{CITY_CODE}-{entry['code']}",
                 basic_code=entry["code"],
                 department_code=entry["department"],
                 name=name,
@@ -142,7 +149,7 @@ def _single_items(types: dict[str, str], rng: random.Random) -> list[ItemCreate]
                 materials.append(_m("supporting_docs", "其他证明材料", required=False, max_pages=50))
             found.append(
                 ItemCreate(
-                    code=f"{CITY}-{code}",
+                    code=f"{CITY_CODE}-{code}",
                     basic_code=code,
                     department_code=dept,
                     name=name,
@@ -166,26 +173,6 @@ def _single_items(types: dict[str, str], rng: random.Random) -> list[ItemCreate]
     return found
 
 
-def _id_number(rng: random.Random) -> str:
-    birth = f"{rng.randint(1989, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-    first17 = f"{CITY}{birth}{rng.randint(0, 999):03d}"
-    return first17 + id_number_check_char(first17)
-
-
-def _credit_code(index: int) -> str:
-    first17 = f"92{CITY}MA{index:07d}"
-    return first17 + credit_code_check_char(first17)
-
-
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-)
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬鹏辉健俊帆文婷雪琳晨浩宇欣怡子轩梓涵一诺"
-SHOPS = ["虞山", "琴川", "尚湖", "沙家浜", "古里", "梅李", "海虞", "碧溪", "辛庄", "支塘", "董浜", "莫城"]
-TRADES = ["科技", "餐饮", "纺织", "服饰", "电子", "机械", "贸易", "物流", "文化", "食品"]
-
-
 def _accounts(runtime: Runtime, size: str, rng: random.Random) -> list[tuple[int, str, str, str]]:
     """Demo citizens and enterprises: (user id, username, kind, id number or credit code)."""
     citizens, enterprises = (2400, 600) if size == "full" else (8, 2)
@@ -196,8 +183,8 @@ def _accounts(runtime: Runtime, size: str, rng: random.Random) -> list[tuple[int
             for index in range(batch_start, min(batch_start + 300, citizens + enterprises)):
                 if index < citizens:
                     username, kind = f"demo_citizen_{index:05d}", "citizen"
-                    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
-                    code = _id_number(rng)
+                    name = person_name(rng)
+                    code = random_id_number(rng)
                     data = UserCreate(
                         username=username,
                         kind=kind,
@@ -205,13 +192,13 @@ def _accounts(runtime: Runtime, size: str, rng: random.Random) -> list[tuple[int
                         password=DEMO_PASSWORD,
                         roles=["citizen"],
                         id_number=code,
-                        phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                        phone=mobile(rng),
                     )
                 else:
                     number = index - citizens
                     username, kind = f"demo_enterprise_{number:05d}", "enterprise"
-                    code = _credit_code(number + 1)
-                    name = f"常熟{rng.choice(SHOPS)}{rng.choice(TRADES)}有限公司（演示{number + 1}）"
+                    code = demo_credit_code(f"MA{number + 1:07d}", registrar="92")
+                    name = f"{company_name(rng)}有限公司（演示{number + 1}）"
                     data = UserCreate(
                         username=username,
                         kind=kind,
@@ -348,7 +335,7 @@ def load(runtime: Runtime, console: Console | None = None) -> dict[str, int]:
                     description=bundle["description"],
                     audience=bundle["audience"],
                     lead_department_code=bundle["lead_department"],
-                    item_codes=[f"{CITY}-{c}" for c in bundle["items"]],
+                    item_codes=[f"{CITY_CODE}-{c}" for c in bundle["items"]],
                 ),
             )
     size = runtime.settings.demo_size
@@ -382,15 +369,15 @@ def load(runtime: Runtime, console: Console | None = None) -> dict[str, int]:
         ("bundle", "JYDJ"),
         ("bundle", "ESFZY"),
         ("bundle", "SHS"),
-        ("item", f"{CITY}-RSJ-003"),
-        ("item", f"{CITY}-GAJ-101"),
-        ("item", f"{CITY}-YBJ-101"),
+        ("item", f"{CITY_CODE}-RSJ-003"),
+        ("item", f"{CITY_CODE}-GAJ-101"),
+        ("item", f"{CITY_CODE}-YBJ-101"),
     ]
     enterprise_targets = [
         ("bundle", "KBQY"),
         ("bundle", "KCG"),
-        ("item", f"{CITY}-SJJ-001"),
-        ("item", f"{CITY}-HBJ-104"),
+        ("item", f"{CITY_CODE}-SJJ-001"),
+        ("item", f"{CITY_CODE}-HBJ-104"),
     ]
     applicants = people[: 700 if size == "full" else len(people)]
     submitted = 0
@@ -481,15 +468,15 @@ def _fill(fields: list[FormField], values: dict[str, Any], name: str, rng: rando
         elif f.type == "number":
             filled[f.name] = rng.choice([10, 50, 100])
         elif f.type == "id_number":
-            filled[f.name] = _id_number(rng)
+            filled[f.name] = random_id_number(rng)
         elif f.type == "credit_code":
-            filled[f.name] = _credit_code(rng.randint(1, 9999))
+            filled[f.name] = demo_credit_code(f"MA{rng.randint(1, 9999):07d}", registrar="92")
         elif f.type == "select":
             filled[f.name] = f.options[0]
         elif f.name == "company_name":
-            filled[f.name] = f"常熟{rng.choice(SHOPS)}{rng.choice(TRADES)}有限公司（演示）"
+            filled[f.name] = f"{company_name(rng)}有限公司（演示）"
         elif f.name == "address" or f.name == "property_address":
-            filled[f.name] = f"常熟市{rng.choice(SHOPS)}路{rng.randint(1, 300)}号（演示）"
+            filled[f.name] = f"常熟市{rng.choice(PLACES)}路{rng.randint(1, 300)}号（演示）"
         else:
             filled[f.name] = f"{name}（演示）" if "name" in f.name else "演示内容"
     return filled
