@@ -453,3 +453,36 @@ class ApplicationRated(EventPayload):
 
     number: str
     score: int
+
+
+# ---- the read model other domains use (onestop.reads) ----------------------------------------------
+
+
+class ItemSummary(BaseModel):
+    """An active service item as the plan's indicators 5, 6, 8 and 9 count it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    department_code: str
+    online: bool
+    online_depth: int
+    entry_point: bool
+    produces_type_code: str | None = Field(description="the e-certificate type an approval issues")
+    materials: int
+    exempt_materials: int = Field(description="materials taken from e-certificates or base databases")
+    waived_applications: int = Field(
+        description="applications in which a material of the item was taken from an e-certificate or a base "
+        "database instead of being submitted"
+    )
+
+
+class BundleSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    lead_department_code: str
+    items: int
+    entry_point: bool
