@@ -51,6 +51,18 @@ def _waived_applications() -> Subquery:
     )
 
 
+def waived_material_item_count(db: Session) -> int:
+    """Active items for which at least one application had a material waived (indicator 6 as measured)."""
+    waived = _waived_applications()
+    return int(
+        db.execute(
+            select(func.count(ServiceItem.id))
+            .join(waived, waived.c.item_id == ServiceItem.id)
+            .where(ServiceItem.active.is_(True), waived.c.applications > 0)
+        ).scalar_one()
+    )
+
+
 def active_item_summaries(db: Session) -> list[ItemSummary]:
     """Every active item, by department and code, with its materials and the applications that waived one."""
     materials, waived = _material_counts(), _waived_applications()

@@ -398,7 +398,8 @@ class IndicatorFigures(BaseModel):
     online_items: int
     online_rate: float = Field(description="指标8 可网办率 %")
     bundle_count: int = Field(description="指标7 一件事一次办事项数")
-    exempt_material_items: int = Field(description="指标6 免于提交材料的事项数")
+    exempt_material_items: int = Field(description="配置了免提交材料（由电子证照或基础库提供）的事项数")
+    waived_material_items: int = Field(description="指标6 免于提交事项数：已有办件实际免于提交材料的事项")
     entry_point_services: int = Field(description="指标9 城市服务总入口接入服务事项数")
     applications: int
     completed: int
