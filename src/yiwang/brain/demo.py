@@ -18,7 +18,7 @@ from yiwang.core.db import dialect_insert
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import local_today, utcnow
+from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
 from yiwang.demo.people import demo_credit_code
 
 SYSTEM = Principal(
@@ -264,7 +264,7 @@ def backfill_series(db: Any, *, days: int, now: datetime) -> int:
         if meta.kind == "aqi":  # daily AQI for the good-day share, from the same generated hours
             daily: dict[datetime, list[float]] = {}
             for t, v in zip(times, values, strict=True):
-                day = signs.local_midnight_utc(t.astimezone(signs.SHANGHAI).date())
+                day = signs.local_midnight_utc(t.astimezone(SHANGHAI).date())
                 daily.setdefault(day, []).append(float(v))
             key = "aqiday:" + meta.key.split(":", 1)[1]
             day_rows = [

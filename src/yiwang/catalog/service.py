@@ -33,6 +33,7 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
 from yiwang.core.timeutil import utcnow
 from yiwang.org import service as org_service
+from yiwang.org.schemas import DepartmentRead
 
 FACETS = ("department", "category", "sharing_type", "open_type")
 _FACET_COLUMNS = {
@@ -162,7 +163,7 @@ def _next_code(db: Session, department_code: str) -> str:
     return f"{prefix}{number:05d}"
 
 
-def _department_for(db: Session, actor: Principal, code: str | None):
+def _department_for(db: Session, actor: Principal, code: str | None) -> DepartmentRead:
     if code is None:
         if actor.department_id is None:
             raise ValidationFailed("请指定提供方部门")

@@ -147,33 +147,33 @@ def import_xlsx(db: Session, *, actor: Principal, content: bytes) -> ImportRepor
                 InfoItem(
                     name=r.get("name", ""),
                     label=r.get("label", ""),
-                    data_type=r.get("data_type") or "string",  # type: ignore[arg-type]
+                    data_type=r.get("data_type") or "string",
                     length=int(r["length"]) if r.get("length") else None,
                     required=_yes(r.get("required", "")),
-                    validator=r.get("validator") or "none",  # type: ignore[arg-type]
+                    validator=r.get("validator") or "none",
                     validator_arg=r.get("validator_arg", ""),
                     sensitivity=int(r.get("sensitivity") or 1),
-                    masking=r.get("masking") or "none",  # type: ignore[arg-type]
+                    masking=r.get("masking") or "none",
                     is_key=_yes(r.get("is_key", "")),
                 )
                 for _, r in items_by_code.get(code, [])
             ]
             data = EntryUpdate(
                 name=record.get("name", ""),
-                category=record.get("category") or "部门信息资源",  # type: ignore[arg-type]
+                category=record.get("category") or "部门信息资源",
                 subject=record.get("subject", ""),
                 department_code=record.get("department_code") or None,
                 summary=record.get("summary", ""),
-                format=record.get("format") or "数据库",  # type: ignore[arg-type]
+                format=record.get("format") or "数据库",
                 items=items,
-                sharing_type=record.get("sharing_type") or "有条件共享",  # type: ignore[arg-type]
+                sharing_type=record.get("sharing_type") or "有条件共享",
                 sharing_condition=record.get("sharing_condition", ""),
-                sharing_method=record.get("sharing_method") or "接口",  # type: ignore[arg-type]
-                open_type=record.get("open_type") or "不予开放",  # type: ignore[arg-type]
-                update_cycle=record.get("update_cycle") or "每月",  # type: ignore[arg-type]
+                sharing_method=record.get("sharing_method") or "接口",
+                open_type=record.get("open_type") or "不予开放",
+                update_cycle=record.get("update_cycle") or "每月",
                 release_date=date.fromisoformat(record["release_date"]) if record.get("release_date") else None,
                 related_codes=[c for c in record.get("related_codes", "").split(",") if c],
-                data_grade=record.get("data_grade") or "2",  # type: ignore[arg-type]
+                data_grade=record.get("data_grade") or "2",
                 tags=[t for t in record.get("tags", "").split(",") if t],
                 licence=record.get("licence", ""),
                 note="XLSX 导入",

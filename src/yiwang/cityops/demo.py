@@ -78,7 +78,7 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
                 ),
             )
             made += 1
-            if event.status != "dispatched" or centre is None:
+            if event.status != "dispatched" or event.deadline is None or centre is None:
                 continue
             handler = Principal(**{**centre.__dict__, "scope_department_ids": frozenset({event.department_id})})
             stage = rng.random()

@@ -127,7 +127,9 @@ def to_reads(
     ]
 
 
-def read_reporter_clear(db: Session, *, actor: Principal, number: str, cipher: FieldCipher, reason: str) -> dict:
+def read_reporter_clear(
+    db: Session, *, actor: Principal, number: str, cipher: FieldCipher, reason: str
+) -> dict[str, str | None]:
     """The reporter's name and phone in clear, for staff allowed to call back; audited."""
     if not actor.has(PERSONAL_READ_CLEAR) and not actor.has(p.DISPATCH):
         raise PermissionDenied("无权查看上报人明文信息")

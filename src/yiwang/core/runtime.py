@@ -39,15 +39,18 @@ class Runtime:
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _cipher(request: Request) -> FieldCipher:
-    return request.app.state.runtime.cipher
+    cipher: FieldCipher = request.app.state.runtime.cipher
+    return cipher
 
 
 def _certificate_signing(request: Request) -> SigningContext:
-    return request.app.state.runtime.certificate_signing
+    signing: SigningContext = request.app.state.runtime.certificate_signing
+    return signing
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -140,6 +141,8 @@ def open_workbook(content: bytes) -> Any:
 
 def sheet_rows(workbook: Any, title: str | None = None) -> SheetRows:
     """The header row and the non-blank rows after it, of the named sheet or else the first one."""
+    if not workbook.worksheets:
+        raise ValidationFailed("XLSX 文件中没有工作表")
     if title is not None and title not in workbook.sheetnames:
         raise ValidationFailed(f"工作簿缺少工作表“{title}”")
     sheet = workbook[title] if title is not None else workbook.worksheets[0]
@@ -156,7 +159,7 @@ def cell_text(value: Any) -> str | None:
     """A cell as text: dates in ISO form (without a midnight time), whole numbers without ".0"."""
     if value is None:
         return None
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date | time):  # datetime is a date
         return value.isoformat().removesuffix("T00:00:00")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -33,7 +33,8 @@ def calendar_overrides(db: Session) -> dict[date, bool]:
     """The override table, read once per unit of work."""
     if _OVERRIDES_KEY not in db.info:
         db.info[_OVERRIDES_KEY] = {row.day: row.workday for row in db.execute(select(CalendarOverride)).scalars()}
-    return db.info[_OVERRIDES_KEY]
+    overrides: dict[date, bool] = db.info[_OVERRIDES_KEY]
+    return overrides
 
 
 def set_override(db: Session, *, day: date, workday: bool, note: str) -> None:

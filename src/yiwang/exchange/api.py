@@ -20,6 +20,7 @@ from yiwang.exchange.schemas import (
     GrantRead,
     GrantUsage,
     RevokeRequest,
+    SharingFigures,
 )
 
 router = APIRouter(prefix="/api/exchange", tags=["共享交换 exchange"])
@@ -78,7 +79,7 @@ def usage(db: DbSession, user: UsageReader) -> list[GrantUsage]:
 
 
 @router.get("/figures")
-def figures(db: DbSession, user: UsageReader) -> dict:
+def figures(db: DbSession, user: UsageReader) -> SharingFigures:
     return service.sharing_figures(db)
 
 

@@ -81,7 +81,7 @@ def _division(rng: random.Random) -> str:
 
 
 def population(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(count):
         birth = date(1940, 1, 1) + timedelta(days=rng.randint(0, 30000))
         sequence = rng.randint(0, 999)

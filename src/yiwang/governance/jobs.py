@@ -36,7 +36,7 @@ def run_job(runtime: Runtime, job_id: int) -> str:
     status, message, version_id = "failed", "", None
     try:
         content = path.read_bytes()
-        snapshot = service.run_pipeline(
+        snapshot = storage.run_pipeline(
             data_dir=runtime.settings.data_dir,
             entry_code=entry_code,
             items=_items(runtime, entry_code),

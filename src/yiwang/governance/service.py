@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import EntryRead
 from yiwang.core import audit
+from yiwang.core.db import changed_rows
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
@@ -29,7 +30,18 @@ from yiwang.core.timeutil import utcnow
 from yiwang.governance import permissions as perm
 from yiwang.governance import pipeline
 from yiwang.governance.models import DataResource, DataVersion, IngestJob
-from yiwang.governance.schemas import JobRead, ResourceStatus, VersionCompare, VersionRead
+
+# the read model other domains use, re-exported
+from yiwang.governance.reads import (
+    catalog_mounting as catalog_mounting,
+)
+from yiwang.governance.reads import (
+    governance_figures as governance_figures,
+)
+from yiwang.governance.reads import (
+    resource_status as resource_status,
+)
+from yiwang.governance.schemas import JobRead, VersionCompare, VersionRead
 from yiwang.governance.storage import Progress, Snapshot, run_pipeline, storage_root
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -225,8 +237,8 @@ def compare_versions(
     old, new = _version(db, entry_code, base), _version(db, entry_code, other)
     a, b = str(_parquet(data_dir, old)), str(_parquet(data_dir, new))
     with duckdb.connect() as con:
-        cols_a = pl.read_parquet_schema(a).names()
-        cols_b = pl.read_parquet_schema(b).names()
+        cols_a = list(pl.read_parquet_schema(a))
+        cols_b = list(pl.read_parquet_schema(b))
         common = [c for c in cols_a if c in cols_b]
         keys = [k for k in entry.key_fields if k in common] or common
         others = [c for c in common if c not in keys]
@@ -240,7 +252,7 @@ def compare_versions(
         both = f"FROM a JOIN b ON {on}"
 
         def count(tail: str) -> int:
-            return con.sql(f"SELECT count(*) {tail}").fetchall()[0][0]
+            return int(con.sql(f"SELECT count(*) {tail}").fetchall()[0][0])
 
         def sample(side: str, tail: str) -> list[str]:
             sql = f"SELECT {key_text.replace('x.', side + '.')} {tail} LIMIT 10"
@@ -329,7 +341,7 @@ def read_rows(
     if unknown:
         raise ValidationFailed("字段不是该资源的信息项", details={"fields": unknown})
     path = str(_parquet(data_dir, version))
-    stored = set(pl.read_parquet_schema(path).names())
+    stored = set(pl.read_parquet_schema(path))
     absent = [f for f in [*fields, *(row_filter or {})] if f not in stored]
     if absent:
         raise Conflict(
@@ -347,15 +359,16 @@ def read_rows(
                 params=[*params, limit, offset],
             ).to_arrow_table()
         )
+    assert isinstance(page, pl.DataFrame)  # from a table, not a single column
     return pipeline.deidentify(page, masking, pseudonym), total
 
 
 def open_view_methods(entry: EntryRead) -> dict[str, str]:
     """The methods an open (public) view applies: each item's own rule, and sensitive items with no
     rule (levels 3–4) are suppressed, so a public view never shows them in the clear."""
-    methods = {}
+    methods: dict[str, str] = {}
     for item in entry.items:
-        method = item.masking
+        method: str = item.masking
         if method == "none" and item.sensitivity >= 3:
             method = "suppress"
         if item.sensitivity == 4 and method not in ("suppress", "pseudonym", "year", "age_band"):
@@ -380,24 +393,6 @@ def read_view(
     return pipeline.deidentify(frame.collect(), open_view_methods(entry), pseudonym)
 
 
-def resource_status(db: Session, *, entry_codes: Sequence[str] | None = None) -> dict[str, ResourceStatus]:
-    """Current version, rows, last data update and validity share of mounted resources."""
-    stmt = select(DataResource, DataVersion).join(DataVersion, DataVersion.id == DataResource.current_version_id)
-    if entry_codes is not None:
-        stmt = stmt.where(DataResource.entry_code.in_(list(entry_codes)))
-    found = {}
-    for resource, version in db.execute(stmt).all():
-        quality = version.rows_out / version.rows_in if version.rows_in else 1.0
-        found[resource.entry_code] = ResourceStatus(
-            entry_code=resource.entry_code,
-            version=version.version,
-            rows=version.rows_out,
-            data_updated_at=resource.data_updated_at,
-            quality=round(quality, 4),
-        )
-    return found
-
-
 def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
     """Mounted resources, the sum of their current version ids and their latest data update: it moves
     when data is mounted, replaced or rolled back, so caches of what is mounted know when to rebuild."""
@@ -408,33 +403,7 @@ def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
             func.max(DataResource.data_updated_at),
         ).where(DataResource.current_version_id.isnot(None))
     ).one()
-    return count, int(version_sum), latest
-
-
-def governance_figures(db: Session) -> dict[str, Any]:
-    """For the city brain: indicator 4 (mounted resources / catalog) and 14 (cleaned and de-identified)."""
-    published = catalog_service.published_codes(db)
-    mounted = {
-        r
-        for r in db.execute(
-            select(DataResource.entry_code).where(DataResource.current_version_id.isnot(None))
-        ).scalars()
-    }
-    mounted &= published
-    entries = catalog_service.list_entries(db, codes=mounted) if mounted else []
-    protected = sum(1 for e in entries if all(i.masking != "none" for i in e.items if i.sensitivity >= 3))
-    rows = db.execute(
-        select(func.coalesce(func.sum(DataVersion.rows_in), 0), func.coalesce(func.sum(DataVersion.rows_out), 0))
-    ).one()
-    return {
-        "catalog_entries": len(published),
-        "mounted_resources": len(mounted),
-        "mount_ratio": round(len(mounted) / len(published), 4) if published else 0.0,
-        "deidentified_resources": protected,
-        "cleaned_deidentified_ratio": round(protected / len(mounted), 4) if mounted else 0.0,
-        "rows_ingested": int(rows[0]),
-        "rows_clean": int(rows[1]),
-    }
+    return count, int(version_sum or 0), latest
 
 
 # ---- background jobs --------------------------------------------------------------------------
@@ -517,12 +486,13 @@ def claim_queued_jobs(db: Session, *, limit: int = 5) -> list[int]:
     claimed = []
     ids = list(db.execute(select(IngestJob.id).where(IngestJob.status == "queued").limit(limit)).scalars())
     for job_id in ids:
-        result = db.execute(
+        changed = changed_rows(
+            db,
             update(IngestJob)
             .where(IngestJob.id == job_id, IngestJob.status == "queued")
-            .values(status="running", stage="开始", progress=1)
+            .values(status="running", stage="开始", progress=1),
         )
-        if result.rowcount == 1:
+        if changed == 1:
             claimed.append(job_id)
     return claimed
 
@@ -530,12 +500,13 @@ def claim_queued_jobs(db: Session, *, limit: int = 5) -> list[int]:
 def claim_queued_jobs_by_id(db: Session, *, job_id: int) -> list[int]:
     from sqlalchemy import update
 
-    result = db.execute(
+    changed = changed_rows(
+        db,
         update(IngestJob)
         .where(IngestJob.id == job_id, IngestJob.status == "queued")
-        .values(status="running", stage="开始", progress=1)
+        .values(status="running", stage="开始", progress=1),
     )
-    return [job_id] if result.rowcount == 1 else []
+    return [job_id] if changed == 1 else []
 
 
 def job_actor(db: Session, job_id: int) -> Principal:

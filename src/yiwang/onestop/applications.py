@@ -51,6 +51,7 @@ from yiwang.onestop.schemas import (
     ApplicationSubmitted,
     ClaimRead,
     ItemRead,
+    MergedMaterial,
 )
 
 CONSENT_TEXT = "本人同意政务服务机构在本次办理中调取本人的电子证照和基础库信息，用于核验和免于提交相应材料。"
@@ -111,7 +112,8 @@ def submit_application(
         if data.consent
         else {k: v for k, v in availability(db, actor, materials).items() if v[0] == "bundle_item"}
     )
-    claims, missing = [], []
+    claims: list[tuple[MergedMaterial, str, str | None, str]] = []
+    missing: list[dict[str, str]] = []
     for m in materials:
         if m.key in bound:
             claims.append((m, "upload", str(bound[m.key].id), bound[m.key].filename))
@@ -166,7 +168,7 @@ def submit_application(
     if data.consent:
         scope = {
             "certificates": [ref for _, ref in used_certs],
-            "databases": sorted({ref for _, s, ref, _ in claims if s == "database"}),
+            "databases": sorted({ref for _, s, ref, _ in claims if s == "database" and ref is not None}),
         }
         db.add(
             Consent(
@@ -270,11 +272,10 @@ def get_application(db: Session, *, actor: Principal, number: str) -> Applicatio
     rating = db.execute(select(Rating.score).where(Rating.application_id == application.id)).scalar_one_or_none()
     consent = db.execute(select(Consent.id).where(Consent.application_id == application.id)).first() is not None
     target = (
-        db.get(Bundle, application.bundle_id).code
+        db.get_one(Bundle, application.bundle_id).code
         if application.bundle_id
-        # type: ignore[union-attr]
-        else db.get(ServiceItem, application.item_id).code
-    )  # type: ignore[union-attr]
+        else db.get_one(ServiceItem, application.item_id).code
+    )
     return ApplicationRead(
         number=application.number,
         title=application.title,

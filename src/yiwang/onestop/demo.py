@@ -75,7 +75,7 @@ def _demo_items() -> dict[str, Any]:
 
 
 def _m(key: str, name: str, source: str = "upload", **extra: Any) -> MaterialDef:
-    return MaterialDef(key=key, name=name, source=source, **extra)  # type: ignore[arg-type]
+    return MaterialDef(key=key, name=name, source=source, **extra)
 
 
 def _field(spec: str | dict[str, Any]) -> FormField:
@@ -153,8 +153,8 @@ def _single_items(types: dict[str, str], rng: random.Random) -> list[ItemCreate]
                     basic_code=code,
                     department_code=dept,
                     name=name,
-                    category=category,  # type: ignore[arg-type]
-                    audience=audience,  # type: ignore[arg-type]
+                    category=category,
+                    audience=audience,
                     life_event=None if enterprise else event,
                     enterprise_event=event if enterprise else None,
                     legal_days=max(days, 20),

@@ -52,9 +52,9 @@ def rate_application(db: Session, *, actor: Principal, number: str, data: Rating
     followup_id = None
     if data.score <= 2:
         if application.bundle_id:
-            lead = db.get(Bundle, application.bundle_id).lead_department_code  # type: ignore[union-attr]
+            lead = db.get_one(Bundle, application.bundle_id).lead_department_code
         else:
-            lead = db.get(ServiceItem, application.item_id).department_code  # type: ignore[union-attr]
+            lead = db.get_one(ServiceItem, application.item_id).department_code
         department = org_service.get_department_by_code(db, code=lead)
         followup = FollowUp(
             rating_id=rating.id,

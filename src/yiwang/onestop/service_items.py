@@ -66,10 +66,10 @@ def _material_def(m: ItemMaterial) -> MaterialDef:
         required=m.required,
         form=m.form,
         copies=m.copies,
-        source=m.source,  # type: ignore[arg-type]
+        source=m.source,
         cert_type_code=m.cert_type_code,
         database=m.database,
-        produced_by=m.produced_by,  # type: ignore[arg-type]
+        produced_by=m.produced_by,
         max_pages=m.max_pages,
     )
 

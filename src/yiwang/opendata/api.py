@@ -21,6 +21,7 @@ from yiwang.opendata.schemas import (
     OpenApplicationCreate,
     OpenApplicationRead,
     OpenDecision,
+    PortalFigures,
 )
 
 router = APIRouter(prefix="/api/opendata", tags=["数据开放 opendata"])
@@ -125,7 +126,7 @@ def set_limit(
 
 
 @router.get("/figures")
-def figures(db: DbSession, user: Annotated[Principal, Depends(require(perm.API_USE))]) -> dict[str, Any]:
+def figures(db: DbSession, user: Annotated[Principal, Depends(require(perm.API_USE))]) -> PortalFigures:
     """Open datasets, fresh share (indicator 13) and department coverage (indicator 12)."""
     return service.portal_figures(db)
 

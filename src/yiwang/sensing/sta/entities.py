@@ -15,6 +15,20 @@ class Nav:
     remote_fk: str | None = None
     assoc: tuple[Any, str, str] | None = None
 
+    @property
+    def to_one_fk(self) -> str:
+        """A to-one link's foreign key attribute on the source model."""
+        if self.fk is None:
+            raise LookupError(f"the link to {self.target} has no local foreign key")
+        return self.fk
+
+    @property
+    def to_many_fk(self) -> str:
+        """A to-many link's foreign key attribute on the target model (links without an association)."""
+        if self.remote_fk is None:
+            raise LookupError(f"the link to {self.target} has no remote foreign key")
+        return self.remote_fk
+
 
 @dataclass(frozen=True)
 class EntityType:

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from yiwang.core.db import changed_rows
 from yiwang.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from yiwang.sensing import models as m
 from yiwang.sensing.sta import scope
@@ -165,9 +166,9 @@ class LinkWriter(Writer):
                 f"；请改为引用另一个 {required.singular}"
             )
         assoc, local, remote = nav.assoc
-        removed = self.db.execute(
-            delete(assoc).where(getattr(assoc, local) == source.id, getattr(assoc, remote) == target.id)
-        ).rowcount
+        removed = changed_rows(
+            self.db, delete(assoc).where(getattr(assoc, local) == source.id, getattr(assoc, remote) == target.id)
+        )
         if not removed:
             raise NotFound(f"{link.source.singular}({source.id}) 与 {link.target.singular}({target.id}) 之间没有关联")
         thing, _location = self._thing_and_location(link.source, source, target)
