@@ -11,10 +11,15 @@ $BIN/ruff format --check src tests bench migrations scripts
 echo "== import contracts"
 $BIN/lint-imports
 
+# One pytest-xdist worker per core (YIWANG_TEST_WORKERS to choose); a module's tests stay together on
+# one worker and the tests marked serial share one (tests/conftest.py). On PostgreSQL each worker gets
+# a database of its own named after the one in YIWANG_TEST_DATABASE_URL (tests/databases.py).
+PYTEST=("$BIN/pytest" -q -p no:cacheprovider -n "${YIWANG_TEST_WORKERS:-auto}" --dist loadgroup)
+
 echo "== pytest on SQLite"
-env -u YIWANG_TEST_DATABASE_URL $BIN/pytest -q -p no:cacheprovider "$@"
+env -u YIWANG_TEST_DATABASE_URL "${PYTEST[@]}" "$@"
 
 if [ -n "${YIWANG_TEST_DATABASE_URL:-}" ]; then
   echo "== pytest on PostgreSQL"
-  $BIN/pytest -q -p no:cacheprovider "$@"
+  "${PYTEST[@]}" "$@"
 fi
