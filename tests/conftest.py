@@ -27,8 +27,9 @@ PG_URL = os.environ.get("YIWANG_TEST_DATABASE_URL")
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests are slow tests. Under pytest-xdist (`--dist loadgroup`) a module's tests stay
-    together on one worker, in order, sharing their module fixtures; the serial tests form one group of
-    their own, started first as it is among the longest."""
+    together on one worker, in order, sharing their module fixtures, and the serial tests form one
+    group, which goes first as it is among the longest. Otherwise each worker keeps the collection's
+    order, so a test meets at most the records that the tests before it in a one-process run leave."""
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
