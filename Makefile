@@ -1,8 +1,10 @@
 # The two set-up commands of the README:
 #   make start  — install, then start the platform in demo mode on its embedded defaults (SQLite, ./var,
 #                 demo data with published logins; never for real data — see docs/operations.md)
-#   make test   — install with test tools, then run the whole suite (lint, import contracts, tests)
-.PHONY: start test install install-test assets browser lint
+#   make test   — install with test tools, then run the whole suite (static checks, then the tests)
+# And while working on the code (after one `make test` or `make install-test`):
+#   make check  — the static checks alone: ruff, format, the import rule between packages, mypy
+.PHONY: start test check install install-test assets browser
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,6 +17,9 @@ start: install
 
 test: install-test browser
 	bash scripts/test.sh
+
+check:
+	bash scripts/check.sh
 
 install: $(BIN)/python assets
 	$(BIN)/pip install --quiet -e .

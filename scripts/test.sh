@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: style, import contracts, then pytest on SQLite, and again on PostgreSQL
-# when YIWANG_TEST_DATABASE_URL is set (CI sets it to the machine's PostgreSQL).
+# The whole test suite: the static checks (scripts/check.sh), then pytest on SQLite, and again on
+# PostgreSQL when YIWANG_TEST_DATABASE_URL is set (CI sets it to the machine's PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
-echo "== ruff"
-$BIN/ruff check src tests bench migrations scripts
-$BIN/ruff format --check src tests bench migrations scripts
-echo "== import contracts"
-$BIN/lint-imports
+bash scripts/check.sh
 
 # One pytest-xdist worker per core (YIWANG_TEST_WORKERS to choose); a module's tests stay together on
 # one worker and the tests marked serial share one (tests/conftest.py). On PostgreSQL each worker gets

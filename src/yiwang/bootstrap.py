@@ -13,10 +13,9 @@ from yiwang.core import audit, events
 from yiwang.core.jobs import Job
 from yiwang.core.migrate import upgrade
 from yiwang.core.passwords import policy_problems
-from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
+from yiwang.core.permissions import PLATFORM_ADMIN, SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.org import permissions as org_permissions
 from yiwang.org import service as org_service
 from yiwang.org.schemas import UserCreate
 from yiwang.web import nav, templating
@@ -80,7 +79,7 @@ def ensure_initial_admin(runtime: Runtime, *, username: str = "admin") -> tuple[
     """Outside demo mode, a platform without any platform administrator gets one: a random one-time
     password, shown once by the caller, that must be changed at first login. None when one exists."""
     with runtime.db.unit_of_work() as db:
-        if org_service.list_accounts(db, role=org_permissions.PLATFORM_ADMIN):
+        if org_service.list_accounts(db, role=PLATFORM_ADMIN):
             return None
         department = next((d for d in org_service.list_departments(db) if d.kind == "platform"), None)
         if department is None:
@@ -98,7 +97,7 @@ def ensure_initial_admin(runtime: Runtime, *, username: str = "admin") -> tuple[
                 display_name="平台管理员",
                 password=password,
                 department_code=department.code,
-                roles=[org_permissions.PLATFORM_ADMIN],
+                roles=[PLATFORM_ADMIN],
                 must_change_password=True,
             ),
         )

@@ -148,7 +148,7 @@ def test_xlsx_export_then_import_with_a_bad_code_refused_and_a_good_one_created(
 def test_xlsx_import_creates_entries_and_refuses_junk(client):
     from openpyxl import Workbook
 
-    from yiwang.catalog.service import ENTRY_COLUMNS, ITEM_COLUMNS
+    from yiwang.catalog.workbook import ENTRY_COLUMNS, ITEM_COLUMNS
 
     steward = bearer(client, "hbj_steward")
     workbook = Workbook()

@@ -13,7 +13,7 @@ import pytest
 
 from tests.cityops.conftest import bearer, report
 from tests.conftest import page_login
-from yiwang.cityops import service
+from yiwang.cityops import rules, service
 from yiwang.cityops.schemas import DispatchRuleCreate
 from yiwang.core.errors import Conflict
 from yiwang.core.security import Principal
@@ -273,7 +273,7 @@ def test_a_duplicate_rule_is_a_conflict(client, places):
 def test_a_duplicate_added_at_the_same_moment_is_a_conflict_too(client, runtime, places, monkeypatch):
     """Two writers may both pass the duplicate check; the unique key refuses the second, still as a 409."""
     with dispatch_rule(client, division_code=places.town.code, department_code="CGJ"):
-        monkeypatch.setattr(service, "_find_rule", lambda db, **key: None)  # the check ran before the other commit
+        monkeypatch.setattr(rules, "_find_rule", lambda db, **key: None)  # the check ran before the other commit
         centre = Principal(user_id=None, username="test:centre", display_name="测试中心", kind="staff")
         data = DispatchRuleCreate(division_code=places.town.code, category_code=CATEGORY, department_code="HBJ")
         with runtime.db.unit_of_work() as db:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import bearer, csrf_from, page_login, unique
-from yiwang.demo.loader import demo_id_number
+from yiwang.demo.people import demo_id_number
 
 ZHANGSAN_ID = demo_id_number("19900307", 123)
 ZHANGSAN_PHONE = "13912345678"

@@ -12,7 +12,7 @@ from tests.conftest import unique
 from yiwang.core.crypto import FieldCipher
 from yiwang.core.db import make_engine
 from yiwang.core.migrate import upgrade
-from yiwang.demo.loader import demo_id_number
+from yiwang.demo.people import demo_id_number
 
 ID_NUMBER = demo_id_number("19850214", 321)
 TYPED_INTO_A_TEXT_FIELD = demo_id_number("19600101", 555)

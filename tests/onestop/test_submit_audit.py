@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import bearer, unique
 from yiwang.core.audit import AuditEntry
-from yiwang.demo.loader import demo_id_number
+from yiwang.demo.people import demo_id_number
 
 ZHANGSAN_ID = demo_id_number("19900307", 123)
 

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import bearer
 from tests.onestop.conftest import ShopBundle, apply_bundle
 from yiwang.core import workdays
-from yiwang.onestop import service
+from yiwang.onestop import clock
 
 
 def tasks_by_department(application):
@@ -121,8 +121,8 @@ def test_a_supplement_request_lists_everything_once_and_pauses_the_clock(client,
     state = client.get(f"/api/onestop/applications/{application['number']}", headers=zhang).json()
     assert state["status"] == "supplement"
     # twelve calendar days pass while the applicant gathers the documents: none of them count
-    later = service.today() + timedelta(days=12)
-    monkeypatch.setattr(service, "today", lambda: later)
+    later = clock.today() + timedelta(days=12)
+    monkeypatch.setattr(clock, "today", lambda: later)
     paused_days = workdays.working_days_between(later - timedelta(days=12), later)
     queued = {t["id"]: t for t in client.get("/api/onestop/tasks", headers=spj, params={"stage": "supplement"}).json()}
     assert queued[task["id"]]["overdue"] is False  # the clock is stopped
@@ -142,7 +142,7 @@ def test_overdue_tasks_are_marked(client, application, monkeypatch):
     spj = bearer(client, "spj_handler")
     task = tasks_by_department(application)["SPJ"]
     later = _d(task["due_date"]) + timedelta(days=3)
-    monkeypatch.setattr(service, "today", lambda: later)
+    monkeypatch.setattr(clock, "today", lambda: later)
     queued = {t["id"]: t for t in client.get("/api/onestop/tasks", headers=spj, params={"overdue": True}).json()}
     assert queued[task["id"]]["overdue"] is True and queued[task["id"]]["remaining_days"] < 0
 
@@ -161,7 +161,7 @@ def test_a_bad_rating_opens_a_follow_up_due_in_15_working_days(client, applicati
     assert rated.status_code == 201 and rated.json()["followup_id"]
     followups = {f["id"]: f for f in client.get("/api/onestop/followups", headers=spj).json()}
     followup = followups[rated.json()["followup_id"]]
-    assert followup["due_date"] == workdays.add_working_days(service.today(), 15).isoformat()
+    assert followup["due_date"] == workdays.add_working_days(clock.today(), 15).isoformat()
     assert followup["department_code"] == "SPJ"  # the bundle's lead department
     assert rated.json()["followup_id"] not in {
         f["id"] for f in client.get("/api/onestop/followups", headers=cgj).json()

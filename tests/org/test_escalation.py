@@ -3,7 +3,7 @@
 import secrets
 
 from tests.conftest import bearer, page_login, run_cli, token_for, unique
-from yiwang.demo.loader import demo_credit_code, demo_id_number
+from yiwang.demo.people import demo_credit_code, demo_id_number
 
 
 def _me(client, headers) -> dict:

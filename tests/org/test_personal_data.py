@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from tests.conftest import bearer, unique
-from yiwang.demo.loader import demo_id_number
+from yiwang.demo.people import demo_id_number
 from yiwang.org.models import User
 
 

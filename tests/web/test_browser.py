@@ -38,3 +38,26 @@ def test_wrong_password_shows_a_readable_message(live_url, browser):
     page.click("button.primary")
     assert "用户名或密码错误" in page.locator(".alert").inner_text()
     page.close()
+
+
+@pytest.mark.browser
+def test_a_refused_form_shows_the_message_beside_its_field_and_keeps_the_input(live_url, browser):
+    page = browser.new_page(locale="zh-CN")
+    page.goto(f"{live_url}/login")
+    page.fill("input[name=username]", "ldz_dispatcher")
+    page.fill("input[name=password]", "changshu2026")
+    page.click("button.primary")
+    page.goto(f"{live_url}/cityops/rules")
+    page.select_option("select[name=division_code]", index=1)
+    page.select_option("select[name=category_code]", "SJ03")
+    page.select_option("select[name=department_code]", "CGJ")
+    page.fill("input[name=sla_hours]", "两天")
+    page.click('button:has-text("添加规则")')
+    page.wait_for_selector(".field-error")
+    hours = page.locator("input[name=sla_hours]")
+    assert hours.input_value() == "两天" and hours.get_attribute("aria-invalid") == "true"
+    message = page.locator(f"#{hours.get_attribute('aria-describedby')}")
+    assert message.inner_text() == "时限须为 1 到 720 之间的整数小时，或留空按类别默认"
+    assert page.locator("select[name=category_code]").input_value() == "SJ03"
+    assert "时限（小时）" in page.locator(".alert").inner_text()
+    page.close()

@@ -22,7 +22,17 @@ from yiwang.core.db import DbSession, get_db, get_read_db
 
 DB_DEPENDENCIES = {get_db, get_read_db}
 DB_TYPE_NAMES = {"DbSession", "ReadDbSession", "Session"}
-BLOCKING_MODULE_SUFFIXES = (".service", ".pipeline", ".ckan", ".sta", ".ingest", ".registries", ".auth", ".audit")
+BLOCKING_MODULE_SUFFIXES = (
+    ".service",
+    ".pipeline",
+    ".ckan",
+    ".sta",
+    ".ingest",
+    ".registries",
+    ".auth",
+    ".audit",
+    ".workbook",
+)
 BLOCKING_BUILTINS = {"open"}
 BLOCKING_METHODS = {
     "read_text",

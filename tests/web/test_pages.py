@@ -3,7 +3,7 @@
 import re
 
 from tests.conftest import csrf_from, page_login, unique
-from yiwang.demo.loader import demo_id_number
+from yiwang.demo.people import demo_id_number
 
 HTML = {"accept": "text/html"}
 

@@ -68,7 +68,8 @@ def _lag_median(d: np.ndarray, lags: int) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(stacked, axis=0)
+            medians: np.ndarray = np.nanmedian(stacked, axis=0)
+            return medians
 
 
 def detect(
@@ -309,7 +310,7 @@ def backtest(
     step: int | None = None,
     seasons: int = 14,
     p: int = 3,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """Rolling-origin backtest: MAE of the model and of seasonal-naive, their ratio, interval coverage."""
     x = np.asarray(values, dtype=float)
     step = step or period

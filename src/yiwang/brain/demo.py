@@ -15,11 +15,11 @@ from yiwang.brain import models as m
 from yiwang.brain import service as svc
 from yiwang.brain.schemas import CardScenarioIn, EcosystemEnterpriseIn, GovSystemIn, UpstreamIntegrationIn
 from yiwang.core.db import dialect_insert
-from yiwang.core.identifiers import credit_code_check_char
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
-from yiwang.core.timeutil import utcnow
+from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.demo.people import demo_credit_code
 
 SYSTEM = Principal(
     user_id=None,
@@ -109,12 +109,6 @@ UPSTREAM_PENDING = {
 }
 
 
-def _credit_code(n: int) -> str:
-    body = f"91320581MA{n:07d}"[:17]
-    body = body.replace("I", "1").replace("O", "0")
-    return body + credit_code_check_char(body)
-
-
 def load_registries(db: Any) -> int:
     count = 0
     today = date.today()
@@ -166,7 +160,7 @@ def load_registries(db: Any) -> int:
             actor=SYSTEM,
             key="enterprises",
             data=EcosystemEnterpriseIn(
-                code=_credit_code(2021000 + n),
+                code=demo_credit_code(f"MA{2021000 + n:07d}"),
                 name=f"常熟{['数智', '云图', '慧城', '虞数', '琴川', '尚湖'][n % 6]}科技第{n}号有限公司（演示）",
                 field=rng.choice(ENTERPRISE_FIELDS),
                 status=status,
@@ -270,7 +264,7 @@ def backfill_series(db: Any, *, days: int, now: datetime) -> int:
         if meta.kind == "aqi":  # daily AQI for the good-day share, from the same generated hours
             daily: dict[datetime, list[float]] = {}
             for t, v in zip(times, values, strict=True):
-                day = signs.local_midnight_utc(t.astimezone(signs.SHANGHAI).date())
+                day = signs.local_midnight_utc(t.astimezone(SHANGHAI).date())
                 daily.setdefault(day, []).append(float(v))
             key = "aqiday:" + meta.key.split(":", 1)[1]
             day_rows = [

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.brain import analytics, signs
 from yiwang.brain import models as m
-from yiwang.core.timeutil import utcnow
+from yiwang.core.timeutil import SHANGHAI, utcnow
 
 # Per kind: step, period, seasons of history for the baseline, z, counts?, forecast horizon, AR order.
 KINDS: dict[str, dict[str, Any]] = {
@@ -54,7 +54,7 @@ def _grid_end(step: str, now: datetime) -> datetime:
     """End (exclusive) of the grid: the next hour, or the next local midnight for daily series."""
     if step == "hour":
         return signs.hour_floor(now) + timedelta(hours=1)
-    today = now.astimezone(signs.SHANGHAI).date()
+    today = now.astimezone(SHANGHAI).date()
     return signs.local_midnight_utc(today + timedelta(days=1))
 
 

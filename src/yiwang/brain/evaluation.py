@@ -122,19 +122,19 @@ def compute(db: Session, *, period: date) -> dict[str, list[dict[str, Any]]]:
         }
         score, detail = _score(comp, DEPARTMENT_WEIGHTS)
         results["department"].append({"code": d.code, "name": d.short_name, "score": score, "components": detail})
-    for code, d in divisions.items():
+    for code, division in divisions.items():
         comp = {
             "on_time": by_div.get(code, {}).get("on_time"),
             "satisfaction": by_div.get(code, {}).get("satisfaction"),
         }
         score, detail = _score(comp, DIVISION_WEIGHTS)
-        results["division"].append({"code": code, "name": d.name, "score": score, "components": detail})
+        results["division"].append({"code": code, "name": division.name, "score": score, "components": detail})
     for kind in results:
         ranked = sorted(results[kind], key=lambda r: (r["score"] is None, -(r["score"] or 0), r["code"]))
         for position, row in enumerate(ranked, start=1):
             row["rank"] = position if row["score"] is not None else None
         results[kind] = ranked
-    results["notes"] = [{"note": n} for n in notes]  # type: ignore[list-item]
+    results["notes"] = [{"note": n} for n in notes]
     return results
 
 

@@ -91,7 +91,7 @@ def assess(
     *,
     value: float | None,
     target: float,
-    history: list[tuple[date, float]],
+    history: list[tuple[date, float | None]],
     as_of: date,
     deadline: date = PLAN_END,
     window: int = 12,

@@ -4,19 +4,19 @@ warnings and forecasts, evaluation, monthly report (HTML and PDF), and registry 
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from yiwang.brain import diagnosis, registries, report
 from yiwang.brain import indicators as ind
 from yiwang.brain import permissions as p
 from yiwang.brain import service as svc
+from yiwang.brain.page_forms import DeleteRowForm
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, ValidationFailed
 from yiwang.core.security import Principal, require
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm, upload_bytes
+from yiwang.web.forms import PageForm, Submission, UploadForm, read_submission, upload_bytes
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -148,34 +148,21 @@ def registry_page(
 def registry_save(
     request: Request, db: DbSession, user: Maintainer, key: RegistryKey, _csrf: CsrfChecked, form: PageForm
 ) -> Response:
-    """Save one row from the form (checkbox and empty dates handled here)."""
+    """Save one row from the form; the registry's input model is the form's model."""
     spec = registries.spec_for(key)
-    values: dict[str, Any] = {}
-    for column in spec.columns:
-        raw = form.get(column.field)
-        if column.kind == "bool":
-            values[column.field] = raw is not None
-        elif raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        else:
-            values[column.field] = raw
-    try:
-        data = spec.schema(**values)
-        svc.save_registry_row(db, actor=user, key=key, data=data)
-    except ValidationError as exc:
-        message = "；".join(registries._pydantic_reasons(spec, exc))
+    row = read_submission(spec.schema, form, labels={c.field: c.header for c in spec.columns})
+    if row.data is None:
         return render(
-            request,
-            "brain/registry.html",
-            _registry_context(db, key, can_write=True, editing=values, error_message=message),
-            status_code=422,
+            request, "brain/registry.html", _registry_context(db, key, can_write=True, form=row), status_code=422
         )
+    try:
+        svc.save_registry_row(db, actor=user, key=key, data=row.data)
     except AppError as exc:
         db.rollback()
         return render(
             request,
             "brain/registry.html",
-            _registry_context(db, key, can_write=True, editing=values, error_message=exc.message),
+            _registry_context(db, key, can_write=True, form=row, error_message=exc.message),
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/brain/registries/{key}?notice=saved", status_code=303)
@@ -183,14 +170,14 @@ def registry_save(
 
 @router.post("/brain/registries/{key}/delete", response_class=HTMLResponse)
 def registry_delete(
-    request: Request,
     db: DbSession,
     user: Maintainer,
     key: RegistryKey,
     _csrf: CsrfChecked,
-    code: Annotated[str, Form(min_length=1, max_length=40)],
+    form: Annotated[Submission[DeleteRowForm], Depends(DeleteRowForm.submitted)],
 ) -> Response:
-    svc.delete_registry_row(db, actor=user, key=key, code=code)
+    data = form.data or form.refuse()
+    svc.delete_registry_row(db, actor=user, key=key, code=data.code)
     return RedirectResponse(f"/brain/registries/{key}?notice=saved", status_code=303)
 
 
@@ -201,8 +188,12 @@ def registry_import(
     user: Maintainer,
     key: RegistryKey,
     _csrf: CsrfChecked,
-    file: Annotated[UploadFile, File()],
+    form: Annotated[Submission[UploadForm], Depends(UploadForm.submitted)],
 ) -> Response:
+    if form.data is None:
+        context = _registry_context(db, key, can_write=True, import_form=form)
+        return render(request, "brain/registry.html", context, status_code=422)
+    file = form.data.file
     content = upload_bytes(file, limit=registries.MAX_IMPORT_BYTES)
     try:
         result = svc.import_registry(db, actor=user, key=key, content=content, filename=file.filename or "")

@@ -5,8 +5,7 @@ team city-wide, department admins for their own department (department-level fig
 records outside their scope are filtered out). Registry maintenance: the big-data bureau's staff.
 """
 
-from yiwang.core.permissions import Permission, registry
-from yiwang.org.permissions import DATA_STEWARD, DEPT_ADMIN, LEADER, PLATFORM_ADMIN
+from yiwang.core.permissions import DATA_STEWARD, DEPT_ADMIN, LEADER, PLATFORM_ADMIN, Permission, registry
 
 BRAIN_READ = "brain.dashboard.read"
 REGISTRY_WRITE = "brain.registry.write"

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from openpyxl import Workbook, load_workbook
 from pydantic import BaseModel, ValidationError
@@ -54,12 +54,17 @@ class Column:
         return str(value)
 
 
+# The registry tables: each has a code, a department and the time of its last change.
+RegistryRow = m.GovSystem | m.CardScenario | m.EcosystemEnterprise | m.UpstreamIntegration
+RegistryModel = type[RegistryRow]
+
+
 @dataclass(frozen=True)
 class RegistrySpec:
     key: str
     title: str
     indicators: tuple[int, ...]
-    model: type[m.Base]
+    model: RegistryModel
     schema: type[BaseModel]
     columns: tuple[Column, ...]
     description: str
@@ -176,18 +181,23 @@ def _row_dict(spec: RegistrySpec, row: Any) -> dict[str, Any]:
 def list_rows(db: Session, *, key: str, department_codes: set[str] | None = None) -> list[dict[str, Any]]:
     """Every row of a registry (or only those of the given departments), ordered by code."""
     spec = spec_for(key)
-    query = select(spec.model).order_by(spec.model.code)  # type: ignore[attr-defined]
+    query = select(spec.model).order_by(spec.model.code)
     if department_codes is not None:
-        query = query.where(spec.model.department_code.in_(department_codes))  # type: ignore[attr-defined]
+        query = query.where(spec.model.department_code.in_(department_codes))
     return [_row_dict(spec, r) for r in db.execute(query).scalars()]
 
 
 def get_row(db: Session, *, key: str, code: str) -> dict[str, Any]:
     spec = spec_for(key)
-    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = _find(db, spec, code)
     if row is None:
         raise NotFound("台账记录不存在")
     return _row_dict(spec, row)
+
+
+def _find(db: Session, spec: RegistrySpec, code: str) -> RegistryRow | None:
+    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()
+    return cast(RegistryRow | None, row)  # selecting one of several models is typed as their common base
 
 
 def _department_codes(db: Session) -> dict[str, int]:
@@ -203,7 +213,7 @@ def _check_scope(actor: Principal, department_id: int | None) -> None:
 
 def _save(db: Session, spec: RegistrySpec, data: BaseModel) -> tuple[Any, bool]:
     values = data.model_dump()
-    row = db.execute(select(spec.model).where(spec.model.code == values["code"])).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = _find(db, spec, values["code"])
     created = row is None
     if row is None:
         row = spec.model()
@@ -259,7 +269,7 @@ def save_row(db: Session, *, actor: Principal, key: str, data: BaseModel) -> dic
 
 def delete_row(db: Session, *, actor: Principal, key: str, code: str) -> None:
     spec = spec_for(key)
-    row = db.execute(select(spec.model).where(spec.model.code == code)).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = _find(db, spec, code)
     if row is None:
         raise NotFound("台账记录不存在")
     _check_scope(actor, _department_codes(db).get(row.department_code))
@@ -276,6 +286,7 @@ def export_xlsx(db: Session, *, key: str, department_codes: set[str] | None = No
     spec = spec_for(key)
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None  # a new workbook has one sheet
     sheet.title = spec.title[:31]
     append_row(sheet, [c.header for c in spec.columns])
     for row in list_rows(db, key=key, department_codes=department_codes):
@@ -478,7 +489,9 @@ def _systems(db: Session) -> list[m.GovSystem]:
 SYSTEM_COLUMNS = [("code", "系统编号"), ("name", "系统名称"), ("department_code", "部门"), ("detail", "情况")]
 
 
-def _system_records(systems: list[m.GovSystem], counts: Callable[[m.GovSystem], bool], detail: Callable) -> list:
+def _system_records(
+    systems: list[m.GovSystem], counts: Callable[[m.GovSystem], bool], detail: Callable[[m.GovSystem], str]
+) -> list[dict[str, Any]]:
     return [
         {
             "code": s.code,
@@ -529,7 +542,7 @@ def measure(db: Session, no: int) -> RegistryMeasure:
             float(counted) if rows else None, counted, None, records, columns, "" if rows else "台账中没有记录"
         )
     if no == 16:
-        rows = list(db.execute(select(m.EcosystemEnterprise).order_by(m.EcosystemEnterprise.code)).scalars())
+        enterprises = list(db.execute(select(m.EcosystemEnterprise).order_by(m.EcosystemEnterprise.code)).scalars())
         records = [
             {
                 "code": r.code,
@@ -538,17 +551,22 @@ def measure(db: Session, no: int) -> RegistryMeasure:
                 "detail": dict(ENTERPRISE_STATUS)[r.status] + (f"（{r.settled_on}）" if r.settled_on else ""),
                 "counted": r.status == "settled",
             }
-            for r in rows
+            for r in enterprises
         ]
         counted = sum(r["counted"] for r in records)
         columns = [("code", "统一社会信用代码"), ("name", "企业"), ("field", "领域"), ("detail", "状态")]
-        for record, row in zip(records, rows, strict=True):
+        for record, row in zip(records, enterprises, strict=True):
             record["field"] = row.field
         return RegistryMeasure(
-            float(counted) if rows else None, counted, None, records, columns, "" if rows else "台账中没有记录"
+            float(counted) if enterprises else None,
+            counted,
+            None,
+            records,
+            columns,
+            "" if enterprises else "台账中没有记录",
         )
     if no in UPSTREAM_PLATFORMS:
-        rows = list(
+        integrations = list(
             db.execute(
                 select(m.UpstreamIntegration)
                 .where(m.UpstreamIntegration.indicator_no == no)
@@ -563,11 +581,16 @@ def measure(db: Session, no: int) -> RegistryMeasure:
                 "detail": dict(UPSTREAM_STATE)[r.state] + (f"（{r.done_on}）" if r.done_on else ""),
                 "counted": r.state == "done",
             }
-            for r in rows
+            for r in integrations
         ]
         counted = sum(r["counted"] for r in records)
         columns = [("code", "事项编号"), ("name", "对接事项"), ("department_code", "部门"), ("detail", "状态")]
         return RegistryMeasure(
-            _ratio(counted, len(rows)), counted, len(rows), records, columns, "" if rows else "台账中没有记录"
+            _ratio(counted, len(integrations)),
+            counted,
+            len(integrations),
+            records,
+            columns,
+            "" if integrations else "台账中没有记录",
         )
     raise KeyError(no)

@@ -122,10 +122,10 @@ def _read(
         target=definition.target,
         unit=definition.unit,
         kind=definition.kind,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         status_name=ind.STATUS_NAMES[status],
         status_reason=reason,
-        source=definition.source,  # type: ignore[arg-type]
+        source=definition.source,
         method=definition.method,
         numerator=measured.numerator,
         denominator=measured.denominator,

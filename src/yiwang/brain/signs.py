@@ -3,6 +3,7 @@ hourly/daily series brain keeps of them (for trends, warnings and forecasts), an
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from yiwang.brain import models as m
 from yiwang.brain import sources
 from yiwang.brain.sources import SourceUnavailable
-from yiwang.core.db import dialect_insert
+from yiwang.core.db import changed_rows, dialect_insert
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.org import service as org_service
 
@@ -22,7 +23,7 @@ WATER_GOOD = ("I", "II", "III")
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
-def _section(reader: Any) -> dict[str, Any]:
+def _section(reader: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one section's reader; a missing source becomes {"reason": ...} instead of failing the page."""
     try:
         return reader()
@@ -134,7 +135,7 @@ def local_midnight_utc(day: date) -> datetime:
 def prune(db: Session, *, keep_days: int = 800) -> int:
     """Drop series points older than the retention (two years and a bit)."""
     cutoff = utcnow() - timedelta(days=keep_days)
-    return db.execute(delete(m.SeriesPoint).where(m.SeriesPoint.ts < cutoff)).rowcount or 0
+    return changed_rows(db, delete(m.SeriesPoint).where(m.SeriesPoint.ts < cutoff))
 
 
 # --- rollup: copy the latest signs from the domains into brain's series ---------------------------
@@ -397,7 +398,8 @@ def _snapshot(db: Session, key: str) -> dict[str, Any] | None:
     row = db.get(m.SignSnapshot, key)
     if row is None or utcnow() - row.taken_at > SNAPSHOT_FRESH:
         return None
-    return json.loads(row.data)
+    data: dict[str, Any] = json.loads(row.data)
+    return data
 
 
 def all_signs(db: Session, *, allowed: set[str] | None, live: bool = False) -> dict[str, Any]:
@@ -416,7 +418,7 @@ def trends(db: Session, *, days: int = 30) -> dict[str, Any]:
     labels = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
 
     def daily(prefix: str, agg: Any) -> list[float | None]:
-        rows = dict(
+        rows: dict[datetime, Any] = dict(
             db.execute(
                 select(m.SeriesPoint.ts, agg(m.SeriesPoint.value))
                 .where(*_prefix(db, prefix), m.SeriesPoint.ts >= start)

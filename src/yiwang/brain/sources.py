@@ -520,7 +520,9 @@ def things(db: Session, *, kind: str | None = None) -> list[Any]:
     return call("sensing", "list_things", db, kind=kind)
 
 
-def hourly_series(db: Session, *, thing_id: int, property_codes: tuple[str, ...], start: datetime, end: datetime):
+def hourly_series(
+    db: Session, *, thing_id: int, property_codes: tuple[str, ...], start: datetime, end: datetime
+) -> list[Any]:
     """Hourly means of a device's first datastream whose property code matches."""
     detail = call("sensing", "get_thing", db, thing_id=thing_id)
     stream = next((s for s in detail["datastreams"] if s["code"] in property_codes), None)

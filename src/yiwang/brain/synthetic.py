@@ -26,7 +26,8 @@ def aqi_series(hours: int, *, seed: int = 0, start_hour: int = 0, start_day_of_y
     diurnal = 9.0 * np.exp(-((hour - 8) ** 2) / 6.0) + 12.0 * np.exp(-((hour - 20) ** 2) / 8.0) - 4.0
     weather = _ar1(rng, hours, 0.92, 3.2)
     base = 58.0 + rng.normal(0, 4)
-    return np.clip(base + season + diurnal + weather, 8.0, None)
+    aqi: np.ndarray = np.clip(base + season + diurnal + weather, 8.0, None)
+    return aqi
 
 
 def water_level_series(hours: int, *, seed: int = 0, start_hour: int = 0) -> np.ndarray:
@@ -42,7 +43,8 @@ def water_level_series(hours: int, *, seed: int = 0, start_hour: int = 0) -> np.
         # River levels rise over most of a day after rain and recede over the next days.
         rain[start : start + length] += rise * (1 - np.exp(-k / 12.0)) * np.exp(-np.maximum(k - 18, 0) / 30.0)
     noise = _ar1(rng, hours, 0.8, 0.012)
-    return 3.05 + rng.normal(0, 0.05) + diurnal + rain + noise
+    level: np.ndarray = 3.05 + rng.normal(0, 0.05) + diurnal + rain + noise
+    return level
 
 
 def daily_counts(days: int, *, mean: float, seed: int = 0, start_weekday: int = 0) -> np.ndarray:
@@ -51,7 +53,8 @@ def daily_counts(days: int, *, mean: float, seed: int = 0, start_weekday: int = 
     weekday = (np.arange(days) + start_weekday) % 7
     pattern = np.array([1.12, 1.05, 1.0, 1.0, 1.02, 0.85, 0.78])[weekday]
     drift = np.exp(_ar1(rng, days, 0.97, 0.04))
-    return rng.poisson(mean * pattern * drift).astype(float)
+    counts: np.ndarray = rng.poisson(mean * pattern * drift).astype(float)
+    return counts
 
 
 @dataclass

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from yiwang.catalog import permissions as perm
-from yiwang.catalog import service
+from yiwang.catalog import service, workbook
 from yiwang.catalog.schemas import (
     EntryCreate,
     EntryRead,
@@ -98,7 +98,7 @@ def list_versions(db: DbSession, user: Reader, code: str) -> list[EntryVersionRe
 @router.get("/export.xlsx", response_class=Response)
 def export_xlsx(db: DbSession, user: Reader) -> Response:
     """The whole visible catalog as an Excel workbook (sheets 目录 and 信息项)."""
-    content = service.export_xlsx(db, actor=user)
+    content = workbook.export_xlsx(db, actor=user)
     return Response(
         content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -112,4 +112,4 @@ def import_xlsx(db: DbSession, user: Writer, file: Annotated[UploadFile, File()]
     content = upload_bytes(file, limit=MAX_XLSX_BYTES)
     if len(content) > MAX_XLSX_BYTES:
         raise PayloadTooLarge("XLSX 文件超过 10MB")
-    return service.import_xlsx(db, actor=user, content=content)
+    return workbook.import_xlsx(db, actor=user, content=content)

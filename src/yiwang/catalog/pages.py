@@ -1,22 +1,21 @@
 """Pages of the resource catalog: search, entry, edit form, review queue, XLSX import and export."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from yiwang.catalog import permissions as perm
 from yiwang.catalog import schemas as s
-from yiwang.catalog import service
+from yiwang.catalog import service, workbook
+from yiwang.catalog.page_forms import ROW_FIELD, EntryForm, ReviewForm, row_field
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, PayloadTooLarge
 from yiwang.core.security import Principal, require
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm, upload_bytes
+from yiwang.web.forms import Submission, UploadForm, upload_bytes
 from yiwang.web.templating import render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
@@ -86,7 +85,7 @@ def search_page(
 @router.get("/export.xlsx", response_class=Response)
 def export_page(db: DbSession, user: Reader) -> Response:
     return Response(
-        service.export_xlsx(db, actor=user),
+        workbook.export_xlsx(db, actor=user),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="catalog.xlsx"'},
     )
@@ -98,16 +97,21 @@ def import_form(request: Request, user: Writer) -> HTMLResponse:
 
 
 @router.post("/import", response_class=HTMLResponse)
-def import_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm) -> HTMLResponse:
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        return render(request, "catalog/import.html", {"error_message": "请选择 XLSX 文件"}, status_code=422)
-    content = upload_bytes(upload, limit=10 * 1024 * 1024)
+def import_submit(
+    request: Request,
+    db: DbSession,
+    user: Writer,
+    _csrf: CsrfChecked,
+    form: Annotated[Submission[UploadForm], Depends(UploadForm.submitted)],
+) -> HTMLResponse:
+    if form.data is None:
+        return render(request, "catalog/import.html", {"form": form}, status_code=422)
+    content = upload_bytes(form.data.file, limit=10 * 1024 * 1024)
     try:
         if len(content) > 10 * 1024 * 1024:
             raise PayloadTooLarge("XLSX 文件超过 10MB")
         with db.begin_nested():
-            report = service.import_xlsx(db, actor=user, content=content)
+            report = workbook.import_xlsx(db, actor=user, content=content)
     except AppError as exc:
         errors = (exc.details or {}).get("errors", []) if isinstance(exc.details, dict) else []
         return render(request, "catalog/import.html", {"error_message": exc.message, "errors": errors}, status_code=422)
@@ -120,96 +124,70 @@ def review_queue(request: Request, db: DbSession, user: Annotated[Principal, Dep
     return render(request, "catalog/review.html", {"result": result, "bureau": service.is_bureau(db, user), **_vocab()})
 
 
+def _edit_page(
+    request: Request,
+    data: s.EntryUpdate,
+    code: str | None,
+    *,
+    form: Submission[EntryForm] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"data": data, "code": code, "rows": _rows(data, form), "form": form, **_vocab()}
+    return render(request, "catalog/edit.html", context, status_code=status_code)
+
+
+def _blank_entry() -> s.EntryUpdate:
+    """A new entry's defaults (a refused draft shows what was sent instead)."""
+    return s.EntryUpdate(name="新资源", items=[])
+
+
+def _rows(data: s.EntryUpdate, form: Submission[EntryForm] | None) -> list[dict[str, Any]]:
+    """The editor's rows: the items, then blank rows; after a refused save, the rows as they were sent."""
+    if form is not None:
+        numbers = {int(m.group(1)) for key in form.values if (m := ROW_FIELD.match(key))}
+        return [{"n": n} for n in range(max(numbers, default=-1) + 1)]
+    rows = [{"n": n} | item.model_dump() for n, item in enumerate(data.items)]
+    return rows + [{"n": len(rows) + n} for n in range(max(3, 8 - len(rows)))]
+
+
 @router.get("/new", response_class=HTMLResponse)
 def new_form(request: Request, db: DbSession, user: Writer) -> HTMLResponse:
-    blank = s.EntryUpdate(name="新资源", items=[])
-    return render(request, "catalog/edit.html", {"data": blank, "code": None, "rows": _rows(blank), **_vocab()})
-
-
-def _rows(data: s.EntryUpdate) -> list[dict]:
-    rows = [item.model_dump() for item in data.items]
-    return rows + [{} for _ in range(max(3, 8 - len(rows)))]
-
-
-def _form_to_entry(form) -> s.EntryUpdate:
-    items = []
-    for n in range(200):
-        name = str(form.get(f"item-{n}-name", "")).strip()
-        if f"item-{n}-name" not in form:
-            break
-        if not name:
-            continue
-        items.append(
-            {
-                "name": name,
-                "label": str(form.get(f"item-{n}-label", "")).strip() or name,
-                "data_type": form.get(f"item-{n}-data_type") or "string",
-                "length": int(form[f"item-{n}-length"]) if str(form.get(f"item-{n}-length", "")).isdigit() else None,
-                "required": form.get(f"item-{n}-required") == "on",
-                "validator": form.get(f"item-{n}-validator") or "none",
-                "validator_arg": str(form.get(f"item-{n}-validator_arg", "")),
-                "sensitivity": int(form.get(f"item-{n}-sensitivity") or 1),
-                "masking": form.get(f"item-{n}-masking") or "none",
-                "is_key": form.get(f"item-{n}-is_key") == "on",
-            }
-        )
-    return s.EntryUpdate.model_validate(
-        {
-            "name": form.get("name", ""),
-            "category": form.get("category"),
-            "subject": form.get("subject", ""),
-            "summary": form.get("summary", ""),
-            "format": form.get("format"),
-            "items": items,
-            "sharing_type": form.get("sharing_type"),
-            "sharing_condition": form.get("sharing_condition", ""),
-            "sharing_method": form.get("sharing_method"),
-            "open_type": form.get("open_type"),
-            "update_cycle": form.get("update_cycle"),
-            "data_grade": form.get("data_grade"),
-            "related_codes": [c for c in str(form.get("related_codes", "")).replace("，", ",").split(",") if c.strip()],
-            "tags": [t for t in str(form.get("tags", "")).replace("，", ",").split(",") if t.strip()],
-            "licence": form.get("licence", ""),
-            "note": form.get("note", ""),
-        }
-    )
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error.get("loc", ()))
-    message = str(error.get("msg", "")).removeprefix("Value error, ")
-    return f"{where}：{message}" if where else message
+    return _edit_page(request, _blank_entry(), None)
 
 
 @router.post("/new", response_class=HTMLResponse)
-def new_submit(request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm) -> Response:
+def new_submit(
+    request: Request,
+    db: DbSession,
+    user: Writer,
+    _csrf: CsrfChecked,
+    form: Annotated[Submission[EntryForm], Depends(EntryForm.submitted)],
+) -> Response:
     return _save(request, db, user, form, None)
 
 
 @router.get("/{code}/edit", response_class=HTMLResponse)
 def edit_form(request: Request, db: DbSession, user: Writer, code: str) -> HTMLResponse:
-    data = service.get_draft(db, code=code, actor=user)
-    return render(request, "catalog/edit.html", {"data": data, "code": code, "rows": _rows(data), **_vocab()})
+    return _edit_page(request, service.get_draft(db, code=code, actor=user), code)
 
 
 @router.post("/{code}/edit", response_class=HTMLResponse)
 def edit_submit(
-    request: Request, db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm, code: str
+    request: Request,
+    db: DbSession,
+    user: Writer,
+    _csrf: CsrfChecked,
+    form: Annotated[Submission[EntryForm], Depends(EntryForm.submitted)],
+    code: str,
 ) -> Response:
     return _save(request, db, user, form, code)
 
 
-def _save(request: Request, db: Session, user: Principal, form: FormData, code: str | None) -> Response:
-    try:
-        data = _form_to_entry(form)
-    except ValidationError as exc:
-        return render(
-            request,
-            "catalog/edit.html",
-            {"error_message": _first_error(exc), "data": None, "form": form, "code": code, "rows": [], **_vocab()},
-            status_code=422,
-        )
+def _save(request: Request, db: Session, user: Principal, form: Submission[EntryForm], code: str | None) -> Response:
+    rows = form.data.rows() if form.data is not None else []
+    data = form.build(lambda f: f.entry(), field_of=lambda loc: row_field(loc, rows))
+    if data is None:
+        return _edit_page(request, _blank_entry(), code, form=form, status_code=422)
     if code is None:
         entry = service.create_entry(db, actor=user, data=s.EntryCreate(**data.model_dump(exclude={"note"})))
     else:
@@ -217,22 +195,25 @@ def _save(request: Request, db: Session, user: Principal, form: FormData, code: 
     return RedirectResponse(f"/catalog/{entry.code}?notice=saved", status_code=303)
 
 
-@router.get("/{code}", response_class=HTMLResponse)
-def entry_page(request: Request, db: DbSession, user: Reader, code: str) -> HTMLResponse:
+def _entry_page(
+    request: Request, db: DbSession, user: Principal, code: str, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
     entry = service.get_entry(db, code=code, actor=user)
     versions = service.list_versions(db, code=code, actor=user)
     can_edit = user.has(perm.ENTRY_WRITE) and (user.can_reach_department(entry.department_id))
-    return render(
-        request,
-        "catalog/entry.html",
-        {
-            "entry": entry,
-            "versions": versions,
-            "can_edit": can_edit,
-            "bureau": service.is_bureau(db, user),
-            **_vocab(),
-        },
-    )
+    context = {
+        "entry": entry,
+        "versions": versions,
+        "can_edit": can_edit,
+        "bureau": service.is_bureau(db, user),
+        **_vocab(),
+    }
+    return render(request, "catalog/entry.html", context | extra, status_code=status_code)
+
+
+@router.get("/{code}", response_class=HTMLResponse)
+def entry_page(request: Request, db: DbSession, user: Reader, code: str) -> HTMLResponse:
+    return _entry_page(request, db, user, code)
 
 
 @router.post("/{code}/submit", response_class=HTMLResponse)
@@ -243,14 +224,15 @@ def submit_action(db: DbSession, user: Writer, _csrf: CsrfChecked, code: str) ->
 
 @router.post("/{code}/review", response_class=HTMLResponse)
 def review_action(
+    request: Request,
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.ENTRY_REVIEW))],
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[ReviewForm], Depends(ReviewForm.submitted)],
     code: str,
 ) -> Response:
-    decision = s.ReviewDecision(
-        approve=form.get("approve") == "1", note=str(form.get("note", "")).replace("\x00", "")[:500]
-    )
+    decision = form.to(s.ReviewDecision)
+    if decision is None:
+        return _entry_page(request, db, user, code, review_form=form, status_code=422)
     service.review_entry(db, actor=user, code=code, decision=decision)
     return RedirectResponse(f"/catalog/{code}?notice=saved", status_code=303)

@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -248,7 +248,7 @@ class EntryVersionRead(BaseModel):
     created_at: datetime
     actor: str
     note: str
-    snapshot: dict
+    snapshot: dict[str, Any]
 
 
 class ReviewDecision(StrictInput):
@@ -299,4 +299,4 @@ class SearchResult(BaseModel):
 class ImportReport(BaseModel):
     created: int
     updated: int
-    errors: list[dict] = Field(default_factory=list)
+    errors: list[dict[str, Any]] = Field(default_factory=list)

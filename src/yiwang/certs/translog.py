@@ -9,6 +9,7 @@ single head row (SELECT … FOR UPDATE on PostgreSQL; SQLite transactions are IM
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, select
@@ -70,7 +71,8 @@ def append(db: Session, entries: list[bytes]) -> list[int]:
     dialect = connection.dialect
     stamp_processor = LogLeaf.__table__.c.appended_at.type._cached_bind_processor(dialect)
     stamp = stamp_processor(utcnow()) if stamp_processor else utcnow()
-    leaves, nodes = [], []
+    leaves: list[tuple[int, bytes, Any]] = []
+    nodes: list[tuple[int, bytes]] = []
     for entry in entries:
         leaves.append((compact.size, entry, stamp))
         nodes.extend((node_key(level, i), h) for (level, i), h in compact.append(merkle.leaf_hash(entry)))

@@ -1,10 +1,9 @@
 """Smart dispatch: a character n-gram naive Bayes classifier of complaint texts.
 
 Trained on data/train.tsv (complaints written for this project), shipped as data/model.json, so
-nothing is downloaded at run time. `python -m yiwang.cityops.classifier train` rebuilds the model;
-`... cv` cross-validates the shipped configuration on the training data and `... compare` ranks
-variants (classifier_cv.py); `... evaluate` reports accuracy on the separately written
-data/heldout.tsv, which is never used to choose anything.
+nothing is downloaded at run time. The developer command in classifier_training.py rebuilds the model,
+cross-validates and compares configurations on the training data, and reports accuracy on the
+separately written data/heldout.tsv, which is never used to choose anything.
 
 Both naive Bayes kinds are stored as one linear model over the vocabulary V:
 
@@ -22,7 +21,6 @@ import csv
 import json
 import math
 import re
-import sys
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -202,25 +200,3 @@ def summarise(best: list[tuple[Suggestion, str]], department_of: dict[str, str])
 def departments_by_category() -> dict[str, str]:
     with (DATA / "event_categories.csv").open(encoding="utf-8") as handle:
         return {row["code"]: row["default_department"] for row in csv.DictReader(handle)}
-
-
-def main(argv: list[str]) -> None:
-    command = argv[0] if argv else ""
-    if command == "train":
-        model = train(read_corpus(DATA / "train.tsv"))
-        MODEL_PATH.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        print(f"model written: {MODEL_PATH} ({model['vocab_size']} features)")
-    elif command == "evaluate":
-        model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-        print(json.dumps(evaluate(read_corpus(DATA / "heldout.tsv"), departments_by_category(), model)))
-    elif command in ("cv", "compare"):
-        from yiwang.cityops import classifier_cv
-
-        classifier_cv.main(command)
-    else:
-        print("usage: python -m yiwang.cityops.classifier train | evaluate | cv | compare", file=sys.stderr)
-        raise SystemExit(2)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

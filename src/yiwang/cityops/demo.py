@@ -14,6 +14,7 @@ from yiwang.core.permissions import registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
+from yiwang.demo.people import mobile, person_name
 from yiwang.org import service as org_service
 
 
@@ -72,12 +73,12 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
                     lat=round((division.lat or 31.65) + rng.uniform(-0.01, 0.01), 5),
                     address=f"{division.name}（演示地址）",
                     source="citizen" if reporter is citizen else "hotline",
-                    reporter_name="王某某",
-                    reporter_phone="139" + f"{rng.randint(0, 99999999):08d}",
+                    reporter_name=person_name(rng),
+                    reporter_phone=mobile(rng),
                 ),
             )
             made += 1
-            if event.status != "dispatched" or centre is None:
+            if event.status != "dispatched" or event.deadline is None or centre is None:
                 continue
             handler = Principal(**{**centre.__dict__, "scope_department_ids": frozenset({event.department_id})})
             stage = rng.random()

@@ -3,12 +3,12 @@
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from yiwang.cityops import permissions as p
 from yiwang.cityops import service
+from yiwang.cityops.page_forms import DispatchRuleForm, EventActionForm, RatingForm, ReportForm
 from yiwang.cityops.schemas import DispatchRuleCreate, EventAction, EventCreate, Rating
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
@@ -16,6 +16,7 @@ from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import Submission
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,9 +29,13 @@ def _form_context(db: DbSession) -> dict:
     }
 
 
+def _report_page(request: Request, db: DbSession, *, status_code: int = 200, **extra: Any) -> HTMLResponse:
+    return render(request, "cityops/report.html", _form_context(db) | extra, status_code=status_code)
+
+
 @router.get("/cityops/report", response_class=HTMLResponse)
 def report_form(request: Request, db: DbSession, user: Annotated[Principal, Depends(require(p.REPORT))]) -> Response:
-    return render(request, "cityops/report.html", _form_context(db))
+    return _report_page(request, db)
 
 
 @router.post("/cityops/report", response_class=HTMLResponse)
@@ -40,36 +45,18 @@ def report_submit(
     cipher: CipherDep,
     _csrf: CsrfChecked,
     user: Annotated[Principal, Depends(require(p.REPORT))],
-    description: Annotated[str, Form(max_length=4000)],
-    division_code: Annotated[str, Form(max_length=20)] = "",
-    address: Annotated[str, Form(max_length=300)] = "",
-    category_code: Annotated[str, Form(max_length=10)] = "",
-    source: Annotated[str, Form(max_length=20)] = "citizen",
-    reporter_name: Annotated[str, Form(max_length=50)] = "",
-    reporter_phone: Annotated[str, Form(max_length=20)] = "",
+    form: Annotated[Submission[ReportForm], Depends(ReportForm.submitted)],
 ) -> Response:
+    # Only staff say where a report came from; a citizen's report is always the citizen's.
+    source = form.data.source if form.data is not None and user.kind == "staff" else "citizen"
+    data = form.to(EventCreate, source=source)
+    if data is None:
+        return _report_page(request, db, form=form, status_code=422)
     try:
-        data = EventCreate(
-            description=description,
-            division_code=division_code or None,
-            address=address,
-            category_code=category_code or None,
-            source=source if user.kind == "staff" else "citizen",  # type: ignore[arg-type]
-            reporter_name=reporter_name or None,
-            reporter_phone=reporter_phone or None,
-        )
         event = service.create_event(db, actor=user, data=data, cipher=cipher)
-    except ValidationError as exc:
-        message = "；".join(f"{e['loc'][-1]}：{e['msg']}" for e in exc.errors())
-        return render(request, "cityops/report.html", {**_form_context(db), "error_message": message}, status_code=422)
     except AppError as exc:
         db.rollback()
-        return render(
-            request,
-            "cityops/report.html",
-            {**_form_context(db), "error_message": exc.message},
-            status_code=exc.status_code,
-        )
+        return _report_page(request, db, form=form, error_message=exc.message, status_code=exc.status_code)
     target = f"/cityops/events/{event.number}" if user.has(p.READ) else "/cityops/mine"
     return RedirectResponse(f"{target}?notice=created", status_code=303)
 
@@ -109,67 +96,71 @@ def event_list(
     )
 
 
-@router.get("/cityops/events/{number}", response_class=HTMLResponse)
-def event_detail(request: Request, number: str, db: DbSession, cipher: CipherDep, user: CurrentUser) -> Response:
+def _detail_page(
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Principal,
+    number: str,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
     event = service.get_event_row(db, actor=user, number=number)
     view = service.to_read(db, event, actor=user, cipher=cipher)
     actions = [
         a
         for a, (froms, _to, who) in service.TRANSITIONS.items()
-        if event.status in froms and a != "rate" and service._role_ok(db, event, who, user)
+        if event.status in froms and a != "rate" and service.role_ok(db, event, who, user)
     ]
-    return render(
-        request,
-        "cityops/detail.html",
-        {
-            "event": view,
-            "transitions": service.transitions(db, event_id=event.id),
-            "actions": actions,
-            "action_names": service.ACTION_NAMES,
-            "departments": org_service.list_departments(db),
-            "categories": service.list_categories(db),
-            "can_rate": event.status == "closed" and user.user_id == event.reporter_user_id,
-        },
-    )
+    context = {
+        "event": view,
+        "transitions": service.transitions(db, event_id=event.id),
+        "actions": actions,
+        "action_names": service.ACTION_NAMES,
+        "departments": org_service.list_departments(db),
+        "categories": service.list_categories(db),
+        "can_rate": event.status == "closed" and user.user_id == event.reporter_user_id,
+    }
+    return render(request, "cityops/detail.html", context | extra, status_code=status_code)
 
 
-@router.post("/cityops/events/{number}/action")
+@router.get("/cityops/events/{number}", response_class=HTMLResponse)
+def event_detail(request: Request, number: str, db: DbSession, cipher: CipherDep, user: CurrentUser) -> Response:
+    return _detail_page(request, db, cipher, user, number)
+
+
+@router.post("/cityops/events/{number}/action", response_class=HTMLResponse)
 def event_action_form(
     request: Request,
     number: str,
     db: DbSession,
+    cipher: CipherDep,
     _csrf: CsrfChecked,
     user: CurrentUser,
-    action: Annotated[str, Form(max_length=30)],
-    note: Annotated[str, Form(max_length=1000)] = "",
-    department_code: Annotated[str, Form(max_length=40)] = "",
-    category_code: Annotated[str, Form(max_length=10)] = "",
-    hours: Annotated[str, Form(max_length=5)] = "",
+    form: Annotated[Submission[EventActionForm], Depends(EventActionForm.submitted)],
 ) -> Response:
-    try:
-        data = EventAction(
-            action=action,
-            note=note or None,
-            department_code=department_code or None,  # type: ignore[arg-type]
-            category_code=category_code or None,
-            hours=int(hours) if hours.isdigit() else None,
-        )
-    except ValidationError as exc:
-        raise AppError("操作参数无效", code="validation_failed", status_code=422) from exc
+    data = form.to(EventAction)
+    if data is None:
+        return _detail_page(request, db, cipher, user, number, action_form=form, status_code=422)
     service.act(db, actor=user, number=number, data=data)
     return RedirectResponse(f"/cityops/events/{number}?notice=saved", status_code=303)
 
 
-@router.post("/cityops/events/{number}/rating")
+@router.post("/cityops/events/{number}/rating", response_class=HTMLResponse)
 def rating_form(
+    request: Request,
     number: str,
     db: DbSession,
+    cipher: CipherDep,
     _csrf: CsrfChecked,
     user: CurrentUser,
-    rating: Annotated[int, Form(ge=1, le=5)],
-    comment: Annotated[str, Form(max_length=500)] = "",
+    form: Annotated[Submission[RatingForm], Depends(RatingForm.submitted)],
 ) -> Response:
-    service.rate(db, actor=user, number=number, data=Rating(rating=rating, comment=comment or None))
+    data = form.to(Rating)
+    if data is None:
+        return _detail_page(request, db, cipher, user, number, rating_form=form, status_code=422)
+    service.rate(db, actor=user, number=number, data=data)
     return RedirectResponse(f"/cityops/events/{number}?notice=saved", status_code=303)
 
 
@@ -194,7 +185,6 @@ def supervision_page(
 # ---- dispatch rules --------------------------------------------------------------------------------------
 
 Configurer = Annotated[Principal, Depends(require(p.CONFIG))]
-_RULE_FIELDS = {"division_code": "区划", "category_code": "事件类别", "department_code": "责任部门"}
 
 
 def _division_groups(db: DbSession) -> list[tuple[Any, list[Any]]]:
@@ -212,7 +202,7 @@ def _rules_page(
     db: DbSession,
     user: Principal,
     *,
-    form: dict[str, str] | None = None,
+    form: Submission[DispatchRuleForm] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -226,25 +216,11 @@ def _rules_page(
             "departments": org_service.list_departments(db),
             "division_groups": _division_groups(db),
             "can_configure": user.has(p.CONFIG),
-            "form": form or {},
+            "form": form,
             "error_message": error,
         },
         status_code=status_code,
     )
-
-
-def _rule_form_message(exc: ValidationError) -> str:
-    """The form's mistakes in words a dispatcher reads, not the validator's English."""
-    messages = []
-    for error in exc.errors():
-        field = str(error["loc"][-1]) if error["loc"] else ""
-        if field == "sla_hours":
-            messages.append("时限须为 1 到 720 之间的整数小时，或留空按类别默认")
-        elif error["type"] == "string_too_short":
-            messages.append(f"请选择{_RULE_FIELDS.get(field, field)}")
-        else:
-            messages.append(f"{_RULE_FIELDS.get(field, field)}无效")
-    return "；".join(dict.fromkeys(messages))
 
 
 @router.get("/cityops/rules", response_class=HTMLResponse)
@@ -258,27 +234,13 @@ def rule_add_form(
     db: DbSession,
     _csrf: CsrfChecked,
     user: Configurer,
-    division_code: Annotated[str, Form(max_length=20)] = "",
-    category_code: Annotated[str, Form(max_length=10)] = "",
-    department_code: Annotated[str, Form(max_length=40)] = "",
-    sla_hours: Annotated[str, Form(max_length=10)] = "",
+    form: Annotated[Submission[DispatchRuleForm], Depends(DispatchRuleForm.submitted)],
 ) -> Response:
-    form = {
-        "division_code": division_code,
-        "category_code": category_code,
-        "department_code": department_code,
-        "sla_hours": sla_hours,
-    }
+    data = form.to(DispatchRuleCreate)
+    if data is None:
+        return _rules_page(request, db, user, form=form, status_code=422)
     try:
-        data = DispatchRuleCreate(
-            division_code=division_code,
-            category_code=category_code,
-            department_code=department_code,
-            sla_hours=sla_hours.strip() or None,  # type: ignore[arg-type]  # the form sends text; the model parses it
-        )
         service.add_dispatch_rule(db, actor=user, data=data)  # checks everything before it writes
-    except ValidationError as exc:
-        return _rules_page(request, db, user, form=form, error=_rule_form_message(exc), status_code=422)
     except AppError as exc:
         return _rules_page(request, db, user, form=form, error=exc.message, status_code=exc.status_code)
     return RedirectResponse("/cityops/rules?notice=created", status_code=303)

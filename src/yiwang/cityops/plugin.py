@@ -11,6 +11,7 @@ from yiwang.core import workbench
 from yiwang.core.events import subscribe
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
+from yiwang.core.timeutil import utcnow
 from yiwang.core.workbench import WorkItem
 from yiwang.domains import DomainPlugin
 from yiwang.sensing.schemas import AlarmConfirmed
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 def pending_work(db: Session, principal: Principal) -> list[WorkItem]:
     """Dispatchers: events to classify, verify or decide on; handlers: their department's open events."""
     items: list[WorkItem] = []
-    now = service.utcnow()
+    now = utcnow()
     if principal.has(p.DISPATCH):
         for f, label in (
             (service.EventFilter(needs_dispatcher=True), "待分拨"),

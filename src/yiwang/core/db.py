@@ -4,10 +4,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, bindparam, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, Table, bindparam, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -34,6 +34,9 @@ class Base(DeclarativeBase):
     """Declarative base of every table; constraint names are stable across SQLite and PostgreSQL."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # Every model maps one table (none maps a join or a select), so its __table__ is a Table.
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -210,10 +213,12 @@ def dialect_insert(db: Session) -> Callable[..., Any]:
 
 def _insert_of(dialect: str) -> Callable[..., Any]:
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def next_counter_value(db: Session, model: type[Base], *, key: dict[str, Any], column: str = "last") -> int:
@@ -223,7 +228,14 @@ def next_counter_value(db: Session, model: type[Base], *, key: dict[str, Any], c
     of a day at the same moment queue on the row instead of colliding on its key. The key columns
     must be the table's primary key or a unique constraint."""
     stmt = _counter_upsert(db.get_bind().dialect.name, model, tuple(key), column)
-    return db.execute(stmt, key).scalar_one()
+    value: int = db.execute(stmt, key).scalar_one()
+    return value
+
+
+def changed_rows(db: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed."""
+    # Statements that return no rows answer with the cursor's result, which counts them.
+    return cast(CursorResult[Any], db.execute(statement)).rowcount
 
 
 @lru_cache(maxsize=64)

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, Index, Integer, String, Text, delete, event, func
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from yiwang.core import audit
-from yiwang.core.db import Base, UTCDateTime
+from yiwang.core.db import Base, UTCDateTime, changed_rows
 from yiwang.core.errors import Conflict, NotFound
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
@@ -248,10 +248,9 @@ def deliver_due(engine: Engine, *, now: datetime | None = None, limit: int | Non
 def purge_delivered(db: Session, *, older_than: timedelta) -> int:
     """Drop delivered rows past their keeping time (failed and pending rows stay)."""
     cutoff = utcnow() - older_than
-    result = db.execute(
-        delete(OutboxMessage).where(OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)
+    return changed_rows(
+        db, delete(OutboxMessage).where(OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)
     )
-    return result.rowcount or 0
 
 
 # ---- administration ---------------------------------------------------------------------------
@@ -276,7 +275,7 @@ def _read(row: OutboxMessage) -> OutboxRead:
         id=row.id,
         name=row.name,
         payload=json.loads(row.payload),
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         attempts=row.attempts,
         last_error=row.last_error,
         created_at=row.created_at,

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 class Job:
     name: str
     every_seconds: float
-    run: Callable[[], None]  # must be idempotent and safe to run on several nodes at once
+    run: Callable[[], object]  # its result is ignored; must be idempotent and safe to run on several nodes at once
 
 
 class JobRunner:

@@ -110,7 +110,7 @@ def _value_too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-_TYPE_NAMES = {dict: "对象", list: "数组"}
+_TYPE_NAMES: dict[type, str] = {dict: "对象", list: "数组"}
 
 
 # Bodies up to this size parse on the event loop in well under a millisecond; larger ones are parsed in
@@ -132,7 +132,8 @@ async def json_body(request: Request) -> Any:
 
 async def json_object_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object."""
-    return await _body_as(request, dict)
+    body: dict[str, Any] = await _body_as(request, dict)
+    return body
 
 
 async def _body_as(request: Request, expect: type | None) -> Any:

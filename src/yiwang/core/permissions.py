@@ -42,6 +42,16 @@ class PermissionRegistry:
 
 registry = PermissionRegistry()
 
+# The platform's roles, which every domain grants its permissions to; org names and describes them.
+PLATFORM_ADMIN = "platform_admin"
+DEPT_ADMIN = "dept_admin"
+HANDLER = "handler"
+DISPATCHER = "dispatcher"
+DATA_STEWARD = "data_steward"
+LEADER = "leader"
+CITIZEN = "citizen"
+ENTERPRISE = "enterprise"
+
 # The kernel's own permissions: the audit log and cross-department scope.
 AUDIT_READ = "core.audit.read"
 SCOPE_ALL_DEPARTMENTS = "core.scope.all"

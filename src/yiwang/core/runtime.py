@@ -38,11 +38,13 @@ class Runtime:
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _cipher(request: Request) -> FieldCipher:
-    return request.app.state.runtime.cipher
+    cipher: FieldCipher = request.app.state.runtime.cipher
+    return cipher
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

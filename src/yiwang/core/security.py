@@ -73,7 +73,7 @@ def client_ip(request: Request) -> str | None:
 
 def get_principal(request: Request, db: DbSession) -> Principal:
     """The caller, or an anonymous principal; cached on the request."""
-    cached = getattr(request.state, "principal", None)
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     authenticator: Authenticator = request.app.state.authenticator

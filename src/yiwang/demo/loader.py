@@ -14,16 +14,15 @@ from pathlib import Path
 from rich.console import Console
 
 from yiwang.core import audit
-from yiwang.core.identifiers import credit_code_check_char, id_number_check_char
 from yiwang.core.passwords import hash_password
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
+from yiwang.demo.people import CITY_CODE, demo_credit_code, demo_id_number
 from yiwang.org import service
 from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate
 
 DATA = Path(__file__).parent / "data"
-CITY_CODE = "320581"
 DEMO_PASSWORD = "changshu2026"  # noqa: S105  (published demo login)
 DEMO_CLIENT_SECRET = "demo-client-secret-2026"  # noqa: S105  (published demo client)
 DEMO_CLIENT_ID = "demo-exchange-client"
@@ -91,17 +90,6 @@ def department_rows(*, demo: bool = True) -> list[DepartmentCreate]:
             DepartmentCreate(code=c, short_name=s, full_name=f, kind="unit", parent_code=p) for c, s, f, p in SUB_UNITS
         ]
     return rows
-
-
-def demo_id_number(birth: str, sequence: int) -> str:
-    first17 = f"{CITY_CODE}{birth}{sequence:03d}"
-    return first17 + id_number_check_char(first17)
-
-
-def demo_credit_code(body: str) -> str:
-    """A GB 32100-valid code: '9' (market regulator) '1' (company), Changshu's division, 9 more characters."""
-    first17 = f"91{CITY_CODE}{body}"
-    return first17 + credit_code_check_char(first17)
 
 
 @dataclass(frozen=True)
@@ -218,7 +206,7 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
                 data=UserCreate(
                     username=account.username,
                     kind=account.kind,
-                    display_name=account.display_name,  # type: ignore[arg-type]
+                    display_name=account.display_name,
                     password=DEMO_PASSWORD,
                     department_code=account.department,
                     roles=list(account.roles),

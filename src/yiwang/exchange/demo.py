@@ -109,7 +109,8 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
             application_id=refused.id,
             decision=Decision(approve=False, reason="用途不需要身份证号码，建议改用统计数据"),
         )
-        grants = [enterprises.grant_id, service.get_application(db, actor=bureau, application_id=people.id).grant_id]
+        granted = [enterprises, service.get_application(db, actor=bureau, application_id=people.id)]
+        grants = [a.grant_id for a in granted if a.grant_id is not None]
         client = org_service.find_account(db, username="demo-exchange-client")
     calls = 0
     if client is not None:

@@ -1,23 +1,22 @@
 """Pages of the exchange: apply, applications to answer, grants with usage."""
 
-import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from yiwang.catalog import service as catalog_service
 from yiwang.core.db import DbSession
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import AppError
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.exchange import permissions as perm
 from yiwang.exchange import service
+from yiwang.exchange.page_forms import ApplyForm, DecisionForm, RevokeForm
 from yiwang.exchange.schemas import ApplicationCreate, Decision
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm
+from yiwang.web.forms import Submission
 from yiwang.web.templating import render
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -30,11 +29,6 @@ STATUS_NAMES = {
     "granted": "已授权",
     "refused": "不予共享",
 }
-
-
-def _text(value: object) -> str:
-    """A form value as text without NUL characters (PostgreSQL cannot store them)."""
-    return str(value or "").replace("\x00", "")
 
 
 def _departments(db) -> dict[int, str]:
@@ -60,76 +54,73 @@ def overview(request: Request, db: DbSession, user: UsageReader) -> HTMLResponse
     )
 
 
+def _apply_page(
+    request: Request, db: DbSession, user: Principal, code: str, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    entry = catalog_service.get_entry(db, code=code, actor=user)
+    context = {"entry": entry, "default_end": (date.today() + timedelta(days=365)).isoformat()}
+    return render(request, "exchange/apply.html", context | extra, status_code=status_code)
+
+
 @router.get("/apply/{code}", response_class=HTMLResponse)
 def apply_form(request: Request, db: DbSession, user: Applicant, code: str) -> HTMLResponse:
-    entry = catalog_service.get_entry(db, code=code, actor=user)
-    return render(
-        request,
-        "exchange/apply.html",
-        {"entry": entry, "default_end": (date.today() + timedelta(days=365)).isoformat()},
-    )
+    return _apply_page(request, db, user, code)
 
 
 @router.post("/apply/{code}", response_class=HTMLResponse)
 def apply_submit(
-    request: Request, db: DbSession, user: Applicant, _csrf: CsrfChecked, code: str, form: PageForm
+    request: Request,
+    db: DbSession,
+    user: Applicant,
+    _csrf: CsrfChecked,
+    code: str,
+    form: Annotated[Submission[ApplyForm], Depends(ApplyForm.submitted)],
 ) -> Response:
+    data = form.to(ApplicationCreate, entry_code=code, row_filter=form.data.row_filter() if form.data else {})
+    if data is None:
+        return _apply_page(request, db, user, code, form=form, status_code=422)
     try:
-        data = ApplicationCreate(
-            entry_code=code,
-            fields=[str(f) for f in form.getlist("fields")],
-            purpose=_text(form.get("purpose")),
-            period_end=date.fromisoformat(str(form.get("period_end", ""))),
-            row_filter=_row_filter(form.getlist("filter_field"), form.getlist("filter_values")),
-        )
-    except (ValidationError, ValueError) as exc:
-        raise ValidationFailed("请选择字段、填写用途（至少4个字）和有效的使用期限") from exc
-    application = service.apply(db, actor=user, data=data)
+        application = service.apply(db, actor=user, data=data)
+    except AppError as exc:
+        db.rollback()
+        return _apply_page(request, db, user, code, form=form, error_message=exc.message, status_code=exc.status_code)
     return RedirectResponse(f"/exchange/applications/{application.id}?notice=created", status_code=303)
 
 
-_VALUE_SEPARATORS = re.compile(r"[,，、;；]")
-
-
-def _row_filter(fields: list[Any], values: list[Any]) -> dict[str, str | list[str]]:
-    """The form's filter rows as the API's row filter: field → one value or a list of values."""
-    wanted: dict[str, list[str]] = {}
-    for field, raw in zip(fields, values, strict=False):
-        name = str(field).strip()
-        if not name:
-            continue
-        found = [v.strip() for v in _VALUE_SEPARATORS.split(str(raw)) if v.strip()]
-        if not found:
-            raise ValidationFailed("行筛选选了字段就须填写取值")
-        wanted.setdefault(name, [])
-        wanted[name] += [v for v in found if v not in wanted[name]]
-    return {name: vals[0] if len(vals) == 1 else vals for name, vals in wanted.items()}
+def _application_page(
+    request: Request, db: DbSession, user: Principal, application_id: int, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    application = service.get_application(db, actor=user, application_id=application_id)
+    entry = catalog_service.get_entry(db, code=application.entry_code)
+    context = {
+        "a": application,
+        "entry": entry,
+        "departments": _departments(db),
+        "status_names": STATUS_NAMES,
+        "can_provider": user.has(perm.REVIEW) and user.can_reach_department(application.provider_department_id),
+        "bureau": catalog_service.is_bureau(db, user),
+    }
+    return render(request, "exchange/application.html", context | extra, status_code=status_code)
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 def application_page(request: Request, db: DbSession, user: CurrentUser, application_id: RowId) -> HTMLResponse:
-    application = service.get_application(db, actor=user, application_id=application_id)
-    entry = catalog_service.get_entry(db, code=application.entry_code)
-    return render(
-        request,
-        "exchange/application.html",
-        {
-            "a": application,
-            "entry": entry,
-            "departments": _departments(db),
-            "status_names": STATUS_NAMES,
-            "can_provider": user.has(perm.REVIEW) and user.can_reach_department(application.provider_department_id),
-            "bureau": catalog_service.is_bureau(db, user),
-        },
-    )
+    return _application_page(request, db, user, application_id)
 
 
 @router.post("/applications/{application_id}/decide", response_class=HTMLResponse)
 def decide(
-    request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked, application_id: RowId, form: PageForm
-):
-    decision = Decision(approve=form.get("approve") == "1", reason=_text(form.get("reason"))[:500])
-    if form.get("stage") == "provider":
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    _csrf: CsrfChecked,
+    application_id: RowId,
+    form: Annotated[Submission[DecisionForm], Depends(DecisionForm.submitted)],
+) -> Response:
+    decision = form.build(lambda f: Decision(approve=f.approve, reason=f.reason))
+    if decision is None or form.data is None:
+        return _application_page(request, db, user, application_id, form=form, status_code=422)
+    if form.data.stage == "provider":
         service.provider_decide(db, actor=user, application_id=application_id, decision=decision)
     else:
         service.bureau_decide(db, actor=user, application_id=application_id, decision=decision)
@@ -143,17 +134,25 @@ def revoke(
     user: Annotated[Principal, Depends(require(perm.REVIEW))],
     _csrf: CsrfChecked,
     grant_id: RowId,
-    form: PageForm,
+    form: Annotated[Submission[RevokeForm], Depends(RevokeForm.submitted)],
 ) -> Response:
-    service.revoke_grant(db, actor=user, grant_id=grant_id, reason=_text(form.get("reason")) or "提供部门撤销")
+    if form.data is None:
+        return _grant_page(request, db, user, grant_id, form=form, status_code=422)
+    service.revoke_grant(db, actor=user, grant_id=grant_id, reason=form.data.reason or "提供部门撤销")
     return RedirectResponse("/exchange?notice=saved", status_code=303)
+
+
+def _grant_page(
+    request: Request, db: DbSession, user: Principal, grant_id: int, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    context = {
+        "g": service.get_grant(db, actor=user, grant_id=grant_id),
+        "calls": service.list_calls(db, actor=user, grant_id=grant_id),
+        "departments": _departments(db),
+    }
+    return render(request, "exchange/grant.html", context | extra, status_code=status_code)
 
 
 @router.get("/grants/{grant_id}", response_class=HTMLResponse)
 def grant_page(request: Request, db: DbSession, user: UsageReader, grant_id: RowId) -> HTMLResponse:
-    grant = service.get_grant(db, actor=user, grant_id=grant_id)
-    return render(
-        request,
-        "exchange/grant.html",
-        {"g": grant, "calls": service.list_calls(db, actor=user, grant_id=grant_id), "departments": _departments(db)},
-    )
+    return _grant_page(request, db, user, grant_id)

@@ -6,7 +6,7 @@ then by the big-data bureau; 不予共享 cannot be applied for (standards.md §
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -121,7 +121,13 @@ def apply(db: Session, *, actor: Principal, data: ApplicationCreate) -> Applicat
 
 
 def _grant(
-    db: Session, *, actor: Principal, application: ShareApplication, entry: EntryRead, masking: dict, opinion: str
+    db: Session,
+    *,
+    actor: Principal,
+    application: ShareApplication,
+    entry: EntryRead,
+    masking: Mapping[str, str],
+    opinion: str,
 ) -> ShareGrant:
     rules = _default_masking(entry, application.fields) | {k: v for k, v in masking.items() if k in application.fields}
     expires = datetime.combine(application.period_end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)

@@ -11,16 +11,15 @@ import polars as pl
 from sqlalchemy import select
 
 from yiwang.catalog import service as catalog_service
-from yiwang.core.identifiers import USCC_ALPHABET, credit_code_check_char, id_number_check_char
+from yiwang.core.identifiers import USCC_ALPHABET
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
+from yiwang.demo.people import company_name, demo_credit_code, demo_id_number, mobile, person_name
 from yiwang.governance import service
 from yiwang.governance.models import DataResource
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧建国平刚桂兰玉梅晨宇浩然子涵欣怡雨轩梓萱俊杰"
 TOWNS = [
     "虞山街道",
     "常福街道",
@@ -82,20 +81,19 @@ def _division(rng: random.Random) -> str:
 
 
 def population(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(count):
         birth = date(1940, 1, 1) + timedelta(days=rng.randint(0, 30000))
         sequence = rng.randint(0, 999)
-        first17 = f"320581{birth:%Y%m%d}{sequence:03d}"
-        id_number = first17 + id_number_check_char(first17)
+        id_number = demo_id_number(birth, sequence)
         town = rng.choice(TOWNS)
         row = {
             "person_id": f"P{n + 1:08d}",
-            "name": rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
+            "name": person_name(rng),
             "id_number": id_number,
             "gender": "男" if sequence % 2 else "女",
             "birth_date": birth.strftime(rng.choice(["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"])),
-            "mobile": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
+            "mobile": mobile(rng),
             "division_code": _division(rng),
             "address": f"常熟市{town}{rng.choice(['新村', '花园', '小区', '路'])}{rng.randint(1, 200)}号",
             "household_size": str(rng.randint(1, 6)),
@@ -121,14 +119,11 @@ def enterprises(rng: random.Random, count: int) -> list[dict[str, Any]]:
     body_alphabet = USCC_ALPHABET
     for n in range(count):
         body = "".join(rng.choice(body_alphabet) for _ in range(9))
-        first17 = f"91320581{body}"
-        code = first17 + credit_code_check_char(first17)
+        code = demo_credit_code(body)
         row = {
             "credit_code": code,
-            "name": f"常熟{rng.choice(['虞山', '琴川', '尚湖', '海虞', '梅李', '碧溪'])}"
-            f"{rng.choice(['纺织', '机械', '电子', '建设', '商贸', '科技', '服装', '物流'])}"
-            f"{'有限公司' if rng.random() < 0.9 else '股份有限公司'}{n + 1:05d}（演示）",
-            "legal_rep": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+            "name": f"{company_name(rng)}{'有限公司' if rng.random() < 0.9 else '股份有限公司'}{n + 1:05d}（演示）",
+            "legal_rep": person_name(rng, given=2),
             "reg_capital": f"{rng.choice([50, 100, 200, 500, 1000, 3000, 5000]) * rng.randint(1, 4)}",
             "established": (date(1995, 1, 1) + timedelta(days=rng.randint(0, 11000))).isoformat(),
             "industry": rng.choice(industries),

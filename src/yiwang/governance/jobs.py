@@ -7,7 +7,7 @@ from yiwang.core.errors import AppError
 from yiwang.core.jobs import Job
 from yiwang.core.runtime import Runtime
 from yiwang.core.timeutil import utcnow
-from yiwang.governance import service
+from yiwang.governance import service, storage
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
@@ -36,7 +36,7 @@ def run_job(runtime: Runtime, job_id: int) -> str:
     status, message, version_id = "failed", "", None
     try:
         content = path.read_bytes()
-        snapshot = service.run_pipeline(
+        snapshot = storage.run_pipeline(
             data_dir=runtime.settings.data_dir,
             entry_code=entry_code,
             items=_items(runtime, entry_code),
@@ -47,7 +47,7 @@ def run_job(runtime: Runtime, job_id: int) -> str:
         )
         with database.unit_of_work() as db:
             if service.job_state(db, job_id)[1]:
-                raise service.IngestCancelled()
+                raise storage.IngestCancelled()
             from yiwang.catalog import service as catalog_service
 
             entry = catalog_service.get_entry(db, code=entry_code)
@@ -66,7 +66,7 @@ def run_job(runtime: Runtime, job_id: int) -> str:
                 finished_at=utcnow(),
             )
         status = "succeeded"
-    except service.IngestCancelled as exc:
+    except storage.IngestCancelled as exc:
         status, message = "cancelled", exc.message
     except AppError as exc:
         status, message = "failed", exc.message

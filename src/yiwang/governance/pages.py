@@ -1,6 +1,6 @@
 """Pages of governance: mounted resources, a resource's versions and quality, upload with progress."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -8,13 +8,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import MASKING_NAMES
 from yiwang.core.db import DbSession
-from yiwang.core.errors import AppError
 from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
 from yiwang.governance import jobs, service
 from yiwang.governance import permissions as perm
+from yiwang.governance.page_forms import RollbackForm
+from yiwang.governance.schemas import RollbackRequest
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm, upload_bytes
+from yiwang.web.forms import Submission, UploadForm, upload_bytes
 from yiwang.web.templating import render
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -49,24 +50,27 @@ def job_cancel(db: DbSession, user: Writer, _csrf: CsrfChecked, job_id: RowId) -
     return RedirectResponse(f"/governance/jobs/{job_id}", status_code=303)
 
 
-@router.get("/{code}", response_class=HTMLResponse)
-def resource_page(request: Request, db: DbSession, user: Reader, code: str) -> HTMLResponse:
+def _resource_page(
+    request: Request, db: DbSession, user: Principal, code: str, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
     entry = catalog_service.get_entry(db, code=code, actor=user)
     versions = service.list_versions(db, actor=user, entry_code=code)
     current = next((v for v in versions if v.current), None)
-    return render(
-        request,
-        "governance/resource.html",
-        {
-            "entry": entry,
-            "versions": versions,
-            "current": current,
-            "jobs": service.list_jobs(db, actor=user, entry_code=code),
-            "can_write": user.has(perm.DATA_WRITE) and entry.status == "published",
-            "methods": service.open_view_methods(entry),
-            "method_names": MASKING_NAMES,
-        },
-    )
+    context = {
+        "entry": entry,
+        "versions": versions,
+        "current": current,
+        "jobs": service.list_jobs(db, actor=user, entry_code=code),
+        "can_write": user.has(perm.DATA_WRITE) and entry.status == "published",
+        "methods": service.open_view_methods(entry),
+        "method_names": MASKING_NAMES,
+    }
+    return render(request, "governance/resource.html", context | extra, status_code=status_code)
+
+
+@router.get("/{code}", response_class=HTMLResponse)
+def resource_page(request: Request, db: DbSession, user: Reader, code: str) -> HTMLResponse:
+    return _resource_page(request, db, user, code)
 
 
 @router.get("/{code}/compare", response_class=HTMLResponse)
@@ -103,21 +107,19 @@ def upload(
     settings: SettingsDep,
     user: Writer,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[UploadForm], Depends(UploadForm.submitted)],
     code: str,
 ) -> Response:
     """Stage the file, queue the ingest in the background, and show its progress page."""
-    upload_file = form.get("file")
-    if upload_file is None or isinstance(upload_file, str):
-        raise AppError("请选择要上传的文件", code="no_file", status_code=422)
-    content = upload_bytes(upload_file)
+    if form.data is None:
+        return _resource_page(request, db, user, code, upload_form=form, status_code=422)
     job = service.create_job(
         db,
         actor=user,
         data_dir=settings.data_dir,
         entry_code=code,
-        content=content,
-        filename=upload_file.filename or "upload.csv",
+        content=upload_bytes(form.data.file),
+        filename=form.data.file.filename or "upload.csv",
     )
     db.commit()
     background.add_task(jobs.claim_and_run, request.app.state.runtime, job.id)
@@ -125,8 +127,13 @@ def upload(
 
 
 @router.post("/{code}/rollback", response_class=HTMLResponse)
-def rollback(db: DbSession, user: Writer, _csrf: CsrfChecked, form: PageForm, code: str) -> Response:
-    raw = str(form.get("version", ""))
-    version = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-    service.rollback(db, actor=user, entry_code=code, version=version, reason=str(form.get("reason", ""))[:500])
+def rollback(
+    db: DbSession,
+    user: Writer,
+    _csrf: CsrfChecked,
+    form: Annotated[Submission[RollbackForm], Depends(RollbackForm.submitted)],
+    code: str,
+) -> Response:
+    data = form.to(RollbackRequest) or form.refuse()
+    service.rollback(db, actor=user, entry_code=code, version=data.version, reason=data.reason)
     return RedirectResponse(f"/governance/{code}?notice=saved", status_code=303)

@@ -19,11 +19,11 @@ def _jobs(runtime):
 
 def _startup(runtime):
     """Folders left by an ingest whose process died (kill -9, power loss) are removed."""
-    from yiwang.governance import service
+    from yiwang.governance import storage
 
-    removed = service.clean_staging(runtime.settings.data_dir)
+    removed = storage.clean_staging(runtime.settings.data_dir)
     with runtime.db.unit_of_work() as db:
-        removed += service.clean_orphan_snapshots(db, data_dir=runtime.settings.data_dir)
+        removed += storage.clean_orphan_snapshots(db, data_dir=runtime.settings.data_dir)
     if removed:
         log.warning("removed %s snapshot folders of interrupted ingests", removed)
 

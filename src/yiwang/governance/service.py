@@ -1,21 +1,15 @@
 """Governance rules: mount data on catalog entries, keep immutable versions, report quality, and
 derive de-identified views for sharing and opening.
 
-Snapshots are Parquet files under `data_dir/governance/<entry code>/<uuid>/` written by Polars and
+Snapshots (storage.py) are Parquet files under `data_dir/governance/<entry code>/<uuid>/` written by Polars and
 read with DuckDB. A version row points at its folder; a resource row points at its current version.
 An ingest writes its folder first and switches the pointer last, in the caller's transaction, so a
 failed or cancelled ingest leaves the current version as it was.
 """
 
-import fcntl
-import hashlib
-import shutil
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yiwang.catalog import service as catalog_service
-from yiwang.catalog.schemas import EntryRead, InfoItem
+from yiwang.catalog.schemas import EntryRead
 from yiwang.core import audit
-from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiwang.core.db import changed_rows
+from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check
 from yiwang.core.spreadsheets import csv_bytes
@@ -36,152 +31,9 @@ from yiwang.governance import permissions as perm
 from yiwang.governance import pipeline
 from yiwang.governance.models import DataResource, DataVersion, IngestJob
 from yiwang.governance.schemas import JobRead, ResourceStatus, VersionCompare, VersionRead
+from yiwang.governance.storage import Progress, Snapshot, run_pipeline, storage_root
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-STAGING = "_staging"  # snapshots being written; renamed into place only when complete
-ORPHAN_AGE = timedelta(hours=1)
-Progress = Callable[[float, str], None]
-
-
-class IngestCancelled(AppError):
-    status_code = 409
-    code = "ingest_cancelled"
-    message = "导入已取消，当前版本未改变"
-
-
-# ---- storage ----------------------------------------------------------------------------------
-
-
-def storage_root(data_dir: Path) -> Path:
-    return data_dir / "governance"
-
-
-@dataclass
-class Snapshot:
-    """The files one pipeline run wrote, before any database row points at them."""
-
-    key: str
-    folder: Path
-    checksum: str
-    report: dict[str, Any]
-    encoding: str
-
-
-@contextmanager
-def _staging_folder(root: Path) -> Iterator[Path]:
-    """A fresh folder under _staging, held with an exclusive lock on its sibling `.lock` file while in
-    use. The kernel drops the lock when the writing process dies, however it dies, which is how
-    `clean_staging` tells an abandoned folder from one another process is still writing."""
-    staging = root / STAGING / uuid.uuid4().hex
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    lock = staging.with_suffix(".lock")
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # locked before the folder exists
-        try:
-            staging.mkdir()
-            yield staging
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)  # gone already when renamed into place
-            lock.unlink(missing_ok=True)
-
-
-def clean_staging(data_dir: Path) -> int:
-    """Remove staging folders whose writer is gone (a crashed ingest); run at start. Returns how many."""
-    staging_root = storage_root(data_dir) / STAGING
-    if not staging_root.is_dir():
-        return 0
-    removed = 0
-    for folder in staging_root.iterdir():
-        if not folder.is_dir():
-            continue
-        lock = folder.with_suffix(".lock")
-        with lock.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # another process is writing it right now
-            shutil.rmtree(folder, ignore_errors=True)
-            lock.unlink(missing_ok=True)
-            removed += 1
-    for lock in staging_root.glob("*.lock"):
-        if not lock.with_suffix("").exists():
-            lock.unlink(missing_ok=True)
-    return removed
-
-
-def clean_orphan_snapshots(db: Session, *, data_dir: Path, older_than: timedelta = ORPHAN_AGE) -> int:
-    """Remove snapshot folders no version points at: an ingest killed after moving its folder into
-    place but before its transaction committed. Only folders older than `older_than`, so one whose
-    version is being registered right now on another node is left alone. Returns how many."""
-    root = storage_root(data_dir)
-    if not root.is_dir():
-        return 0
-    known = set(db.execute(select(DataVersion.storage_key)).scalars())
-    cutoff = time.time() - older_than.total_seconds()
-    removed = 0
-    for entry_folder in root.iterdir():
-        if not entry_folder.is_dir() or entry_folder.name.startswith("_"):
-            continue
-        for folder in entry_folder.iterdir():
-            key = f"{entry_folder.name}/{folder.name}"
-            if folder.is_dir() and key not in known and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
-    return removed
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def run_pipeline(
-    *,
-    data_dir: Path,
-    entry_code: str,
-    items: Sequence[InfoItem],
-    content: bytes | None = None,
-    filename: str = "data.csv",
-    frame: pl.DataFrame | None = None,
-    progress: Progress | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> Snapshot:
-    """Parse, clean and write a new snapshot folder (data.parquet, quarantine.parquet); no database.
-
-    The folder is written under a temporary name and renamed when complete, so a crash never leaves a
-    half-written snapshot where a version could point.
-    """
-    notify = progress or (lambda _p, _s: None)
-    stop = cancelled or (lambda: False)
-    notify(0.05, "读取与解码")
-    if frame is None:
-        frame, encoding = pipeline.read_any(content or b"", filename)
-        first_row = 2
-    else:
-        encoding, first_row = "JSON", 1
-    frame = pipeline.align_columns(frame, items)
-    if stop():
-        raise IngestCancelled()
-    result = pipeline.process(frame, items, first_row_number=first_row, progress=notify)
-    if stop():
-        raise IngestCancelled()
-    notify(0.8, "写入快照")
-    key = f"{entry_code}/{uuid.uuid4().hex}"
-    root = storage_root(data_dir)
-    folder = root / key
-    with _staging_folder(root) as staging:
-        result.clean.write_parquet(staging / "data.parquet", statistics=True)
-        result.quarantine.write_parquet(staging / "quarantine.parquet")
-        checksum = _sha256(staging / "data.parquet")
-        if stop():
-            raise IngestCancelled()
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(folder)
-    notify(0.95, "登记版本")
-    return Snapshot(key=key, folder=folder, checksum=checksum, report=result.report, encoding=encoding)
 
 
 # ---- versions ---------------------------------------------------------------------------------
@@ -374,8 +226,8 @@ def compare_versions(
     old, new = _version(db, entry_code, base), _version(db, entry_code, other)
     a, b = str(_parquet(data_dir, old)), str(_parquet(data_dir, new))
     with duckdb.connect() as con:
-        cols_a = pl.read_parquet_schema(a).names()
-        cols_b = pl.read_parquet_schema(b).names()
+        cols_a = list(pl.read_parquet_schema(a))
+        cols_b = list(pl.read_parquet_schema(b))
         common = [c for c in cols_a if c in cols_b]
         keys = [k for k in entry.key_fields if k in common] or common
         others = [c for c in common if c not in keys]
@@ -389,7 +241,7 @@ def compare_versions(
         both = f"FROM a JOIN b ON {on}"
 
         def count(tail: str) -> int:
-            return con.sql(f"SELECT count(*) {tail}").fetchall()[0][0]
+            return int(con.sql(f"SELECT count(*) {tail}").fetchall()[0][0])
 
         def sample(side: str, tail: str) -> list[str]:
             sql = f"SELECT {key_text.replace('x.', side + '.')} {tail} LIMIT 10"
@@ -478,7 +330,7 @@ def read_rows(
     if unknown:
         raise ValidationFailed("字段不是该资源的信息项", details={"fields": unknown})
     path = str(_parquet(data_dir, version))
-    stored = set(pl.read_parquet_schema(path).names())
+    stored = set(pl.read_parquet_schema(path))
     absent = [f for f in [*fields, *(row_filter or {})] if f not in stored]
     if absent:
         raise Conflict(
@@ -496,15 +348,16 @@ def read_rows(
                 params=[*params, limit, offset],
             ).to_arrow_table()
         )
+    assert isinstance(page, pl.DataFrame)  # from a table, not a single column
     return pipeline.deidentify(page, masking, pseudonym), total
 
 
 def open_view_methods(entry: EntryRead) -> dict[str, str]:
     """The methods an open (public) view applies: each item's own rule, and sensitive items with no
     rule (levels 3–4) are suppressed, so a public view never shows them in the clear."""
-    methods = {}
+    methods: dict[str, str] = {}
     for item in entry.items:
-        method = item.masking
+        method: str = item.masking
         if method == "none" and item.sensitivity >= 3:
             method = "suppress"
         if item.sensitivity == 4 and method not in ("suppress", "pseudonym", "year", "age_band"):
@@ -557,7 +410,7 @@ def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
             func.max(DataResource.data_updated_at),
         ).where(DataResource.current_version_id.isnot(None))
     ).one()
-    return count, int(version_sum), latest
+    return count, int(version_sum or 0), latest
 
 
 def governance_figures(db: Session) -> dict[str, Any]:
@@ -666,12 +519,13 @@ def claim_queued_jobs(db: Session, *, limit: int = 5) -> list[int]:
     claimed = []
     ids = list(db.execute(select(IngestJob.id).where(IngestJob.status == "queued").limit(limit)).scalars())
     for job_id in ids:
-        result = db.execute(
+        changed = changed_rows(
+            db,
             update(IngestJob)
             .where(IngestJob.id == job_id, IngestJob.status == "queued")
-            .values(status="running", stage="开始", progress=1)
+            .values(status="running", stage="开始", progress=1),
         )
-        if result.rowcount == 1:
+        if changed == 1:
             claimed.append(job_id)
     return claimed
 
@@ -679,12 +533,13 @@ def claim_queued_jobs(db: Session, *, limit: int = 5) -> list[int]:
 def claim_queued_jobs_by_id(db: Session, *, job_id: int) -> list[int]:
     from sqlalchemy import update
 
-    result = db.execute(
+    changed = changed_rows(
+        db,
         update(IngestJob)
         .where(IngestJob.id == job_id, IngestJob.status == "queued")
-        .values(status="running", stage="开始", progress=1)
+        .values(status="running", stage="开始", progress=1),
     )
-    return [job_id] if result.rowcount == 1 else []
+    return [job_id] if changed == 1 else []
 
 
 def job_actor(db: Session, job_id: int) -> Principal:

@@ -1,10 +1,10 @@
 """Pages of 一网通办: public catalog, applying, the applicant's one-stop page, handlers' queue, figures."""
 
-from typing import Annotated, Any, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from yiwang.certs import service as certs_service
@@ -14,6 +14,16 @@ from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
 from yiwang.onestop import permissions as p
 from yiwang.onestop import service
+from yiwang.onestop.page_forms import (
+    ANSWER,
+    MATERIAL,
+    ApplyForm,
+    FollowupForm,
+    ItemForm,
+    RatingForm,
+    SupplementForm,
+    TaskActionForm,
+)
 from yiwang.onestop.schemas import (
     DATABASE_NAMES,
     ApplicationCreate,
@@ -25,11 +35,10 @@ from yiwang.onestop.schemas import (
 )
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm, upload_bytes
+from yiwang.web.forms import RevealForm, Submission, UploadForm, upload_bytes
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-ModelT = TypeVar("ModelT", bound=BaseModel)
 Handler = Annotated[Principal, Depends(require(p.TASK_HANDLE))]
 Applicant = Annotated[Principal, Depends(require(p.APPLY))]
 Editor = Annotated[Principal, Depends(require(p.ITEM_WRITE))]
@@ -39,20 +48,6 @@ STATUSES = {"processing": "办理中", "supplement": "待补正", "completed": "
 
 def _see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _model(cls: type[ModelT], **values: Any) -> ModelT:
-    """Build an input model from page form values; invalid values are a 422 with the reasons."""
-    try:
-        return cls(**values)
-    except ValidationError as exc:
-        details = [{"loc": [str(x) for x in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-        raise AppError(
-            "提交的内容不符合要求：" + "；".join(d["msg"] for d in details),
-            code="validation_failed",
-            status_code=422,
-            details=details,
-        ) from exc
 
 
 @router.get("/onestop", response_class=HTMLResponse)
@@ -86,7 +81,7 @@ def catalog_page(
             "page": page,
             "pages": max(1, (total + 29) // 30),
             "bundles": service.list_bundles(db),
-            "events": service.catalog.event_names(db),
+            "events": service.event_names(db),
             "departments": org_service.list_departments(db),
             "filters": {
                 "q": q or "",
@@ -110,13 +105,24 @@ def bundle_page(request: Request, code: str, db: DbSession) -> HTMLResponse:
     return render(request, "onestop/bundle.html", {"bundle": service.get_bundle(db, code=code)})
 
 
-def _apply_context(db: DbSession, user: Principal, cipher: Any, item: str | None, bundle: str | None) -> dict[str, Any]:
+def _apply_page(
+    request: Request,
+    db: DbSession,
+    user: Principal,
+    cipher: Any,
+    item: str | None,
+    bundle: str | None,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
     target = service.get_bundle(db, code=bundle) if bundle else service.get_item(db, code=item or "")
-    return {
+    context = {
         "target": target,
         "kind": "bundle" if bundle else "item",
         "prefill": service.prefill(db, actor=user, cipher=cipher, item_code=item, bundle_code=bundle),
     }
+    return render(request, "onestop/apply.html", context | extra, status_code=status_code)
 
 
 @router.get("/onestop/apply", response_class=HTMLResponse)
@@ -129,7 +135,52 @@ def apply_page(
     bundle: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     """The (merged) form, pre-filled from the profile, with each material's source."""
-    return render(request, "onestop/apply.html", _apply_context(db, user, cipher, item, bundle) | {"values": {}})
+    return _apply_page(request, db, user, cipher, item, bundle)
+
+
+def _store_materials(
+    db: DbSession,
+    user: Principal,
+    settings: Any,
+    form: Submission[Any],
+    uploads: Mapping[str, UploadFile],
+    *,
+    item: str | None = None,
+    bundle: str | None = None,
+) -> dict[str, int]:
+    """Check and store each uploaded material; a refused file is a message beside its file input."""
+    stored: dict[str, int] = {}
+    for material, upload in uploads.items():
+        try:
+            limit = (
+                service.material_page_limit(db, material_key=material, item_code=item, bundle_code=bundle)
+                if item or bundle
+                else None
+            )
+            stored[material] = service.upload_material(
+                db,
+                actor=user,
+                files_dir=settings.files_dir,
+                material_key=material,
+                filename=upload.filename or "",
+                content=upload_bytes(upload),
+                **({"max_pages": limit} if limit is not None else {}),
+            ).id
+        except AppError as exc:
+            form.add_error(MATERIAL + material, exc.message)
+    return stored
+
+
+def _place_refusal(form: Submission[Any], exc: AppError) -> str | None:
+    """Put a refusal about particular fields or materials beside them; anything else is the page's error."""
+    details = exc.details if isinstance(exc.details, list) else []
+    for detail in details:
+        if isinstance(detail, dict) and detail.get("field"):
+            form.add_error(ANSWER + str(detail["field"]), str(detail["message"]), label=str(detail.get("label")))
+        elif isinstance(detail, dict) and detail.get("material"):
+            label = str(detail.get("name") or detail["material"])
+            form.add_error(MATERIAL + str(detail["material"]), str(detail["message"]), label=label)
+    return None if form.errors else exc.message
 
 
 @router.post("/onestop/apply", response_class=HTMLResponse)
@@ -140,54 +191,29 @@ def apply_submit(
     cipher: CipherDep,
     settings: SettingsDep,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[ApplyForm], Depends(ApplyForm.submitted)],
 ) -> Response:
-    item = str(form.get("item") or "") or None
-    bundle = str(form.get("bundle") or "") or None
-    values = {k[2:]: str(v) for k, v in form.items() if k.startswith("f_") and isinstance(v, str) and v.strip()}
-    try:
-        attachments: dict[str, int] = {}
-        for key, value in form.multi_items():
-            if key.startswith("m_") and isinstance(value, UploadFile) and value.filename:
-                material = key[2:]
-                limit = service.material_page_limit(db, material_key=material, item_code=item, bundle_code=bundle)
-                stored = service.upload_material(
-                    db,
-                    actor=user,
-                    files_dir=settings.files_dir,
-                    material_key=material,
-                    filename=value.filename,
-                    content=upload_bytes(value),
-                    max_pages=limit,
-                )
-                attachments[material] = stored.id
-        data = ApplicationCreate(
-            item_code=item,
-            bundle_code=bundle,
-            form=values,
-            consent=form.get("consent") == "yes",
-            attachments=attachments,
+    item, bundle = form.value("item") or None, form.value("bundle") or None
+    error, status_code = None, 422
+    if form.data is not None:
+        attachments = _store_materials(db, user, settings, form, form.data.materials, item=item, bundle=bundle)
+        application = form.build(
+            lambda data: ApplicationCreate(
+                item_code=data.item,
+                bundle_code=data.bundle,
+                form=data.answers,
+                consent=data.consent,
+                attachments=attachments,
+            )
         )
-        result = service.submit_application(db, actor=user, data=data, cipher=cipher)
-    except AppError as exc:
-        db.rollback()
-        context = _apply_context(db, user, cipher, item, bundle)
-        return render(
-            request,
-            "onestop/apply.html",
-            context | {"values": values, "error_message": exc.message, "error_details": exc.details},
-            status_code=exc.status_code,
-        )
-    except ValueError as exc:  # pydantic validation of the assembled input
-        db.rollback()
-        context = _apply_context(db, user, cipher, item, bundle)
-        return render(
-            request,
-            "onestop/apply.html",
-            context | {"values": values, "error_message": f"提交有误：{exc}"},
-            status_code=422,
-        )
-    return _see(f"/onestop/applications/{result.number}?notice=created")
+        if application is not None:
+            try:
+                result = service.submit_application(db, actor=user, data=application, cipher=cipher)
+                return _see(f"/onestop/applications/{result.number}?notice=created")
+            except AppError as exc:
+                error, status_code = _place_refusal(form, exc), exc.status_code
+    db.rollback()
+    return _apply_page(request, db, user, cipher, item, bundle, form=form, error_message=error, status_code=status_code)
 
 
 @router.get("/onestop/me", response_class=HTMLResponse)
@@ -208,33 +234,39 @@ def one_stop_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLRes
     )
 
 
+def _application_page(
+    request: Request, db: DbSession, user: Principal, number: str, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    context = {
+        "app": service.get_application(db, actor=user, number=number),
+        "statuses": STATUSES,
+        "outcomes": OUTCOMES,
+    }
+    return render(request, "onestop/application.html", context | extra, status_code=status_code)
+
+
 @router.get("/onestop/applications/{number}", response_class=HTMLResponse)
 def application_page(request: Request, number: str, db: DbSession, user: CurrentUser) -> HTMLResponse:
-    return render(
-        request,
-        "onestop/application.html",
-        {
-            "app": service.get_application(db, actor=user, number=number),
-            "statuses": STATUSES,
-            "outcomes": OUTCOMES,
-        },
-    )
+    return _application_page(request, db, user, number)
 
 
-@router.post("/onestop/applications/{number}/rate")
+@router.post("/onestop/applications/{number}/rate", response_class=HTMLResponse)
 def rate_submit(
+    request: Request,
     number: str,
     db: DbSession,
     user: Applicant,
     _csrf: CsrfChecked,
-    score: Annotated[int, Form(ge=1, le=5)],
-    comment: Annotated[str, Form(max_length=1000)] = "",
+    form: Annotated[Submission[RatingForm], Depends(RatingForm.submitted)],
 ) -> Response:
-    service.rate_application(db, actor=user, number=number, data=_model(RatingCreate, score=score, comment=comment))
+    data = form.to(RatingCreate)
+    if data is None:
+        return _application_page(request, db, user, number, rating_form=form, status_code=422)
+    service.rate_application(db, actor=user, number=number, data=data)
     return _see(f"/onestop/applications/{number}?notice=saved")
 
 
-@router.post("/onestop/applications/{number}/supplement")
+@router.post("/onestop/applications/{number}/supplement", response_class=HTMLResponse)
 def supplement_submit(
     request: Request,
     number: str,
@@ -243,29 +275,36 @@ def supplement_submit(
     settings: SettingsDep,
     cipher: CipherDep,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[SupplementForm], Depends(SupplementForm.submitted)],
 ) -> Response:
-    attachments: dict[str, int] = {}
-    for key, value in form.multi_items():
-        if key.startswith("m_") and isinstance(value, UploadFile) and value.filename:
-            stored = service.upload_material(
-                db,
-                actor=user,
-                files_dir=settings.files_dir,
-                material_key=key[2:],
-                filename=value.filename,
-                content=upload_bytes(value),
-            )
-            attachments[key[2:]] = stored.id
-    note = str(form.get("note") or "")[:500]
-    service.submit_supplement(
-        db,
-        actor=user,
-        number=number,
-        data=_model(SupplementSubmit, attachments=attachments, note=note),
-        cipher=cipher,
-    )
-    return _see(f"/onestop/applications/{number}?notice=saved")
+    if form.data is not None:
+        attachments = _store_materials(db, user, settings, form, form.data.materials)
+        data = form.build(lambda f: SupplementSubmit(attachments=attachments, note=f.note))
+        if data is not None:
+            service.submit_supplement(db, actor=user, number=number, data=data, cipher=cipher)
+            return _see(f"/onestop/applications/{number}?notice=saved")
+    db.rollback()
+    return _application_page(request, db, user, number, supplement_form=form, status_code=422)
+
+
+def _queue_page(
+    request: Request,
+    db: DbSession,
+    user: Principal,
+    *,
+    stage: str | None = None,
+    overdue: bool = False,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    context = {
+        "tasks": service.task_queue(db, actor=user, stage=stage or None, overdue_only=overdue),
+        "followups": service.list_followups(db, actor=user),
+        "figures": service.department_figures(db, actor=user),
+        "stage": stage or "",
+        "overdue": overdue,
+    }
+    return render(request, "onestop/tasks.html", context | extra, status_code=status_code)
 
 
 @router.get("/onestop/tasks", response_class=HTMLResponse)
@@ -277,24 +316,21 @@ def queue_page(
     overdue: bool = False,
 ) -> HTMLResponse:
     """The department's queue (deadlines in working days, warnings, overdue) and open follow-ups."""
-    return render(
-        request,
-        "onestop/tasks.html",
-        {
-            "tasks": service.task_queue(db, actor=user, stage=stage or None, overdue_only=overdue),
-            "followups": service.list_followups(db, actor=user),
-            "figures": service.department_figures(db, actor=user),
-            "stage": stage or "",
-            "overdue": overdue,
-        },
-    )
+    return _queue_page(request, db, user, stage=stage, overdue=overdue)
+
+
+def _task_page(
+    request: Request, db: DbSession, user: Principal, task_id: int, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    task = service.get_task(db, actor=user, task_id=task_id)
+    application = service.get_application(db, actor=user, number=task.application_number)
+    context = {"task": task, "app": application, "outcomes": OUTCOMES}
+    return render(request, "onestop/task.html", context | extra, status_code=status_code)
 
 
 @router.get("/onestop/tasks/{task_id}", response_class=HTMLResponse)
 def task_page(request: Request, task_id: int, db: DbSession, user: Handler) -> HTMLResponse:
-    task = service.get_task(db, actor=user, task_id=task_id)
-    application = service.get_application(db, actor=user, number=task.application_number)
-    return render(request, "onestop/task.html", {"task": task, "app": application, "outcomes": OUTCOMES})
+    return _task_page(request, db, user, task_id)
 
 
 # Declared before the task actions below, whose path would otherwise take "personal" as an action.
@@ -306,60 +342,52 @@ def task_reveal(
     cipher: CipherDep,
     user: Handler,
     _csrf: CsrfChecked,
-    reason: Annotated[str, Form(min_length=2, max_length=200)],
+    form: Annotated[Submission[RevealForm], Depends(RevealForm.submitted)],
 ) -> HTMLResponse:
     """The form's personal fields in clear with a stated reason; audited, and refused without the right."""
+    if form.data is None:
+        return _task_page(request, db, user, task_id, reveal_form=form, status_code=422)
     task = service.get_task(db, actor=user, task_id=task_id)
-    clear = service.read_personal_clear(db, actor=user, number=task.application_number, cipher=cipher, reason=reason)
-    application = service.get_application(db, actor=user, number=task.application_number)
-    context = {
-        "task": task,
-        "app": application,
-        "outcomes": OUTCOMES,
-        "personal": clear.fields,
-        "applicant_name": clear.applicant_name,
-    }
-    return render(request, "onestop/task.html", context)
+    clear = service.read_personal_clear(
+        db, actor=user, number=task.application_number, cipher=cipher, reason=form.data.reason
+    )
+    return _task_page(request, db, user, task_id, personal=clear.fields, applicant_name=clear.applicant_name)
 
 
-@router.post("/onestop/tasks/{task_id}/{action}")
+@router.post("/onestop/tasks/{task_id}/{action}", response_class=HTMLResponse)
 def task_action(
+    request: Request,
     task_id: int,
     action: str,
     db: DbSession,
     user: Handler,
     settings: SettingsDep,
     _csrf: CsrfChecked,
-    reason: Annotated[str, Form(max_length=1000)] = "",
-    missing: Annotated[str, Form(max_length=5000)] = "",
+    form: Annotated[Submission[TaskActionForm], Depends(TaskActionForm.submitted)],
 ) -> Response:
-    if action == "accept":
+    if action not in ("accept", "supplement", "review", "approve", "refuse", "complete"):
+        raise AppError("未知操作", code="unknown_action", status_code=404)
+    data = form.data
+    if data is not None and action == "accept":
         service.accept_task(db, actor=user, task_id=task_id)
-    elif action == "supplement":
-        entries = [
-            line.split("：", 1) if "：" in line else [line, "请补充"] for line in missing.splitlines() if line.strip()
-        ]
-        service.request_supplement(
-            db,
-            actor=user,
-            task_id=task_id,
-            data=_model(
-                SupplementRequest,
-                items=[{"name": n.strip()[:100], "reason": r.strip()[:300] or "请补充"} for n, r in entries],
-            ),
+    elif data is not None and action == "supplement":
+        missing = form.build(
+            lambda f: SupplementRequest.model_validate({"items": f.supplement_items()}),
+            field_of=lambda loc: "missing",
+            label_of=TaskActionForm.supplement_label,
         )
-    elif action == "review":
-        service.review_task(db, actor=user, task_id=task_id, note=reason)
-    elif action in ("approve", "refuse"):
-        service.decide_task(
-            db,
-            actor=user,
-            task_id=task_id,
-            data=_model(
-                DecisionInput, decision="approved" if action == "approve" else "refused", reason=reason or None
-            ),
+        if missing is not None:
+            service.request_supplement(db, actor=user, task_id=task_id, data=missing)
+    elif data is not None and action == "review":
+        service.review_task(db, actor=user, task_id=task_id, note=data.reason)
+    elif data is not None and action in ("approve", "refuse"):
+        decision = form.build(
+            lambda f: DecisionInput(decision="approved" if action == "approve" else "refused", reason=f.reason or None),
+            field_of=lambda loc: "reason",
         )
-    elif action == "complete":
+        if decision is not None:
+            service.decide_task(db, actor=user, task_id=task_id, data=decision)
+    elif data is not None:
         service.complete_task(
             db,
             actor=user,
@@ -367,20 +395,23 @@ def task_action(
             keys=certs_service.key_store_for(settings.key_dir),
             origin=certs_service.log_origin(settings.city_code),
         )
-    else:
-        raise AppError("未知操作", code="unknown_action", status_code=404)
+    if form.errors:
+        return _task_page(request, db, user, task_id, action_form=form, action_name=action, status_code=422)
     return _see(f"/onestop/tasks/{task_id}?notice=saved")
 
 
-@router.post("/onestop/followups/{followup_id}/close")
+@router.post("/onestop/followups/{followup_id}/close", response_class=HTMLResponse)
 def followup_close(
+    request: Request,
     followup_id: int,
     db: DbSession,
     user: Handler,
     _csrf: CsrfChecked,
-    resolution: Annotated[str, Form(min_length=2, max_length=2000)],
+    form: Annotated[Submission[FollowupForm], Depends(FollowupForm.submitted)],
 ) -> Response:
-    service.close_followup(db, actor=user, followup_id=followup_id, resolution=resolution)
+    if form.data is None:
+        return _queue_page(request, db, user, followup_form=form, followup_id=followup_id, status_code=422)
+    service.close_followup(db, actor=user, followup_id=followup_id, resolution=form.data.resolution)
     return _see("/onestop/tasks?notice=saved")
 
 
@@ -404,50 +435,43 @@ def admin_items(
     request: Request, db: DbSession, user: Editor, q: Annotated[str | None, Query(max_length=50)] = None
 ) -> HTMLResponse:
     """Department admins edit their items; XLSX export and import."""
+    return _items_page(request, db, user, q=q or "")
+
+
+def _items_page(
+    request: Request, db: DbSession, user: Principal, *, q: str = "", status_code: int = 200, **extra: Any
+) -> HTMLResponse:
     department = None if user.has("core.scope.all") else user.department_code
     items, total = service.search_items(db, q=q or None, department_code=department, limit=200)
-    return render(request, "onestop/admin_items.html", {"items": items, "total": total, "q": q or ""})
+    context = {"items": items, "total": total, "q": q}
+    return render(request, "onestop/admin_items.html", context | extra, status_code=status_code)
 
 
-@router.post("/onestop/admin/items/{code}")
+@router.post("/onestop/admin/items/{code}", response_class=HTMLResponse)
 def admin_item_save(
+    request: Request,
     code: str,
     db: DbSession,
     user: Editor,
     _csrf: CsrfChecked,
-    name: Annotated[str, Form(min_length=1, max_length=100)],
-    legal_days: Annotated[int, Form(ge=0, le=365)],
-    promised_days: Annotated[int, Form(ge=0, le=365)],
-    visits: Annotated[int, Form(ge=0, le=10)],
-    online: Annotated[str, Form(max_length=3)] = "",
-    entry_point: Annotated[str, Form(max_length=3)] = "",
+    form: Annotated[Submission[ItemForm], Depends(ItemForm.submitted)],
 ) -> Response:
-    service.update_item(
-        db,
-        actor=user,
-        code=code,
-        data=_model(
-            ItemUpdate,
-            name=name,
-            legal_days=legal_days,
-            promised_days=promised_days,
-            visits=visits,
-            online=online == "yes",
-            entry_point=entry_point == "yes",
-        ),
-    )
+    data = form.to(ItemUpdate)
+    if data is None:
+        return _items_page(request, db, user, item_form=form, item_code=code, status_code=422)
+    service.update_item(db, actor=user, code=code, data=data)
     return _see("/onestop/admin/items?notice=saved")
 
 
 @router.post("/onestop/admin/import", response_class=HTMLResponse)
-def admin_import(request: Request, db: DbSession, user: Editor, _csrf: CsrfChecked, form: PageForm) -> HTMLResponse:
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise AppError("请选择 XLSX 文件", code="file_missing", status_code=422)
-    result = service.import_xlsx(db, actor=user, content=upload_bytes(upload))
-    items, total = service.search_items(
-        db, department_code=None if user.has("core.scope.all") else user.department_code, limit=200
-    )
-    return render(
-        request, "onestop/admin_items.html", {"items": items, "total": total, "q": "", "import_result": result}
-    )
+def admin_import(
+    request: Request,
+    db: DbSession,
+    user: Editor,
+    _csrf: CsrfChecked,
+    form: Annotated[Submission[UploadForm], Depends(UploadForm.submitted)],
+) -> HTMLResponse:
+    if form.data is None:
+        return _items_page(request, db, user, import_form=form, status_code=422)
+    result = service.import_xlsx(db, actor=user, content=upload_bytes(form.data.file))
+    return _items_page(request, db, user, import_result=result)

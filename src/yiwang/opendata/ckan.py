@@ -257,7 +257,7 @@ def run_action(db: Session, action: str, params: dict[str, Any], base: str, site
         raise not_found(f"资源 {ident} 不存在")
     if action in ("organization_list", "organization_show"):
         datasets = service.all_datasets(db)
-        names = {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)}
+        department_names = {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)}
         counts: dict[str, int] = {}
         for d in datasets:
             counts[d.department_code] = counts.get(d.department_code, 0) + 1
@@ -265,12 +265,12 @@ def run_action(db: Session, action: str, params: dict[str, Any], base: str, site
             all_fields = str(params.get("all_fields", "false")).lower() in ("true", "1")
             codes = sorted(counts)
             if all_fields:
-                return [_organization(c, names.get(c, c)) | {"package_count": counts[c]} for c in codes]
+                return [_organization(c, department_names.get(c, c)) | {"package_count": counts[c]} for c in codes]
             return [c.lower() for c in codes]
         ident = str(params.get("id", "")).upper()
         if ident not in counts:
             raise not_found(f"机构 {params.get('id')} 不存在或没有开放数据")
-        result = _organization(ident, names.get(ident, ident)) | {"package_count": counts[ident]}
+        result = _organization(ident, department_names.get(ident, ident)) | {"package_count": counts[ident]}
         if str(params.get("include_datasets", "false")).lower() in ("true", "1"):
             result["packages"] = [package(d, base) for d in datasets if d.department_code == ident]
         return result

@@ -438,14 +438,17 @@ def chart(db: Session, *, code: str, data_dir: Path, pseudonym: Callable[[str, s
             series["y"].to_list(),
         )
     column = frame[value].drop_nulls().cast(pl.Float64)
-    low, high = column.min(), column.max()
+    if column.is_empty():  # the column holds no value at all
+        return None
+    values = column.to_numpy()
+    low, high = float(values.min()), float(values.max())
     width = (high - low) / 10 or 1
     buckets = ((column - low) / width).floor().clip(0, 9).value_counts().sort(column.name)
     names = [f"{low + width * int(b):.4g}" for b in buckets[column.name]]
     return _option(f"{labels[value]}分布", "bar", names, buckets["count"].to_list())
 
 
-def _option(title: str, kind: str, x: list, y: list) -> dict[str, Any]:
+def _option(title: str, kind: str, x: list[Any], y: list[Any]) -> dict[str, Any]:
     return {
         "title": {"text": title, "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis"},

@@ -12,7 +12,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, ScalarSelect, select
+from sqlalchemy import Connection, Engine, ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from yiwang.org.models import AccessVersion, Department, Role, RolePermission, UserRole
@@ -61,7 +61,7 @@ class AccessCache:
         return self._scopes[department_id]
 
 
-_caches: "weakref.WeakKeyDictionary[Engine, AccessCache]" = weakref.WeakKeyDictionary()
+_caches: "weakref.WeakKeyDictionary[Engine | Connection, AccessCache]" = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 

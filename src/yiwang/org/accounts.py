@@ -217,7 +217,7 @@ def list_users(
         stmt = stmt.where(User.roles.any(UserRole.role.has(Role.code == filters.role)))
     total = db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     users = db.execute(stmt.order_by(User.id).offset(offset).limit(limit)).scalars().all()
-    departments = {d.id: d for d in db.execute(select(Department)).scalars()}
+    departments: dict[int | None, Department] = {d.id: d for d in db.execute(select(Department)).scalars()}
     held_back = throttle.throttled_names(db, usernames=[u.username for u in users], now=utcnow())
     return [to_read(u, departments.get(u.department_id), cipher, locked=u.username in held_back) for u in users], total
 

@@ -3,9 +3,8 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
@@ -16,25 +15,16 @@ from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.org import accounts, service
 from yiwang.org import permissions as perm
+from yiwang.org.page_forms import DepartmentForm, DivisionForm, NewUserForm, RoleForm, UserEditForm
 from yiwang.org.pages import KIND_NAMES
 from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate, UserUpdate
 from yiwang.web import nav
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm
+from yiwang.web.forms import RevealForm, Submission
 from yiwang.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 PAGE_SIZE = 30
-
-
-def _failure_message(exc: ValidationError | AppError) -> str:
-    """One readable line for the page: the first field error, or the service's message."""
-    if isinstance(exc, AppError):
-        return exc.message
-    error = exc.errors()[0]
-    field = ".".join(str(p) for p in error.get("loc", ()))
-    message = str(error.get("msg", "")).removeprefix("Value error, ")
-    return f"{field}：{message}" if field else message
 
 
 @router.get("", response_class=HTMLResponse)
@@ -78,9 +68,9 @@ def users_page(
     )
 
 
-def _end_failed_write(db: DbSession, exc: ValidationError | AppError) -> None:
+def _end_failed_write(db: DbSession, exc: AppError) -> None:
     """Keep what a refusal recorded (an audited denial); drop everything else."""
-    if isinstance(exc, AppError) and exc.commit:
+    if exc.commit:
         db.commit()
     else:
         db.rollback()
@@ -94,7 +84,7 @@ def _user_form_context(db: DbSession) -> dict[str, object]:
 def new_user_page(
     request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.USER_WRITE))]
 ) -> HTMLResponse:
-    return render(request, "org/user_new.html", _user_form_context(db) | {"form": {}})
+    return render(request, "org/user_new.html", _user_form_context(db))
 
 
 @router.post("/users/new", response_class=HTMLResponse)
@@ -104,23 +94,38 @@ def new_user_submit(
     cipher: CipherDep,
     user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[NewUserForm], Depends(NewUserForm.submitted)],
 ) -> Response:
-    raw = {k: str(v).strip() for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and str(v).strip()}
-    raw_roles = [str(v) for v in form.getlist("roles")]
-    raw.pop("roles", None)
+    data = form.to(UserCreate)
+    if data is None:
+        return render(request, "org/user_new.html", _user_form_context(db) | {"form": form}, status_code=422)
     try:
-        data = UserCreate(**raw, roles=raw_roles)
         created = accounts.create_user(db, actor=user, data=data, cipher=cipher)
-    except (ValidationError, AppError) as exc:
+    except AppError as exc:
         _end_failed_write(db, exc)
         return render(
             request,
             "org/user_new.html",
-            _user_form_context(db) | {"form": raw, "error_message": _failure_message(exc)},
-            status_code=exc.status_code if isinstance(exc, AppError) else 422,
+            _user_form_context(db) | {"form": form, "error_message": exc.message},
+            status_code=exc.status_code,
         )
     return RedirectResponse(f"/admin/users/{created.id}?notice=created", status_code=303)
+
+
+def _user_page(
+    request: Request,
+    db: DbSession,
+    cipher: CipherDep,
+    user: Principal,
+    user_id: int,
+    *,
+    status_code: int = 200,
+    **extra: object,
+) -> HTMLResponse:
+    account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
+    return render(
+        request, "org/user_detail.html", _user_form_context(db) | {"account": account} | extra, status_code=status_code
+    )
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
@@ -131,8 +136,7 @@ def user_page(
     user: Annotated[Principal, Depends(require(perm.USER_READ))],
     user_id: IdPath,
 ) -> HTMLResponse:
-    account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
-    return render(request, "org/user_detail.html", _user_form_context(db) | {"account": account})
+    return _user_page(request, db, cipher, user, user_id)
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
@@ -143,25 +147,17 @@ def user_update(
     user: Annotated[Principal, Depends(require(perm.USER_WRITE))],
     user_id: IdPath,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[UserEditForm], Depends(UserEditForm.submitted)],
 ) -> Response:
+    data = form.to(UserUpdate)
+    if data is None:
+        return _user_page(request, db, cipher, user, user_id, form=form, status_code=422)
     try:
-        data = UserUpdate(
-            display_name=str(form.get("display_name", "")).strip() or None,
-            department_code=str(form.get("department_code", "")) or None,
-            roles=[str(v) for v in form.getlist("roles")],
-            active=form.get("active") == "on",
-        )
         accounts.update_user(db, actor=user, user_id=user_id, data=data, cipher=cipher)
-    except (ValidationError, AppError) as exc:
+    except AppError as exc:
         _end_failed_write(db, exc)
-        message = _failure_message(exc)
-        account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
-        return render(
-            request,
-            "org/user_detail.html",
-            _user_form_context(db) | {"account": account, "error_message": message},
-            status_code=exc.status_code if isinstance(exc, AppError) else 422,
+        return _user_page(
+            request, db, cipher, user, user_id, form=form, error_message=exc.message, status_code=exc.status_code
         )
     return RedirectResponse(f"/admin/users/{user_id}?notice=saved", status_code=303)
 
@@ -182,12 +178,13 @@ def user_reveal(
     user: Annotated[Principal, Depends(require(perm.USER_READ))],
     user_id: IdPath,
     _csrf: CsrfChecked,
-    reason: Annotated[str, Form(min_length=2, max_length=200)],
+    form: Annotated[Submission[RevealForm], Depends(RevealForm.submitted)],
 ) -> HTMLResponse:
     """Show personal fields in clear with a stated reason; the read is audited (and refused without the right)."""
-    personal = accounts.read_personal(db, actor=user, user_id=user_id, cipher=cipher, reason=reason)
-    account = accounts.get_user(db, actor=user, user_id=user_id, cipher=cipher)
-    return render(request, "org/user_detail.html", _user_form_context(db) | {"account": account, "personal": personal})
+    if form.data is None:
+        return _user_page(request, db, cipher, user, user_id, reveal_form=form, status_code=422)
+    personal = accounts.read_personal(db, actor=user, user_id=user_id, cipher=cipher, reason=form.data.reason)
+    return _user_page(request, db, cipher, user, user_id, personal=personal)
 
 
 # ---- roles, departments, divisions -----------------------------------------------------------
@@ -212,18 +209,19 @@ def role_update(
     user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))],
     code: str,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[RoleForm], Depends(RoleForm.submitted)],
 ) -> Response:
+    refused = {"role_code": code, "role_form": form}
+    if form.data is None:
+        return render(request, "org/roles.html", _roles_context(db) | refused, status_code=422)
     try:
-        service.set_role_permissions(
-            db, actor=user, code=code, permissions=[str(v) for v in form.getlist("permissions")]
-        )
+        service.set_role_permissions(db, actor=user, code=code, permissions=form.data.permissions)
     except AppError as exc:
         _end_failed_write(db, exc)
         return render(
             request,
             "org/roles.html",
-            _roles_context(db) | {"error_message": exc.message},
+            _roles_context(db) | refused | {"error_message": exc.message},
             status_code=exc.status_code,
         )
     return RedirectResponse("/admin/roles?notice=saved", status_code=303)
@@ -233,11 +231,12 @@ def role_update(
 def departments_page(
     request: Request, db: DbSession, _: Annotated[Principal, Depends(require(perm.DEPARTMENT_READ))]
 ) -> HTMLResponse:
-    return render(
-        request,
-        "org/departments.html",
-        {"tree": service.department_tree(db), "departments": service.list_departments(db)},
-    )
+    return _departments_page(request, db)
+
+
+def _departments_page(request: Request, db: DbSession, *, status_code: int = 200, **extra: object) -> HTMLResponse:
+    context = {"tree": service.department_tree(db), "departments": service.list_departments(db)}
+    return render(request, "org/departments.html", context | extra, status_code=status_code)
 
 
 @router.post("/departments", response_class=HTMLResponse)
@@ -246,33 +245,16 @@ def department_create(
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.DEPARTMENT_WRITE))],
     _csrf: CsrfChecked,
-    code: Annotated[str, Form()],
-    short_name: Annotated[str, Form()],
-    full_name: Annotated[str, Form()],
-    parent_code: Annotated[str, Form()] = "",
+    form: Annotated[Submission[DepartmentForm], Depends(DepartmentForm.submitted)],
 ) -> Response:
+    data = form.build(lambda f: DepartmentCreate(**f.model_dump() | {"code": f.code.upper(), "kind": "unit"}))
+    if data is None:
+        return _departments_page(request, db, form=form, status_code=422)
     try:
-        data = DepartmentCreate(
-            code=code.strip().upper(),
-            short_name=short_name,
-            full_name=full_name,
-            kind="unit",
-            parent_code=parent_code or None,
-        )
         service.create_department(db, actor=user, data=data)
-    except (ValidationError, AppError) as exc:
+    except AppError as exc:
         db.rollback()
-        message = _failure_message(exc)
-        return render(
-            request,
-            "org/departments.html",
-            {
-                "tree": service.department_tree(db),
-                "departments": service.list_departments(db),
-                "error_message": message,
-            },
-            status_code=422,
-        )
+        return _departments_page(request, db, form=form, error_message=exc.message, status_code=422)
     return RedirectResponse("/admin/departments?notice=created", status_code=303)
 
 
@@ -289,19 +271,20 @@ def division_create(
     db: DbSession,
     user: Annotated[Principal, Depends(require(perm.DIVISION_WRITE))],
     _csrf: CsrfChecked,
-    code: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    level: Annotated[str, Form()],
-    parent_code: Annotated[str, Form()] = "",
+    form: Annotated[Submission[DivisionForm], Depends(DivisionForm.submitted)],
 ) -> Response:
+    data = form.to(DivisionCreate)
+    if data is None:
+        return render(request, "org/divisions.html", _divisions_context(db) | {"form": form}, status_code=422)
     try:
-        data = DivisionCreate(code=code, name=name, level=level, parent_code=parent_code or None)  # type: ignore[arg-type]
         service.create_division(db, actor=user, data=data)
-    except (ValidationError, AppError) as exc:
+    except AppError as exc:
         db.rollback()
-        message = _failure_message(exc)
         return render(
-            request, "org/divisions.html", _divisions_context(db) | {"error_message": message}, status_code=422
+            request,
+            "org/divisions.html",
+            _divisions_context(db) | {"form": form, "error_message": exc.message},
+            status_code=422,
         )
     return RedirectResponse("/admin/divisions?notice=created", status_code=303)
 

@@ -1,18 +1,23 @@
-"""Pages of 统一身份认证: login, logout, and the account page (password, personal data, API keys)."""
+"""Pages of 统一身份认证: login, logout, the account page (password, personal data, API keys), and the
+staff workbench, headed by the account's department and roles."""
 
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yiwang.core import workbench
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import CurrentUser, MaybeUser, before_password_change, client_ip, public
+from yiwang.core.security import CurrentUser, MaybeUser, Principal, before_password_change, client_ip, public, require
 from yiwang.org import accounts, auth, service
+from yiwang.org.page_forms import ApiKeyForm, LoginForm, PasswordForm
+from yiwang.org.permissions import WORKBENCH_VIEW
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import Submission
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,17 +50,18 @@ def login_submit(
     db: DbSession,
     settings: SettingsDep,
     _csrf: CsrfChecked,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=200)],
-    next: Annotated[str, Form(max_length=500)] = "/",
+    form: Annotated[Submission[LoginForm], Depends(LoginForm.submitted)],
 ) -> Response:
     """Check the password, start a server-side session, and set an HttpOnly SameSite cookie."""
+    next_url = _safe_next(form.value("next", "/"))
+    if form.data is None:
+        return render(request, "org/login.html", {"form": form, "next_url": next_url}, status_code=422)
     ip = client_ip(request)
     try:
         user = auth.login_with_password(
             db,
-            username=username.strip(),
-            password=password,
+            username=form.data.username,
+            password=form.data.password,
             ip=ip,
             settings=settings,
             kinds={"staff", "citizen", "enterprise"},
@@ -65,13 +71,13 @@ def login_submit(
         return render(
             request,
             "org/login.html",
-            {"error_message": exc.message, "username": username, "next_url": _safe_next(next)},
+            {"error_message": exc.message, "form": form, "next_url": next_url},
             status_code=exc.status_code,
         )
     secret, _ = auth.issue_credential(
         db, user=user, kind=auth.SESSION, lifetime=timedelta(minutes=settings.session_minutes), ip=ip, label="web"
     )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,
         secret,
@@ -135,30 +141,25 @@ def account_password(
     user: CurrentUser,
     cipher: CipherDep,
     _csrf: CsrfChecked,
-    current_password: Annotated[str, Form(max_length=200)],
-    new_password: Annotated[str, Form(max_length=200)],
+    form: Annotated[Submission[PasswordForm], Depends(PasswordForm.submitted)],
 ) -> Response:
-    try:
-        auth.change_password(db, actor=user, current_password=current_password, new_password=new_password)
-    except AppError as exc:
-        if exc.commit:
-            db.commit()
-        else:
-            db.rollback()
-        if user.must_change_password:  # the full account page is not open to it yet
-            return render(
-                request,
-                "org/account_password.html",
-                {"must_change": True, "password_error": exc.message},
-                status_code=exc.status_code,
+    error, status_code = None, 422
+    if form.data is not None:
+        try:
+            auth.change_password(
+                db, actor=user, current_password=form.data.current_password, new_password=form.data.new_password
             )
-        return render(
-            request,
-            "org/account.html",
-            _account_context(db, user, cipher) | {"password_error": exc.message},
-            status_code=exc.status_code,
-        )
-    return RedirectResponse("/account?notice=password_changed", status_code=303)
+            return RedirectResponse("/account?notice=password_changed", status_code=303)
+        except AppError as exc:
+            if exc.commit:
+                db.commit()
+            else:
+                db.rollback()
+            error, status_code = exc.message, exc.status_code
+    context = {"password_form": form, "password_error": error}
+    if user.must_change_password:  # the full account page is not open to it yet
+        return render(request, "org/account_password.html", {"must_change": True} | context, status_code=status_code)
+    return render(request, "org/account.html", _account_context(db, user, cipher) | context, status_code=status_code)
 
 
 @router.post("/account/api-keys", response_class=HTMLResponse)
@@ -169,10 +170,32 @@ def account_api_key(
     cipher: CipherDep,
     settings: SettingsDep,
     _csrf: CsrfChecked,
-    label: Annotated[str, Form(max_length=100)] = "",
+    form: Annotated[Submission[ApiKeyForm], Depends(ApiKeyForm.submitted)],
 ) -> HTMLResponse:
+    if form.data is None:
+        return render(
+            request, "org/account.html", _account_context(db, user, cipher) | {"key_form": form}, status_code=422
+        )
     account = accounts.get_user_by_username(db, username=user.username)
     if account is None:
         raise NotFound("账号不存在")
-    secret, _ = auth.issue_api_key(db, actor=user, user=account, settings=settings, label=label)
+    secret, _ = auth.issue_api_key(db, actor=user, user=account, settings=settings, label=form.data.label)
     return render(request, "org/account.html", _account_context(db, user, cipher) | {"new_api_key": secret})
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench_page(
+    request: Request, db: DbSession, user: Annotated[Principal, Depends(require(WORKBENCH_VIEW))]
+) -> HTMLResponse:
+    """The staff member's pending work gathered from every domain."""
+    department = service.get_department(db, department_id=user.department_id) if user.department_id else None
+    roles = {r.code: r.name for r in service.list_roles(db)}
+    return render(
+        request,
+        "org/workbench.html",
+        {
+            "work_items": workbench.pending_work(db, user),
+            "department_name": department.full_name if department else None,
+            "role_names": [roles.get(code, code) for code in sorted(user.roles)],
+        },
+    )

@@ -2,8 +2,16 @@
 
 from yiwang.core.permissions import (
     AUDIT_READ,
+    CITIZEN,
+    DATA_STEWARD,
+    DEPT_ADMIN,
+    DISPATCHER,
+    ENTERPRISE,
     EVENTS_MANAGE,
+    HANDLER,
+    LEADER,
     PERSONAL_READ_CLEAR,
+    PLATFORM_ADMIN,
     SCOPE_ALL_DEPARTMENTS,
     Permission,
     Role,
@@ -23,15 +31,6 @@ WORKBENCH_VIEW = "org.workbench.view"
 # Escalation guards: granting what one does not hold, and opening accounts bound to a person's identity.
 ROLE_GRANT_ANY = "org.role.grant_any"
 PUBLIC_ACCOUNT_CREATE = "org.user.create_public"
-
-PLATFORM_ADMIN = "platform_admin"
-DEPT_ADMIN = "dept_admin"
-HANDLER = "handler"
-DISPATCHER = "dispatcher"
-DATA_STEWARD = "data_steward"
-LEADER = "leader"
-CITIZEN = "citizen"
-ENTERPRISE = "enterprise"
 
 STAFF_ROLES = (PLATFORM_ADMIN, DEPT_ADMIN, HANDLER, DISPATCHER, DATA_STEWARD, LEADER)
 PUBLIC_ROLES = (CITIZEN, ENTERPRISE)

@@ -25,7 +25,7 @@ from yiwang.org.schemas import (
 
 if TYPE_CHECKING:
     from yiwang.core.crypto import FieldCipher
-    from yiwang.org.schemas import UserCreate
+    from yiwang.org.schemas import PersonalRead, UserCreate, UserRead
 
 # ---- divisions -------------------------------------------------------------------------------
 
@@ -345,7 +345,7 @@ def list_accounts(
         stmt = stmt.where(User.roles.any(UserRole.role.has(Role.code == role)))
     if department_code:
         stmt = stmt.join(Department, Department.id == User.department_id).where(Department.code == department_code)
-    departments = {d.id: d.code for d in db.execute(select(Department)).scalars()}
+    departments: dict[int | None, str] = {d.id: d.code for d in db.execute(select(Department)).scalars()}
     return [
         AccountBrief(
             id=u.id,
@@ -361,7 +361,9 @@ def list_accounts(
     ]
 
 
-def read_personal_fields(db: Session, *, actor: Principal, user_id: int, cipher: "FieldCipher", reason: str):
+def read_personal_fields(
+    db: Session, *, actor: Principal, user_id: int, cipher: "FieldCipher", reason: str
+) -> "PersonalRead":
     """An account's ID number and phone in clear (PersonalRead); permission-checked and audited."""
     return accounts.read_personal(db, actor=actor, user_id=user_id, cipher=cipher, reason=reason)
 
@@ -374,7 +376,7 @@ def create_account(
     cipher: "FieldCipher",
     enforce_password_policy: bool = True,
     password_hash: str | None = None,
-):
+) -> "UserRead":
     """Create an account (UserRead, masked); used by other domains' demo data and registration."""
     return accounts.create_user(
         db,

@@ -133,7 +133,7 @@ def compute(
     if kind not in ("hourly", "daily"):
         raise ValueError("kind 只能是 hourly 或 daily")
     chosen = edition or edition_for(day or date.today())
-    values = {
+    values: dict[str, float | int] = {
         k: iaqi(k, float(v), kind=kind, edition=chosen, fallback=fallback)
         for k, v in concentrations.items()
         if v is not None

@@ -43,6 +43,8 @@ def evaluate(db: Session, *, now: datetime | None = None) -> dict[str, int]:
         marker = progress_marker(db, f"aqi:{thing_id}")
         for start, value in _hours_to_judge(db, thing_id, after=marker.position, now=now):
             for rule in rules:
+                if rule.threshold is None:  # a rule without a threshold cannot judge
+                    continue
                 if compare(value, rule.operator, rule.threshold):
                     raised += raise_alarm(
                         db, rule=rule, datastream_id=anchor, thing_id=thing_id, value=value, at=start, now=now

@@ -116,13 +116,12 @@ def _insert_postgres(db: Session, accepted: list[Accepted], *, want_ids: bool) -
         )
         inserted = cursor.rowcount
         if want_ids:
-            new = {(ds, key): obs_id for ds, key, obs_id in cursor.fetchall()}
+            new: dict[tuple[int, str], int] = {(ds, key): obs_id for ds, key, obs_id in cursor.fetchall()}
             for a in accepted:
                 ids = [new.get((a.datastream_id, k)) for k in a.keys]
-                if None in ids:  # repeats: the observations stored earlier
-                    found = ids_at(db, a.datastream_id, a.keys)
-                    ids = [found[k] if i is None else i for k, i in zip(a.keys, ids, strict=True)]
-                a.ids = ids
+                # repeats: the observations stored earlier
+                found = ids_at(db, a.datastream_id, a.keys) if None in ids else {}
+                a.ids = [found[k] if i is None else i for k, i in zip(a.keys, ids, strict=True)]
     finally:
         cursor.close()
     return inserted

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yiwang.core.errors import ValidationFailed
-from yiwang.sensing import bulk, ingest, sta_scope
+from yiwang.sensing import bulk, ingest
 from yiwang.sensing.odata import QueryError, parse_datetime
+from yiwang.sensing.sta import scope
 
 
 @dataclass
@@ -42,7 +43,7 @@ def parse(body: Any) -> list[Parsed]:
 def _parse_block(block_no: int, block: Any) -> Parsed:
     if not isinstance(block, dict) or not isinstance(block.get("Datastream"), dict):
         raise ValidationFailed(f"第 {block_no + 1} 组缺少 Datastream")
-    ds_id = sta_scope.key_as_sent(block["Datastream"].get("@iot.id"))
+    ds_id = scope.key_as_sent(block["Datastream"].get("@iot.id"))
     components = block.get("components")
     data = block.get("dataArray")
     if not isinstance(components, list) or not isinstance(data, list):

@@ -133,7 +133,7 @@ def _division_points(db: Any) -> list[tuple[str, float, float]]:
     return [
         (d.code, d.lon, d.lat)
         for d in org_service.list_divisions(db)
-        if d.level in ("town", "subdistrict") and d.lon is not None
+        if d.level in ("town", "subdistrict") and d.lon is not None and d.lat is not None
     ]
 
 
@@ -223,12 +223,16 @@ def history(runtime: Runtime, *, hours: int, seed: int = 1, end: datetime | None
     end = (end or utcnow()).replace(minute=0, second=0, microsecond=0)
     total = 0
     with runtime.db.unit_of_work() as db:
-        streams = db.execute(
-            select(m.Datastream.id, m.ObservedProperty.code)
-            .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
-            .join(m.Thing, m.Thing.id == m.Datastream.thing_id)
-            .where(m.ObservedProperty.code.in_(PROPERTIES), m.Thing.code.like("DEMO-%"))
-        ).all()
+        streams = [
+            (ds, code)
+            for ds, code in db.execute(
+                select(m.Datastream.id, m.ObservedProperty.code)
+                .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
+                .join(m.Thing, m.Thing.id == m.Datastream.thing_id)
+                .where(m.ObservedProperty.code.in_(PROPERTIES), m.Thing.code.like("DEMO-%"))
+            ).all()
+            if code is not None
+        ]
         rows: list[ingest.Incoming] = []
         for ds, code in streams:
             episode_at = rng.randrange(hours)
@@ -255,12 +259,16 @@ def simulate(
     tick = 0
     stored = 0
     with runtime.db.unit_of_work() as db:
-        streams = db.execute(
-            select(m.Datastream.id, m.ObservedProperty.code, m.Datastream.thing_id)
-            .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
-            .join(m.Thing, m.Thing.id == m.Datastream.thing_id)
-            .where(m.ObservedProperty.code.in_(PROPERTIES), m.Thing.code.like("DEMO-%"))
-        ).all()
+        streams = [
+            (ds, code, thing)
+            for ds, code, thing in db.execute(
+                select(m.Datastream.id, m.ObservedProperty.code, m.Datastream.thing_id)
+                .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
+                .join(m.Thing, m.Thing.id == m.Datastream.thing_id)
+                .where(m.ObservedProperty.code.in_(PROPERTIES), m.Thing.code.like("DEMO-%"))
+            ).all()
+            if code is not None
+        ]
     leak_stream = next((ds for ds, code, _ in streams if code == "gas_lel"), None)
     while time.monotonic() - started < seconds:
         now = utcnow().replace(microsecond=0)

@@ -10,6 +10,7 @@ the Location, and refusing the data would lose readings of devices registered be
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from yiwang.core.db import changed_rows
 from yiwang.sensing import models as m
 
 FROM_LOCATION = {"name", "description", "encoding_type", "location"}  # what a generated feature copies
@@ -53,12 +54,13 @@ def generate(db: Session, location_ids: set[int]) -> dict[int, int]:
         )
         db.add(feature)
         db.flush()
-        claimed = db.execute(
+        claimed = changed_rows(
+            db,
             update(m.Location)
             .where(m.Location.id == row.id, m.Location.feature_of_interest_id.is_(None))
             .values(feature_of_interest_id=feature.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if claimed:
             made[row.id] = feature.id
             continue

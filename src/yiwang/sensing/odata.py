@@ -296,7 +296,9 @@ class ExpandItem:
 
 def _split_top(text: str, sep: str) -> list[str]:
     """Split on sep outside parentheses and quotes."""
-    parts, depth, quoted, current = [], 0, False, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
     for ch in text:
         if ch == "'":
             quoted = not quoted

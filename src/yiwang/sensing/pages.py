@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yiwang.core.db import DbSession
@@ -10,7 +10,9 @@ from yiwang.core.security import Principal, require
 from yiwang.org import service as org_service
 from yiwang.sensing import permissions as p
 from yiwang.sensing import service
+from yiwang.sensing.page_forms import AlarmActionForm
 from yiwang.web.csrf import CsrfChecked
+from yiwang.web.forms import Submission
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -96,7 +98,8 @@ def alarm_form(
     db: DbSession,
     _csrf: CsrfChecked,
     user: Annotated[Principal, Depends(require(p.ALARM_HANDLE))],
-    action: Annotated[str, Form(pattern="^(acknowledge|confirm|clear)$")],
+    form: Annotated[Submission[AlarmActionForm], Depends(AlarmActionForm.submitted)],
 ) -> Response:
-    service.act_on_alarm(db, actor=user, alarm_id=alarm_id, action=action)
+    data = form.data or form.refuse()
+    service.act_on_alarm(db, actor=user, alarm_id=alarm_id, action=data.action)
     return RedirectResponse("/sensing/alarms?notice=saved", status_code=303)

@@ -187,13 +187,15 @@ def _station_aqi(db: Session, touched: dict[int, set[date]]) -> None:
 
 def compute_station_days(db: Session, *, thing_id: int, days: list[date]) -> None:
     """Hourly and daily AQI of one station for local days, from its pollutant hour rollups."""
-    streams = dict(
-        db.execute(
+    streams = {
+        code: ds
+        for code, ds in db.execute(
             select(m.ObservedProperty.code, m.Datastream.id)
             .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
             .where(m.Datastream.thing_id == thing_id, m.ObservedProperty.code.in_(aqi.POLLUTANTS))
         ).all()
-    )
+        if code is not None
+    }
     if not streams or not days:
         return
     first, _ = _local_day_bounds(days[0])
@@ -217,7 +219,7 @@ def compute_station_days(db: Session, *, thing_id: int, days: list[date]) -> Non
             continue
         series = grid[day]
         edition = aqi.edition_for(day)
-        hourly: list[int | None] = []
+        hourly: list[float | None] = []
         for h in range(24):
             conc = {p: series[p][h] for p in series}
             hourly.append(
@@ -282,6 +284,8 @@ def evaluate_alarms(db: Session, *, now: datetime | None = None) -> dict[str, in
         ).all()
         previous: dict[int, tuple[datetime, float]] = {}
         for ds, when, value, thing, code in rows:
+            if value is None:
+                continue
             applicable = by_ds.get(ds, []) + by_code.get(code or "", [])
             if ds not in previous and any(rule.kind == "rate" for rule in applicable):
                 # The reading before this batch, so a rate is seen even when values arrive one per turn.
@@ -323,7 +327,7 @@ def _reading_before(db: Session, datastream_id: int, when: datetime) -> tuple[da
         .order_by(m.Observation.phenomenon_time.desc())
         .limit(1)
     ).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1]) if row is not None and row[1] is not None else None
 
 
 def compare(value: float, op: str, threshold: float) -> bool:

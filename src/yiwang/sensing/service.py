@@ -106,7 +106,7 @@ def series(
             )
             .order_by(m.Observation.phenomenon_time)
         ).all()
-        return [(t, v) for t, v in rows]
+        return [(t, v) for t, v in rows if v is not None]
     if period not in ("hour", "day"):
         raise ValidationFailed("period 只能是 raw、hour 或 day")
     rows = db.execute(
@@ -377,16 +377,16 @@ def rejects_by_device(db: Session, *, limit: int = 100) -> list[dict[str, Any]]:
     for thing_id, reason, n in rows:
         per[thing_id][reason] = n
     names = dict(db.execute(select(m.Thing.id, m.Thing.name)).all())
-    items = [
+    ranked = sorted(per.items(), key=lambda item: -sum(item[1].values()))[:limit]
+    return [
         {
             "thing_id": k,
             "name": names.get(k, "（未知设备）") if k else "（未知设备）",
             "reasons": v,
             "total": sum(v.values()),
         }
-        for k, v in per.items()
+        for k, v in ranked
     ]
-    return sorted(items, key=lambda i: -i["total"])[:limit]
 
 
 def run_processing(db: Session, *, now: datetime | None = None) -> dict[str, Any]:

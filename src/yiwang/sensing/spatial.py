@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from yiwang.sensing.odata import Binary, Call, GeoLiteral, Literal, Path, QueryError
 
 if TYPE_CHECKING:
-    from yiwang.sensing.sta import EntityType
+    from yiwang.sensing.sta.entities import EntityType
 
 PREDICATES: dict[str, Callable[[Any, Any], Any]] = {
     "geo.intersects": shapely.intersects,
@@ -166,9 +166,9 @@ class Spatial:
         if len(ids) > MAX_VALUE_ROWS:
             raise QueryError(f"几何超过 {MAX_VALUE_ROWS} 个，距离或长度只能直接与数值比较")
         model = self.entity.model
-        key = getattr(model, self.entity.navs[column.hops[0]].fk) if column.hops else model.id
+        key = getattr(model, self.entity.navs[column.hops[0]].to_one_fk) if column.hops else model.id
         values = _evaluate(measure, geoms) if len(geoms) else []
-        whens = [
+        whens: list[tuple[Any, Any]] = [
             (key == literal_column(str(int(i))), literal_column(repr(float(v))))
             for i, v in zip(ids, values, strict=True)
             if np.isfinite(v)
@@ -195,14 +195,14 @@ class Spatial:
         nav = entity.navs[hops[0]]
         target = self.types[nav.target]
         if not nav.many and len(hops) == 1:
-            return holder_condition(getattr(entity.model, nav.fk))
+            return holder_condition(getattr(entity.model, nav.to_one_fk))
         matching = select(target.model.id).where(self._lift(target, hops[1:], holder_condition))
         if not nav.many:
-            return getattr(entity.model, nav.fk).in_(matching)
+            return getattr(entity.model, nav.to_one_fk).in_(matching)
         if nav.assoc:
             assoc, local, remote = nav.assoc
             return entity.model.id.in_(select(getattr(assoc, local)).where(getattr(assoc, remote).in_(matching)))
-        return entity.model.id.in_(select(getattr(target.model, nav.remote_fk)).where(target.model.id.in_(matching)))
+        return entity.model.id.in_(select(getattr(target.model, nav.to_many_fk)).where(target.model.id.in_(matching)))
 
 
 def parse_wkt(text: str) -> shapely.Geometry:

@@ -1,4 +1,4 @@
-"""OGC SensorThings API 1.1 at /sta/v1.1/: thin HTTP layer over sta.py and ingest.py."""
+"""OGC SensorThings API 1.1 at /sta/v1.1/: thin HTTP layer over the `sta` package and ingest.py."""
 
 import hmac
 from typing import Any
@@ -14,10 +14,11 @@ from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.jsonbody import JsonBody
 from yiwang.core.security import CurrentUser, Principal, check, check_department_scope
-from yiwang.sensing import data_array, sta, sta_links
+from yiwang.sensing import data_array, sta
 from yiwang.sensing import models as m
 from yiwang.sensing import permissions as p
 from yiwang.sensing.odata import QueryError
+from yiwang.sensing.sta import links as sta_links
 
 PREFIX = "/sta/v1.1"
 router = APIRouter(prefix=PREFIX, tags=["SensorThings API 1.1"])

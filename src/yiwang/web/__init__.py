@@ -1,1 +1,1 @@
-"""Web shell: base layout, shared page components, static assets, home and workbench pages."""
+"""Web shell: base layout, shared page components, static assets, the home page."""

@@ -1,17 +1,13 @@
-"""Home page, staff workbench and health endpoints."""
+"""Home page and health endpoints."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from yiwang.core import workbench
 from yiwang.core.db import DbSession
 from yiwang.core.migrate import current_matches_head
-from yiwang.core.security import MaybeUser, Principal, public, require
-from yiwang.org import service as org_service
-from yiwang.org.permissions import WORKBENCH_VIEW as WORKBENCH_PERMISSION
+from yiwang.core.security import MaybeUser, public
 from yiwang.web import nav
 from yiwang.web.templating import render
 
@@ -26,24 +22,6 @@ def home(request: Request, db: DbSession, user: MaybeUser) -> HTMLResponse:
     area_entries = {key: nav.visible_entries(user, key) for key in nav.AREAS}
     items = workbench.pending_work(db, user) if user.is_authenticated and user.kind == "staff" else []
     return render(request, "home.html", {"area_entries": area_entries, "work_items": items})
-
-
-@router.get("/workbench", response_class=HTMLResponse)
-def workbench_page(
-    request: Request, db: DbSession, user: Annotated[Principal, Depends(require(WORKBENCH_PERMISSION))]
-) -> HTMLResponse:
-    """The staff member's pending work gathered from every domain."""
-    department = org_service.get_department(db, department_id=user.department_id) if user.department_id else None
-    roles = {r.code: r.name for r in org_service.list_roles(db)}
-    return render(
-        request,
-        "workbench.html",
-        {
-            "work_items": workbench.pending_work(db, user),
-            "department_name": department.full_name if department else None,
-            "role_names": [roles.get(code, code) for code in sorted(user.roles)],
-        },
-    )
 
 
 @health_router.get("/healthz")

@@ -13,6 +13,7 @@ from yiwang.core.security import Principal
 from yiwang.core.timeutil import format_local
 from yiwang.web import nav
 from yiwang.web.csrf import csrf_token_for
+from yiwang.web.forms import Submission
 
 _WEB_TEMPLATES = Path(__file__).parent / "templates"
 _loader = ChoiceLoader([FileSystemLoader(str(_WEB_TEMPLATES))])
@@ -35,14 +36,21 @@ def add_template_dir(path: Path) -> None:
     """Let a domain's pages find templates in its own templates/ folder."""
     loader = FileSystemLoader(str(path))
     if all(getattr(existing, "searchpath", None) != loader.searchpath for existing in _loader.loaders):
-        _loader.loaders.append(loader)
+        _loader.loaders = [*_loader.loaders, loader]
 
 
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
-    """Render a page inside the layout with the caller, CSRF token, navigation and any notice."""
+    """Render a page inside the layout with the caller, CSRF token, navigation and any notice.
+
+    A refused form in the context puts its notice at the top of the page (unless the page states its
+    own error); its messages show beside its fields."""
     principal: Principal = getattr(request.state, "principal", None) or Principal.anonymous()
+    context = context or {}
+    refused = next((v for v in context.values() if isinstance(v, Submission) and v.errors), None)
+    if refused is not None and not context.get("error_message"):
+        context = context | {"error_message": refused.notice}
     notice = NOTICES.get(request.query_params.get("notice", ""))
     base = {
         "request": request,
@@ -53,4 +61,4 @@ def render(
         "notice": notice,
         "nav_entries": nav.visible_entries(principal),
     }
-    return templates.TemplateResponse(request, template, base | (context or {}), status_code=status_code)
+    return templates.TemplateResponse(request, template, base | context, status_code=status_code)

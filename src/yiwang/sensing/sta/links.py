@@ -19,9 +19,13 @@ from urllib.parse import unquote, urljoin, urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from yiwang.core.db import changed_rows
 from yiwang.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from yiwang.sensing import models as m
-from yiwang.sensing import sta, sta_scope
+from yiwang.sensing.sta import scope
+from yiwang.sensing.sta.entities import ENTITY_TYPES, EntityType, Nav
+from yiwang.sensing.sta.paths import parse_path, resolve
+from yiwang.sensing.sta.writer import Writer
 
 _ENTITY_URL = re.compile(r"^([A-Za-z]+)\((\d+|'\d+')\)$")
 
@@ -41,15 +45,15 @@ class LinkNotAllowed(AppError):
 class Link:
     """The navigation property a `$ref` path addresses: `source_row`'s `nav_name`, optionally one member."""
 
-    source: sta.EntityType
+    source: EntityType
     source_row: Any
     nav_name: str
-    nav: sta.Nav
+    nav: Nav
     member_key: int | None  # `Things(1)/Locations(5)/$ref` names the member in the path
 
     @property
-    def target(self) -> sta.EntityType:
-        return sta.ENTITY_TYPES[self.nav.target]
+    def target(self) -> EntityType:
+        return ENTITY_TYPES[self.nav.target]
 
 
 def is_ref_path(path: str) -> bool:
@@ -61,10 +65,10 @@ def resolve_link(db: Session, path: str) -> Link:
     parts = [p for p in path.split("/") if p]
     if len(parts) < 3 or parts[-1] != "$ref":
         raise NotFound("$ref 须跟在实体的导航属性之后，如 Things(1)/Locations/$ref")
-    source = sta.resolve(db, "/".join(parts[:-2]))
+    source = resolve(db, "/".join(parts[:-2]))
     if source.is_collection or source.prop or source.ref or source.raw_value:
         raise NotFound("$ref 须跟在单个实体的导航属性之后")
-    (segment,) = sta.parse_path(parts[-2])
+    (segment,) = parse_path(parts[-2])
     nav = source.entity.navs.get(segment.name)
     if nav is None:
         raise NotFound(f"{source.entity.singular} 没有导航属性 {segment.name}")
@@ -73,7 +77,7 @@ def resolve_link(db: Session, path: str) -> Link:
     return Link(source.entity, source.instance, segment.name, nav, segment.key)
 
 
-def referenced_key(body: Any, target: sta.EntityType, *, request_url: str, service_path: str) -> int:
+def referenced_key(body: Any, target: EntityType, *, request_url: str, service_path: str) -> int:
     """The key of the entity a reference body names; it must be of the navigation's entity type."""
     if not isinstance(body, dict) or not body:
         raise BadReference('请求体须是实体引用，如 {"@iot.id": 5} 或 {"@iot.selfLink": "…/Locations(5)"}')
@@ -91,7 +95,7 @@ def referenced_key(body: Any, target: sta.EntityType, *, request_url: str, servi
     return keys.pop()
 
 
-def key_from_url(url: Any, target: sta.EntityType, *, request_url: str, service_path: str) -> int:
+def key_from_url(url: Any, target: EntityType, *, request_url: str, service_path: str) -> int:
     """`http://host/sta/v1.1/Locations(5)`, `/sta/v1.1/Locations(5)` or `../../Locations(5)` → 5."""
     if not isinstance(url, str) or not url.strip():
         raise BadReference("实体链接必须是字符串")
@@ -107,12 +111,12 @@ def key_from_url(url: Any, target: sta.EntityType, *, request_url: str, service_
 
 def _key(value: Any) -> int:
     try:
-        return sta_scope.entity_id(value)
+        return scope.entity_id(value)
     except ValidationFailed as exc:
         raise BadReference("@iot.id 必须是正整数") from exc
 
 
-class LinkWriter(sta.Writer):
+class LinkWriter(Writer):
     """Adds, replaces and removes links between existing entities."""
 
     def authorise_ends(self, link: Link, target: Any) -> None:
@@ -162,9 +166,9 @@ class LinkWriter(sta.Writer):
                 f"；请改为引用另一个 {required.singular}"
             )
         assoc, local, remote = nav.assoc
-        removed = self.db.execute(
-            delete(assoc).where(getattr(assoc, local) == source.id, getattr(assoc, remote) == target.id)
-        ).rowcount
+        removed = changed_rows(
+            self.db, delete(assoc).where(getattr(assoc, local) == source.id, getattr(assoc, remote) == target.id)
+        )
         if not removed:
             raise NotFound(f"{link.source.singular}({source.id}) 与 {link.target.singular}({target.id}) 之间没有关联")
         thing, _location = self._thing_and_location(link.source, source, target)
@@ -172,7 +176,7 @@ class LinkWriter(sta.Writer):
             self._refresh_position(thing)
         self.db.flush()
 
-    def _point(self, row: Any, entity: sta.EntityType, fk: str, target: Any) -> bool:
+    def _point(self, row: Any, entity: EntityType, fk: str, target: Any) -> bool:
         if getattr(row, fk) == target.id:
             return False
         if entity.set_name == "Observations" and fk == "datastream_id":
@@ -184,7 +188,7 @@ class LinkWriter(sta.Writer):
         return True
 
     @staticmethod
-    def _thing_and_location(entity: sta.EntityType, source: Any, target: Any) -> tuple[Any, Any]:
+    def _thing_and_location(entity: EntityType, source: Any, target: Any) -> tuple[Any, Any]:
         if entity.set_name == "Things" and isinstance(target, m.Location):
             return source, target
         if entity.set_name == "Locations" and isinstance(target, m.Thing):

@@ -71,10 +71,10 @@ def _material_def(m: ItemMaterial) -> MaterialDef:
         required=m.required,
         form=m.form,
         copies=m.copies,
-        source=m.source,  # type: ignore[arg-type]
+        source=m.source,
         cert_type_code=m.cert_type_code,
         database=m.database,
-        produced_by=m.produced_by,  # type: ignore[arg-type]
+        produced_by=m.produced_by,
         max_pages=m.max_pages,
     )
 
@@ -455,6 +455,7 @@ def export_xlsx(db: Session, *, department_code: str | None = None) -> bytes:
 
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
     sheet.title = "政务服务事项"
     append_row(sheet, [label for _, label in XLSX_COLUMNS])
     offset = 0
@@ -498,6 +499,8 @@ def import_xlsx(db: Session, *, actor: Principal, content: bytes) -> dict[str, A
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:
         raise ValidationFailed("无法读取 XLSX 文件", details={"error": type(exc).__name__}) from exc
+    if book.active is None:
+        raise ValidationFailed("XLSX 文件中没有工作表")
     rows = list(book.active.iter_rows(values_only=True))
     if not rows or [str(c or "") for c in rows[0][: len(XLSX_COLUMNS)]] != [label for _, label in XLSX_COLUMNS]:
         raise ValidationFailed("表头与导出模板不一致")

@@ -1,15 +1,19 @@
-"""Stratified k-fold cross-validation of the complaint classifier on its training data.
+"""Training and choosing the complaint classifier: stratified k-fold cross-validation, the developer command.
 
 The model and its confidence settings are chosen here, on data/train.tsv only; data/heldout.tsv
 stays an untouched check. Every variant is fitted and scored with the classifier's own `fit` and
 `scores`, so the figures are those of the code that ships.
 
-    python -m yiwang.cityops.classifier cv        # the shipped configuration, with a threshold table
-    python -m yiwang.cityops.classifier compare   # variants ranked by cross-validated accuracy
+    python -m yiwang.cityops.classifier_training train     # rebuild data/model.json from data/train.tsv
+    python -m yiwang.cityops.classifier_training evaluate  # accuracy on data/heldout.tsv
+    python -m yiwang.cityops.classifier_training cv        # the shipped configuration, with a threshold table
+    python -m yiwang.cityops.classifier_training compare   # variants ranked by cross-validated accuracy
 """
 
+import json
 import math
 import random
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -146,7 +150,7 @@ def compare(rows: list[tuple[str, str]], variants: dict[str, Config] = VARIANTS)
     return sorted(results, key=lambda r: (-r[1]["category_accuracy"], r[1]["log_loss"]))
 
 
-def main(command: str) -> None:
+def show_cross_validation(command: str) -> None:
     rows = classifier.read_corpus(classifier.DATA / "train.tsv")
     counts = Counter(label for label, _text in rows)
     print(f"{len(rows)} training texts, {len(counts)} categories, {FOLDS}-fold stratified cross-validation")
@@ -172,3 +176,24 @@ def main(command: str) -> None:
             f"threshold {threshold}: sent automatically {r['auto_dispatched']:.3f}"
             f" with accuracy {r['auto_dispatched_accuracy']:.4f}{mark}"
         )
+
+
+def main(argv: list[str]) -> None:
+    command = argv[0] if argv else ""
+    if command == "train":
+        model = classifier.train(classifier.read_corpus(classifier.DATA / "train.tsv"))
+        classifier.MODEL_PATH.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        print(f"model written: {classifier.MODEL_PATH} ({model['vocab_size']} features)")
+    elif command == "evaluate":
+        model = json.loads(classifier.MODEL_PATH.read_text(encoding="utf-8"))
+        heldout = classifier.read_corpus(classifier.DATA / "heldout.tsv")
+        print(json.dumps(classifier.evaluate(heldout, classifier.departments_by_category(), model)))
+    elif command in ("cv", "compare"):
+        show_cross_validation(command)
+    else:
+        print("usage: python -m yiwang.cityops.classifier_training train | evaluate | cv | compare", file=sys.stderr)
+        raise SystemExit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

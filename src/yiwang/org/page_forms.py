@@ -1,0 +1,61 @@
+"""The forms of the sign-in, account and administration pages.
+
+Forms that become one of the domain's input models leave the rules on values to that model."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from yiwang.web.forms import CHOICE, FormModel, Password
+
+
+class LoginForm(FormModel):
+    username: str = Field(max_length=64, title="用户名")
+    password: Password = Field(max_length=200, title="密码")
+    next: str = Field("/", max_length=500, title="登录后前往的页面")
+
+
+class PasswordForm(FormModel):
+    current_password: Password = Field(max_length=200, title="当前密码")
+    new_password: Password = Field(max_length=200, title="新密码")
+
+
+class ApiKeyForm(FormModel):
+    label: str = Field("", max_length=100, title="用途说明")
+
+
+class NewUserForm(FormModel):
+    kind: Annotated[str, CHOICE] = Field("staff", title="账号类型")
+    username: str = Field(title="用户名")
+    display_name: str = Field(title="姓名/名称")
+    password: Password | None = Field(None, title="初始密码")
+    department_code: Annotated[str | None, CHOICE] = Field(None, title="部门")
+    roles: list[str] = Field(default_factory=list, title="角色")
+    id_number: str | None = Field(None, title="身份证号码")
+    phone: str | None = Field(None, title="手机号码")
+    credit_code: str | None = Field(None, title="统一社会信用代码")
+
+
+class UserEditForm(FormModel):
+    display_name: str | None = Field(None, title="姓名/名称")
+    department_code: Annotated[str | None, CHOICE] = Field(None, title="部门")
+    roles: list[str] = Field(default_factory=list, title="角色")
+    active: bool = Field(False, title="账号启用")
+
+
+class RoleForm(FormModel):
+    permissions: list[str] = Field(default_factory=list, title="权限")
+
+
+class DepartmentForm(FormModel):
+    parent_code: Annotated[str | None, CHOICE] = Field(None, title="上级部门")
+    code: str = Field(title="代码")
+    short_name: str = Field(title="简称")
+    full_name: str = Field(title="全称")
+
+
+class DivisionForm(FormModel):
+    parent_code: Annotated[str | None, CHOICE] = Field(None, title="上级区划")
+    code: str = Field(title="代码")
+    name: str = Field(title="名称")
+    level: Annotated[str, CHOICE] = Field(title="层级")
