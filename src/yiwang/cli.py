@@ -465,10 +465,10 @@ def cityops_classify(text: Annotated[str, typer.Argument(help="投诉或反映�
     with runtime.db.unit_of_work() as db:
         result = cityops_service.classify(db, text=text)
     table = Table("类别", "名称", "部门", "置信度")
-    for s in result["suggestions"]:
-        table.add_row(s["category_code"], s["category_name"], s["department_code"], f"{s['score']:.3f}")
+    for s in result.suggestions:
+        table.add_row(s.category_code, s.category_name, s.department_code, f"{s.score:.3f}")
     console.print(table)
-    if result["needs_dispatcher"]:
+    if result.needs_dispatcher:
         console.print("[yellow]置信度低，建议转人工分拨[/]")
 
 

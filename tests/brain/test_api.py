@@ -57,10 +57,10 @@ def test_drill_down_matches_the_figure(client, no):
     assert drill["hidden_by_scope"] == 0
     if figure["value"] is None:
         return
-    counted = sum(1 for r in drill["records"] if r["counted"])
+    counted = sum(r.get("weight", 1) for r in drill["records"] if r["counted"])
     assert counted == drill["counted"] == figure["numerator"]
     if figure["denominator"] is not None:
-        assert drill["total"] == len(drill["records"]) == figure["denominator"]
+        assert drill["total"] == sum(r.get("weight", 1) for r in drill["records"]) == figure["denominator"]
         assert figure["value"] == pytest.approx(round(100 * counted / drill["total"], 2), abs=0.06)
     else:
         assert figure["value"] == counted

@@ -6,52 +6,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.catalog.helpers import VALID_ID, person_csv, publish_entry
+from tests.catalog.helpers import VALID_ID
 from tests.conftest import bearer, token_for, unique
+from tests.exchange.conftest import END, ROWS, apply_for, client_token
 from yiwang.demo.loader import DEMO_CLIENT_SECRET
-
-ROWS = [
-    (f"P{n:03d}", f"张{'三丰' if n % 2 else '四'}", VALID_ID, f"1381234{n:04d}", "1949-12-31", "虞山街道", str(n % 100))
-    for n in range(1, 251)
-]
-END = (date.today() + timedelta(days=90)).isoformat()
-
-
-def client_token(client, client_id="demo-exchange-client", secret=DEMO_CLIENT_SECRET) -> dict[str, str]:
-    response = client.post(
-        "/api/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-@pytest.fixture
-def mounted(client):
-    """A published HBJ entry with 250 rows mounted; unconditional sharing unless overridden."""
-
-    def make(**fields):
-        entry = publish_entry(client, **fields)
-        response = client.post(
-            f"/api/governance/resources/{entry['code']}/upload",
-            files={"file": ("p.csv", person_csv(ROWS).encode())},
-            headers=bearer(client, "hbj_steward"),
-        )
-        assert response.status_code == 201, response.text
-        return entry["code"]
-
-    return make
-
-
-def _apply(client, code, fields, user="dsj_steward", **extra):
-    body = {"entry_code": code, "fields": fields, "purpose": "测试用途：业务协同", "period_end": END, **extra}
-    return client.post("/api/exchange/applications", json=body, headers=bearer(client, user))
 
 
 def test_unconditional_sharing_is_granted_at_once_and_the_client_reads_exactly_the_granted_fields_masked(
     client, mounted
 ):
     code = mounted()
-    application = _apply(client, code, ["person_id", "name", "id_number"])
+    application = apply_for(client, code, ["person_id", "name", "id_number"])
     assert application.status_code == 201, application.text
     assert application.json()["status"] == "granted" and application.json()["provider_due"] is None
     grant_id = application.json()["grant_id"]
@@ -85,7 +50,7 @@ def test_unconditional_sharing_is_granted_at_once_and_the_client_reads_exactly_t
 )
 def test_a_consumer_never_receives_an_ungranted_or_unmasked_field(client, mounted, fields):
     code = mounted()
-    grant_id = _apply(client, code, fields).json()["grant_id"]
+    grant_id = apply_for(client, code, fields).json()["grant_id"]
     body = client.get(f"/api/exchange/data/{grant_id}", params={"size": 250}, headers=client_token(client)).json()
     raw = {
         r[0]: dict(zip(["person_id", "name", "id_number", "mobile", "birth_date", "town", "score"], r, strict=True))
@@ -108,7 +73,7 @@ def test_a_consumer_never_receives_an_ungranted_or_unmasked_field(client, mounte
 
 def test_conditional_sharing_goes_to_the_provider_then_the_bureau(client, mounted):
     code = mounted(sharing_type="有条件共享")
-    application = _apply(client, code, ["person_id", "mobile"], user="cgj_admin").json()
+    application = apply_for(client, code, ["person_id", "mobile"], user="cgj_admin").json()
     assert application["status"] == "pending_provider" and application["grant_id"] is None
     due = date.fromisoformat(application["provider_due"])
     assert due > date.today() + timedelta(days=10)  # ten working days span at least two weekends
@@ -143,7 +108,7 @@ def test_conditional_sharing_goes_to_the_provider_then_the_bureau(client, mounte
 
 def test_refusals_carry_reasons(client, mounted):
     code = mounted(sharing_type="有条件共享")
-    app_id = _apply(client, code, ["name"], user="cgj_admin").json()["id"]
+    app_id = apply_for(client, code, ["name"], user="cgj_admin").json()["id"]
     provider = bearer(client, "hbj_steward")
     no_reason = client.post(
         f"/api/exchange/applications/{app_id}/provider-decision", json={"approve": False}, headers=provider
@@ -155,7 +120,7 @@ def test_refusals_carry_reasons(client, mounted):
         headers=provider,
     ).json()
     assert refused["status"] == "refused" and refused["refusal_reason"] == "提供部门：超出法定职责范围"
-    second = _apply(client, code, ["name"], user="cgj_admin").json()["id"]
+    second = apply_for(client, code, ["name"], user="cgj_admin").json()["id"]
     client.post(f"/api/exchange/applications/{second}/provider-decision", json={"approve": True}, headers=provider)
     bureau = client.post(
         f"/api/exchange/applications/{second}/bureau-decision",
@@ -167,11 +132,11 @@ def test_refusals_carry_reasons(client, mounted):
 
 def test_not_shared_resources_cannot_be_applied_for_and_fields_must_exist(client, mounted):
     code = mounted(sharing_type="不予共享")
-    refused = _apply(client, code, ["name"])
+    refused = apply_for(client, code, ["name"])
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_shareable"
     other = mounted()
-    assert _apply(client, other, ["name", "salary"]).status_code == 422
-    assert _apply(client, other, ["name"], period_end=date.today().isoformat()).status_code == 422
+    assert apply_for(client, other, ["name", "salary"]).status_code == 422
+    assert apply_for(client, other, ["name"], period_end=date.today().isoformat()).status_code == 422
 
 
 def test_revoked_and_expired_grants_are_refused_and_the_refusals_logged(client, mounted, runtime):
@@ -180,7 +145,7 @@ def test_revoked_and_expired_grants_are_refused_and_the_refusals_logged(client, 
 
     code = mounted()
     headers = client_token(client)
-    revoked_id = _apply(client, code, ["person_id"]).json()["grant_id"]
+    revoked_id = apply_for(client, code, ["person_id"]).json()["grant_id"]
     assert client.get(f"/api/exchange/data/{revoked_id}", headers=headers).status_code == 200
     revoke = client.post(
         f"/api/exchange/grants/{revoked_id}/revoke", json={"reason": "项目结束"}, headers=bearer(client, "hbj_admin")
@@ -188,7 +153,7 @@ def test_revoked_and_expired_grants_are_refused_and_the_refusals_logged(client, 
     assert revoke.status_code == 200 and not revoke.json()["active"]
     denied = client.get(f"/api/exchange/data/{revoked_id}", headers=headers)
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "grant_inactive"
-    expired_id = _apply(client, code, ["person_id"]).json()["grant_id"]
+    expired_id = apply_for(client, code, ["person_id"]).json()["grant_id"]
     with runtime.db.unit_of_work() as db:
         db.get(ShareGrant, expired_id).expires_at = utcnow() - timedelta(seconds=1)
     assert client.get(f"/api/exchange/data/{expired_id}", headers=headers).status_code == 403
@@ -202,7 +167,7 @@ def test_only_the_consumer_departments_client_reads_a_grant(client, mounted, run
     from yiwang.org.schemas import UserCreate
 
     code = mounted()
-    grant_id = _apply(client, code, ["person_id"]).json()["grant_id"]  # DSJ is the consumer
+    grant_id = apply_for(client, code, ["person_id"]).json()["grant_id"]  # DSJ is the consumer
     client_id, secret = unique("cgj-client-"), "cgj-secret-" + unique()
     with runtime.db.unit_of_work() as db:
         org_service.create_account(
@@ -241,7 +206,7 @@ def test_exchange_pages_render(client, mounted):
     from tests.conftest import page_login
 
     code = mounted(sharing_type="有条件共享")
-    app_id = _apply(client, code, ["name"], user="cgj_admin").json()["id"]
+    app_id = apply_for(client, code, ["name"], user="cgj_admin").json()["id"]
     page_login(client, "hbj_admin")
     html = {"accept": "text/html"}
     overview = client.get("/exchange", headers=html)
@@ -305,7 +270,7 @@ def _narrowed_token(client, grant_type: str, scope: str) -> dict[str, str]:
 def test_a_token_narrowed_to_another_scope_cannot_read_granted_data(client, mounted, grant_type):
     """A consumer-department token asked for with scope=org.division.read is refused by the data API."""
     code = mounted()
-    grant_id = _apply(client, code, ["person_id", "name", "id_number"]).json()["grant_id"]  # DSJ consumes
+    grant_id = apply_for(client, code, ["person_id", "name", "id_number"]).json()["grant_id"]  # DSJ consumes
     narrowed = _narrowed_token(client, grant_type, "org.division.read")
     response = client.get(f"/api/exchange/data/{grant_id}", params={"size": 250}, headers=narrowed)
     assert response.status_code == 403, response.text
@@ -325,7 +290,7 @@ def test_an_account_without_the_data_read_permission_cannot_read_granted_data(cl
     from yiwang.org.schemas import UserCreate
 
     code = mounted()
-    grant_id = _apply(client, code, ["person_id"]).json()["grant_id"]
+    grant_id = apply_for(client, code, ["person_id"]).json()["grant_id"]
     client_id, secret = unique("dsj-portal-"), "dsj-secret-" + unique()
     with runtime.db.unit_of_work() as db:
         org_service.create_account(

@@ -6,27 +6,9 @@ import json
 
 from openpyxl import load_workbook
 
-from tests.catalog.helpers import VALID_ID, person_csv, publish_entry
+from tests.catalog.helpers import VALID_ID, publish_entry
 from tests.conftest import bearer, page_login, unique
-
-ROWS = [(f"P{n}", "张三丰", VALID_ID, "13812345678", f"2024-01-{n:02d}", "虞山街道", str(50 + n)) for n in range(1, 21)]
-
-
-def _open(client, open_type="无条件开放", **fields):
-    entry = publish_entry(client, open_type=open_type, licence="CC-BY-4.0", **fields)
-    code = entry["code"]
-    steward = bearer(client, "hbj_steward")
-    assert (
-        client.post(
-            f"/api/governance/resources/{code}/upload",
-            files={"file": ("d.csv", person_csv(ROWS).encode())},
-            headers=steward,
-        ).status_code
-        == 201
-    )
-    published = client.post(f"/api/opendata/datasets/{code}/publish", headers=steward)
-    assert published.status_code == 201, published.text
-    return code
+from tests.opendata.conftest import open_dataset
 
 
 def test_the_portal_searches_with_facets_for_anyone(anon):
@@ -38,7 +20,7 @@ def test_the_portal_searches_with_facets_for_anyone(anon):
 
 
 def test_a_dataset_page_shows_metadata_a_masked_preview_a_chart_and_an_api_example(client, anon):
-    code = _open(client)
+    code = open_dataset(client)
     page = anon.get(f"/opendata/datasets/{code}", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "110105********002X" not in page.text  # id_number is level 4 with masking: suppressed in open views
@@ -51,7 +33,7 @@ def test_a_dataset_page_shows_metadata_a_masked_preview_a_chart_and_an_api_examp
 
 
 def test_downloads_in_csv_json_and_xlsx_are_de_identified(client, anon):
-    code = _open(client)
+    code = open_dataset(client)
     csv_file = anon.get(f"/opendata/datasets/{code}/download.csv")
     assert csv_file.status_code == 200 and csv_file.content.startswith(b"\xef\xbb\xbf")
     text = csv_file.content.decode("utf-8-sig")
@@ -72,7 +54,7 @@ def test_restricted_entries_cannot_be_opened(client):
 
 
 def test_conditional_datasets_need_an_approved_application(client, anon):
-    code = _open(client, open_type="有条件开放")
+    code = open_dataset(client, open_type="有条件开放")
     assert anon.get(f"/opendata/datasets/{code}/download.csv", headers={"accept": "text/html"}).status_code == 403
     citizen = bearer(client, "lisi")
     assert client.get(f"/api/opendata/datasets/{code}/rows", headers=citizen).status_code == 403
@@ -116,8 +98,8 @@ def test_freshness_and_coverage_figures(client, runtime):
     with runtime.db.unit_of_work() as db:
         figures = service.portal_figures(db)
         datasets = {d["code"]: d for d in service.dataset_freshness(db)}
-    assert 0 < figures["fresh_ratio"] <= 1 and 0 < figures["department_coverage"] <= 1
-    assert figures["departments_open"] == sum(1 for d in figures["by_department"].values() if d["open"])
+    assert 0 < figures.fresh_ratio <= 1 and 0 < figures.department_coverage <= 1
+    assert figures.departments_open == sum(1 for d in figures.by_department.values() if d.open)
     assert not datasets["HBJ-00002"]["fresh"]  # water: daily, last updated five days ago in the demo
     assert datasets["HBJ-00001"]["fresh"]  # air: real time, updated when the demo loaded
     assert not service.is_fresh("每日", None)

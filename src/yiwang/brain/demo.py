@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from yiwang.brain import diagnosis, evaluation, registries, signs, sources, synthetic
+from yiwang.brain import diagnosis, evaluation, registries, signs, synthetic
 from yiwang.brain import indicators as ind
 from yiwang.brain import models as m
 from yiwang.brain import service as svc
 from yiwang.brain.schemas import CardScenarioIn, EcosystemEnterpriseIn, GovSystemIn, UpstreamIntegrationIn
+from yiwang.brain.sources import local_today
 from yiwang.core.db import dialect_insert
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
@@ -252,7 +253,7 @@ def backfill_series(db: Any, *, days: int, now: datetime) -> int:
             values = injected.values if injected else values
             times = [start + timedelta(hours=i) for i in range(hours)]
         else:
-            today = sources.local_today()
+            today = local_today()
             span = max(days, 120)  # weekly seasonality needs months of daily counts
             times = [signs.local_midnight_utc(today - timedelta(days=span - 1 - i)) for i in range(span)]
             mean = _real_daily_mean(db, meta.key, times[-30], times[-1] + timedelta(days=1))

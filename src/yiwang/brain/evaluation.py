@@ -10,9 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.brain import models as m
-from yiwang.brain import signs, sources
-from yiwang.brain.sources import SourceUnavailable
+from yiwang.brain import signs
+from yiwang.brain.sources import SourceUnavailable, read, system_actor
+from yiwang.cityops import service as cityops_service
+from yiwang.cityops.schemas import EventFigures
 from yiwang.core.timeutil import utcnow
+from yiwang.governance import service as governance_service
+from yiwang.onestop import service as onestop_service
+from yiwang.opendata import service as opendata_service
 from yiwang.org import service as org_service
 
 DEPARTMENT_WEIGHTS = {"on_time": 0.35, "satisfaction": 0.25, "service_time": 0.20, "freshness": 0.20}
@@ -23,7 +28,6 @@ COMPONENT_NAMES = {
     "service_time": "办件时效（1 − 平均用时/承诺时限）",
     "freshness": "数据鲜活度",
 }
-CYCLE_DAYS = {"实时": 2, "每日": 2, "每周": 8, "每月": 32, "每季度": 93, "每半年": 184, "每年": 366}
 
 
 def _month_bounds(period: date) -> tuple[datetime, datetime]:
@@ -49,61 +53,47 @@ def _score(components: dict[str, float | None], weights: dict[str, float]) -> tu
     return round(100 * sum(weights[k] * v for k, v in present.items()) / total, 2), detail
 
 
-def _event_components(rows: list[Any], start: datetime, end: datetime, key: Any) -> dict[str, dict[str, float | None]]:
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for e in rows:
-        if e.created_at is None or not (start <= e.created_at < end) or e.status == "voided" or e.dispatched_at is None:
-            continue
-        k = key(e)
-        if k:
-            groups[k].append(e)
-    out = {}
-    for k, events in groups.items():
-        closed = [e for e in events if e.closed_on_time is not None]
-        rated = [e for e in events if e.rating is not None]
-        out[k] = {
-            "on_time": sum(1 for e in closed if e.closed_on_time) / len(closed) if closed else None,
-            "satisfaction": sum(1 for e in rated if e.rating >= 4) / len(rated) if rated else None,
-            "events": len(events),
+def _event_components(figures: list[EventFigures]) -> dict[str, dict[str, float | None]]:
+    """On-time and satisfaction shares per group of the month's dispatched events."""
+    return {
+        f.key: {
+            "on_time": f.on_time / f.closed if f.closed else None,
+            "satisfaction": f.satisfied / f.rated if f.rated else None,
         }
-    return out
+        for f in figures
+    }
 
 
 def _freshness(db: Session, now: datetime) -> dict[str, float]:
     """Per department: share of its mounted resources updated within their update cycle (opendata's rule)."""
-    try:
-        is_fresh = sources.function("opendata", "is_fresh")
-    except SourceUnavailable:
-        is_fresh = None
     per: dict[str, list[bool]] = defaultdict(list)
-    for r in sources.resource_freshness(db):
-        if is_fresh is not None:
-            fresh = bool(is_fresh(r["update_cycle"], r["data_updated_at"], now))
-        else:
-            days = CYCLE_DAYS.get(r["update_cycle"], 32)
-            fresh = r["data_updated_at"] is not None and now - r["data_updated_at"] <= timedelta(days=days)
-        per[r["department_code"]].append(fresh)
-    return {k: sum(v) / len(v) for k, v in per.items() if v}
+    for e in read("governance", governance_service.catalog_mounting, db):
+        if e.version is not None:
+            per[e.department_code].append(opendata_service.is_fresh(e.update_cycle, e.data_updated_at, now))
+    return {k: sum(v) / len(v) for k, v in per.items()}
 
 
 def compute(db: Session, *, period: date) -> dict[str, list[dict[str, Any]]]:
     """Scores for a month, ranked; components whose source is missing are left out and said so."""
     start, end = _month_bounds(period)
     departments = {d.id: d for d in org_service.list_departments(db) if d.kind not in ("government",)}
-    codes = {d.id: d.code for d in departments.values()}
     divisions = {d.code: d for d in org_service.list_divisions(db) if d.level in ("subdistrict", "town")}
     notes: list[str] = []
     try:
-        rows = sources.events(db)
+        by_dept = _event_components(
+            read("cityops", cityops_service.event_figures, db, by="department", since=start, until=end)
+        )
+        by_div = _event_components(
+            read("cityops", cityops_service.event_figures, db, by="division", since=start, until=end)
+        )
     except SourceUnavailable as exc:
-        rows, notes = [], [*notes, exc.reason]
-    by_dept = _event_components(rows, start, end, lambda e: codes.get(e.department_id))
-    by_div = _event_components(rows, start, end, lambda e: (e.division_code or "")[:9] or None)
+        by_dept, by_div = {}, {}
+        notes.append(exc.reason)
     service_time: dict[str, float] = {}
     try:
-        city = sources.service_figures(db)
+        city = read("onestop", onestop_service.indicator_figures, db)
         promised = city.avg_promised_days or None
-        for f in sources.service_department_figures(db):
+        for f in read("onestop", onestop_service.department_figures, db, actor=system_actor()):
             if f.completed and promised:
                 service_time[f.department_code] = max(0.0, min(1.0, 1 - f.avg_working_days / promised))
     except SourceUnavailable as exc:
@@ -111,7 +101,8 @@ def compute(db: Session, *, period: date) -> dict[str, list[dict[str, Any]]]:
     try:
         fresh = _freshness(db, utcnow())
     except SourceUnavailable as exc:
-        fresh, notes = {}, [*notes, exc.reason]
+        fresh = {}
+        notes.append(exc.reason)
     results: dict[str, list[dict[str, Any]]] = {"department": [], "division": []}
     for d in departments.values():
         comp = {

@@ -95,6 +95,9 @@ class HistoryPoint(BaseModel):
 
 
 class DrillDown(BaseModel):
+    """The records behind a figure; `counted` and `total` add up each record's "weight" (1 unless the
+    figure counts something inside the records, such as the data rows of a resource)."""
+
     no: int
     indicator: str
     value: float | None

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from yiwang.brain import indicators as ind
 from yiwang.brain import models as m
-from yiwang.brain import registries, sources
+from yiwang.brain import registries
+from yiwang.brain.measures import COMPUTED
 from yiwang.brain.schemas import DrillDown, HistoryPoint, ImportReport, IndicatorRead
+from yiwang.brain.sources import SourceUnavailable
 from yiwang.core import audit
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
@@ -79,12 +81,9 @@ def measure(db: Session, *, no: int, records: bool = False) -> Measured:
         r = registries.measure(db, no)
         return Measured(r.value, r.numerator, r.denominator, "", r.records, r.columns, r.reason)
     try:
-        c = sources.COMPUTED[no](db, records=records)
-    except sources.SourceUnavailable as exc:
+        c = COMPUTED[no](db, records=records)
+    except SourceUnavailable as exc:
         return Measured(None, None, None, "", [] if records else None, [], exc.reason)
-    except (KeyError, TypeError, AttributeError, ValueError, ZeroDivisionError) as exc:  # a source changed shape
-        sources.log.warning("brain indicator %s: unexpected source data: %r", no, exc)
-        return Measured(None, None, None, "", [] if records else None, [], f"数据来源的格式与预期不符：{exc!r}")
     return Measured(
         c.value, c.numerator, c.denominator, c.note, c.records, c.columns, "" if c.value is not None else c.note
     )
@@ -227,8 +226,8 @@ def drill_down(db: Session, *, principal: Principal, no: int) -> DrillDown:
         value=measured.value,
         columns=measured.columns,
         records=sorted(visible, key=lambda r: (r.get("counted", False), str(r.get("code")))),
-        counted=sum(1 for r in records if r.get("counted")),
-        total=len(records),
+        counted=sum(r.get("weight", 1) for r in records if r.get("counted")),
+        total=sum(r.get("weight", 1) for r in records),
         hidden_by_scope=len(records) - len(visible),
         reason=measured.reason,
     )

@@ -2,8 +2,8 @@
 hourly/daily series brain keeps of them (for trends, warnings and forecasts), and the map."""
 
 import json
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,11 +12,16 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from yiwang.brain import models as m
-from yiwang.brain import sources
-from yiwang.brain.sources import SourceUnavailable
+from yiwang.brain.sources import SourceUnavailable, local_today, read, system_actor
+from yiwang.cityops import service as cityops_service
 from yiwang.core.db import changed_rows, dialect_insert
 from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.exchange import service as exchange_service
+from yiwang.governance import service as governance_service
+from yiwang.onestop import service as onestop_service
+from yiwang.opendata import service as opendata_service
 from yiwang.org import service as org_service
+from yiwang.sensing import service as sensing_service
 
 GOOD_AQI = 100  # 优 and 良 (HJ 633 levels 一级 and 二级)
 WATER_GOOD = ("I", "II", "III")
@@ -24,20 +29,17 @@ STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
 def _section(reader: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run one section's reader; a missing source becomes {"reason": ...} instead of failing the page."""
+    """Run one section's reader; a failed source becomes {"reason": ...} instead of failing the page."""
     try:
         return reader()
     except SourceUnavailable as exc:
         return {"reason": exc.reason}
-    except (KeyError, TypeError, AttributeError, ValueError, ZeroDivisionError) as exc:  # a source changed shape
-        sources.log.warning("brain sign: unexpected source data: %r", exc)
-        return {"reason": f"数据来源的格式与预期不符：{exc!r}"}
 
 
 # --- series store -------------------------------------------------------------------------------
 
 
-def store_points(db: Session, *, key: str, points: list[tuple[datetime, float]]) -> int:
+def store_points(db: Session, *, key: str, points: Iterable[tuple[datetime, float]]) -> int:
     """Upsert values of a series (same series and time: the new value wins)."""
     rows = [{"series": key, "ts": ts, "value": float(v)} for ts, v in points if v is not None and np.isfinite(v)]
     if not rows:
@@ -147,22 +149,21 @@ def _department_codes(db: Session) -> dict[int, str]:
 
 def rollup(db: Session, *, days: int = 2) -> dict[str, Any]:
     """Copy the last days of hourly AQI per station, water level per sluice and daily events per
-    category into brain's series; idempotent (upserts). Missing sources are reported, not fatal."""
+    category into brain's series; idempotent (upserts). Failed sources are reported, not fatal."""
     done: dict[str, Any] = {}
     codes = _department_codes(db)
-    today = sources.local_today()
+    today = local_today()
     try:
-        hourly = sources.call("sensing", "aqi_hourly", db, start=today - timedelta(days=days - 1), end=today)
-        things = {t.id: t for t in sources.things(db)}
-        start = datetime.fromisoformat(hourly["start"].replace("Z", "+00:00"))
+        hourly = read("sensing", sensing_service.aqi_hourly, db, start=today - timedelta(days=days - 1), end=today)
+        things = {t.id: t for t in read("sensing", sensing_service.list_things, db)}
         count = 0
-        for station in hourly["stations"]:
-            thing = things.get(station["id"])
-            key = f"aqi:{station['id']}"
+        for station in hourly.stations:
+            thing = things.get(station.id)
+            key = f"aqi:{station.id}"
             describe_series(
                 db,
                 key=key,
-                label=f"{station['name']} AQI",
+                label=f"{station.name} AQI",
                 kind="aqi",
                 step="hour",
                 department_code=codes.get(thing.department_id) if thing and thing.department_id else None,
@@ -170,41 +171,18 @@ def rollup(db: Session, *, days: int = 2) -> dict[str, Any]:
                 lon=thing.lon if thing else None,
                 lat=thing.lat if thing else None,
             )
-            points = [(start + timedelta(hours=i), v) for i, v in enumerate(station["aqi"]) if v is not None]
+            points = [(hourly.start + timedelta(hours=i), v) for i, v in enumerate(station.aqi) if v is not None]
             count += store_points(db, key=key, points=points)
         for offset in range(days):
             day = today - timedelta(days=offset)
-            for row in sources.aqi_days(db, day=day):
+            for row in read("sensing", sensing_service.aqi_days, db, day=day):
                 if row.aqi is not None:
                     count += store_points(db, key=f"aqiday:{row.thing_id}", points=[(local_midnight_utc(day), row.aqi)])
         done["aqi_points"] = count
     except SourceUnavailable as exc:
         done["aqi"] = exc.reason
     try:
-        end = hour_floor(utcnow()) + timedelta(hours=1)
-        count = 0
-        for thing in sources.things(db, kind="sluice"):
-            key = f"level:{thing.id}"
-            try:
-                points = sources.hourly_series(
-                    db, thing_id=thing.id, property_codes=("water_level",), start=end - timedelta(days=days), end=end
-                )
-            except SourceUnavailable:
-                continue
-            describe_series(
-                db,
-                key=key,
-                label=f"{thing.name} 水位",
-                kind="level",
-                step="hour",
-                unit="m",
-                department_code=codes.get(thing.department_id) if thing.department_id else None,
-                division_code=thing.division_code,
-                lon=thing.lon,
-                lat=thing.lat,
-            )
-            count += store_points(db, key=key, points=points)
-        done["level_points"] = count
+        done["level_points"] = _rollup_water_levels(db, codes=codes, days=days)
     except SourceUnavailable as exc:
         done["level"] = exc.reason
     try:
@@ -214,35 +192,92 @@ def rollup(db: Session, *, days: int = 2) -> dict[str, Any]:
     return done
 
 
+def _rollup_water_levels(db: Session, *, codes: dict[int, str], days: int) -> int:
+    """Hourly water level per sluice that has a water level datastream."""
+    end = hour_floor(utcnow()) + timedelta(hours=1)
+    count = 0
+    for thing in read("sensing", sensing_service.list_things, db, kind="sluice"):
+        means = read(
+            "sensing",
+            sensing_service.property_hourly_means,
+            db,
+            thing_id=thing.id,
+            property_code="water_level",
+            start=end - timedelta(days=days),
+            end=end,
+        )
+        if means is None:
+            continue
+        key = f"level:{thing.id}"
+        describe_series(
+            db,
+            key=key,
+            label=f"{thing.name} 水位",
+            kind="level",
+            step="hour",
+            unit="m",
+            department_code=codes.get(thing.department_id) if thing.department_id else None,
+            division_code=thing.division_code,
+            lon=thing.lon,
+            lat=thing.lat,
+        )
+        count += store_points(db, key=key, points=[(p.at, p.value) for p in means])
+    return count
+
+
 def _rollup_events(db: Session, *, today: date, days: int) -> int:
-    """Daily event counts per category: events created on each local day (by differencing 'since')."""
-    names = {c.code: c.name for c in sources.call("cityops", "list_categories", db)}
-    totals: dict[date, dict[str, int]] = {}
-    for offset in range(days + 1):
-        day = today - timedelta(days=offset - 1)  # from tomorrow back
-        rows = sources.event_figures(db, by="category", since=local_midnight_utc(day))
-        totals[day] = {r.key: r.total for r in rows}
+    """Daily event counts per category: events created on each local day."""
+    names = {c.code: c.name for c in read("cityops", cityops_service.event_categories, db)}
     count = 0
     for offset in range(days):
         day = today - timedelta(days=offset)
-        nxt = day + timedelta(days=1)
+        rows = read(
+            "cityops",
+            cityops_service.event_figures,
+            db,
+            by="category",
+            since=local_midnight_utc(day),
+            until=local_midnight_utc(day + timedelta(days=1)),
+        )
+        totals = {r.key: r.total for r in rows}
         for code in names:
-            value = totals[day].get(code, 0) - totals[nxt].get(code, 0)
             key = f"events:{code}"
             if db.get(m.SeriesMeta, key) is None:
                 describe_series(db, key=key, label=f"{names[code]} 日事件量", kind="events", step="day", unit="件")
-            count += store_points(db, key=key, points=[(local_midnight_utc(day), value)])
+            count += store_points(db, key=key, points=[(local_midnight_utc(day), totals.get(code, 0))])
     return count
 
 
 # --- the signs ------------------------------------------------------------------------------------
 
 
+def air_now(db: Session) -> list[dict[str, Any]]:
+    """Each air station's latest hourly AQI of the last two days, with its place."""
+    today = local_today()
+    hourly = read("sensing", sensing_service.aqi_hourly, db, start=today - timedelta(days=1), end=today)
+    things = {t.id: t for t in read("sensing", sensing_service.list_things, db)}
+    stations = []
+    for station in hourly.stations:
+        last = next((i for i in range(len(station.aqi) - 1, -1, -1) if station.aqi[i] is not None), None)
+        thing = things.get(station.id)
+        stations.append(
+            {
+                "id": station.id,
+                "name": station.name,
+                "aqi": station.aqi[last] if last is not None else None,
+                "at": (hourly.start + timedelta(hours=last)).isoformat() if last is not None else None,
+                "lon": thing.lon if thing else None,
+                "lat": thing.lat if thing else None,
+                "division_code": thing.division_code if thing else None,
+            }
+        )
+    return stations
+
+
 def air(db: Session) -> dict[str, Any]:
-    now = sources.air_now(db)
-    stations = [{k: v for k, v in s.items() if k != "department_id"} for s in now["stations"]]
+    stations = air_now(db)
     values = [s["aqi"] for s in stations if s["aqi"] is not None]
-    today = sources.local_today()
+    today = local_today()
     year_start = local_midnight_utc(date(today.year, 1, 1))
     daily = db.execute(
         select(m.SeriesPoint.ts, func.avg(m.SeriesPoint.value))
@@ -261,29 +296,24 @@ def air(db: Session) -> dict[str, Any]:
 
 
 def water(db: Session) -> dict[str, Any]:
-    summary = sources.water(db)
-    stations = summary["stations"]
-    classified = [s for s in stations if s.get("class")]
-    good = [s for s in classified if s["class"] in WATER_GOOD]
-    worst = [s for s in classified if s["class"] == "劣V"]
-    by_class: dict[str, int] = defaultdict(int)
-    for s in classified:
-        by_class[s["class"]] += 1
+    quality = read("sensing", sensing_service.water_quality, db)
+    classes = [s.water_class for s in quality.stations if s.water_class is not None]
+    good = sum(1 for c in classes if c in WATER_GOOD)
     return {
-        "sections": len(classified),
-        "good_share": round(100.0 * len(good) / len(classified), 1) if classified else None,
-        "by_class": dict(sorted(by_class.items())),
+        "sections": len(classes),
+        "good_share": round(100.0 * good / len(classes), 1) if classes else None,
+        "by_class": dict(sorted(Counter(classes).items())),
         "worse_than_v": [
-            {"name": s["name"], "river": s.get("river", ""), "limiting": s.get("limiting", [])} for s in worst
+            {"name": s.name, "river": s.river, "limiting": s.limiting}
+            for s in quality.stations
+            if s.water_class == "劣V"
         ],
-        "rivers": summary.get("rivers", []),
+        "rivers": [r.model_dump(by_alias=True) for r in quality.rivers],
     }
 
 
 def events(db: Session, *, allowed: set[str] | None) -> dict[str, Any]:
-    by_department = sources.event_figures(db, by="department")
-    city = next((r for r in by_department if r.key == "ALL"), None)
-    supervision = sources.supervision(db)
+    city = read("cityops", cityops_service.city_event_figures, db)
     rows = [
         {
             "code": r.key,
@@ -295,22 +325,22 @@ def events(db: Session, *, allowed: set[str] | None) -> dict[str, Any]:
             "overdue_open": r.overdue_open,
             "open": r.total - r.closed,
         }
-        for r in by_department
-        if r.key != "ALL" and (allowed is None or r.key in allowed)
+        for r in read("cityops", cityops_service.event_figures, db, by="department")
+        if allowed is None or r.key in allowed
     ]
-    points = sources.event_points(db, days=7)
+    divisions = read("cityops", cityops_service.event_map, db, days=7).divisions
     return {
-        "open": (city.total - city.closed) if city else 0,
-        "overdue": supervision.get("total_late", 0),
-        "on_time_rate": city.on_time_rate if city else None,
-        "satisfaction": city.satisfaction if city else None,
+        "open": city.total - city.closed,
+        "overdue": read("cityops", cityops_service.late_open_events, db),
+        "on_time_rate": city.on_time_rate,
+        "satisfaction": city.satisfaction,
         "by_department": rows,
-        "by_division": sorted(points.get("divisions", []), key=lambda d: -d["count"]),
+        "by_division": sorted((d.model_dump() for d in divisions), key=lambda d: -d["count"]),
     }
 
 
 def services(db: Session, *, allowed: set[str] | None) -> dict[str, Any]:
-    f = sources.service_figures(db)
+    f = read("onestop", onestop_service.indicator_figures, db)
     out: dict[str, Any] = {
         "applications": f.applications,
         "completed": f.completed,
@@ -320,32 +350,53 @@ def services(db: Session, *, allowed: set[str] | None) -> dict[str, Any]:
         "avg_working_days": f.avg_working_days,
         "avg_promised_days": f.avg_promised_days,
     }
+    start = local_midnight_utc(local_today())
     try:
-        out["applications_today"] = sources.applications_today(db)
+        out["applications_today"] = read("onestop", onestop_service.applications_since, db, since=start)
     except SourceUnavailable as exc:
         out["applications_today"] = None
         out["applications_today_reason"] = exc.reason
-    departments = sources.service_department_figures(db)
+    departments = read("onestop", onestop_service.department_figures, db, actor=system_actor())
     finished = sum(d.completed for d in departments)
     pending = sum(d.pending for d in departments)
     overdue = sum(d.overdue for d in departments)
     out["on_time_rate"] = round(100.0 * (1 - overdue / (finished + pending)), 1) if finished + pending else None
-    out["by_department"] = [
-        d.model_dump() if hasattr(d, "model_dump") else dict(d)
-        for d in departments
-        if allowed is None or d.department_code in allowed
-    ]
+    out["by_department"] = [d.model_dump() for d in departments if allowed is None or d.department_code in allowed]
+    return out
+
+
+def data(db: Session) -> dict[str, Any]:
+    """Open datasets, sharing calls and mounted data: whichever of the data domains answer."""
+    out: dict[str, Any] = {}
+    try:
+        portal = read("opendata", opendata_service.portal_figures, db)
+        out |= {"open_datasets": portal.datasets, "fresh_datasets": portal.fresh, "open_downloads": portal.downloads}
+    except SourceUnavailable as exc:
+        out["opendata_reason"] = exc.reason
+    try:
+        sharing = read("exchange", exchange_service.sharing_figures, db)
+        out |= {
+            "sharing_calls_30d": sharing.calls_30d,
+            "sharing_rows_30d": sharing.rows_30d,
+            "active_grants": sharing.active_grants,
+        }
+    except SourceUnavailable as exc:
+        out["exchange_reason"] = exc.reason
+    try:
+        mounted = read("governance", governance_service.governance_figures, db)
+        out |= {"mounted_resources": mounted.mounted_resources, "rows_clean": mounted.rows_clean}
+    except SourceUnavailable as exc:
+        out["governance_reason"] = exc.reason
     return out
 
 
 def devices(db: Session) -> dict[str, Any]:
-    counts = sources.devices(db)
-    total = counts.get("devices", 0)
+    counts = read("sensing", sensing_service.counts, db)
     return {
-        "devices": total,
-        "online": counts.get("online", 0),
-        "online_rate": round(100.0 * counts.get("online", 0) / total, 1) if total else None,
-        "active_alarms": counts.get("active_alarms", 0),
+        "devices": counts.devices,
+        "online": counts.online,
+        "online_rate": round(100.0 * counts.online / counts.devices, 1) if counts.devices else None,
+        "active_alarms": counts.active_alarms,
     }
 
 
@@ -356,7 +407,7 @@ def compute_signs(db: Session) -> dict[str, Any]:
         "water": _section(lambda: water(db)),
         "events": _section(lambda: events(db, allowed=None)),
         "services": _section(lambda: services(db, allowed=None)),
-        "data": _section(lambda: sources.data_figures(db)),
+        "data": _section(lambda: data(db)),
         "devices": _section(lambda: devices(db)),
         "at": utcnow().isoformat(),
     }
@@ -413,7 +464,7 @@ def all_signs(db: Session, *, allowed: set[str] | None, live: bool = False) -> d
 
 def trends(db: Session, *, days: int = 30) -> dict[str, Any]:
     """Daily city AQI (mean of the stations) and daily event volume over the last days."""
-    today = sources.local_today()
+    today = local_today()
     start = local_midnight_utc(today - timedelta(days=days - 1))
     labels = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
 
@@ -442,35 +493,46 @@ def map_data(db: Session, *, allowed: set[str] | None, live: bool = False) -> di
 
 def compute_map(db: Session) -> dict[str, Any]:
     """Division centroids (from the org reference data), stations, sluices, alarms and recent events."""
-    divisions = [
+    divisions: list[dict[str, Any]] = [
         {"code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "level": d.level}
         for d in org_service.list_divisions(db)
         if d.level in ("subdistrict", "town") and d.lon is not None
     ]
     out: dict[str, Any] = {"divisions": divisions, "stations": [], "sluices": [], "events": [], "alarms": []}
     try:
-        out["stations"] = [s for s in sources.air_now(db)["stations"] if s["lon"] is not None]
-        for s in out["stations"]:
-            s.pop("department_id", None)
+        out["stations"] = [s for s in air_now(db) if s["lon"] is not None]
     except SourceUnavailable as exc:
         out["stations_reason"] = exc.reason
     try:
+        things = read("sensing", sensing_service.list_things, db)
         out["sluices"] = [
             {"id": t.id, "name": t.name, "lon": t.lon, "lat": t.lat, "online": t.online}
-            for t in sources.things(db, kind="sluice")
-            if t.lon is not None
+            for t in things
+            if t.kind == "sluice" and t.lon is not None
         ]
-        things = {t.id: t for t in sources.things(db)}
-        for alarm in sources.alarms(db, limit=100):
-            thing = things.get(alarm["thing_id"])
-            if alarm["state"] in ("active", "acknowledged") and thing and thing.lon is not None:
-                out["alarms"].append(alarm | {"lon": thing.lon, "lat": thing.lat, "name": thing.name})
+        places = {t.id: t for t in things}
+        for alarm in read("sensing", sensing_service.recent_alarms, db, limit=100):
+            thing = places.get(alarm.thing_id)
+            if alarm.state in ("active", "acknowledged") and thing and thing.lon is not None:
+                out["alarms"].append(
+                    {
+                        "id": alarm.id,
+                        "thing_id": alarm.thing_id,
+                        "severity": alarm.severity,
+                        "state": alarm.state,
+                        "message": alarm.message,
+                        "at": alarm.raised_at,
+                        "lon": thing.lon,
+                        "lat": thing.lat,
+                        "name": thing.name,
+                    }
+                )
     except SourceUnavailable as exc:
         out["alarms_reason"] = exc.reason
     try:
-        points = sources.event_points(db, days=7)
-        out["events"] = points.get("points", [])[:2000]
-        counts = {d["code"]: d["count"] for d in points.get("divisions", [])}
+        event_map = read("cityops", cityops_service.event_map, db, days=7)
+        out["events"] = [p.model_dump() for p in event_map.points]
+        counts = {d.code: d.count for d in event_map.divisions}
         for d in divisions:
             d["events"] = counts.get(d["code"], 0)
     except SourceUnavailable as exc:

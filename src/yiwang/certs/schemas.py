@@ -166,3 +166,14 @@ class CertificateRevoked(EventPayload):
 
     identifier: str
     holder_user_id: int | None
+
+
+# ---- the read model other domains use (certs.reads) ----------------------------------------------
+
+
+class CertificateCounts(BaseModel):
+    certificates: int = Field(description="issued, revoked ones included")
+    revoked: int
+    types: int
+    high_frequency_types: int
+    log_size: int = Field(description="entries in the transparency log")

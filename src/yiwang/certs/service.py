@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from yiwang.certs import identifiers, notes, translog
@@ -20,6 +20,11 @@ from yiwang.certs import permissions as perm
 from yiwang.certs.keys import KeyStore
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.public_log import canonical_json, certificate_status, checkpoint, issue_leaf, revoke_leaf, verify
+
+# the read model other domains use, re-exported
+from yiwang.certs.reads import (
+    counts as counts,
+)
 from yiwang.certs.schemas import (
     CertificateIssued,
     CertificateRead,
@@ -551,23 +556,6 @@ def list_uses(db: Session, *, holder_user_id: int, limit: int = 200) -> list[Cer
         )
         for u, c, t in rows
     ]
-
-
-def counts(db: Session) -> dict[str, int]:
-    """Figures for dashboards: certificates issued, valid, revoked, types, log size."""
-    total = db.execute(select(func.count(Certificate.id))).scalar_one()
-    revoked = db.execute(select(func.count(Certificate.id)).where(Certificate.status == "revoked")).scalar_one()
-    types = db.execute(select(func.count(CertificateType.id))).scalar_one()
-    high = db.execute(
-        select(func.count(CertificateType.id)).where(CertificateType.high_frequency.is_(True))
-    ).scalar_one()
-    return {
-        "certificates": total,
-        "revoked": revoked,
-        "types": types,
-        "high_frequency_types": high,
-        "log_size": translog.tree_size(db),
-    }
 
 
 def key_store_for(key_dir: Path) -> KeyStore:

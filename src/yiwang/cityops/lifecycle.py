@@ -16,6 +16,7 @@ from yiwang.cityops import models as m
 from yiwang.cityops import permissions as p
 from yiwang.cityops.rules import Route, category_info, classify, department_by_code, route_for
 from yiwang.cityops.schemas import (
+    ClassifyResult,
     EventAction,
     EventCreate,
     Rating,
@@ -133,10 +134,10 @@ def create_event(
         except NotFound as exc:
             raise ValidationFailed(f"行政区划 {data.division_code} 不存在") from exc
     if data.category_code:  # the reporter or operator chose the category: no need to guess
-        suggestion: dict[str, Any] = {"suggestions": [], "needs_dispatcher": False}
+        suggestion = ClassifyResult(suggestions=[], needs_dispatcher=False)
     else:
         suggestion = classify(db, text=f"{data.title or ''} {data.description}", top=1)
-    top = suggestion["suggestions"][0] if suggestion["suggestions"] else None
+    top = suggestion.suggestions[0] if suggestion.suggestions else None
     reporter_user = actor.user_id if actor.kind in ("citizen", "enterprise") else None
     event = m.Event(
         number=_number(db, now),
@@ -155,8 +156,8 @@ def create_event(
         reporter_phone=cipher.encrypt(data.reporter_phone, context=REPORTER_CONTEXT_PHONE)
         if data.reporter_phone
         else None,
-        suggested_category=top["category_code"] if top else None,
-        suggestion_score=top["score"] if top else None,
+        suggested_category=top.category_code if top else None,
+        suggestion_score=top.score if top else None,
         needs_dispatcher=False,
         created_at=now,
         alarm_id=alarm_id,
@@ -168,8 +169,8 @@ def create_event(
     db.add(event)
     _record(db, event, "create", None, "received", actor, now, f"来源：{data.source}")
     chosen = data.category_code
-    if not chosen and top and not suggestion["needs_dispatcher"]:
-        chosen = top["category_code"]
+    if not chosen and top and not suggestion.needs_dispatcher:
+        chosen = top.category_code
     if chosen:
         event.category_code = chosen
         _move(db, event, "register", SYSTEM, now, "智能分拨：自动立案")

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from yiwang.cityops import classifier
 from yiwang.cityops import models as m
 from yiwang.cityops.schemas import (
+    ClassifyResult,
     DispatchRuleCreate,
     DispatchRuleRead,
     DispatchRuleUpdate,
+    SuggestionRead,
 )
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
@@ -297,22 +299,22 @@ def route_for(db: Session, *, category_code: str, division_code: str | None) -> 
     return Route(category.department_code, category.sla_hours)
 
 
-def classify(db: Session, *, text: str, top: int = 5) -> dict[str, Any]:
+def classify(db: Session, *, text: str, top: int = 5) -> ClassifyResult:
     """Ranked category suggestions (with department) for free text; low confidence → a dispatcher decides."""
     categories = {c.code: c for c in list_categories(db)}
     suggestions = [s for s in classifier.classify(text, top=top) if s.category in categories]
-    return {
-        "suggestions": [
-            {
-                "category_code": s.category,
-                "category_name": categories[s.category].name,
-                "department_code": categories[s.category].department_code,
-                "score": s.score,
-            }
+    return ClassifyResult(
+        suggestions=[
+            SuggestionRead(
+                category_code=s.category,
+                category_name=categories[s.category].name,
+                department_code=categories[s.category].department_code,
+                score=s.score,
+            )
             for s in suggestions
         ],
-        "needs_dispatcher": not suggestions or suggestions[0].score < classifier.LOW_CONFIDENCE,
-    }
+        needs_dispatcher=not suggestions or suggestions[0].score < classifier.LOW_CONFIDENCE,
+    )
 
 
 _departments_by_code: dict[str, Any] = {}

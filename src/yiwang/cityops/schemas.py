@@ -150,3 +150,96 @@ class DispatchRuleRead(BaseModel):
     department_name: str | None  # the department's short name
     sla_hours: int | None  # the rule's own override, if any
     effective_sla_hours: int  # what a dispatched event gets: the override or the category's deadline
+
+
+# ---- the read model other domains use (cityops.reads) ---------------------------------------------------
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class EventFigures(BaseModel):
+    """Counts over dispatched, not voided events of one group ("ALL" is the whole city)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    total: int
+    closed: int
+    on_time: int = Field(description="closed before the deadline")
+    rated: int
+    satisfied: int = Field(description="rated 4 or 5")
+    sent_back: int = Field(description="sent back at least once")
+    reopened: int = Field(description="reopened at least once")
+    overdue_open: int = Field(description="still open past the deadline")
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Plan indicator 11: closed on time / closed."""
+        return _share(self.on_time, self.closed)
+
+    @property
+    def satisfaction(self) -> float | None:
+        return _share(self.satisfied, self.rated)
+
+    @property
+    def sent_back_rate(self) -> float | None:
+        return _share(self.sent_back, self.total)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return _share(self.reopened, self.total)
+
+
+class ClosedEvent(BaseModel):
+    """A closed event behind indicator 11."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    title: str
+    department_code: str | None
+    on_time: bool
+
+
+class EventPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    lon: float
+    lat: float | None
+    status: str
+    category: str | None
+    title: str
+
+
+class DivisionEvents(BaseModel):
+    """Events of a town or subdistrict (the first nine digits of their division code)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    lon: float | None
+    lat: float | None
+    count: int
+
+
+class EventMap(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    points: list[EventPoint]
+    divisions: list[DivisionEvents]
+
+
+class CategoryRead(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    code: str
+    group: str
+    name: str
+    department_code: str
+    sla_hours: int
+    severity: str

@@ -2,12 +2,11 @@
 
 The rules live in modules by responsibility and are re-exported here: where an event goes (rules:
 categories, dispatch rules, routing, classification), its lifecycle (intake, transitions, ratings,
-deadlines, alarms), reading events as the caller may see them (reading), and figures. The city brain
-reads figures through `figures()`.
+deadlines, alarms), reading events as the caller may see them (reading), and figures. Other domains
+(the city brain) read the typed figures and shapes of `reads`.
 """
 
 from yiwang.cityops.figures import (
-    departments_by_code,
     figures,
     supervision,
 )
@@ -40,6 +39,26 @@ from yiwang.cityops.reading import (
     to_reads,
     transitions,
 )
+
+# the read model other domains use, re-exported
+from yiwang.cityops.reads import (
+    city_event_figures as city_event_figures,
+)
+from yiwang.cityops.reads import (
+    closed_events as closed_events,
+)
+from yiwang.cityops.reads import (
+    event_categories as event_categories,
+)
+from yiwang.cityops.reads import (
+    event_figures as event_figures,
+)
+from yiwang.cityops.reads import (
+    event_map as event_map,
+)
+from yiwang.cityops.reads import (
+    late_open_events as late_open_events,
+)
 from yiwang.cityops.rules import (
     CategoryInfo,
     Route,
@@ -71,16 +90,21 @@ __all__ = [
     "add_dispatch_rule",
     "can_see",
     "check_deadlines",
+    "city_event_figures",
     "classify",
+    "closed_events",
     "create_event",
     "delete_dispatch_rule",
-    "departments_by_code",
     "dispatch_rule_read",
     "ensure_categories",
+    "event_categories",
+    "event_figures",
     "event_for_alarm",
+    "event_map",
     "figures",
     "get_dispatch_rule",
     "get_event_row",
+    "late_open_events",
     "list_categories",
     "list_dispatch_rules",
     "list_events",

@@ -19,6 +19,7 @@ from yiwang.exchange.schemas import (
     GrantRead,
     GrantUsage,
     RevokeRequest,
+    SharingFigures,
 )
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -78,7 +79,7 @@ def usage(db: DbSession, user: UsageReader) -> list[GrantUsage]:
 
 
 @router.get("/figures")
-def figures(db: DbSession, user: UsageReader) -> dict:
+def figures(db: DbSession, user: UsageReader) -> SharingFigures:
     return service.sharing_figures(db)
 
 

@@ -109,3 +109,31 @@ class DataPage(BaseModel):
     size: int
     total: int
     rows: list[dict[str, Any]]
+
+
+# ---- the read model other domains use (exchange.reads) -----------------------------------------
+
+
+class SharingFigures(BaseModel):
+    """Applications by status, active grants, calls and rows, and plan indicator 15's grant side."""
+
+    applications: dict[str, int] = Field(description="applications by status")
+    active_grants: int
+    grants_used_30d: int = Field(description="active grants called successfully in the last 30 days")
+    used_grants: int = Field(description="the same as grants_used_30d")
+    utilisation_ratio: float = Field(description="grants_used_30d / active_grants")
+    calls_30d: int
+    rows_30d: int
+    provider_replies_overdue: int
+    consumer_departments: int
+
+
+class GrantUse(BaseModel):
+    """An active grant and its successful calls in the last 30 days."""
+
+    model_config = ConfigDict(frozen=True)
+
+    grant_id: int
+    entry_code: str
+    consumer_department_code: str | None
+    calls_30d: int

@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -24,6 +23,14 @@ from yiwang.core.security import Principal, check
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.exchange import permissions as perm
 from yiwang.exchange.models import DataCall, ShareApplication, ShareGrant
+
+# the read model other domains use, re-exported
+from yiwang.exchange.reads import (
+    grant_usage as grant_usage,
+)
+from yiwang.exchange.reads import (
+    sharing_figures as sharing_figures,
+)
 from yiwang.exchange.schemas import (
     ApplicationCreate,
     ApplicationRead,
@@ -33,7 +40,6 @@ from yiwang.exchange.schemas import (
     GrantUsage,
 )
 from yiwang.governance import service as governance_service
-from yiwang.org import service as org_service
 
 PROVIDER_REPLY_WORKING_DAYS = 10
 MAX_PAGE_SIZE = 5000
@@ -451,42 +457,6 @@ def list_calls(db: Session, *, actor: Principal, grant_id: int, limit: int = 100
     return [CallRead.model_validate(c) for c in rows]
 
 
-def sharing_figures(db: Session) -> dict[str, Any]:
-    """For the city brain: applications by status, active grants, calls and rows, and indicator 15
-    (share of active grants used in the last 30 days)."""
-    now = utcnow()
-    by_status = dict(db.execute(select(ShareApplication.status, func.count()).group_by(ShareApplication.status)).all())
-    active = list(
-        db.execute(select(ShareGrant.id).where(ShareGrant.revoked_at.is_(None), ShareGrant.expires_at > now)).scalars()
-    )
-    since = now - timedelta(days=30)
-    used = set(
-        db.execute(
-            select(DataCall.grant_id).where(DataCall.occurred_at >= since, DataCall.status_code == 200).distinct()
-        ).scalars()
-    )
-    calls, rows = db.execute(
-        select(func.count(), func.coalesce(func.sum(DataCall.rows), 0)).where(DataCall.occurred_at >= since)
-    ).one()
-    overdue = db.execute(
-        select(func.count()).where(
-            ShareApplication.status == "pending_provider", ShareApplication.provider_due < _today()
-        )
-    ).scalar_one()
-    consumers = db.execute(select(func.count(func.distinct(ShareGrant.consumer_department_id)))).scalar_one()
-    return {
-        "applications": by_status,
-        "active_grants": len(active),
-        "grants_used_30d": len(used & set(active)),
-        "used_grants": len(used & set(active)),
-        "utilisation_ratio": round(len(used & set(active)) / len(active), 4) if active else 0.0,
-        "calls_30d": int(calls),
-        "rows_30d": int(rows),
-        "provider_replies_overdue": overdue,
-        "consumer_departments": consumers,
-    }
-
-
 def pending_for(db: Session, *, actor: Principal) -> list[ApplicationRead]:
     """Applications waiting for the caller: provider answers for their department, bureau approvals."""
     found: list[ApplicationRead] = []
@@ -500,29 +470,3 @@ def pending_for(db: Session, *, actor: Principal) -> list[ApplicationRead]:
         stmt = select(ShareApplication).where(ShareApplication.status == "pending_bureau")
         found += [_read(a) for a in db.execute(stmt).scalars()]
     return found
-
-
-def grant_usage(db: Session) -> list[dict[str, Any]]:
-    """Every active grant with its calls in the last 30 days (for the city brain's indicator 15 detail)."""
-    now = utcnow()
-    since = now - timedelta(days=30)
-    calls = dict(
-        db.execute(
-            select(DataCall.grant_id, func.count())
-            .where(DataCall.occurred_at >= since, DataCall.status_code == 200)
-            .group_by(DataCall.grant_id)
-        ).all()
-    )
-    departments = {d.id: d.code for d in org_service.list_departments(db, include_inactive=True)}
-    grants = db.execute(
-        select(ShareGrant).where(ShareGrant.revoked_at.is_(None), ShareGrant.expires_at > now).order_by(ShareGrant.id)
-    ).scalars()
-    return [
-        {
-            "id": g.id,
-            "entry_code": g.entry_code,
-            "consumer_department_code": departments.get(g.consumer_department_id),
-            "calls": int(calls.get(g.id, 0)),
-        }
-        for g in grants
-    ]

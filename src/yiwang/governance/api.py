@@ -10,7 +10,14 @@ from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
 from yiwang.governance import jobs, service
 from yiwang.governance import permissions as perm
-from yiwang.governance.schemas import JobRead, PushRows, RollbackRequest, VersionCompare, VersionRead
+from yiwang.governance.schemas import (
+    GovernanceFigures,
+    JobRead,
+    PushRows,
+    RollbackRequest,
+    VersionCompare,
+    VersionRead,
+)
 from yiwang.web.forms import upload_bytes
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -125,6 +132,6 @@ def rollback(db: DbSession, user: Writer, code: str, data: RollbackRequest) -> V
 
 
 @router.get("/figures")
-def figures(db: DbSession, user: Reader) -> dict:
+def figures(db: DbSession, user: Reader) -> GovernanceFigures:
     """Mounted resources against the catalog (indicator 4) and cleaned/de-identified share (indicator 14)."""
     return service.governance_figures(db)

@@ -77,3 +77,35 @@ class ResourceStatus(BaseModel):
     rows: int
     data_updated_at: datetime | None
     quality: float
+
+
+# ---- the read model other domains use (governance.reads) ---------------------------------------
+
+
+class GovernanceFigures(BaseModel):
+    """Plan indicators 4 (mounted resources / published catalog) and 14 (cleaned and de-identified rows)."""
+
+    catalog_entries: int = Field(description="published catalog entries")
+    mounted_resources: int = Field(description="published entries with a current data version")
+    mount_ratio: float
+    deidentified_resources: int = Field(description="mounted resources whose sensitive items all have a masking rule")
+    cleaned_deidentified_ratio: float = Field(description="rows_deidentified / rows_held")
+    rows_ingested: int = Field(description="rows received by every version ever ingested")
+    rows_clean: int = Field(description="rows that passed cleaning in every version ever ingested")
+    rows_held: int = Field(description="clean rows in the current versions of the mounted resources")
+    rows_deidentified: int = Field(description="of those, rows of resources whose sensitive items all have a rule")
+
+
+class EntryMounting(BaseModel):
+    """A published catalog entry and its current data, if any."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    department_code: str
+    update_cycle: str
+    version: int | None = Field(description="the current version, None when nothing is mounted")
+    rows: int | None
+    data_updated_at: datetime | None
+    sensitive_in_clear: list[str] = Field(description="labels of sensitive items (level 3–4) with no masking rule")

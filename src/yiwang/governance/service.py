@@ -30,7 +30,18 @@ from yiwang.core.timeutil import utcnow
 from yiwang.governance import permissions as perm
 from yiwang.governance import pipeline
 from yiwang.governance.models import DataResource, DataVersion, IngestJob
-from yiwang.governance.schemas import JobRead, ResourceStatus, VersionCompare, VersionRead
+
+# the read model other domains use, re-exported
+from yiwang.governance.reads import (
+    catalog_mounting as catalog_mounting,
+)
+from yiwang.governance.reads import (
+    governance_figures as governance_figures,
+)
+from yiwang.governance.reads import (
+    resource_status as resource_status,
+)
+from yiwang.governance.schemas import JobRead, VersionCompare, VersionRead
 from yiwang.governance.storage import Progress, Snapshot, run_pipeline, storage_root
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -382,24 +393,6 @@ def read_view(
     return pipeline.deidentify(frame.collect(), open_view_methods(entry), pseudonym)
 
 
-def resource_status(db: Session, *, entry_codes: Sequence[str] | None = None) -> dict[str, ResourceStatus]:
-    """Current version, rows, last data update and validity share of mounted resources."""
-    stmt = select(DataResource, DataVersion).join(DataVersion, DataVersion.id == DataResource.current_version_id)
-    if entry_codes is not None:
-        stmt = stmt.where(DataResource.entry_code.in_(list(entry_codes)))
-    found = {}
-    for resource, version in db.execute(stmt).all():
-        quality = version.rows_out / version.rows_in if version.rows_in else 1.0
-        found[resource.entry_code] = ResourceStatus(
-            entry_code=resource.entry_code,
-            version=version.version,
-            rows=version.rows_out,
-            data_updated_at=resource.data_updated_at,
-            quality=round(quality, 4),
-        )
-    return found
-
-
 def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
     """Mounted resources, the sum of their current version ids and their latest data update: it moves
     when data is mounted, replaced or rolled back, so caches of what is mounted know when to rebuild."""
@@ -411,32 +404,6 @@ def mounted_marker(db: Session) -> tuple[int, int, datetime | None]:
         ).where(DataResource.current_version_id.isnot(None))
     ).one()
     return count, int(version_sum or 0), latest
-
-
-def governance_figures(db: Session) -> dict[str, Any]:
-    """For the city brain: indicator 4 (mounted resources / catalog) and 14 (cleaned and de-identified)."""
-    published = catalog_service.published_codes(db)
-    mounted = {
-        r
-        for r in db.execute(
-            select(DataResource.entry_code).where(DataResource.current_version_id.isnot(None))
-        ).scalars()
-    }
-    mounted &= published
-    entries = catalog_service.list_entries(db, codes=mounted) if mounted else []
-    protected = sum(1 for e in entries if all(i.masking != "none" for i in e.items if i.sensitivity >= 3))
-    rows = db.execute(
-        select(func.coalesce(func.sum(DataVersion.rows_in), 0), func.coalesce(func.sum(DataVersion.rows_out), 0))
-    ).one()
-    return {
-        "catalog_entries": len(published),
-        "mounted_resources": len(mounted),
-        "mount_ratio": round(len(mounted) / len(published), 4) if published else 0.0,
-        "deidentified_resources": protected,
-        "cleaned_deidentified_ratio": round(protected / len(mounted), 4) if mounted else 0.0,
-        "rows_ingested": int(rows[0]),
-        "rows_clean": int(rows[1]),
-    }
 
 
 # ---- background jobs --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from yiwang.onestop.models import (
     ServiceItem,
     Task,
 )
+from yiwang.onestop.reads import waived_material_item_count
 from yiwang.onestop.schemas import (
     DepartmentFigures,
     IndicatorFigures,
@@ -110,6 +111,7 @@ def indicator_figures(db: Session) -> IndicatorFigures:
         online_rate=round(100.0 * online / active, 1) if active else 0.0,
         bundle_count=bundles,
         exempt_material_items=exempt,
+        waived_material_items=waived_material_item_count(db),
         entry_point_services=entry_items + entry_bundles,
         applications=applications,
         completed=completed,

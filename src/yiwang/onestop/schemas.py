@@ -398,7 +398,8 @@ class IndicatorFigures(BaseModel):
     online_items: int
     online_rate: float = Field(description="指标8 可网办率 %")
     bundle_count: int = Field(description="指标7 一件事一次办事项数")
-    exempt_material_items: int = Field(description="指标6 免于提交材料的事项数")
+    exempt_material_items: int = Field(description="配置了免提交材料（由电子证照或基础库提供）的事项数")
+    waived_material_items: int = Field(description="指标6 免于提交事项数：已有办件实际免于提交材料的事项")
     entry_point_services: int = Field(description="指标9 城市服务总入口接入服务事项数")
     applications: int
     completed: int
@@ -453,3 +454,36 @@ class ApplicationRated(EventPayload):
 
     number: str
     score: int
+
+
+# ---- the read model other domains use (onestop.reads) ----------------------------------------------
+
+
+class ItemSummary(BaseModel):
+    """An active service item as the plan's indicators 5, 6, 8 and 9 count it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    department_code: str
+    online: bool
+    online_depth: int
+    entry_point: bool
+    produces_type_code: str | None = Field(description="the e-certificate type an approval issues")
+    materials: int
+    exempt_materials: int = Field(description="materials taken from e-certificates or base databases")
+    waived_applications: int = Field(
+        description="applications in which a material of the item was taken from an e-certificate or a base "
+        "database instead of being submitted"
+    )
+
+
+class BundleSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    lead_department_code: str
+    items: int
+    entry_point: bool

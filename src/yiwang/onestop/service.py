@@ -3,7 +3,7 @@
 The rules live in modules by responsibility — service items and bundles (service_items), forms and materials
 (forms), applications, the per-department workflow and its clock, feedback (ratings, follow-ups,
 notifications) and figures — and are re-exported here. Other domains read this domain only through
-these names (the city brain reads `indicator_figures`).
+these names (the city brain reads `indicator_figures` and the typed summaries of `reads`).
 """
 
 from yiwang.onestop.applications import (
@@ -36,6 +36,14 @@ from yiwang.onestop.forms import (
     prefill,
     validate_form,
 )
+
+# the read model other domains use, re-exported
+from yiwang.onestop.reads import (
+    active_bundle_summaries as active_bundle_summaries,
+)
+from yiwang.onestop.reads import (
+    active_item_summaries as active_item_summaries,
+)
 from yiwang.onestop.service_items import (
     create_bundle,
     create_item,
@@ -62,6 +70,8 @@ from yiwang.onestop.workflow import (
 
 __all__ = [
     "accept_task",
+    "active_bundle_summaries",
+    "active_item_summaries",
     "add_working_days",
     "applications_since",
     "calendar_overrides",

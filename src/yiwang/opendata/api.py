@@ -20,6 +20,7 @@ from yiwang.opendata.schemas import (
     OpenApplicationCreate,
     OpenApplicationRead,
     OpenDecision,
+    PortalFigures,
 )
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -125,7 +126,7 @@ def set_limit(
 
 
 @router.get("/figures")
-def figures(db: DbSession, user: Annotated[Principal, Depends(require(perm.API_USE))]) -> dict[str, Any]:
+def figures(db: DbSession, user: Annotated[Principal, Depends(require(perm.API_USE))]) -> PortalFigures:
     """Open datasets, fresh share (indicator 13) and department coverage (indicator 12)."""
     return service.portal_figures(db)
 

@@ -27,7 +27,19 @@ from yiwang.core.timeutil import utcnow
 from yiwang.governance import service as governance_service
 from yiwang.opendata import permissions as perm
 from yiwang.opendata.models import OpenApplication, OpenDataset, RateBucket
-from yiwang.opendata.schemas import DatasetRead, DatasetSearch, OpenApplicationRead, OpenDecision
+
+# the read model other domains use, re-exported
+from yiwang.opendata.reads import (
+    enterprise_approvals as enterprise_approvals,
+)
+from yiwang.opendata.schemas import (
+    DatasetRead,
+    DatasetSearch,
+    DepartmentOpenData,
+    OpenApplicationRead,
+    OpenDecision,
+    PortalFigures,
+)
 from yiwang.org import service as org_service
 
 FORMATS = ("CSV", "JSON", "XLSX")
@@ -607,7 +619,7 @@ def set_limit(db: Session, *, actor: Principal, key: str, per_minute: int) -> No
 # ---- figures ----------------------------------------------------------------------------------
 
 
-def portal_figures(db: Session) -> dict[str, Any]:
+def portal_figures(db: Session) -> PortalFigures:
     """For the portal and the city brain: indicator 12 (departments with an open dataset) and
     indicator 13 (share of open datasets that are fresh), with counts and the mean quality score."""
     datasets = all_datasets(db)
@@ -616,25 +628,25 @@ def portal_figures(db: Session) -> dict[str, Any]:
     covered = [d for d in departments if d.code in opened]
     fresh = [d for d in datasets if d.fresh]
     by_department = {
-        d.code: {"name": d.short_name, "open": sum(1 for x in datasets if x.department_code == d.code)}
+        d.code: DepartmentOpenData(name=d.short_name, open=sum(1 for x in datasets if x.department_code == d.code))
         for d in departments
     }
     total_downloads = db.execute(select(func.coalesce(func.sum(OpenDataset.downloads), 0))).scalar_one()
-    return {
-        "datasets": len(datasets),
-        "unconditional": sum(1 for d in datasets if d.open_type == "无条件开放"),
-        "conditional": sum(1 for d in datasets if d.open_type == "有条件开放"),
-        "with_data": sum(1 for d in datasets if d.rows),
-        "fresh": len(fresh),
-        "fresh_ratio": round(len(fresh) / len(datasets), 4) if datasets else 0.0,
-        "departments": len(departments),
-        "departments_open": len(covered),
-        "department_coverage": round(len(covered) / len(departments), 4) if departments else 0.0,
-        "by_department": by_department,
-        "mean_quality_score": round(sum(d.quality_score for d in datasets) / len(datasets), 1) if datasets else 0.0,
-        "downloads": int(total_downloads),
-        "as_of": datetime.now(UTC).isoformat(),
-    }
+    return PortalFigures(
+        datasets=len(datasets),
+        unconditional=sum(1 for d in datasets if d.open_type == "无条件开放"),
+        conditional=sum(1 for d in datasets if d.open_type == "有条件开放"),
+        with_data=sum(1 for d in datasets if d.rows),
+        fresh=len(fresh),
+        fresh_ratio=round(len(fresh) / len(datasets), 4) if datasets else 0.0,
+        departments=len(departments),
+        departments_open=len(covered),
+        department_coverage=round(len(covered) / len(departments), 4) if departments else 0.0,
+        by_department=by_department,
+        mean_quality_score=round(sum(d.quality_score for d in datasets) / len(datasets), 1) if datasets else 0.0,
+        downloads=int(total_downloads),
+        as_of=datetime.now(UTC).isoformat(),
+    )
 
 
 def dataset_freshness(db: Session) -> list[dict[str, Any]]:

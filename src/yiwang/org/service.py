@@ -20,7 +20,9 @@ from yiwang.org.schemas import (
     DepartmentUpdate,
     DivisionCreate,
     DivisionRead,
+    PersonalRead,
     RoleRead,
+    UserRead,
 )
 
 if TYPE_CHECKING:

@@ -156,3 +156,57 @@ class AlarmConfirmed(EventPayload):
     lon: float | None = None
     lat: float | None = None
     raised_at: datetime
+
+
+# ---- the read model other domains use (sensing.reads) ---------------------------------------------
+
+
+class StationHourlyAqi(BaseModel):
+    id: int
+    name: str
+    aqi: list[int | None] = Field(description="one value per hour from the start, None where missing")
+
+
+class HourlyAqi(BaseModel):
+    start: datetime = Field(description="the first hour (local midnight of the first day), UTC")
+    step_seconds: int
+    hours: int
+    stations: list[StationHourlyAqi]
+
+
+class StationWaterClass(BaseModel):
+    """A water quality station's latest single-factor class (None when its readings cannot be classed)."""
+
+    id: int
+    name: str
+    river: str
+    water_body: str
+    values: dict[str, float]
+    water_class: str | None = Field(serialization_alias="class")
+    limiting: list[str]
+
+
+class RiverWaterClass(BaseModel):
+    """A river's class: its worst station's."""
+
+    river: str
+    water_class: str | None = Field(serialization_alias="class")
+    stations: int
+
+
+class WaterQuality(BaseModel):
+    stations: list[StationWaterClass]
+    rivers: list[RiverWaterClass]
+
+
+class DeviceCounts(BaseModel):
+    devices: int
+    online: int
+    active_alarms: int = Field(description="alarms active or acknowledged, not yet cleared")
+
+
+class TimedValue(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    value: float

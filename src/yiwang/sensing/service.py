@@ -6,7 +6,7 @@ Other domains (the city brain) read sensing through these functions only.
 import hashlib
 import secrets
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,10 +15,27 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.security import Principal, check_department_scope
-from yiwang.core.timeutil import SHANGHAI, utcnow
-from yiwang.sensing import aqi_alarms, processing, water
+from yiwang.core.timeutil import utcnow
+from yiwang.sensing import aqi_alarms, processing
 from yiwang.sensing import models as m
 from yiwang.sensing import permissions as p
+
+# the read model other domains use, re-exported
+from yiwang.sensing.reads import (
+    aqi_hourly as aqi_hourly,
+)
+from yiwang.sensing.reads import (
+    counts as counts,
+)
+from yiwang.sensing.reads import (
+    property_hourly_means as property_hourly_means,
+)
+from yiwang.sensing.reads import (
+    recent_alarms as recent_alarms,
+)
+from yiwang.sensing.reads import (
+    water_quality as water_quality,
+)
 from yiwang.sensing.schemas import AlarmRuleCreate, AqiDayRead, ThingRead
 
 TOKEN_PREFIX = "dev_"  # noqa: S105  (a prefix, not a secret)
@@ -215,67 +232,9 @@ def latest_aqi_day(db: Session) -> date | None:
     return db.execute(select(func.max(m.AqiDay.day)).where(m.AqiDay.aqi.is_not(None))).scalar()
 
 
-def aqi_hourly(db: Session, *, start: date, end: date, thing_ids: list[int] | None = None) -> dict[str, Any]:
-    """Hourly AQI per station for local days [start, end], as aligned arrays (one value per hour)."""
-    if end < start:
-        raise ValidationFailed("结束日期不能早于开始日期")
-    if (end - start).days > 370:
-        raise ValidationFailed("一次最多查询一年")
-    stmt = select(m.AqiDay.thing_id, m.AqiDay.day, m.AqiDay.hourly).where(m.AqiDay.day >= start, m.AqiDay.day <= end)
-    if thing_ids:
-        stmt = stmt.where(m.AqiDay.thing_id.in_(thing_ids))
-    days = (end - start).days + 1
-    stations: dict[int, list[Any]] = {}
-    for thing_id, day, hourly in db.execute(stmt).all():
-        values = stations.get(thing_id)
-        if values is None:
-            values = stations[thing_id] = [None] * (days * 24)
-        offset = (day - start).days * 24
-        values[offset : offset + 24] = hourly
-    names = dict(db.execute(select(m.Thing.id, m.Thing.name).where(m.Thing.id.in_(list(stations)))).all())
-    first = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI).astimezone(UTC)
-    return {
-        "start": first.isoformat().replace("+00:00", "Z"),
-        "step_seconds": 3600,
-        "hours": days * 24,
-        "stations": [{"id": k, "name": names.get(k, str(k)), "aqi": v} for k, v in sorted(stations.items())],
-    }
-
-
 def water_summary(db: Session) -> dict[str, Any]:
-    """Latest water class per station (single-factor) and per river (worst station)."""
-    rows = db.execute(
-        select(m.Thing.id, m.Thing.name, m.Thing.properties, m.ObservedProperty.code, m.Datastream.last_value)
-        .join(m.Datastream, m.Datastream.thing_id == m.Thing.id)
-        .join(m.ObservedProperty, m.ObservedProperty.id == m.Datastream.observed_property_id)
-        .where(m.Thing.kind == "water_station", m.ObservedProperty.code.in_(water.ITEMS))
-    ).all()
-    stations: dict[int, dict[str, Any]] = {}
-    for thing_id, name, props, code, value in rows:
-        entry = stations.setdefault(
-            thing_id,
-            {
-                "id": thing_id,
-                "name": name,
-                "river": (props or {}).get("river", ""),
-                "water_body": (props or {}).get("water_body", "river"),
-                "values": {},
-            },
-        )
-        if value is not None:
-            entry["values"][code] = value
-    rivers: dict[str, list[str]] = defaultdict(list)
-    for entry in stations.values():
-        try:
-            result = water.classify(entry["values"], water_body=entry["water_body"])
-            entry["class"], entry["limiting"] = result.water_class, result.limiting
-            rivers[entry["river"]].append(result.water_class)
-        except ValueError:
-            entry["class"], entry["limiting"] = None, []
-    return {
-        "stations": sorted(stations.values(), key=lambda e: e["id"]),
-        "rivers": [{"river": r, "class": water.worst_class(c), "stations": len(c)} for r, c in sorted(rivers.items())],
-    }
+    """Latest water class per station and per river, as the API and the AQI page show it."""
+    return water_quality(db).model_dump(by_alias=True)
 
 
 # ---- alarms ----------------------------------------------------------------------------------------------
@@ -404,14 +363,3 @@ def run_processing(db: Session, *, now: datetime | None = None) -> dict[str, Any
 
 def update_health(db: Session, *, now: datetime | None = None) -> dict[str, int]:
     return processing.update_health(db, now=now)
-
-
-def counts(db: Session) -> dict[str, int]:
-    """Figures for the city brain: devices, online devices, active alarms."""
-    return {
-        "devices": db.execute(select(func.count(m.Thing.id))).scalar_one(),
-        "online": db.execute(select(func.count(m.Thing.id)).where(m.Thing.online.is_(True))).scalar_one(),
-        "active_alarms": db.execute(
-            select(func.count(m.Alarm.id)).where(m.Alarm.state.in_(("active", "acknowledged")))
-        ).scalar_one(),
-    }
