@@ -7,10 +7,15 @@ BIN=.venv/bin
 
 bash scripts/check.sh
 
+# One pytest-xdist worker per core (YIWANG_TEST_WORKERS to choose); a module's tests stay together on
+# one worker and the tests marked serial share one (tests/conftest.py). On PostgreSQL each worker gets
+# a database of its own named after the one in YIWANG_TEST_DATABASE_URL (tests/databases.py).
+PYTEST=("$BIN/pytest" -q -p no:cacheprovider -n "${YIWANG_TEST_WORKERS:-auto}")
+
 echo "== pytest on SQLite"
-env -u YIWANG_TEST_DATABASE_URL $BIN/pytest -q -p no:cacheprovider "$@"
+env -u YIWANG_TEST_DATABASE_URL "${PYTEST[@]}" "$@"
 
 if [ -n "${YIWANG_TEST_DATABASE_URL:-}" ]; then
   echo "== pytest on PostgreSQL"
-  $BIN/pytest -q -p no:cacheprovider "$@"
+  "${PYTEST[@]}" "$@"
 fi

@@ -1,4 +1,4 @@
-"""Shared fixtures: one migrated database per test session (SQLite, or PostgreSQL when
+"""Shared fixtures: one database per test session and worker (SQLite, or PostgreSQL when
 YIWANG_TEST_DATABASE_URL is set), the app on it, and helpers to log in as the demo accounts."""
 
 import os
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
+from tests.databases import Templates, shared_temp_dir
 from yiwang.app import create_app
 from yiwang.config import Settings
 from yiwang.core.runtime import Runtime
@@ -24,32 +24,51 @@ from yiwang.demo.loader import DEMO_PASSWORD
 PG_URL = os.environ.get("YIWANG_TEST_DATABASE_URL")
 
 
-def _reset_postgres(url: str) -> None:
-    """Start from an empty schema so migrations run from nothing, as on a new deployment."""
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests are slow tests. Under pytest-xdist (`--dist loadgroup`) a module's tests stay
+    together on one worker, in order, sharing their module fixtures, and the serial tests form one
+    group, which goes first as it is among the longest. Otherwise each worker keeps the collection's
+    order, so a test meets at most the records that the tests before it in a one-process run leave."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("xdist_group") is None:
+            group = "serial" if item.get_closest_marker("serial") else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("serial") is None)
+
+
+# Argon2's lowest cost: hundreds of logins would otherwise each spend the production cost.
+TEST_PASSWORD_COST = {"password_time_cost": 1, "password_memory_kib": 32}
 
 
 def make_settings(data_dir: Path, database_url: str | None = None, **overrides: object) -> Settings:
-    """Test settings: demo mode with the small demo, unless overridden."""
+    """Test settings: demo mode with the small demo and cheap password hashing, unless overridden."""
     defaults: dict[str, object] = {
         "run_jobs_in_process": False,
         "demo": True,
         "demo_on_first_start": True,
         "demo_size": "small",
+        **TEST_PASSWORD_COST,
     }
     return Settings(data_dir=data_dir, database_url=database_url, **(defaults | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    return Templates(shared_temp_dir(tmp_path_factory) / "templates")
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Settings:
+    """The session's platform: this worker's own database (PostgreSQL when YIWANG_TEST_DATABASE_URL
+    is set, else SQLite) and data directory."""
     data_dir = tmp_path_factory.mktemp("yiwang-data")
     if PG_URL:
-        _reset_postgres(PG_URL)
-    return make_settings(data_dir, PG_URL)
+        return make_settings(data_dir, templates.postgres_database(PG_URL))
+    return make_settings(templates.migrated_data_dir(data_dir))
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +150,9 @@ def run_cli(runtime: Runtime, *args: str):
         "YIWANG_DATA_DIR": str(settings.data_dir),
         "YIWANG_DATABASE_URL": settings.resolved_database_url,
         "YIWANG_DEMO": "1" if settings.demo else "0",
+        "YIWANG_DEMO_SIZE": settings.demo_size,
+        "YIWANG_PASSWORD_TIME_COST": str(settings.password_time_cost),
+        "YIWANG_PASSWORD_MEMORY_KIB": str(settings.password_memory_kib),
     }
     get_settings.cache_clear()
     try:

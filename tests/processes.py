@@ -25,6 +25,8 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "YIWANG_DEMO_ON_FIRST_START": "false",
         "YIWANG_DEMO_SIZE": "small",
         "YIWANG_RUN_JOBS_IN_PROCESS": "false",
+        "YIWANG_PASSWORD_TIME_COST": str(settings.password_time_cost),
+        "YIWANG_PASSWORD_MEMORY_KIB": str(settings.password_memory_kib),
     }
     return env | extra
 

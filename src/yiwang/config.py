@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     login_account_max_failures: int = Field(
         50, description="failures of one name from all addresses before unfamiliar addresses are held back"
     )
+    password_time_cost: int = Field(
+        3, ge=1, description="Argon2id passes over memory per password hash (existing hashes keep their own cost)"
+    )
+    password_memory_kib: int = Field(65536, ge=32, description="Argon2id memory per password hash, in KiB")
     max_body_bytes: int = 16 * 1024 * 1024
     max_json_bytes: int = 1024 * 1024
     cookie_secure: bool = False

@@ -8,6 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.conftest import make_settings
+from tests.databases import Templates
 from yiwang import bootstrap
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.runtime import Runtime
@@ -16,8 +17,9 @@ from yiwang.demo import loader
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    settings = make_settings(tmp_path_factory.mktemp("brain-fresh")).model_copy(update={"demo_on_first_start": False})
+def fresh(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Runtime]:
+    data_dir = templates.migrated_data_dir(tmp_path_factory.mktemp("brain-fresh"))
+    settings = make_settings(data_dir, demo_on_first_start=False)
     runtime = Runtime.build(settings)
     bootstrap.prepare(runtime)
     loader.load(runtime)  # organisation and accounts only

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import make_settings
+from tests.databases import Templates
 from yiwang import bootstrap
 from yiwang.brain import service as brain
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
@@ -20,9 +21,9 @@ from yiwang.org import service as org_service
 
 
 @pytest.fixture
-def blank(tmp_path) -> Iterator[Runtime]:
+def blank(tmp_path, templates: Templates) -> Iterator[Runtime]:
     """A platform with the organisation and accounts but no other records."""
-    settings = make_settings(tmp_path).model_copy(update={"demo_on_first_start": False})
+    settings = make_settings(templates.migrated_data_dir(tmp_path), demo_on_first_start=False)
     runtime = Runtime.build(settings)
     bootstrap.prepare(runtime)
     loader.load(runtime)

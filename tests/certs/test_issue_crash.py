@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.processes import Server, process_env, token, yiwang
@@ -32,6 +33,8 @@ def _burst(url: str, headers: dict[str, str], type_code: str, department: str, s
                 response = session.post("/api/certs/issue", json=body)
             except httpx.HTTPError:
                 return acknowledged  # the server died under this request
+            if response.status_code == 503 and response.json()["error"]["code"] == "overloaded":
+                continue  # refused before any work (more callers than the server admits at once): not issued
             assert response.status_code == 201, response.text
             acknowledged.append(response.json())
     return acknowledged
@@ -57,6 +60,7 @@ def _duplicates(runtime, sql: str) -> list:
         return db.execute(text(sql)).all()
 
 
+@pytest.mark.slow
 def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, anon, runtime, tmp_path):
     settings = runtime.settings
     # A department that has never issued: the burst's first requests race to create its signing key.

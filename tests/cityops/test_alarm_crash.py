@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import bearer
@@ -65,6 +66,7 @@ def _listed_events_for(client, alarm_id: int) -> int:
     return sum(1 for e in listed if f"告警编号 {alarm_id}" in e["description"])
 
 
+@pytest.mark.slow
 def test_killed_after_commit_the_alarm_still_opens_one_city_event(client, runtime, tmp_path):
     alarm_id = _unconfirmed_alarm(client, runtime)
     settings = runtime.settings

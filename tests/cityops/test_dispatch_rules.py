@@ -29,16 +29,16 @@ HTML = {"accept": "text/html"}
 
 @pytest.fixture(scope="module")
 def places(runtime) -> SimpleNamespace:
-    """Two demo towns (9-digit codes) and two communities (12 digits) of the first one."""
+    """Two demo towns of the city and two communities of the first one (not divisions other tests add)."""
     with runtime.db.unit_of_work() as db:
         divisions = org_service.list_divisions(db)
-    towns = [d for d in divisions if len(d.code) == 9]
+    city = next(d for d in divisions if d.code == runtime.settings.city_code)
+    towns = [d for d in divisions if d.parent_id == city.id]
     town, other_town = towns[0], towns[1]
-    communities = [d for d in divisions if len(d.code) == 12 and d.code.startswith(town.code)]
+    communities = [d for d in divisions if d.parent_id == town.id]
     assert len(communities) >= 2
     return SimpleNamespace(
-        # the towns' own city, not any 6-digit division another test may have added
-        city=next(d for d in divisions if d.code == town.code[:6]),
+        city=city,
         town=town,
         other_town=other_town,
         community=communities[0],

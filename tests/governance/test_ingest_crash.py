@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.catalog.helpers import publish_entry
 from tests.conftest import bearer, run_cli
 from tests.processes import process_env, yiwang
@@ -75,6 +77,9 @@ def _kill_while_staging(settings, code: str, path: Path, log: Path) -> float:
             process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
     return time.monotonic() - started
+
+
+pytestmark = pytest.mark.slow
 
 
 def test_an_ingest_killed_mid_write_leaves_the_old_version_and_is_cleaned_at_next_start(client, runtime, tmp_path):

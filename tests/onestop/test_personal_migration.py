@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from tests.conftest import PG_URL, unique
+from tests.conftest import unique
 from yiwang.core.crypto import FieldCipher
 from yiwang.core.db import make_engine
 from yiwang.core.migrate import upgrade
@@ -25,18 +25,18 @@ FORM = [
 
 
 @pytest.fixture
-def old_database(tmp_path) -> Iterator[Engine]:
-    """An empty database of its own: a SQLite file, or a fresh schema of the PostgreSQL test database."""
-    if not PG_URL:
+def old_database(tmp_path, settings) -> Iterator[Engine]:
+    """An empty database of its own: a SQLite file, or a fresh schema of this worker's PostgreSQL database."""
+    if not settings.database_url:
         engine = make_engine(f"sqlite:///{tmp_path / 'before.db'}")
         yield engine
         engine.dispose()
         return
     schema = unique("mig_").lower()
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(settings.database_url, connect_args={"options": f"-csearch_path={schema}"})
     try:
         yield engine
     finally:

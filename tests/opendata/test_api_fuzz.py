@@ -10,6 +10,8 @@ from tests.conftest import token_for
 FUZZED = r"^/api/(catalog|governance|exchange|opendata|3/action)/"
 EXCLUDED = r"(/upload|/jobs$|/import$|/rows$|/limits/)"
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def operations(app):

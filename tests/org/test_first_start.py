@@ -17,9 +17,9 @@ from yiwang.demo.loader import DEMO_ACCOUNTS, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 
 @pytest.fixture(scope="module")
-def fresh_app(tmp_path_factory):
+def fresh_app(tmp_path_factory, templates):
     """A new platform on its defaults: demo mode off (SQLite in its own data directory)."""
-    settings = make_settings(tmp_path_factory.mktemp("fresh-install"), demo=False)
+    settings = make_settings(templates.migrated_data_dir(tmp_path_factory.mktemp("fresh-install")), demo=False)
     app = create_app(settings)
     yield app
     app.state.runtime.db.dispose()

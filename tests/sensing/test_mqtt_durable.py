@@ -32,9 +32,12 @@ BRIDGE_USER, BRIDGE_PASSWORD = "yiwang-bridge", "bridge-secret-1"
 DEVICE_PASSWORD = "device-secret-1"
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
-pytestmark = pytest.mark.skipif(
-    not (Path(MOSQUITTO).exists() and shutil.which("mosquitto_passwd")), reason="Mosquitto is not installed"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (Path(MOSQUITTO).exists() and shutil.which("mosquitto_passwd")), reason="Mosquitto is not installed"
+    ),
+]
 
 
 class Broker:

@@ -186,6 +186,8 @@ async def offer(url: str, *, rate: float, seconds: float) -> tuple[list[tuple[in
         return results, time.perf_counter() - start
 
 
+@pytest.mark.slow
+@pytest.mark.serial
 def test_goodput_holds_at_twice_capacity_and_it_recovers_when_the_load_drops():
     # 2 slots of 100 ms: a capacity of 20 requests/s. Compared with what the same server serves when
     # offered exactly that, in the same run, so a busy machine slows both alike.

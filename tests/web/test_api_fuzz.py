@@ -10,6 +10,8 @@ from tests.conftest import token_for
 EXCLUDED = r"^/api/(auth/(password|revoke)|org/roles/.*/permissions)$"
 FUZZED = r"^/api/"
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def operations(app):

@@ -5,7 +5,7 @@ import re
 
 from tests.catalog.helpers import publish_entry
 from tests.conftest import bearer, csrf_from, page_login, unique
-from tests.opendata.test_portal import _open
+from tests.opendata.conftest import open_dataset
 
 HTML = {"accept": "text/html"}
 
@@ -127,7 +127,7 @@ def test_a_refused_catalog_draft_points_at_the_row(client):
 
 
 def test_too_long_is_refused_never_cut_short(client):
-    code = _open(client, open_type="有条件开放")
+    code = open_dataset(client, open_type="有条件开放")
     csrf = page_login(client, "lisi")
     purpose = "研究" * 1001
     response = client.post(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.conftest import bearer, page_login, run_cli
 from tests.sensing.conftest import new_thing
@@ -98,6 +99,8 @@ def _worker(live_url: str, staff_cookies: httpx.Cookies, kinds, offset: int, unt
                 out.append(Outcome(name, 0, time.perf_counter() - started, repr(exc)))
 
 
+@pytest.mark.slow
+@pytest.mark.serial
 def test_mixed_traffic_never_stalls_or_fails(live_url, client, runtime):
     steward = bearer(client, "hbj_steward")
     datastream = new_thing(client, steward)["datastreams"][0]

@@ -3,27 +3,47 @@
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong username costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("yiwang-dummy-password")
-
 MIN_LENGTH = 8
+# A wrong username is verified against a dummy hash of the same cost, so it costs as long as a wrong password.
+_DUMMY_PASSWORD = "yiwang-dummy-password"  # noqa: S105  (hashed only to spend the same work)
+
+
+class _Hashing:
+    """The hasher for new passwords and a dummy hash made at the same cost."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.use(hasher)
+
+    def use(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self.dummy_hash = hasher.hash(_DUMMY_PASSWORD)
+
+
+_hashing = _Hashing(PasswordHasher())
+
+
+def configure(*, time_cost: int, memory_kib: int) -> None:
+    """Set the Argon2 cost of new hashes for this process. A hash records the cost it was made with,
+    so existing hashes still verify, and a login rehashes one whose cost differs."""
+    current = _hashing.hasher
+    if (current.time_cost, current.memory_cost) != (time_cost, memory_kib):
+        _hashing.use(PasswordHasher(time_cost=time_cost, memory_cost=memory_kib))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hashing.hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; always spends one Argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hashing.hasher.verify(password_hash or _hashing.dummy_hash, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hashing.hasher.check_needs_rehash(password_hash)
 
 
 def policy_problems(password: str, *, username: str | None = None) -> list[str]:

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 
 from yiwang.config import Settings
+from yiwang.core import passwords
 from yiwang.core.crypto import FieldCipher, load_or_create_master_key, load_or_create_signing_key
 from yiwang.core.db import Database
 from yiwang.core.keyring import SigningContext
@@ -23,6 +24,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        passwords.configure(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
         return cls(
             settings=settings,
             db=Database(
