@@ -345,3 +345,55 @@ def test_corrected_and_deleted_observations_keep_the_rollups_right(client, runti
     assert same.status_code == 200
     assert client.delete(f"/sta/v1.1/Observations({ids[1]})", headers=steward).status_code == 200
     assert _hour_rollups(runtime, ds) == {"08:00": (1, 12.0)}
+
+
+def test_an_observation_after_the_newest_was_deleted_is_still_rolled_up(client, runtime, steward):
+    """SQLite reuses the id of a deleted newest row: the processing markers must not have passed it."""
+    from yiwang.sensing import service
+
+    (ds,) = new_thing(client, steward, streams=("reuse_a",))["datastreams"]
+
+    def observe(minute: int, value: float) -> int:
+        body = {"phenomenonTime": f"2026-06-02T08:{minute:02d}:00Z", "result": value}
+        created = client.post(f"/sta/v1.1/Datastreams({ds})/Observations", json=body, headers=steward)
+        assert created.status_code == 201, created.text
+        return created.json()["@iot.id"]
+
+    observe(0, 10.0)
+    newest = observe(10, 20.0)
+    with runtime.db.unit_of_work() as db:
+        service.run_processing(db)
+    assert client.delete(f"/sta/v1.1/Observations({newest})", headers=steward).status_code == 200
+    observe(20, 50.0)
+    with runtime.db.unit_of_work() as db:
+        service.run_processing(db)
+    assert _hour_rollups(runtime, ds) == {"08:00": (2, 30.0)}
+
+
+def test_rollups_step_over_a_gap_in_ids_wider_than_a_batch(client, runtime, steward, monkeypatch):
+    """Ids can jump (a rolled-back bulk insert spends its sequence values): the next batch starts at the
+    next id that exists, not at a fixed window that may hold none."""
+    from sqlalchemy import delete
+
+    from yiwang.sensing import models as m
+    from yiwang.sensing import processing, service
+
+    (ds,) = new_thing(client, steward, streams=("gap_a",))["datastreams"]
+    ids = [
+        client.post(
+            f"/sta/v1.1/Datastreams({ds})/Observations",
+            json={"phenomenonTime": f"2026-06-03T{hour:02d}:00:00Z", "result": float(hour)},
+            headers=steward,
+        ).json()["@iot.id"]
+        for hour in (8, 9, 10)
+    ]
+    assert ids[1] == ids[0] + 1
+    with runtime.db.unit_of_work() as db:
+        service.run_processing(db)  # the marker passes all three ...
+        processing.progress_marker(db, "rollup").position = ids[0]  # ... and is set back behind a gap
+        db.execute(delete(m.Observation).where(m.Observation.id == ids[1]))
+        db.execute(delete(m.Rollup).where(m.Rollup.datastream_id == ds))
+    monkeypatch.setattr(processing, "BATCH", 1)  # the gap is wider than a batch
+    with runtime.db.unit_of_work() as db:
+        service.run_processing(db)
+    assert _hour_rollups(runtime, ds) == {"10:00": (1, 10.0)}

@@ -31,6 +31,23 @@ def progress_marker(db: Session, name: str) -> m.Cursor:
     return row
 
 
+OBSERVATION_ID_CURSORS = ("rollup", "alarms")  # the markers that count observation ids
+
+
+def observations_deleted(db: Session) -> None:
+    """Pull the id markers back to the highest observation id left.
+
+    SQLite gives a new row the highest id in use plus one, so once the newest observations are
+    deleted the next ones reuse ids the markers have already passed, and would never be rolled up or
+    judged for alarms. On PostgreSQL ids are never reused and this changes nothing that matters."""
+    remaining = db.execute(select(func.max(m.Observation.id))).scalar() or 0
+    db.execute(
+        update(m.Cursor)
+        .where(m.Cursor.name.in_(OBSERVATION_ID_CURSORS), m.Cursor.position > remaining)
+        .values(position=remaining)
+    )
+
+
 def _hour_expr(db: Session) -> Any:
     if db.get_bind().dialect.name == "sqlite":
         return func.strftime("%Y-%m-%d %H:00:00", m.Observation.phenomenon_time)
@@ -46,13 +63,14 @@ def _as_utc(value: Any) -> datetime:
 def update_rollups(db: Session) -> dict[str, int]:
     """Recompute the hourly and daily rollups (and station AQI) touched by new observations."""
     cursor = progress_marker(db, "rollup")
-    top = db.execute(
-        select(func.max(m.Observation.id)).where(
-            m.Observation.id > cursor.position, m.Observation.id <= cursor.position + BATCH
-        )
-    ).scalar()
-    if top is None:
+    # the batch starts at the next id that exists: ids can jump by more than a batch (a rolled-back
+    # bulk insert still spends its sequence values), and a fixed window would then stall for good
+    first = db.execute(select(func.min(m.Observation.id)).where(m.Observation.id > cursor.position)).scalar()
+    if first is None:
         return {"datastreams": 0, "hours": 0}
+    top: int = db.execute(
+        select(func.max(m.Observation.id)).where(m.Observation.id >= first, m.Observation.id < first + BATCH)
+    ).scalar_one()  # first itself is in the window
     spans = db.execute(
         select(
             m.Observation.datastream_id,

@@ -305,6 +305,8 @@ class Writer:
         self.db.flush()
         if entity.set_name == "Observations":  # its hour and day no longer count it
             processing.recompute(self.db, [(row.datastream_id, row.phenomenon_time, row.phenomenon_time)])
+        if entity.set_name in ("Observations", "FeaturesOfInterest"):
+            processing.observations_deleted(self.db)
 
     def _delete_datastreams(self, ids: list[int]) -> None:
         if not ids:
@@ -313,6 +315,7 @@ class Writer:
             self.db.execute(delete(model).where(model.datastream_id.in_(ids)))
         self.db.execute(delete(m.Datastream).where(m.Datastream.id.in_(ids)))
         self.db.flush()
+        processing.observations_deleted(self.db)
 
 
 def _list(body: dict[str, Any], name: str) -> list[Any]:
