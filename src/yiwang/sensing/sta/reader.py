@@ -132,6 +132,8 @@ class Reader:
         except QueryError:
             raise
         except (TypeError, AttributeError, NotImplementedError) as exc:
+            # SQLAlchemy raises these when an operator does not apply to a column's type (a string
+            # compared with arithmetic, say): the client's filter is wrong, so it is a 400, not a 500
             raise QueryError(f"查询条件的类型不匹配：{exc}") from exc
 
     def _apply_order(self, stmt: Any, entity: EntityType, text: str | None) -> Any:
