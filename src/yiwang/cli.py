@@ -125,8 +125,10 @@ def _announce_initial_admin(created: tuple[str, str] | None) -> None:
         return
     username, password = created
     console.print(
-        f"[bold yellow]已创建初始平台管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
-        "该密码只显示这一次，首次登录后必须修改。"
+        f"[bold yellow]已创建初始系统管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
+        "该密码只显示这一次。首次登录时须先绑定身份验证器（双因素认证），再修改密码。\n"
+        "三员分立：请再用 yiwang user create … --role security_admin 和 --role audit_admin "
+        "分别创建安全管理员和审计管理员（不同的人）。"
     )
 
 
