@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import database_of, enrol_through_pages, make_settings, page_login, run_cli
+from tests.conftest import database_of, enrol_through_pages, make_settings, run_cli
 from tests.second_factor import fresh_code
 from yiwang import bootstrap
 from yiwang.app import create_app

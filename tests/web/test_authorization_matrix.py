@@ -91,6 +91,10 @@ HARMLESS_WRITES = {
     ("POST", "/logout"),  # a bearer caller has no session cookie to revoke
     ("POST", "/account/reveal"),  # shows the caller their own personal data (audited)
     ("POST", "/admin/audit/verify"),
+    # starts an authenticator enrolment, not in force until confirmed (refused once one is enrolled)
+    ("POST", "/account/second-factor/start"),
+    ("POST", "/api/auth/second-factor/totp"),
+    ("POST", "/login/second-factor"),  # without a pending login: back to the login page
     ("POST", "/api/brain/indicators/recompute"),
     ("POST", "/api/brain/diagnosis/run"),
     ("POST", "/api/brain/evaluation/recompute"),
