@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.core import audit
 from yiwang.core.errors import PermissionDenied
-from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
+from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, SEPARATED_ADMIN_ROLES
 from yiwang.core.security import Principal
 from yiwang.org.models import Role, RolePermission
 from yiwang.org.permissions import (
@@ -28,7 +28,6 @@ from yiwang.org.permissions import (
     PUBLIC_ACCOUNT_CREATE,
     ROLE_GRANT_ANY,
     SECURITY_DUTIES,
-    SEPARATED_ADMIN_ROLES,
 )
 
 

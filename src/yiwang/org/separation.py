@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.core.errors import ValidationFailed
+from yiwang.core.permissions import SEPARATED_ADMIN_ROLES
 from yiwang.org.models import Role, RolePermission, UserRole
-from yiwang.org.permissions import DUTIES_BY_ADMIN_ROLE, SEPARATED_ADMIN_ROLES
+from yiwang.org.permissions import DUTIES_BY_ADMIN_ROLE
 
 ROLE_NAMES = {"platform_admin": "系统管理员", "security_admin": "安全管理员", "audit_admin": "审计管理员"}
 
