@@ -302,3 +302,29 @@ def test_the_demo_administrators_log_in_with_the_published_secret(client):
         data={"grant_type": "password", "username": "auditor", "password": "changshu2026", "otp": code},
     )
     assert logged_in.status_code == 200, logged_in.text
+
+
+def test_one_code_sent_by_many_logins_at_once_lets_exactly_one_in(app, admin_headers):
+    """The step moves forward in one conditional update: concurrent logins racing on one code (a
+    code seen over a shoulder and replayed at once), and an ordinary read alongside, are served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with TestClient(app, base_url="http://testserver") as client:
+        username = _staff(client, admin_headers)
+        _enrol_by_api(client, username)
+        code = fresh_code(database_of(client), username)
+
+        def login(_: int) -> int:
+            with TestClient(app, base_url="http://testserver") as own:
+                return _token(own, username, code).status_code
+
+        def health(_: int) -> int:
+            with TestClient(app, base_url="http://testserver") as own:
+                return own.get("/healthz").status_code
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            logins = pool.map(login, range(6))
+            reads = pool.map(health, range(3))
+            answers, healthy = sorted(logins), list(reads)
+    assert answers.count(200) == 1 and answers.count(401) == 5, answers
+    assert healthy == [200, 200, 200]
