@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -100,8 +101,10 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}{secrets.token_hex(4)}"
 
 
-def database_of(client: TestClient) -> str:
-    return client.app.state.settings.resolved_database_url
+def database_of(client: TestClient | httpx.Client) -> str:
+    """The database behind a client: the app's for a TestClient, else the server's address."""
+    app = getattr(client, "app", None)
+    return app.state.settings.resolved_database_url if app is not None else str(client.base_url)
 
 
 # Tokens and sessions of accounts that log in with a second factor, kept per database (see

@@ -4,14 +4,17 @@ The demo's administrators have the published TOTP secret `DEMO_TOTP_SECRET`. The
 each time step once per account (replay protection), so a test process cannot type a fresh code for
 every one of its hundreds of administrator logins: it remembers which steps it used on which
 database and waits for the next step when the window is spent, and the shared helpers keep the
-tokens and sessions they obtained, checking they are still live before handing them out again."""
+tokens and sessions they obtained, checking they are still live before handing them out again.
+
+Steps are remembered per account name, whichever database: a test talking to a live server cannot
+always tell which database is behind it, and never reusing a step anywhere is merely cautious."""
 
 import time
 
 from yiwang.demo.loader import DEMO_TOTP_SECRET
 from yiwang.org import totp
 
-_last_step: dict[tuple[str, str], int] = {}
+_last_step: dict[str, int] = {}
 _secrets: dict[tuple[str, str], str] = {}
 
 
@@ -21,10 +24,10 @@ def remember_secret(database: str, username: str, secret: str) -> None:
 
 
 def fresh_code(database: str, username: str, secret: str | None = None) -> str:
-    """A code for a time step not yet used for this account on this database by this process; the
-    account's enrolled secret, or else the demo administrators' published one."""
-    key = (database, username.lower())
-    secret = secret or _secrets.get(key, DEMO_TOTP_SECRET)
+    """A code for a time step this process has not used for this account name yet; the account's
+    enrolled secret on this database, or else the demo administrators' published one."""
+    secret = secret or _secrets.get((database, username.lower()), DEMO_TOTP_SECRET)
+    key = username.lower()
     while True:
         step = int(time.time()) // totp.PERIOD_SECONDS
         for candidate in (step, step + 1):  # the platform accepts one step either side of now
@@ -38,9 +41,3 @@ def _code_for_step(secret: str, step: int) -> str:
     from datetime import UTC, datetime
 
     return totp.code_at(secret, datetime.fromtimestamp(step * totp.PERIOD_SECONDS, UTC))
-
-
-def forget(database: str) -> None:
-    """A database made afresh (same URL, new accounts): its steps are unused again."""
-    for key in [k for k in _last_step if k[0] == database]:
-        del _last_step[key]

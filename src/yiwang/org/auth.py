@@ -93,6 +93,9 @@ def login_with_password(
         action="auth.login",
         target_type="user",
         target_id=user.id,
+        # The password was right; "verify" and "enrol" mean the login goes on to a second step,
+        # recorded as auth.second_factor.* (or is held at enrolment).
+        details={"second_factor": mfa.requirement(db, user=user).value},
     )
     return user
 
