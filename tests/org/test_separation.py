@@ -228,3 +228,44 @@ def test_role_changes_are_in_the_audit_chain(client, admin_headers, security_hea
     ).json()["items"]
     assert entries and entries[0]["actor_name"] == "secadmin"
     assert '"granted":["leader"]' in entries[0]["details"] and '"withdrawn":["handler"]' in entries[0]["details"]
+
+
+def test_the_service_refuses_two_of_the_three_to_any_caller(runtime, client, admin_headers):
+    """Creating and updating an account refuse it even for a caller past every grant rule (the console
+    operator), so no path around the page, the API and the CLI can combine them."""
+    from yiwang.core.errors import AppError
+    from yiwang.core.permissions import registry
+    from yiwang.core.security import Principal
+    from yiwang.org import accounts
+    from yiwang.org.schemas import UserCreate, UserUpdate
+
+    operator = Principal(
+        user_id=None,
+        username="system:test",
+        display_name="测试",
+        kind="system",
+        permissions=frozenset(registry.permissions),
+    )
+    account = _staff(client, admin_headers)
+    for pair in PAIRS:
+        with pytest.raises(AppError) as created, runtime.db.unit_of_work() as db:
+            accounts.create_user(
+                db,
+                actor=operator,
+                cipher=runtime.cipher,
+                data=UserCreate(
+                    username=unique("svc"),
+                    kind="staff",
+                    display_name="三员",
+                    password="Staff2026x",
+                    department_code="DSJ",
+                    roles=list(pair),
+                ),
+            )
+        assert created.value.code == "admin_roles_combined"
+        with pytest.raises(AppError) as updated, runtime.db.unit_of_work() as db:
+            accounts.update_user(
+                db, actor=operator, user_id=account["id"], data=UserUpdate(roles=list(pair)), cipher=runtime.cipher
+            )
+        assert updated.value.code == "admin_roles_combined"
+    assert client.get(f"/api/org/users/{account['id']}", headers=admin_headers).json()["roles"] == ["handler"]
