@@ -119,5 +119,5 @@ def read_data(
     return Response(
         result.body,
         media_type="application/json",
-        headers={"X-Content-SHA256": result.sha256, "X-Row-Count": str(result.rows)},
+        headers={"X-Content-Digest": f"{result.digest_algorithm}={result.digest}", "X-Row-Count": str(result.rows)},
     )
