@@ -86,7 +86,9 @@ def figures(db: DbSession, user: UsageReader) -> SharingFigures:
 @router.get(
     "/data/{grant_id}",
     response_class=Response,
-    responses={200: {"model": DataPage, "description": "头 X-Request-ID 与 X-Content-SHA256（响应体的 SHA-256）"}},
+    responses={
+        200: {"model": DataPage, "description": "头 X-Request-ID 与 X-Content-Digest（响应体摘要：SHA-256=… 或 SM3=…）"}
+    },
 )
 def read_data(
     request: Request,

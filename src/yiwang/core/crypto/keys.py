@@ -329,7 +329,11 @@ class Keyring:
             if time.monotonic() - self._checked < REFRESH_SECONDS:
                 return
             if self._probe is None:  # its own connection: never waits on, or holds, the request's pool
-                self._probe = create_engine(self._url, poolclass=NullPool)
+                self._probe = (
+                    create_engine(self._url, poolclass=NullPool)
+                    if self._url.startswith("sqlite")
+                    else create_engine(self._url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+                )
             with self._probe.connect() as connection:
                 generation = connection.execute(text("SELECT generation FROM core_crypto_state WHERE id = 1")).scalar()
             self._checked = time.monotonic()
