@@ -216,3 +216,34 @@ def test_audit_chain_starts_with_the_profile_hash(platform):
     with platform.db.unit_of_work() as db:
         algorithm = db.execute(text("SELECT hash_algorithm FROM audit_chain_head")).scalar_one()
     assert algorithm == suite(PROFILE).hash_name
+
+
+def test_an_installation_older_than_keyrings_keeps_its_keys_and_is_recorded_as_intl(tmp_path, templates: Templates):
+    """Data sealed before keyrings (v1 envelopes, the platform Ed25519 file) stays readable and verifiable;
+    such an installation is intl whatever the setting says, and switches with the command."""
+    from yiwang.core.crypto import FieldCipher, generate_signing_key, write_new_secret
+
+    settings = make_settings(
+        templates.migrated_data_dir(tmp_path / "data"), demo_on_first_start=False, crypto_profile="gm"
+    )
+    master = load_master_key(settings.key_dir)
+    legacy_audit = generate_signing_key("Ed25519")
+    write_new_secret(settings.key_dir / "platform_ed25519.pem", legacy_audit.private_pem())
+    old_envelope = FieldCipher.legacy(master).encrypt("13912345678", context="org_user.phone")
+    old_envelope = "v1:" + old_envelope.split(":", 2)[2]  # as the envelope was written before versions
+    runtime = Runtime.build(settings)
+    with runtime.db.unit_of_work() as db:  # an audit chain already under way
+        audit.record(db, actor=OPERATOR, action="test.before_keyrings")
+    try:
+        with pytest.raises(ProfileMismatch, match="switch-profile gm"):
+            bootstrap.prepare(runtime)
+        bootstrap.prepare(runtime, allow_profile_mismatch=True)  # what the switch command does
+        assert runtime.keyring.profile.value == "intl"
+        assert runtime.cipher.decrypt(old_envelope, context="org_user.phone") == "13912345678"
+        assert (
+            runtime.keyring.current("audit").public_b64() == base64.b64encode(legacy_audit.public_key().raw()).decode()
+        )
+        with runtime.db.unit_of_work() as db:
+            assert audit.verify(db, runtime.keyring).ok
+    finally:
+        runtime.db.dispose()

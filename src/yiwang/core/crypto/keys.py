@@ -234,9 +234,8 @@ class Keyring:
 
     def _first_start(self, db: Session, profile: Profile) -> None:
         head = db.execute(text("SELECT last_seq FROM audit_chain_head WHERE id = 1")).scalar()
-        if head and profile != Profile.INTL:
-            # The data of an installation older than profiles was made with intl keys.
-            raise ProfileMismatch(Profile.INTL, profile)
+        if head:  # an installation older than profiles: its data was made with intl keys
+            profile = Profile.INTL
         insert = dialect_insert(db)
         now = utcnow()
         db.execute(
