@@ -120,6 +120,7 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
             tree_size=size,
             path=[bytes.fromhex(h) for h in proof.json()["audit_path"]],
             root=root,
+            hash_name=hash_name,
         )
         # issuing goes on after the restart, with fresh serials and log indexes
         headers = {"Authorization": f"Bearer {token(restarted.url, 'admin', DEMO_PASSWORD)}"}
@@ -148,8 +149,13 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
         )
         == []
     )
-    assert _duplicates(runtime, "SELECT log_index FROM certs_certificate GROUP BY log_index HAVING count(*) > 1") == []
-    assert _duplicates(runtime, "SELECT idx FROM certs_log_leaf GROUP BY idx HAVING count(*) > 1") == []
+    assert (
+        _duplicates(
+            runtime, "SELECT log_id, log_index FROM certs_certificate GROUP BY log_id, log_index HAVING count(*) > 1"
+        )
+        == []
+    )
+    assert _duplicates(runtime, "SELECT log_id, idx FROM certs_log_leaf GROUP BY log_id, idx HAVING count(*) > 1") == []
     audit = subprocess.run(yiwang("audit", "verify"), env=process_env(settings), capture_output=True, timeout=300)
     assert audit.returncode == 0, audit.stdout.decode() + audit.stderr.decode()
     assert "审计链完整" in audit.stdout.decode()
