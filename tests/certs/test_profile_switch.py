@@ -92,6 +92,8 @@ def test_a_certificate_sealed_before_the_switch_still_verifies_after_it(site):
     assert result["certificate"]["signature_algorithm"] == "Ed25519" and result["log_hash"] == "SHA-256"
     checks = {c["name"]: c["message"] for c in result["checks"]}
     assert "Ed25519" in checks["signature"] and "已冻结" in checks["inclusion"]
+    page = site.get(f"/certs/verify/{lisi[-1]['identifier']}", headers={"accept": "text/html"}).text
+    assert "核验通过" in page and "第 1 版，Ed25519" in page and "（SHA-256）" in page
     # revoked after the switch: the revocation goes to the gm log; the seal and inclusion still check
     revoked = site.post(f"/api/certs/{lisi[-1]['identifier']}/revoke", headers=headers, json={"reason": "换发新证"})
     assert revoked.status_code == 200 and revoked.json()["revocation_log_id"] == 2
@@ -110,6 +112,8 @@ def test_both_logs_pass_the_independent_verifier_and_redelivery_changes_nothing(
     assert len(site.get("/api/transparency/logs").json()) == 2
     with pytest.raises(verifier.ProofError, match="验证密钥"):
         verify_log.check(site, trust=site.get("/api/transparency/logs").json()[1]["verifier_key"])
+    page = site.get("/certs/log", headers={"accept": "text/html"}).text
+    assert "全部日志" in page and "已冻结，接续" in page and "SM3 / SM2" in page and "SHA-256 / Ed25519" in page
 
 
 def _lisi(site) -> dict[str, str]:

@@ -59,6 +59,17 @@ def _start(row: LogHead, signing: SigningContext, profile: Suite) -> None:
     row.state, row.created_at = "active", utcnow()
 
 
+def create_log(
+    db: Session, signing: SigningContext, *, log_id: int, profile: Suite, predecessor_id: int | None = None
+) -> LogInfo:
+    """A new, empty, active log numbered log_id in `profile` (the caller freezes any other)."""
+    row = LogHead(id=log_id, tree_size=0, root_hash=b"", predecessor_id=predecessor_id)
+    db.add(row)
+    _start(row, signing, profile)
+    db.flush()
+    return _info(row)
+
+
 def active_log(db: Session, signing: SigningContext) -> LogInfo:
     """The log new entries go to. The first call of an installation starts it in the installation's
     profile; a log made before logs had identities (origin unset) is adopted as the intl log it is."""
@@ -68,15 +79,12 @@ def active_log(db: Session, signing: SigningContext) -> LogInfo:
     if row is None and db.execute(select(func.count()).select_from(LogHead)).scalar():
         raise RuntimeError("no active transparency log")
     if row is None:
-        row = LogHead(id=1, tree_size=0, root_hash=b"", state="active")
-        db.add(row)
+        return create_log(db, signing, log_id=1, profile=signing.suite)
+    row = translog.head_row(db, row.id, lock=True)  # the first caller adopts it; later ones see it done
+    if row.origin is None and row.tree_size == 0:
         _start(row, signing, signing.suite)
-    else:
-        row = translog.head_row(db, row.id, lock=True)
-        if row.origin is None and row.tree_size == 0:
-            _start(row, signing, signing.suite)
-        elif row.origin is None:
-            row.origin, row.created_at = origin_of(signing, row.id), utcnow()  # intl entries: it stays intl
+    elif row.origin is None:
+        row.origin, row.created_at = origin_of(signing, row.id), utcnow()  # intl entries: it stays intl
     db.flush()
     return _info(row)
 
@@ -139,11 +147,7 @@ def switch_profile(db: Session, signing: SigningContext, *, to: str) -> LogInfo:
     if old_head.state != "active":  # another node switched it between our read and our lock
         return active_log(db, signing)
     new_id = int(db.execute(select(func.max(LogHead.id))).scalar() or 0) + 1
-    new_head = LogHead(id=new_id, tree_size=0, root_hash=b"", predecessor_id=old.id)
-    db.add(new_head)
-    _start(new_head, signing, target)
-    db.flush()
-    new = _info(new_head)
+    new = create_log(db, signing, log_id=new_id, profile=target, predecessor_id=old.id)
     final = _sign(db, signing, old, old_head, (f"{SUCCESSOR} {verifier_key(signing, new)}",))
     old_head.state, old_head.frozen_at, old_head.successor_id = "frozen", final.created_at, new_id
     db.flush()

@@ -56,8 +56,12 @@ class LogInfo:
 
 
 def head_row(db: Session, log_id: int, *, lock: bool) -> LogHead:
+    """The log's head row; with lock, locked and re-read, since the session may hold it from before
+    another appender committed (PostgreSQL: reading it unlocked earlier in the transaction)."""
     stmt = select(LogHead).where(LogHead.id == log_id)
-    head = db.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    head = db.execute(stmt).scalar_one_or_none()
     if head is None:
         raise NotFound(f"透明日志 {log_id} 不存在")
     return head
