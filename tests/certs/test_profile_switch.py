@@ -7,6 +7,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.certs.platforms import admin, fresh_platform, issue, type_codes
 from tests.conftest import bearer
@@ -59,6 +60,12 @@ def test_the_switch_freezes_the_intl_log_and_starts_a_gm_log(site, intl_app):
     # a frozen log takes no more entries
     with intl_app.state.runtime.db.unit_of_work() as db, pytest.raises(translog.FrozenLog):
         translog.append(db, 1, [b"late"])
+    with intl_app.state.runtime.db.engine.connect() as conn:
+        recorded = conn.execute(
+            text("SELECT actor_name, details FROM audit_entry WHERE action = 'certs.log.switch'")
+        ).all()
+    assert len(recorded) == 1 and recorded[0][0] == "system:certs"
+    assert json.loads(recorded[0][1])["successor"] == current["origin"]
 
 
 def test_certificates_of_both_eras_verify_and_keys_stay_published(site):

@@ -44,6 +44,9 @@ from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.org import service as org_service
 
+# Who the audit chain names for what the certs domain does on its own (a profile switch's log change).
+LOG_KEEPER = Principal(user_id=None, username="system:certs", display_name="电子证照", kind="system")
+
 __all__ = [
     "checkpoint",
     "counts",
@@ -140,8 +143,18 @@ def transparency_logs(db: Session, *, signing: SigningContext) -> list[Checkpoin
 def switch_profile(db: Session, *, signing: SigningContext, to: str) -> CheckpointRead:
     """What certificates do when the installation switches crypto profile: freeze the active log and
     start one in the new profile, retire seal keys of the old algorithm. Idempotent."""
+    before = logs.active_log(db, signing)
     new = logs.switch_profile(db, signing, to=to)
-    seals.retire_other_profiles(db, algorithm=suite(to).signature_name)
+    retired = seals.retire_other_profiles(db, algorithm=suite(to).signature_name)
+    if new.id != before.id:
+        audit.record(
+            db,
+            actor=LOG_KEEPER,
+            action="certs.log.switch",
+            target_type="transparency_log",
+            target_id=before.origin,
+            details={"frozen": before.origin, "successor": new.origin, "profile": to, "seal_keys_retired": retired},
+        )
     return checkpoint(db, signing=signing, log_id=new.id)
 
 
