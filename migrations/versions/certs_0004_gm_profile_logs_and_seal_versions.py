@@ -80,7 +80,11 @@ def _widen_public_key(old: int, new: int) -> None:
             "certs_issuer_key", "public_key", existing_type=sa.String(length=old), type_=sa.String(length=new)
         )
         return
-    op.add_column("certs_issuer_key", sa.Column("public_key_resized", sa.String(length=new), nullable=True))
+    # SQLite adds a NOT NULL column only with a default; every row gets its value just below
+    op.add_column(
+        "certs_issuer_key",
+        sa.Column("public_key_resized", sa.String(length=new), nullable=False, server_default=""),
+    )
     op.execute("UPDATE certs_issuer_key SET public_key_resized = public_key")
     op.execute("ALTER TABLE certs_issuer_key DROP COLUMN public_key")
     op.execute("ALTER TABLE certs_issuer_key RENAME COLUMN public_key_resized TO public_key")
