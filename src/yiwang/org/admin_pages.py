@@ -360,7 +360,7 @@ def audit_verify(
     request: Request, db: DbSession, reader: Annotated[Principal, Depends(require(AUDIT_READ))], _csrf: CsrfChecked
 ) -> HTMLResponse:
     """Check the chain; the check itself goes into the chain."""
-    result = audit_reading.verify(db, actor=reader, public_key=request.app.state.runtime.signing_key.public_key())
+    result = audit_reading.verify(db, actor=reader, keyring=request.app.state.runtime.keyring)
     rows, total = audit.search(db, query=audit.AuditQuery(), limit=PAGE_SIZE)
     return render(
         request,

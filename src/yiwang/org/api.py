@@ -406,7 +406,7 @@ def verify_audit(
     request: Request, db: DbSession, reader: Annotated[Principal, Depends(require(AUDIT_READ))]
 ) -> audit_reading.VerifyRead:
     """Recompute the whole chain and check its signed heads; the check itself is audited."""
-    return audit_reading.verify(db, actor=reader, public_key=request.app.state.runtime.signing_key.public_key())
+    return audit_reading.verify(db, actor=reader, keyring=request.app.state.runtime.keyring)
 
 
 @audit_router.get("/export", response_class=Response)

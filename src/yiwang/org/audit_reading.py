@@ -3,11 +3,11 @@ it — each itself written into the chain, so the auditor's own reading is on th
 
 from dataclasses import asdict
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
+from yiwang.core.crypto import Keyring
 from yiwang.core.security import Principal
 from yiwang.core.spreadsheets import SheetData, xlsx_bytes
 from yiwang.core.timeutil import SHANGHAI
@@ -39,9 +39,9 @@ def record_read(db: Session, *, actor: Principal, query: audit.AuditQuery, page:
     )
 
 
-def verify(db: Session, *, actor: Principal, public_key: Ed25519PublicKey) -> VerifyRead:
+def verify(db: Session, *, actor: Principal, keyring: Keyring) -> VerifyRead:
     """Check the chain, then record that it was checked and what the check found."""
-    result = audit.verify(db, public_key)
+    result = audit.verify(db, keyring)
     audit.record(
         db,
         actor=actor,

@@ -24,7 +24,7 @@ from yiwang.org import throttle, totp
 from yiwang.org.models import Credential, RecoveryCode, Role, TotpFactor, User, UserRole
 
 SECRET_CONTEXT = "org_totp_factor.secret"  # noqa: S105  (an encryption context, not a secret)
-RECOVERY_CONTEXT = "org_recovery_code.code"
+RECOVERY_NAMESPACE = "org_recovery_code:"
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 THROTTLE_PREFIX = "2fa:"
@@ -203,14 +203,14 @@ def _new_recovery_codes(db: Session, *, user_id: int, cipher: FieldCipher) -> li
     codes = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
     now = utcnow()
     for code in codes:
-        db.add(RecoveryCode(user_id=user_id, code_hash=_recovery_hash(code, cipher), created_at=now))
+        db.add(RecoveryCode(user_id=user_id, code_hash=cipher.token_digest(_recovery_secret(code)), created_at=now))
     db.flush()
     return [f"{c[:5]}-{c[5:]}" for c in codes]
 
 
-def _recovery_hash(code: str, cipher: FieldCipher) -> str:
-    normalised = code.strip().lower().replace("-", "").replace(" ", "")
-    return cipher.lookup_hash(normalised, context=RECOVERY_CONTEXT)
+def _recovery_secret(code: str) -> str:
+    """The code as typed in any case, with or without its dash, in its own namespace for the MAC."""
+    return RECOVERY_NAMESPACE + code.strip().lower().replace("-", "").replace(" ", "")
 
 
 def regenerate_recovery_codes(db: Session, *, actor: Principal, cipher: FieldCipher) -> list[str]:
@@ -237,7 +237,8 @@ def _use_recovery_code(db: Session, *, user_id: int, code: str, cipher: FieldCip
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user_id,
-            RecoveryCode.code_hash == _recovery_hash(code, cipher),
+            # under every live token key: a code is never re-derived (it is not kept), like a token
+            RecoveryCode.code_hash.in_(cipher.token_digests(_recovery_secret(code))),
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=utcnow())
