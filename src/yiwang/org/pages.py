@@ -16,6 +16,7 @@ from yiwang.core.security import CurrentUser, MaybeUser, Principal, before_passw
 from yiwang.org import accounts, auth, service
 from yiwang.org.page_forms import ApiKeyForm, LoginForm, PasswordForm
 from yiwang.org.permissions import WORKBENCH_VIEW
+from yiwang.web import signout
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import Submission
 from yiwang.web.templating import render
@@ -37,8 +38,11 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 @public
-def login_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
-    if user.is_authenticated:
+def login_page(request: Request, user: MaybeUser, next: str = "/", reauth: bool = False) -> Response:
+    """The one login page of the platform and of every application signed in through it (单点登录).
+
+    `reauth` asks a signed-in person to authenticate again (an application's prompt=login or max_age)."""
+    if user.is_authenticated and not reauth:
         return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "org/login.html", {"next_url": _safe_next(next)})
 
@@ -74,8 +78,17 @@ def login_submit(
             {"error_message": exc.message, "form": form, "next_url": next_url},
             status_code=exc.status_code,
         )
+    previous = request.cookies.get(auth.SESSION_COOKIE)
+    if previous:  # signing in again (re-authentication) replaces the browser's session
+        auth.revoke_secret(db, actor=auth.build_principal(db, user=user, via="password", ip=ip), secret=previous)
     secret, _ = auth.issue_credential(
-        db, user=user, kind=auth.SESSION, lifetime=timedelta(minutes=settings.session_minutes), ip=ip, label="web"
+        db,
+        user=user,
+        kind=auth.SESSION,
+        lifetime=timedelta(minutes=settings.session_minutes),
+        ip=ip,
+        label="web",
+        user_agent=request.headers.get("user-agent"),
     )
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
@@ -93,10 +106,18 @@ def login_submit(
 @router.post("/logout")
 @before_password_change
 def logout(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+    """End the browser session; applications signed in through it are logged out too (back-channel
+    through the events outbox, front-channel by the frames of the page shown here)."""
     secret = request.cookies.get(auth.SESSION_COOKIE)
     if secret:
         auth.revoke_secret(db, actor=user, secret=secret)
-    response = RedirectResponse("/?notice=logged_out", status_code=303)
+    frames = signout.frontchannel_urls(db, user.session_id)
+    response: Response
+    if frames:
+        response = render(request, "org/logged_out.html", {"frames": frames})
+        response.headers["content-security-policy"] = signout.frame_policy(frames)
+    else:
+        response = RedirectResponse("/?notice=logged_out", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
 

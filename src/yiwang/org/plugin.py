@@ -4,7 +4,7 @@ from pathlib import Path
 
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import admin_pages, api, pages
+from yiwang.org import admin_pages, api, jobs, pages
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
@@ -22,4 +22,5 @@ def plugin() -> DomainPlugin:
             Entry("admin", "行政区划", "/admin/divisions", "镇（街道）与村（社区）", p.DIVISION_READ, 40),
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
         ],
+        jobs=jobs.jobs,
     )
