@@ -442,7 +442,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
             self.server.revoke_family(
                 row.family, reason="reuse_detected", client_id=client.client_id, user_id=row.user_id
             )
-            return None
+            raise InvalidGrantError("Refresh token was already used: every token of its grant is now revoked.")
         return token
 
     def authenticate_user(self, refresh_token: TokenModel) -> claims.EndUser | None:
