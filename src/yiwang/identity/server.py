@@ -76,7 +76,7 @@ class ClientModel(ClientMixin):
         return clients.secret_matches(self.row, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if not self.row.active:
+        if not self.row.active and endpoint != "token":  # at the token endpoint: unauthorized_client
             return False
         if self.row.public:
             return method == "none" and endpoint in ("token", "revocation")
