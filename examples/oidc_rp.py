@@ -26,6 +26,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from requests_oauthlib import OAuth2Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -169,8 +170,8 @@ def create_app(rp: RelyingParty) -> Starlette:
 
     async def backchannel(request: Request) -> Response:
         form = await request.form()
-        try:
-            claims = rp.verify_logout_token(str(form.get("logout_token", "")))
+        try:  # fetching the keys blocks: off the event loop
+            claims = await run_in_threadpool(rp.verify_logout_token, str(form.get("logout_token", "")))
         except (JoseError, ValueError) as exc:
             return PlainTextResponse(f"bad logout token: {exc}", status_code=400)
         rp.end_sessions(sid=claims.get("sid"), sub=claims.get("sub"))

@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from yiwang.core.db import DbSession
+from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import Principal, public, require
 from yiwang.identity import claims, clients, keys, server
@@ -51,7 +51,7 @@ def openid_configuration(settings: SettingsDep) -> JSONResponse:
 
 @oidc_router.get("/jwks")
 @public
-def jwks(db: DbSession) -> JSONResponse:
+def jwks(db: ReadDbSession) -> JSONResponse:
     """The public keys ID tokens and logout tokens are signed with (JWK Set, RFC 7517)."""
     return JSONResponse(keys.jwks(db), headers={"Cache-Control": "public, max-age=300"})
 
