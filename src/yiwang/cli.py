@@ -525,7 +525,7 @@ def oidc_client_create(
             public=public,
             scopes=scope or ["openid", "profile"],
             department_code=department,
-            id_token_alg=id_token_alg,  # type: ignore[arg-type]  (checked by the model)
+            id_token_alg=id_token_alg,
             first_party=first_party,
             backchannel_logout_uri=backchannel_logout_uri,
             frontchannel_logout_uri=frontchannel_logout_uri,

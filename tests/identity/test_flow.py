@@ -182,9 +182,7 @@ def test_denying_consent_returns_access_denied(client, runtime):
 def test_first_party_staff_apps_skip_consent(client, runtime):
     created = register(runtime, first_party=True)
     page_login(client, "admin")
-    response = client.get(
-        "/oidc/authorize", params=authorize_params(created, pkce_pair()[1]), follow_redirects=False
-    )
+    response = client.get("/oidc/authorize", params=authorize_params(created, pkce_pair()[1]), follow_redirects=False)
     assert response.status_code == 302 and "code=" in response.headers["location"]
 
 

@@ -18,7 +18,9 @@ def test_a_relying_party_signs_in_refreshes_and_logs_out(relying_party, live_url
         signed_in = next(v for v in rp.sessions.values() if "user" in v)
         token, user = signed_in["token"], signed_in["user"]
         assert user["phone_number"] == "13912345678"  # consented phone scope
-        claims = rp.verify_id_token(signed_in["id_token"], nonce=jwt.decode(signed_in["id_token"], rp.keys()).claims["nonce"])
+        claims = rp.verify_id_token(
+            signed_in["id_token"], nonce=jwt.decode(signed_in["id_token"], rp.keys()).claims["nonce"]
+        )
         assert claims["sub"] == user["sub"] and claims["sid"] == signed_in["sid"]
 
         # refresh with the client library: rotation, then reuse of the spent token revokes the family

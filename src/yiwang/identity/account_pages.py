@@ -54,8 +54,8 @@ def end_app(
     return RedirectResponse("/account/apps?notice=saved", status_code=303)
 
 
-@router.post("/consents/{client_id}/withdraw")
-def withdraw(db: DbSession, client_id: str, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+@router.post("/consents/{client}/withdraw")
+def withdraw(db: DbSession, client: str, user: CurrentUser, _csrf: CsrfChecked) -> Response:
     """Withdraw consent: the application's tokens stop working, and it must ask again."""
-    consent.withdraw_consent(db, actor=user, client_id=client_id)
+    consent.withdraw_consent(db, actor=user, client_id=client)
     return RedirectResponse("/account/apps?notice=saved", status_code=303)

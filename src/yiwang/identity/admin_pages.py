@@ -58,18 +58,18 @@ def create_client(
     return render(request, "identity/clients.html", context | {"error_message": error}, status_code=422)
 
 
-@router.get("/clients/{client_id}", response_class=HTMLResponse)
-def client_page(request: Request, db: DbSession, client_id: str, _: Reader) -> HTMLResponse:
+@router.get("/clients/{client}", response_class=HTMLResponse)
+def client_page(request: Request, db: DbSession, client: str, _: Reader) -> HTMLResponse:
     return render(
-        request, "identity/client_detail.html", _context(db) | {"client": clients.get_client(db, client_id=client_id)}
+        request, "identity/client_detail.html", _context(db) | {"client": clients.get_client(db, client_id=client)}
     )
 
 
-@router.post("/clients/{client_id}", response_class=HTMLResponse)
+@router.post("/clients/{client}", response_class=HTMLResponse)
 def update_client(
     request: Request,
     db: DbSession,
-    client_id: str,
+    client: str,
     actor: Writer,
     _csrf: CsrfChecked,
     form: Annotated[Submission[ClientForm], Depends(ClientForm.submitted)],
@@ -79,15 +79,15 @@ def update_client(
         lambda f: ClientUpdate.model_validate(f.model_dump(exclude={"client_id", "public"}) | f.uri_lists())
     )
     if data is not None:
-        clients.update_client(db, actor=actor, client_id=client_id, data=data)
-        return RedirectResponse(f"/admin/oidc/clients/{client_id}?notice=saved", status_code=303)
-    context = _context(db) | {"client": clients.get_client(db, client_id=client_id), "form": form}
+        clients.update_client(db, actor=actor, client_id=client, data=data)
+        return RedirectResponse(f"/admin/oidc/clients/{client}?notice=saved", status_code=303)
+    context = _context(db) | {"client": clients.get_client(db, client_id=client), "form": form}
     return render(request, "identity/client_detail.html", context, status_code=422)
 
 
-@router.post("/clients/{client_id}/secret", response_class=HTMLResponse)
-def rotate_secret(request: Request, db: DbSession, client_id: str, actor: Writer, _csrf: CsrfChecked) -> HTMLResponse:
+@router.post("/clients/{client}/secret", response_class=HTMLResponse)
+def rotate_secret(request: Request, db: DbSession, client: str, actor: Writer, _csrf: CsrfChecked) -> HTMLResponse:
     """A new secret, shown once; the old one stops working at once."""
     return render(
-        request, "identity/client_secret.html", {"created": clients.rotate_secret(db, actor=actor, client_id=client_id)}
+        request, "identity/client_secret.html", {"created": clients.rotate_secret(db, actor=actor, client_id=client)}
     )

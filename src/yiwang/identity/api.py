@@ -149,30 +149,28 @@ def create_client(
     return clients.create_client(db, actor=actor, data=data)
 
 
-@router.get("/clients/{client_id}", response_model=ClientRead)
-def get_client(
-    db: DbSession, client_id: str, _: Annotated[Principal, Depends(require(perm.CLIENT_READ))]
-) -> ClientRead:
-    return clients.get_client(db, client_id=client_id)
+@router.get("/clients/{client}", response_model=ClientRead)
+def get_client(db: DbSession, client: str, _: Annotated[Principal, Depends(require(perm.CLIENT_READ))]) -> ClientRead:
+    return clients.get_client(db, client_id=client)
 
 
-@router.patch("/clients/{client_id}", response_model=ClientRead)
+@router.patch("/clients/{client}", response_model=ClientRead)
 def update_client(
     db: DbSession,
-    client_id: str,
+    client: str,
     data: ClientUpdate,
     actor: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))],
 ) -> ClientRead:
     """Change a registration; `"active": false` disables the client at once."""
-    return clients.update_client(db, actor=actor, client_id=client_id, data=data)
+    return clients.update_client(db, actor=actor, client_id=client, data=data)
 
 
-@router.post("/clients/{client_id}/secret", response_model=ClientCreated)
+@router.post("/clients/{client}/secret", response_model=ClientCreated)
 def rotate_client_secret(
-    db: DbSession, client_id: str, actor: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))]
+    db: DbSession, client: str, actor: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))]
 ) -> ClientCreated:
     """A new secret for a confidential client (shown once); the old one stops working."""
-    return clients.rotate_secret(db, actor=actor, client_id=client_id)
+    return clients.rotate_secret(db, actor=actor, client_id=client)
 
 
 @router.get("/keys", response_model=list[SigningKeyRead])

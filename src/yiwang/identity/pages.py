@@ -6,12 +6,12 @@ fresh sign-in), and back here afterwards. A person already signed in at yiwang g
 typing anything again."""
 
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InsecureTransportError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -22,11 +22,12 @@ from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public
 from yiwang.identity import consent, server, signins
 from yiwang.identity.api import oauth_request
+from yiwang.identity.page_forms import ConsentForm, LogoutForm, protocol_form
 from yiwang.identity.schemas import SCOPES
 from yiwang.org import service as org
 from yiwang.web import signout
 from yiwang.web.csrf import CsrfChecked
-from yiwang.web.forms import PageForm
+from yiwang.web.forms import Submission
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -210,10 +211,12 @@ def authorize_decision(
     cipher: CipherDep,
     user: CurrentUser,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[ConsentForm], Depends(ConsentForm.submitted)],
 ) -> Response:
     """The person's answer on the consent page: allow (recorded and audited) or deny."""
-    return _authorize(request, db, settings, cipher, user, form)
+    if form.data is None:
+        form.refuse()
+    return _authorize(request, db, settings, cipher, user, protocol_form(form.data))
 
 
 # ---- logout (RP-initiated, OpenID Connect RP-Initiated Logout 1.0) ------------------------------
@@ -277,11 +280,13 @@ def end_session_confirmed(
     cipher: CipherDep,
     user: CurrentUser,
     _csrf: CsrfChecked,
-    form: PageForm,
+    form: Annotated[Submission[LogoutForm], Depends(LogoutForm.submitted)],
 ) -> Response:
     """The person confirmed logging out."""
+    if form.data is None:
+        form.refuse()
     try:
-        validated = _validate_logout(request, db, settings, cipher, form)
+        validated = _validate_logout(request, db, settings, cipher, protocol_form(form.data))
     except (OAuth2Error, InsecureTransportError) as error:
         return _error_page(request, error)
     return _finish_logout(request, db, settings, user, validated.redirect_uri)
