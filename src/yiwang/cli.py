@@ -505,7 +505,7 @@ def oidc_client_create(
     post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(help="退出后返回地址，可重复")] = None,
     backchannel_logout_uri: Annotated[str | None, typer.Option(help="后端登出地址")] = None,
     frontchannel_logout_uri: Annotated[str | None, typer.Option(help="前端登出地址")] = None,
-    id_token_alg: Annotated[str, typer.Option(help="RS256 或 ES256")] = "RS256",
+    id_token_alg: Annotated[str, typer.Option(help="RS256 或 ES256")] = "RS256",  # noqa: S107
     first_party: Annotated[bool, typer.Option("--first-party", help="市属工作人员应用：工作人员不再询问同意")] = False,
 ) -> None:
     """Register an OpenID Connect client; prints client_id and (confidential clients) the secret once."""

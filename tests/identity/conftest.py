@@ -27,7 +27,7 @@ from yiwang.identity.schemas import ClientCreate, ClientCreated
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
-import oidc_rp  # noqa: E402  (the worked example of docs/identity.md, from examples/)
+import oidc_rp
 
 ADMIN = Principal(
     user_id=None, username="test:admin", display_name="测试", kind="system", permissions=frozenset(registry.permissions)

@@ -58,7 +58,7 @@ def test_a_public_client_must_use_pkce_s256(client, runtime):
         follow_redirects=False,
     )
     assert code_from(plain.headers["location"])["error"] == "invalid_request"
-    verifier, challenge = pkce_pair()
+    _verifier, challenge = pkce_pair()
     code = get_code(client, authorize_params(created, challenge))["code"]
     without = _token(client, created, code=code)
     assert without.status_code == 400 and without.json()["error"] == "invalid_request"

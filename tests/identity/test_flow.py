@@ -76,8 +76,8 @@ def test_code_flow_gives_a_signed_id_token_bound_to_the_nonce_and_userinfo(clien
 
 
 def test_subjects_are_pairwise_for_citizens_and_public_for_staff(client, runtime):
-    first, _, a = _signed_in_tokens(client, runtime)
-    second, _, b = _signed_in_tokens(client, runtime)
+    _, _, a = _signed_in_tokens(client, runtime)
+    _, _, b = _signed_in_tokens(client, runtime)
     sub_a = _verified_claims(client, a["id_token"])["sub"]
     sub_b = _verified_claims(client, b["id_token"])["sub"]
     assert sub_a != sub_b and "zhangsan" not in (sub_a + sub_b)

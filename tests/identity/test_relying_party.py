@@ -82,7 +82,7 @@ def test_a_second_application_signs_the_person_in_without_typing(relying_party):
     person = Person("lisi")
     try:
         assert "已登录：李四" in person.visit(f"{first.base_url}/login").text
-        person.password = "never typed again"  # noqa: S105  (a login form now would fail)
+        person.password = "never typed again"
         assert "已登录：李四" in person.visit(f"{second.base_url}/login").text
         sub_first = next(v for v in first.sessions.values() if "user" in v)["user"]["sub"]
         sub_second = next(v for v in second.sessions.values() if "user" in v)["user"]["sub"]

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from pydantic import Field
-
 from starlette.datastructures import FormData
 
 from yiwang.web.forms import CHOICE, FormModel
