@@ -32,7 +32,6 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-COOKIE = "rp_session"
 
 
 @dataclass
@@ -48,6 +47,11 @@ class RelyingParty:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # cookie → sign-in state or user
     logouts: list[dict[str, Any]] = field(default_factory=list)  # logout tokens received (for the record)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cookie(self) -> str:
+        """Cookies do not tell ports apart: each application on one host names its own."""
+        return f"rp_{self.client_id}"
 
     @property
     def redirect_uri(self) -> str:
@@ -108,7 +112,7 @@ class RelyingParty:
 
 def create_app(rp: RelyingParty) -> Starlette:
     def current(request: Request) -> dict[str, Any] | None:
-        return rp.sessions.get(request.cookies.get(COOKIE, ""))
+        return rp.sessions.get(request.cookies.get(rp.cookie, ""))
 
     def home(request: Request) -> Response:
         signed_in = current(request)
@@ -128,7 +132,7 @@ def create_app(rp: RelyingParty) -> Starlette:
         with rp.lock:
             rp.sessions[key] = {"state": state, "nonce": nonce, "verifier": oauth._code_verifier}
         response = RedirectResponse(url, status_code=302)
-        response.set_cookie(COOKIE, key, httponly=True, samesite="lax")
+        response.set_cookie(rp.cookie, key, httponly=True, samesite="lax")
         return response
 
     def callback(request: Request) -> Response:
@@ -150,7 +154,7 @@ def create_app(rp: RelyingParty) -> Starlette:
         if userinfo["sub"] != claims["sub"]:
             return PlainTextResponse("userinfo is about someone else", status_code=400)
         with rp.lock:
-            rp.sessions[request.cookies[COOKIE]] = {
+            rp.sessions[request.cookies[rp.cookie]] = {
                 "user": userinfo,
                 "sid": claims.get("sid"),
                 "id_token": token["id_token"],
@@ -165,7 +169,7 @@ def create_app(rp: RelyingParty) -> Starlette:
         if "id_token" in signed_in:
             params["id_token_hint"] = signed_in["id_token"]
         with rp.lock:
-            rp.sessions.pop(request.cookies.get(COOKIE, ""), None)
+            rp.sessions.pop(request.cookies.get(rp.cookie, ""), None)
         return RedirectResponse(f"{rp.discover()['end_session_endpoint']}?{urlencode(params)}", status_code=302)
 
     async def backchannel(request: Request) -> Response:
