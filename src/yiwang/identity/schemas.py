@@ -12,7 +12,7 @@ from yiwang.core.inputs import StrictInput
 # Scopes the provider knows, and what each releases (docs/identity.md).
 SCOPES: dict[str, str] = {
     "openid": "登录标识（sub）",
-    "profile": "姓名、用户名（工作人员）、脱敏手机号码",
+    "profile": "姓名与脱敏手机号码（工作人员另含用户名）",
     "phone": "完整手机号码",
     "department": "所在部门与角色（工作人员）",
     "enterprise": "统一社会信用代码（企业）",
