@@ -8,6 +8,7 @@ last ID token it signed has expired, so relying parties never meet a token they 
 import json
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "ES256")
 SigningPrivateKey = RSAKey | ECKey
 _private_cache: dict[str, SigningPrivateKey] = {}
+_active_kid: dict[str, tuple[str, float]] = {}  # alg → (kid, when it was read)
+ACTIVE_KEY_SECONDS = 30.0
 _cache_lock = threading.Lock()
 
 
@@ -104,6 +107,8 @@ def rotate(
         if old is not None:
             old.retired_at, old.drop_after = now, now + keep_for
         new = create_key(db, key_dir=key_dir, alg=alg)
+        with _cache_lock:
+            _active_kid.pop(alg, None)
         audit.record(
             db,
             actor=actor,
@@ -145,8 +150,18 @@ def _load_private(key_dir: Path, kid: str) -> SigningPrivateKey:
 
 
 def signing_key(db: Session, *, key_dir: Path, alg: str) -> SigningPrivateKey:
-    """The active private key of an algorithm (made on the spot if a fresh database has none)."""
+    """The active private key of an algorithm (made on the spot if a fresh database has none).
+
+    Which key is active is remembered for ACTIVE_KEY_SECONDS: after a rotation another process may
+    sign with the previous key that long, which the JWKS still publishes."""
+    now = time.monotonic()
+    with _cache_lock:
+        remembered = _active_kid.get(alg)
+    if remembered is not None and now - remembered[1] < ACTIVE_KEY_SECONDS:
+        return _load_private(key_dir, remembered[0])
     row = _active_row(db, alg)
-    if row is None or not _usable(row, key_dir):
-        return _load_private(key_dir, create_key(db, key_dir=key_dir, alg=alg).kid)
-    return _load_private(key_dir, row.kid)
+    kid = row.kid if row is not None and _usable(row, key_dir) else create_key(db, key_dir=key_dir, alg=alg).kid
+    key = _load_private(key_dir, kid)
+    with _cache_lock:
+        _active_kid[alg] = (kid, now)
+    return key

@@ -385,12 +385,15 @@ class IdToken(OpenIDCode):
     def __init__(self, ctx: Context) -> None:
         super().__init__(require_nonce=False)
         self.ctx = ctx
+        self._key: keys.SigningPrivateKey | None = None
 
     def exists_nonce(self, nonce: str, request: HttpRequest) -> bool:
         return False  # codes are bound to their nonce; the relying party checks it in the ID token
 
     def resolve_client_private_key(self, client: ClientModel) -> keys.SigningPrivateKey:
-        return keys.signing_key(self.ctx.db, key_dir=self.ctx.settings.key_dir, alg=client.row.id_token_alg)
+        if self._key is None:  # asked twice per token (header, then signature): one answer
+            self._key = keys.signing_key(self.ctx.db, key_dir=self.ctx.settings.key_dir, alg=client.row.id_token_alg)
+        return self._key
 
     def get_encode_header(self, client: ClientModel) -> dict[str, Any]:
         return {"alg": client.row.id_token_alg, "kid": self.resolve_client_private_key(client).kid, "typ": "JWT"}

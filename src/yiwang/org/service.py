@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
@@ -317,20 +317,36 @@ class AccountBrief:
     credit_code: str | None
 
 
+# One query, no ORM rows: the OpenID Connect token and userinfo endpoints call this on every request.
+_ACCOUNT_BRIEF = (
+    select(
+        User.id,
+        User.username,
+        User.kind,
+        User.display_name,
+        User.department_id,
+        Department.code,
+        User.active,
+        User.credit_code,
+    )
+    .outerjoin(Department, Department.id == User.department_id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
 def get_account(db: Session, *, user_id: int) -> AccountBrief:
-    user = db.get(User, user_id)
-    if user is None:
+    row = db.execute(_ACCOUNT_BRIEF, {"user_id": user_id}).one_or_none()
+    if row is None:
         raise NotFound("账号不存在")
-    department = db.get(Department, user.department_id) if user.department_id else None
     return AccountBrief(
-        id=user.id,
-        username=user.username,
-        kind=user.kind,
-        display_name=user.display_name,
-        department_id=user.department_id,
-        department_code=department.code if department else None,
-        active=user.active,
-        credit_code=user.credit_code,
+        id=row[0],
+        username=row[1],
+        kind=row[2],
+        display_name=row[3],
+        department_id=row[4],
+        department_code=row[5],
+        active=row[6],
+        credit_code=row[7],
     )
 
 
