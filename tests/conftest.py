@@ -153,6 +153,7 @@ def run_cli(runtime: Runtime, *args: str):
     env = {
         "YIWANG_DATA_DIR": str(settings.data_dir),
         "YIWANG_DATABASE_URL": settings.resolved_database_url,
+        "YIWANG_PUBLIC_URL": settings.public_url,
         "YIWANG_DEMO": "1" if settings.demo else "0",
         "YIWANG_DEMO_SIZE": settings.demo_size,
         "YIWANG_PASSWORD_TIME_COST": str(settings.password_time_cost),

@@ -69,6 +69,8 @@ def upgrade() -> None:
         sa.Column("client_pk", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("sid", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("issuer", sa.String(length=300), nullable=False),
         sa.Column("created_at", yiwang.core.db.UTCDateTime(), nullable=False),
         sa.Column("last_seen_at", yiwang.core.db.UTCDateTime(), nullable=False),
         sa.Column("ended_at", yiwang.core.db.UTCDateTime(), nullable=True),

@@ -33,6 +33,16 @@ def test_a_wrong_redirect_uri_is_an_error_page_never_a_redirect(client, runtime)
     assert unknown.status_code == 400 and "invalid_client" in unknown.text
 
 
+def test_quotes_in_parameters_are_a_clear_error_too(client, runtime):
+    created = register(runtime)
+    params = authorize_params(created, pkce_pair()[1])
+    for name, value in (("redirect_uri", 'https://x.example/"cb'), ("response_type", 'co"de'), ("client_id", 'a"\\')):
+        response = client.get("/oidc/authorize", params=params | {name: value}, follow_redirects=False)
+        assert response.status_code in (302, 400), (name, response.status_code)
+        if response.status_code == 302:
+            assert code_from(response.headers["location"])["error"]
+
+
 def test_an_unknown_scope_goes_back_as_invalid_scope(client, runtime):
     created = register(runtime)
     params = authorize_params(created, pkce_pair()[1]) | {"scope": "openid admin"}
@@ -135,6 +145,8 @@ def test_a_disabled_client_can_neither_sign_in_nor_exchange(client, runtime, adm
         {"grant_type": "authorization_code", "code": "nonsense", "client_id": "nobody"},
         {"grant_type": "refresh_token", "refresh_token": "ywr_nonsense", "client_id": "nobody"},
         {"grant_type": "authorization_code", "code": "\u0000\u2028", "client_id": "x" * 5000},
+        {"grant_type": 'refresh"\\'},
+        {"grant_type": "authorization_code", "code": "c", "client_id": 'a"b'},
     ],
 )
 def test_malformed_token_requests_get_oauth_errors(client, data):

@@ -121,4 +121,4 @@ def test_token_and_userinfo_under_concurrent_load_with_other_routes(live_url, cl
     assert not bad, f"{len(bad)} of {len(outcomes)} failed or were slow, e.g. {bad[:5]}"
     kinds = {o.kind for o in outcomes}
     assert {"sign-in", "userinfo", "refresh", "introspect", "healthz"} <= kinds
-    assert len(outcomes) > 100
+    assert len(outcomes) > 40, "too few requests completed to call it load"

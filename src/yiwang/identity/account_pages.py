@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yiwang.core.db import DbSession
 from yiwang.core.params import IdPath
-from yiwang.core.runtime import CipherDep, SettingsDep
+from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import CurrentUser
 from yiwang.identity import consent, signins
 from yiwang.identity.schemas import SCOPES
@@ -46,11 +46,9 @@ def end_session(db: DbSession, session_id: IdPath, user: CurrentUser, _csrf: Csr
 
 
 @router.post("/apps/{app_session_id}/end")
-def end_app(
-    db: DbSession, cipher: CipherDep, app_session_id: IdPath, user: CurrentUser, _csrf: CsrfChecked
-) -> Response:
+def end_app(db: DbSession, app_session_id: IdPath, user: CurrentUser, _csrf: CsrfChecked) -> Response:
     """Sign one application out of one session."""
-    signins.end_app_session(db, cipher, actor=user, app_session_id=app_session_id)
+    signins.end_app_session(db, actor=user, app_session_id=app_session_id)
     return RedirectResponse("/account/apps?notice=saved", status_code=303)
 
 

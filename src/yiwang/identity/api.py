@@ -5,6 +5,7 @@ The provider's endpoints are public in the platform's sense — they authenticat
 themselves, the OAuth way (client credentials, PKCE, bearer tokens) — and answer every failure as an
 OAuth error (`error`, `error_description`), never a 5xx."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
@@ -39,7 +40,21 @@ def provider_for(db: DbSession, settings: SettingsDep, cipher: CipherDep) -> ser
 
 
 Provider = Annotated[server.Provider, Depends(provider_for)]
-INSECURE = server.json_error("invalid_request", "The provider must be reached over https.")
+
+
+def answer(make: Callable[[], Response]) -> Response:
+    """Run an Authlib endpoint; the failures it does not put in OAuth terms itself become OAuth errors.
+
+    Authlib quotes parameters into its error descriptions and refuses to build one holding a quote or
+    a backslash (ValueError): such a request is malformed, and says so."""
+    try:
+        response = make()
+    except InsecureTransportError:
+        return server.json_error("invalid_request", "The provider must be reached over https.")
+    except ValueError:
+        return server.json_error("invalid_request", "A parameter holds characters it may not.")
+    response.headers.update(_NO_STORE)
+    return response
 
 
 @discovery_router.get("/.well-known/openid-configuration")
@@ -60,35 +75,21 @@ def jwks(db: ReadDbSession) -> JSONResponse:
 @public
 def token(request: Request, settings: SettingsDep, provider: Provider, form: PageForm) -> Response:
     """Token endpoint: authorization_code (with PKCE) and refresh_token grants."""
-    try:
-        response: Response = provider.create_token_response(oauth_request(request, settings, form))
-    except InsecureTransportError:
-        return INSECURE
-    response.headers.update(_NO_STORE)
-    return response
+    return answer(lambda: provider.create_token_response(oauth_request(request, settings, form)))
 
 
 @oidc_router.post("/introspect")
 @public
 def introspect(request: Request, settings: SettingsDep, provider: Provider, form: PageForm) -> Response:
     """Token introspection (RFC 7662) for resource servers, authenticated as confidential clients."""
-    try:
-        response: Response = provider.create_endpoint_response("introspection", oauth_request(request, settings, form))
-    except InsecureTransportError:
-        return INSECURE
-    response.headers.update(_NO_STORE)
-    return response
+    return answer(lambda: provider.create_endpoint_response("introspection", oauth_request(request, settings, form)))
 
 
 @oidc_router.post("/revoke")
 @public
 def revoke(request: Request, settings: SettingsDep, provider: Provider, form: PageForm) -> Response:
     """Token revocation (RFC 7009): a refresh token takes its whole family with it."""
-    try:
-        response: Response = provider.create_endpoint_response("revocation", oauth_request(request, settings, form))
-    except InsecureTransportError:
-        return INSECURE
-    return response
+    return answer(lambda: provider.create_endpoint_response("revocation", oauth_request(request, settings, form)))
 
 
 def _userinfo(request: Request, provider: server.Provider) -> Response:

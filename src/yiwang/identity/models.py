@@ -118,6 +118,9 @@ class AppSession(Base):
     client_pk: Mapped[int] = mapped_column(ForeignKey("identity_client.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     sid: Mapped[str] = mapped_column(String(64))
+    # What the application knows the person and the provider by, kept for logout tokens.
+    subject: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

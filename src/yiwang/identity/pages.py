@@ -9,7 +9,7 @@ import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from authlib.oauth2.rfc6749.errors import AccessDeniedError, InsecureTransportError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InsecureTransportError, InvalidRequestError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -141,6 +141,8 @@ def _authorize(
         grant = provider.get_consent_grant(oreq, end_user=user if session is not None else None)
     except OAuth2Error as error:
         return provider.handle_error_response(oreq, error) if error.redirect_uri else _error_page(request, error)
+    except ValueError:  # Authlib will not quote a parameter holding a quote or backslash into an error
+        return _error_page(request, InvalidRequestError())
     data: dict[str, str] = dict(oreq.payload.data)
     prompts = set(data.get("prompt", "").split())
     state = data.get("state")
@@ -175,7 +177,10 @@ def _authorize(
         return refuse(AccessDeniedError())
     else:
         consent.give_consent(db, actor=user, client=client, scopes=scopes)
-    response: Response = provider.create_authorization_response(oreq, grant_user=end_user, grant=grant)
+    try:
+        response: Response = provider.create_authorization_response(oreq, grant_user=end_user, grant=grant)
+    except ValueError:
+        return _error_page(request, InvalidRequestError())
     return _navigate(request, response)
 
 
@@ -258,6 +263,8 @@ def end_session(request: Request, db: DbSession, settings: SettingsDep, cipher: 
         validated = _validate_logout(request, db, settings, cipher, None)
     except (OAuth2Error, InsecureTransportError) as error:
         return _error_page(request, error)
+    except ValueError:
+        return _error_page(request, InvalidRequestError())
     signed_in = user.is_authenticated and user.via == "session" and user.session_id is not None
     claims = validated.id_token_claims or {}
     ours = signed_in and claims.get("sid") == signins.session_sid(cipher, user.session_id or 0)
@@ -289,6 +296,8 @@ def end_session_confirmed(
         validated = _validate_logout(request, db, settings, cipher, protocol_form(form.data))
     except (OAuth2Error, InsecureTransportError) as error:
         return _error_page(request, error)
+    except ValueError:
+        return _error_page(request, InvalidRequestError())
     return _finish_logout(request, db, settings, user, validated.redirect_uri)
 
 

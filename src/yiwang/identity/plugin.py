@@ -18,13 +18,10 @@ from yiwang.web.nav import Entry
 def _startup(runtime: Runtime) -> None:
     settings = runtime.settings
 
-    def on_session_ended(db: Session, payload: SessionEnded) -> None:
-        signins.on_session_ended(db, payload, cipher=runtime.cipher)
-
     def on_logout_due(db: Session, payload: BackchannelLogoutDue) -> None:
         signins.send_backchannel_logout(db, payload, settings=settings)
 
-    subscribe(SessionEnded, on_session_ended, key="identity.end_app_sessions")
+    subscribe(SessionEnded, signins.on_session_ended, key="identity.end_app_sessions")
     subscribe(BackchannelLogoutDue, on_logout_due, key="identity.backchannel_logout")
     signout.register("identity", pages.frontchannel_provider(settings))
     with runtime.db.unit_of_work() as db:

@@ -159,5 +159,6 @@ class BackchannelLogoutDue(EventPayload):
 
     client_id: str
     uri: str
+    iss: str
     sub: str
     sid: str

@@ -325,7 +325,15 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         ctx.db.add(row)
         if ctx.session_id is not None:
             sid = signins.session_sid(ctx.cipher, ctx.session_id)
-            signins.record_signin(ctx.db, session_id=ctx.session_id, client=client, user_id=row.user_id, sid=sid)
+            signins.record_signin(
+                ctx.db,
+                session_id=ctx.session_id,
+                client=client,
+                user_id=row.user_id,
+                sid=sid,
+                subject=request.user.sub,
+                issuer=ctx.settings.issuer,
+            )
         ctx.db.flush()
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:

@@ -23,10 +23,9 @@ from yiwang.core.crypto import FieldCipher
 from yiwang.core.errors import NotFound, PermissionDenied
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
-from yiwang.identity import claims, keys
+from yiwang.identity import keys
 from yiwang.identity.models import AppSession, IssuedToken, OidcClient
 from yiwang.identity.schemas import AppSessionRead, BackchannelLogoutDue
-from yiwang.org import service as org
 from yiwang.org.schemas import SessionEnded
 
 SID_NAMESPACE = "oidc-sid"
@@ -40,8 +39,11 @@ def session_sid(cipher: FieldCipher, session_id: int) -> str:
     return cipher.pseudonym(str(session_id), namespace=SID_NAMESPACE)
 
 
-def record_signin(db: Session, *, session_id: int, client: OidcClient, user_id: int, sid: str) -> None:
-    """Note that the application signed in through this session (once per session and application)."""
+def record_signin(
+    db: Session, *, session_id: int, client: OidcClient, user_id: int, sid: str, subject: str, issuer: str
+) -> None:
+    """Note that the application signed in through this session (once per session and application),
+    with the subject and issuer its logout token will name."""
     now = utcnow()
     row = db.execute(
         select(AppSession).where(AppSession.session_id == session_id, AppSession.client_pk == client.id)
@@ -49,7 +51,14 @@ def record_signin(db: Session, *, session_id: int, client: OidcClient, user_id: 
     if row is None:
         db.add(
             AppSession(
-                session_id=session_id, client_pk=client.id, user_id=user_id, sid=sid, created_at=now, last_seen_at=now
+                session_id=session_id,
+                client_pk=client.id,
+                user_id=user_id,
+                sid=sid,
+                subject=subject,
+                issuer=issuer,
+                created_at=now,
+                last_seen_at=now,
             )
         )
     else:
@@ -77,9 +86,7 @@ def list_app_sessions(db: Session, *, user_id: int) -> list[AppSessionRead]:
     ]
 
 
-def _end(
-    db: Session, cipher: FieldCipher, *, row: AppSession, client: OidcClient, actor: Principal, reason: str
-) -> None:
+def _end(db: Session, *, row: AppSession, client: OidcClient, actor: Principal, reason: str) -> None:
     """End one application's session: revoke its tokens from that session, tell it by back-channel."""
     now = utcnow()
     row.ended_at = now
@@ -98,7 +105,8 @@ def _end(
             BackchannelLogoutDue(
                 client_id=client.client_id,
                 uri=client.backchannel_logout_uri,
-                sub=_subject_for(db, cipher, row=row, client=client),
+                iss=row.issuer,
+                sub=row.subject,
                 sid=row.sid,
             ),
         )
@@ -113,12 +121,7 @@ def _end(
     )
 
 
-def _subject_for(db: Session, cipher: FieldCipher, *, row: AppSession, client: OidcClient) -> str:
-    """The subject the application knows the person by (also for an account disabled since)."""
-    return claims.subject(cipher, sector=client.client_id, account=org.get_account(db, user_id=row.user_id))
-
-
-def end_app_session(db: Session, cipher: FieldCipher, *, actor: Principal, app_session_id: int) -> None:
+def end_app_session(db: Session, *, actor: Principal, app_session_id: int) -> None:
     """The holder signs one application out (from the account page)."""
     found = db.execute(
         select(AppSession, OidcClient)
@@ -129,10 +132,10 @@ def end_app_session(db: Session, cipher: FieldCipher, *, actor: Principal, app_s
         raise NotFound("该应用登录已结束")
     if found[0].user_id != actor.user_id:
         raise PermissionDenied("只能结束自己的应用登录")
-    _end(db, cipher, row=found[0], client=found[1], actor=actor, reason="ended_by_user")
+    _end(db, row=found[0], client=found[1], actor=actor, reason="ended_by_user")
 
 
-def on_session_ended(db: Session, payload: SessionEnded, *, cipher: FieldCipher) -> None:
+def on_session_ended(db: Session, payload: SessionEnded) -> None:
     """Event handler: a yiwang session ended, so every application signed in through it ends too."""
     rows = db.execute(
         select(AppSession, OidcClient)
@@ -140,7 +143,7 @@ def on_session_ended(db: Session, payload: SessionEnded, *, cipher: FieldCipher)
         .where(AppSession.session_id == payload.session_id, AppSession.ended_at.is_(None))
     ).all()
     for row, client in rows:
-        _end(db, cipher, row=row, client=client, actor=_SYSTEM, reason=payload.reason)
+        _end(db, row=row, client=client, actor=_SYSTEM, reason=payload.reason)
 
 
 def frontchannel_urls(db: Session, *, session_id: int, issuer: str) -> list[str]:
@@ -159,12 +162,12 @@ def frontchannel_urls(db: Session, *, session_id: int, issuer: str) -> list[str]
     return urls
 
 
-def logout_token(db: Session, *, settings: Settings, key_dir: Path, client: OidcClient, sub: str, sid: str) -> str:
+def logout_token(db: Session, *, key_dir: Path, client: OidcClient, iss: str, sub: str, sid: str) -> str:
     """A logout token (OpenID Connect Back-Channel Logout 1.0 §2.4), signed like the client's ID tokens."""
     key = keys.signing_key(db, key_dir=key_dir, alg=client.id_token_alg)
     now = int(utcnow().timestamp())
     payload = {
-        "iss": settings.issuer,
+        "iss": iss,
         "aud": client.client_id,
         "iat": now,
         "exp": now + LOGOUT_TOKEN_SECONDS,
@@ -187,9 +190,7 @@ def send_backchannel_logout(db: Session, payload: BackchannelLogoutDue, *, setti
     if client is None:
         return  # the application was removed: nobody left to tell
     uri = client.backchannel_logout_uri or payload.uri
-    token = logout_token(
-        db, settings=settings, key_dir=settings.key_dir, client=client, sub=payload.sub, sid=payload.sid
-    )
+    token = logout_token(db, key_dir=settings.key_dir, client=client, iss=payload.iss, sub=payload.sub, sid=payload.sid)
     request = urllib.request.Request(  # noqa: S310  (an http(s) URI the administrator registered)
         uri,
         data=urlencode({"logout_token": token}).encode(),
