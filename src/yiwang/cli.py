@@ -531,7 +531,9 @@ def oidc_client_create(
             frontchannel_logout_uri=frontchannel_logout_uri,
         )
         with runtime.db.unit_of_work() as db:
-            created = identity.create_client(db, actor=_cli_actor(), data=data)
+            created = identity.create_client(
+                db, actor=_cli_actor(), data=data, crypto_profile=runtime.settings.crypto_profile
+            )
     except ValidationError as exc:
         console.print(f"[red]{exc.errors(include_url=False)}[/]")
         raise typer.Exit(2) from exc

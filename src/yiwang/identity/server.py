@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from yiwang.config import Settings
 from yiwang.core import audit
-from yiwang.core.crypto import FieldCipher, new_secret_token, sha256_hex
+from yiwang.core.crypto import FieldCipher, new_secret_token, suite
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
 from yiwang.identity import claims, clients, keys, signins
@@ -41,9 +41,10 @@ from yiwang.identity.schemas import SCOPES
 _SYSTEM = Principal(user_id=None, username="system:identity", display_name="统一身份认证", kind="system")
 
 
-def token_hash(secret: str) -> str:
-    """The stored form of a code or token: the platform's digest, never the secret itself."""
-    return sha256_hex(secret.encode())
+def token_hash(secret: str, crypto_profile: str) -> str:
+    """The stored form of a code or token: the crypto profile's digest, never the secret itself. Codes
+    and tokens are short-lived, so a change of profile only ends the ones outstanding."""
+    return suite(crypto_profile).hexdigest(secret.encode())
 
 
 # ---- what Authlib sees -------------------------------------------------------------------------
@@ -238,8 +239,8 @@ class Provider(AuthorizationServer):
             family=previous.row.family if previous else secrets.token_hex(16),
             code_id=code.row.id if code else (previous.row.code_id if previous else None),
             session_id=code.row.session_id if code else (previous.row.session_id if previous else None),
-            access_hash=token_hash(token["access_token"]),
-            refresh_hash=token_hash(refresh) if refresh else None,
+            access_hash=token_hash(token["access_token"], settings.crypto_profile),
+            refresh_hash=token_hash(refresh, settings.crypto_profile) if refresh else None,
             scope=token["scope"],
             issued_at=now,
             access_expires_at=now + timedelta(seconds=token["expires_in"]),
@@ -266,7 +267,7 @@ class Provider(AuthorizationServer):
         return claims.end_user(self.ctx.db, self.ctx.cipher, user_id=user_id, sector=client.client_id)
 
     def find_token(self, secret: str, hint: str | None) -> TokenModel | None:
-        digest = token_hash(secret)
+        digest = token_hash(secret, self.ctx.settings.crypto_profile)
         kinds = [hint] if hint in ("access_token", "refresh_token") else ["access_token", "refresh_token"]
         for kind in kinds:
             column = IssuedToken.access_hash if kind == "access_token" else IssuedToken.refresh_hash
@@ -309,7 +310,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         client: OidcClient = request.client.row
         data = request.payload.data
         row = AuthorizationCode(
-            code_hash=token_hash(code),
+            code_hash=token_hash(code, ctx.settings.crypto_profile),
             client_pk=client.id,
             user_id=request.user.user_id,
             redirect_uri=request.payload.redirect_uri,
@@ -342,7 +343,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         db = self.server.ctx.db
         row = db.execute(
             select(AuthorizationCode).where(
-                AuthorizationCode.code_hash == token_hash(code), AuthorizationCode.client_pk == client.row.id
+                AuthorizationCode.code_hash == token_hash(code, self.server.ctx.settings.crypto_profile),
+                AuthorizationCode.client_pk == client.row.id,
             )
         ).scalar_one_or_none()
         if row is None:
