@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import page_login
-from tests.identity.conftest import authorize_params, code_from, get_code, pkce_pair, register
+from tests.identity.conftest import authorize_params, code_from, get_code, hidden_fields, pkce_pair, register
+from yiwang.demo.loader import DEMO_PASSWORD
 
 
 def _code(client, runtime, **fields):
@@ -41,6 +42,21 @@ def test_quotes_in_parameters_are_a_clear_error_too(client, runtime):
         assert response.status_code in (302, 400), (name, response.status_code)
         if response.status_code == 302:
             assert code_from(response.headers["location"])["error"]
+
+
+def test_a_long_state_survives_the_login_and_a_long_nonce_is_refused(client, anon, runtime):
+    created = register(runtime)
+    params = authorize_params(created, pkce_pair()[1]) | {"state": "s" * 1500}
+    page_login(client, "lisi")
+    assert get_code(client, params)["state"] == "s" * 1500
+    to_login = anon.get("/oidc/authorize", params=params, follow_redirects=False)
+    assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?")
+    login_page = anon.get(to_login.headers["location"], headers={"accept": "text/html"})
+    fields = hidden_fields(login_page.text) | {"username": "lisi", "password": DEMO_PASSWORD}
+    signed_in = anon.post("/login", data=fields, headers={"accept": "text/html"}, follow_redirects=False)
+    assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/oidc/authorize?")
+    too_long = client.get("/oidc/authorize", params=params | {"nonce": "n" * 256}, follow_redirects=False)
+    assert code_from(too_long.headers["location"])["error"] == "invalid_request"
 
 
 def test_an_unknown_scope_goes_back_as_invalid_scope(client, runtime):

@@ -21,7 +21,7 @@ class ConsentForm(FormModel):
     client_id: str = Field(max_length=64, title="应用标识")
     redirect_uri: str = Field(max_length=500, title="回调地址")
     scope: str = Field(max_length=500, title="授权范围")
-    state: str | None = Field(None, max_length=500, title="状态值")
+    state: str | None = Field(None, max_length=4000, title="状态值")
     nonce: str | None = Field(None, max_length=255, title="随机数")
     code_challenge: str | None = Field(None, max_length=128, title="授权码质询")
     code_challenge_method: str | None = Field(None, max_length=10, title="授权码质询方法")
@@ -35,7 +35,7 @@ class LogoutForm(FormModel):
 
     id_token_hint: str | None = Field(None, max_length=8000, title="身份令牌")
     post_logout_redirect_uri: str | None = Field(None, max_length=500, title="退出后返回地址")
-    state: str | None = Field(None, max_length=500, title="状态值")
+    state: str | None = Field(None, max_length=4000, title="状态值")
     client_id: str | None = Field(None, max_length=64, title="应用标识")
 
 

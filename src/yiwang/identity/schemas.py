@@ -22,6 +22,8 @@ SigningAlg = Literal["RS256", "ES256"]
 
 
 def _check_uri(value: str) -> str:
+    if len(value) > 500:
+        raise ValueError("地址不能超过500个字符")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
         raise ValueError("地址须为不含 # 片段的 http(s) 绝对地址")

@@ -38,6 +38,7 @@ from yiwang.identity import claims, clients, keys, signins
 from yiwang.identity.models import AuthorizationCode, IssuedToken, OidcClient
 from yiwang.identity.schemas import SCOPES
 
+NONCE_MAX = 255  # identity_code.nonce
 _SYSTEM = Principal(user_id=None, username="system:identity", display_name="统一身份认证", kind="system")
 
 
@@ -396,6 +397,12 @@ class IdToken(OpenIDCode):
         super().__init__(require_nonce=False)
         self.ctx = ctx
         self._key: keys.SigningPrivateKey | None = None
+
+    def validate_openid_authorization_request(self, grant: CodeGrant, redirect_uri: str) -> None:
+        nonce = grant.request.payload.data.get("nonce") or ""
+        if len(nonce) > NONCE_MAX:
+            raise InvalidRequestError(f"The nonce may be at most {NONCE_MAX} characters.", redirect_uri=redirect_uri)
+        super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce: str, request: HttpRequest) -> bool:
         return False  # codes are bound to their nonce; the relying party checks it in the ID token
