@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("post_logout_redirect_uris", sa.Text(), nullable=False),
         sa.Column("scopes", sa.Text(), nullable=False),
         sa.Column("id_token_alg", sa.String(length=10), nullable=False),
+        sa.Column("subject_key_version", sa.Integer(), nullable=False),
         sa.Column("first_party", sa.Boolean(), nullable=False),
         sa.Column("may_introspect", sa.Boolean(), nullable=False),
         sa.Column("backchannel_logout_uri", sa.String(length=500), nullable=True),

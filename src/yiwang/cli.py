@@ -19,11 +19,7 @@ apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
 events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
-oidc_app = typer.Typer(help="统一身份认证 OpenID Connect：接入应用与签名密钥", no_args_is_help=True)
-oidc_client_app = typer.Typer(help="接入应用（OpenID Connect 客户端）", no_args_is_help=True)
-oidc_keys_app = typer.Typer(help="ID 令牌签名密钥", no_args_is_help=True)
-oidc_app.add_typer(oidc_client_app, name="client")
-oidc_app.add_typer(oidc_keys_app, name="keys")
+keys_app = typer.Typer(help="密钥管理：密钥环状态、轮换、重新加密与切换密码配置", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -32,7 +28,7 @@ for sub, name in (
     (client_app, "client"),
     (audit_app, "audit"),
     (events_app, "events"),
-    (oidc_app, "oidc"),
+    (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
 
@@ -40,19 +36,22 @@ console = Console()
 CLI_ACTOR_NAME = "system:cli"
 
 
-def _runtime(prepare: bool = True):
+def _runtime(prepare: bool = True, *, allow_profile_mismatch: bool = False, keys: bool = True):
     from yiwang import bootstrap
+    from yiwang.core.crypto import MasterKeyError, ProfileMismatch
     from yiwang.core.runtime import Runtime
 
     settings = get_settings()
-    bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
-    runtime = Runtime.build(settings)
-    if prepare:
-        try:
-            bootstrap.prepare(runtime)
-        except bootstrap.DemoDataWithoutDemoMode as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from exc
+    try:
+        bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
+        runtime = Runtime.build(settings)
+        if prepare:
+            bootstrap.prepare(runtime, allow_profile_mismatch=allow_profile_mismatch)
+        elif keys:  # only reads: whatever the setting says, the recorded keys are the ones to check with
+            bootstrap.open_keyring(runtime, allow_mismatch=True)
+    except (bootstrap.DemoDataWithoutDemoMode, ProfileMismatch, MasterKeyError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     return runtime
 
 
@@ -158,8 +157,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "
     """Apply database migrations up to REVISION (default: every domain's head)."""
     from yiwang.core.migrate import upgrade
 
-    runtime = _runtime(prepare=False)
-    upgrade(runtime.db.engine, revision, cipher=runtime.cipher)
+    runtime = _runtime(prepare=False, keys=False)
+    upgrade(runtime.db.engine, revision, master_key=runtime.keyring.master_key)
     console.print(f"[green]数据库已升级到 {revision}[/]")
 
 
@@ -314,7 +313,7 @@ def audit_verify() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        result = audit.verify(db, runtime.signing_key.public_key())
+        result = audit.verify(db, runtime.keyring)
     if result.ok:
         console.print(
             f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过"
@@ -332,7 +331,7 @@ def audit_sign() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        signature = audit.sign_head(db, runtime.signing_key)
+        signature = audit.sign_head(db, runtime.keyring)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
 
 
@@ -494,94 +493,184 @@ def sensing_mqtt_acl(
         typer.echo(sensing_service.broker_acl(db, bridge_username=bridge_user), nl=False)
 
 
-@oidc_client_app.command("create")
-def oidc_client_create(
-    name: Annotated[str, typer.Option(help="应用名称")],
-    redirect_uri: Annotated[list[str], typer.Option(help="回调地址（逐字匹配），可重复")],
-    public: Annotated[bool, typer.Option("--public", help="公开客户端：无密钥，须用 PKCE S256")] = False,
-    scope: Annotated[list[str] | None, typer.Option(help="授权范围，可重复；默认 openid profile")] = None,
-    client_id: Annotated[str | None, typer.Option(help="客户端标识，默认自动生成")] = None,
-    department: Annotated[str | None, typer.Option(help="所属部门代码")] = None,
-    post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(help="退出后返回地址，可重复")] = None,
-    backchannel_logout_uri: Annotated[str | None, typer.Option(help="后端登出地址")] = None,
-    frontchannel_logout_uri: Annotated[str | None, typer.Option(help="前端登出地址")] = None,
-    id_token_alg: Annotated[str, typer.Option(help="RS256 或 ES256")] = "RS256",  # noqa: S107
-    first_party: Annotated[bool, typer.Option("--first-party", help="市属工作人员应用：工作人员不再询问同意")] = False,
-) -> None:
-    """Register an OpenID Connect client; prints client_id and (confidential clients) the secret once."""
-    from pydantic import ValidationError
+# ---- keys --------------------------------------------------------------------------------------------
 
-    from yiwang.core.errors import AppError
-    from yiwang.identity import service as identity
-    from yiwang.identity.schemas import ClientCreate
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    )
+
+
+def _reencrypt_with_bar(runtime, run):
+    """Run a re-encryption with one progress bar per table, sized by what is left."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    tables = bootstrap.sealed_tables()
+    left = {p.table: p.left for p in keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=tables)}
+    with _progress() as bar:
+        tasks = {name: bar.add_task(name, total=max(count, 1)) for name, count in left.items()}
+        return run(tables, lambda table, count: bar.advance(tasks[table], count))
+
+
+def _print_left(left) -> None:
+    remaining = sum(p.left for p in left)
+    for p in left:
+        console.print(f"  {p.table}: 共 {p.total} 行，剩余 {p.left} 行")
+    console.print(
+        "[green]全部数据已在当前密钥下[/]" if not remaining else f"[yellow]尚余 {remaining} 行，请再次运行[/]"
+    )
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """The profile, every key version of every purpose, and what is left to re-encrypt."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    runtime = _runtime(prepare=False)
+    table = Table("用途", "版本", "算法", "创建时间", "状态")
+    for key in keyadmin.key_status(runtime.keyring):
+        state = "当前" if key.current else ("已退役（仅解密/验签）" if key.retired else "保留（解密/验签）")
+        table.add_row(key.purpose, str(key.version), key.algorithm, key.created, state)
+    console.print(
+        f"密码配置：[bold]{runtime.keyring.profile.value}[/]（YIWANG_CRYPTO_PROFILE={runtime.settings.crypto_profile}）"
+    )
+    console.print(table)
+    console.print("待重新加密：")
+    _print_left(keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=bootstrap.sealed_tables()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit，或证照用途")],
+) -> None:
+    """Add a new current version of a purpose's key: new data uses it at once."""
+    from yiwang.core import keyadmin
 
     runtime = _runtime()
-    try:
-        data = ClientCreate(
-            client_id=client_id,
-            name=name,
-            redirect_uris=redirect_uri,
-            post_logout_redirect_uris=post_logout_redirect_uri or [],
-            public=public,
-            scopes=scope or ["openid", "profile"],
-            department_code=department,
-            id_token_alg=id_token_alg,
-            first_party=first_party,
-            backchannel_logout_uri=backchannel_logout_uri,
-            frontchannel_logout_uri=frontchannel_logout_uri,
-        )
-        with runtime.db.unit_of_work() as db:
-            created = identity.create_client(
-                db, actor=_cli_actor(), data=data, crypto_profile=runtime.settings.crypto_profile
-            )
-    except ValidationError as exc:
-        console.print(f"[red]{exc.errors(include_url=False)}[/]")
-        raise typer.Exit(2) from exc
-    except AppError as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from exc
-    print(f"client_id={created.client.client_id}")
-    if created.client_secret:
-        print(f"client_secret={created.client_secret}")
-        print("# 密钥只显示这一次；平台只保存其摘要", file=sys.stderr)
-    print(f"issuer={runtime.settings.issuer}", file=sys.stderr)
-
-
-@oidc_keys_app.command("rotate")
-def oidc_keys_rotate(
-    alg: Annotated[list[str] | None, typer.Option(help="只轮换该算法（RS256、ES256），可重复；默认全部")] = None,
-) -> None:
-    """New ID-token signing keys; the old ones stay in the JWKS until their last ID token has expired."""
-    from datetime import timedelta
-
-    from yiwang.identity import service as identity
-
-    runtime = _runtime()
-    settings = runtime.settings
-    keep_for = timedelta(minutes=settings.oidc_id_token_minutes + 5)
-    algs = tuple(alg) if alg else ("RS256", "ES256")
-    unknown = [a for a in algs if a not in ("RS256", "ES256")]
-    if unknown:
-        console.print(f"[red]不支持的算法：{' '.join(unknown)}[/]")
-        raise typer.Exit(2)
     with runtime.db.unit_of_work() as db:
-        made = identity.rotate(db, actor=_cli_actor(), key_dir=settings.key_dir, keep_for=keep_for, algs=algs)
-    for key in made:
-        print(f"{key.alg} kid={key.kid}")
-    print(f"# 旧密钥在 JWKS 中保留 {int(keep_for.total_seconds() // 60)} 分钟", file=sys.stderr)
+        version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
+    console.print(f"[green]{purpose} 的新密钥版本 v{version} 已启用[/]；旧版本保留用于解密和验签")
+    if purpose in ("field", "lookup"):
+        console.print("运行 `yiwang keys reencrypt` 把已存数据改用新密钥")
 
 
-@oidc_keys_app.command("list")
-def oidc_keys_list() -> None:
-    """Signing keys: active, retired, and when each leaves the JWKS."""
-    from yiwang.identity import service as identity
+@keys_app.command("reencrypt")
+def keys_reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, help="每批行数（每批一个事务）")] = 500,
+    pause: Annotated[float, typer.Option(min=0, help="批间暂停秒数，给在线业务让出写入")] = 0.0,
+) -> None:
+    """Rewrite stored fields and lookup hashes under the current keys; resumable, safe while serving."""
+    from yiwang.core import keyadmin
 
     runtime = _runtime()
-    with runtime.db.read_only() as db:
-        keys = identity.list_keys(db)
-    table = Table("kid", "alg", "created", "retired", "leaves JWKS")
-    for key in keys:
+
+    def run(tables, advanced):
+        return keyadmin.reencrypt(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            batch_size=batch_size,
+            pause_seconds=pause,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(f"读取 {result.rows_read} 行，用时 {result.seconds:.1f} 秒")
+    _print_left(result.left)
+
+
+@keys_app.command("switch-profile")
+def keys_switch_profile(
+    profile: Annotated[str, typer.Argument(help="目标密码配置：gm 或 intl")],
+    batch_size: Annotated[int, typer.Option(min=1, help="重新加密每批行数")] = 500,
+) -> None:
+    """Switch a live installation to another crypto profile: new keys, audit chain continued, data re-encrypted."""
+    from yiwang.core import keyadmin
+    from yiwang.core.crypto import Profile
+
+    target = Profile(profile)
+    runtime = _runtime(allow_profile_mismatch=True)
+
+    def run(tables, advanced):
+        return keyadmin.switch_profile(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            target=target,
+            batch_size=batch_size,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(
+        f"[green]密码配置 {result.previous} → {result.profile}[/]，用时 {result.seconds:.1f} 秒；"
+        f"重新加密读取 {result.reencrypted.rows_read} 行"
+    )
+    _print_left(result.reencrypted.left)
+    console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
+
+
+certs_app = typer.Typer(help="电子证照：印章密钥与透明日志", no_args_is_help=True)
+app.add_typer(certs_app, name="certs")
+
+
+@certs_app.command("rotate-seal")
+def certs_rotate_seal(department: Annotated[str, typer.Option(help="颁证部门代码，如 GAJ")]) -> None:
+    """Retire a department's seal key and start its next version (in the log's current profile);
+    certificates it sealed keep verifying, and it stays published until the last of them expires."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        key = certs_service.rotate_seal_key(
+            db, actor=_cli_actor(), signing=runtime.certificate_signing, department_code=department.upper()
+        )
+    console.print(f"[green]已启用[/] {key.name}（第 {key.version} 版，{key.algorithm}，密钥 ID {key.key_id}）")
+
+
+@certs_app.command("keys")
+def certs_keys() -> None:
+    """List the published seal keys: department, version, algorithm, key id, validity."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        keys = certs_service.issuer_public_keys(db)
+    table = Table("部门", "版本", "算法", "密钥 ID", "名称", "启用", "停用", "公开至")
+    for k in keys:
+        retired = f"{k.not_after:%Y-%m-%d}" if k.not_after else "使用中"
+        until = "长期" if k.retired and k.signatures_valid_until is None else str(k.signatures_valid_until or "")
         table.add_row(
-            key.kid, key.alg, f"{key.created_at:%Y-%m-%d %H:%M}", f"{key.retired_at or '—'}", f"{key.drop_after or '—'}"
+            k.department, str(k.version), k.algorithm, k.key_id, k.name, f"{k.not_before:%Y-%m-%d}", retired, until
         )
     console.print(table)
+
+
+@certs_app.command("logs")
+def certs_logs() -> None:
+    """List the transparency logs: origin, algorithms, state, size, verifier key."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        found = certs_service.transparency_logs(db, signing=runtime.certificate_signing)
+    for log in found:
+        state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
+        console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
+        console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")
+
+
+def _mount_oidc() -> None:
+    from yiwang.identity.commands import commands
+
+    app.add_typer(commands(_runtime, _cli_actor), name="oidc")
+
+
+_mount_oidc()

@@ -46,9 +46,7 @@ def register(runtime, **fields) -> ClientCreated:
     """Register a client straight through the service, as the administrator."""
     values = {"name": "测试应用", "redirect_uris": ["http://127.0.0.1:9/cb"]} | fields
     with runtime.db.unit_of_work() as db:
-        return identity.create_client(
-            db, actor=ADMIN, data=ClientCreate(**values), crypto_profile=runtime.settings.crypto_profile
-        )
+        return identity.create_client(db, actor=ADMIN, data=ClientCreate(**values))
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -7,7 +7,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError
-from yiwang.core.runtime import SettingsDep
 from yiwang.core.security import Principal, require
 from yiwang.identity import clients, keys
 from yiwang.identity import permissions as perm
@@ -40,7 +39,6 @@ def clients_page(request: Request, db: DbSession, _: Reader) -> HTMLResponse:
 def create_client(
     request: Request,
     db: DbSession,
-    settings: SettingsDep,
     actor: Writer,
     _csrf: CsrfChecked,
     form: Annotated[Submission[ClientForm], Depends(ClientForm.submitted)],
@@ -50,7 +48,7 @@ def create_client(
     error = None
     if data is not None:
         try:
-            created = clients.create_client(db, actor=actor, data=data, crypto_profile=settings.crypto_profile)
+            created = clients.create_client(db, actor=actor, data=data)
             return render(request, "identity/client_secret.html", {"created": created})
         except AppError as exc:
             db.rollback()
@@ -88,12 +86,10 @@ def update_client(
 
 
 @router.post("/clients/{client}/secret", response_class=HTMLResponse)
-def rotate_secret(
-    request: Request, db: DbSession, settings: SettingsDep, client: str, actor: Writer, _csrf: CsrfChecked
-) -> HTMLResponse:
+def rotate_secret(request: Request, db: DbSession, client: str, actor: Writer, _csrf: CsrfChecked) -> HTMLResponse:
     """A new secret, shown once; the old one stops working at once."""
     return render(
         request,
         "identity/client_secret.html",
-        {"created": clients.rotate_secret(db, actor=actor, client_id=client, crypto_profile=settings.crypto_profile)},
+        {"created": clients.rotate_secret(db, actor=actor, client_id=client)},
     )

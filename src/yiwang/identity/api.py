@@ -145,12 +145,11 @@ def list_clients(db: DbSession, _: Annotated[Principal, Depends(require(perm.CLI
 @router.post("/clients", response_model=ClientCreated, status_code=201)
 def create_client(
     db: DbSession,
-    settings: SettingsDep,
     data: ClientCreate,
     actor: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))],
 ) -> ClientCreated:
     """Register a relying party; a confidential client's secret is in this answer and nowhere else."""
-    return clients.create_client(db, actor=actor, data=data, crypto_profile=settings.crypto_profile)
+    return clients.create_client(db, actor=actor, data=data)
 
 
 @router.get("/clients/{client}", response_model=ClientRead)
@@ -172,12 +171,11 @@ def update_client(
 @router.post("/clients/{client}/secret", response_model=ClientCreated)
 def rotate_client_secret(
     db: DbSession,
-    settings: SettingsDep,
     client: str,
     actor: Annotated[Principal, Depends(require(perm.CLIENT_WRITE))],
 ) -> ClientCreated:
     """A new secret for a confidential client (shown once); the old one stops working."""
-    return clients.rotate_secret(db, actor=actor, client_id=client, crypto_profile=settings.crypto_profile)
+    return clients.rotate_secret(db, actor=actor, client_id=client)
 
 
 @router.get("/keys", response_model=list[SigningKeyRead])

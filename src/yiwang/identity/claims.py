@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from yiwang.core.crypto import FieldCipher
+from yiwang.core.crypto import PSEUDONYM, FieldCipher
 from yiwang.core.errors import NotFound
 from yiwang.core.security import Principal
 from yiwang.org import service as org
@@ -35,14 +35,16 @@ class EndUser:
         return self.account.id
 
 
-def subject(cipher: FieldCipher, *, sector: str, account: AccountBrief) -> str:
-    """Public for staff (the user code), pairwise per sector for citizens and enterprises."""
+def subject(cipher: FieldCipher, *, sector: str, key_version: int, account: AccountBrief) -> str:
+    """Public for staff (the user code), pairwise per sector for citizens and enterprises: the keyed
+    hash (HMAC-SHA-256 or HMAC-SM3) of the sector and account under the client's pseudonym key version."""
     if account.kind == "staff":
         return account.username
-    return cipher.pseudonym(f"{sector}\x00{account.id}", namespace=SUBJECT_NAMESPACE)
+    key = cipher.keys.get(PSEUDONYM, key_version)
+    return key.mac(f"{SUBJECT_NAMESPACE}\x00{sector}\x00{account.id}".encode()).hex()[:24]
 
 
-def end_user(db: Session, cipher: FieldCipher, *, user_id: int, sector: str) -> EndUser | None:
+def end_user(db: Session, cipher: FieldCipher, *, user_id: int, sector: str, key_version: int) -> EndUser | None:
     """The account as an application sees it; None when it no longer exists or was disabled."""
     try:
         account = org.get_account(db, user_id=user_id)
@@ -50,7 +52,7 @@ def end_user(db: Session, cipher: FieldCipher, *, user_id: int, sector: str) -> 
         return None
     if not account.active:
         return None
-    return EndUser(account=account, sub=subject(cipher, sector=sector, account=account))
+    return EndUser(account=account, sub=subject(cipher, sector=sector, key_version=key_version, account=account))
 
 
 def id_token_claims(user: EndUser, scope: str) -> dict[str, Any]:

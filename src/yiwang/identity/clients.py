@@ -1,6 +1,7 @@
 """Relying parties (接入应用): registered, changed, disabled and given new secrets by the administrator.
 
-A confidential client's secret is shown once and stored only as its hash; a disabled client can
+A confidential client's secret is shown once and stored only as its digest (the platform's token
+MAC, `core.crypto.token_digest`, so the crypto profile and key rotation apply to it); a disabled client can
 neither start a sign-in nor use the token endpoint."""
 
 import hmac
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
-from yiwang.core.crypto import new_secret_token, suite, suite_for_hash
+from yiwang.core.crypto import PSEUDONYM, cipher_for, new_secret_token, token_digest, token_digests
 from yiwang.core.errors import Conflict, NotFound
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
@@ -19,22 +20,10 @@ from yiwang.identity.schemas import ClientCreate, ClientCreated, ClientRead, Cli
 from yiwang.org import service as org
 
 
-def secret_hash(secret: str, *, crypto_profile: str) -> str:
-    """The stored form of a client secret: the profile's digest (the secret is high-entropy, so a plain
-    digest is enough), prefixed with the algorithm's name so it stays checkable if the profile changes."""
-    chosen = suite(crypto_profile)
-    return f"{chosen.hash_name}:{chosen.hexdigest(secret.encode())}"
-
-
-def secret_matches(row: OidcClient, secret: str) -> bool:
-    algorithm, _, digest = (row.secret_hash or "").partition(":")
-    if not digest:
-        return False
-    try:
-        expected = suite_for_hash(algorithm).hexdigest(secret.encode())
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest, expected)
+def secret_matches(db: Session, row: OidcClient, secret: str) -> bool:
+    """Whether a presented secret is the client's: its digest under any live token key matches."""
+    stored = row.secret_hash or ""
+    return bool(stored) and any(hmac.compare_digest(stored, digest) for digest in token_digests(db, secret))
 
 
 def _lines(text: str) -> list[str]:
@@ -74,7 +63,7 @@ def _row(db: Session, client_id: str) -> OidcClient:
     return row
 
 
-def create_client(db: Session, *, actor: Principal, data: ClientCreate, crypto_profile: str) -> ClientCreated:
+def create_client(db: Session, *, actor: Principal, data: ClientCreate) -> ClientCreated:
     """Register a client; a confidential one gets a secret, returned here and never again."""
     client_id = data.client_id or f"app-{secrets.token_hex(6)}"
     if find_row(db, client_id) is not None:
@@ -87,11 +76,12 @@ def create_client(db: Session, *, actor: Principal, data: ClientCreate, crypto_p
         name=data.name,
         department_id=department_id,
         public=data.public,
-        secret_hash=secret_hash(secret, crypto_profile=crypto_profile) if secret else None,
+        secret_hash=token_digest(db, secret) if secret else None,
         redirect_uris="\n".join(data.redirect_uris),
         post_logout_redirect_uris="\n".join(data.post_logout_redirect_uris),
         scopes=" ".join(data.scopes),
         id_token_alg=data.id_token_alg,
+        subject_key_version=cipher_for(db).keys.current(PSEUDONYM).version,
         first_party=data.first_party,
         may_introspect=data.may_introspect and not data.public,
         backchannel_logout_uri=data.backchannel_logout_uri,
@@ -144,13 +134,13 @@ def update_client(db: Session, *, actor: Principal, client_id: str, data: Client
     return read(db, row)
 
 
-def rotate_secret(db: Session, *, actor: Principal, client_id: str, crypto_profile: str) -> ClientCreated:
+def rotate_secret(db: Session, *, actor: Principal, client_id: str) -> ClientCreated:
     """A new secret for a confidential client; the old one stops working at once."""
     row = _row(db, client_id)
     if row.public:
         raise Conflict("公开客户端没有密钥", code="public_client")
     secret = new_secret_token("ywc")
-    row.secret_hash, row.updated_at = secret_hash(secret, crypto_profile=crypto_profile), utcnow()
+    row.secret_hash, row.updated_at = token_digest(db, secret), utcnow()
     db.flush()
     audit.record(
         db, actor=actor, action="identity.client.secret_rotate", target_type="oidc_client", target_id=client_id

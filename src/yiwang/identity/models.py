@@ -26,6 +26,9 @@ class OidcClient(Base):
     post_logout_redirect_uris: Mapped[str] = mapped_column(Text, default="")
     scopes: Mapped[str] = mapped_column(Text)  # space-separated scopes the client may ask for
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    # The pseudonym key version its citizens' pairwise subjects are made with: fixed at registration,
+    # so a key rotation or a crypto profile switch never changes the subjects an application knows.
+    subject_key_version: Mapped[int] = mapped_column(Integer, default=1)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     may_introspect: Mapped[bool] = mapped_column(Boolean, default=False)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from yiwang.config import Settings
 from yiwang.core import audit
-from yiwang.core.crypto import FieldCipher, new_secret_token, suite
+from yiwang.core.crypto import FieldCipher, new_secret_token, token_digest, token_digests
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
 from yiwang.identity import claims, clients, keys, signins
@@ -42,18 +42,12 @@ NONCE_MAX = 255  # identity_code.nonce
 _SYSTEM = Principal(user_id=None, username="system:identity", display_name="统一身份认证", kind="system")
 
 
-def token_hash(secret: str, crypto_profile: str) -> str:
-    """The stored form of a code or token: the crypto profile's digest, never the secret itself. Codes
-    and tokens are short-lived, so a change of profile only ends the ones outstanding."""
-    return suite(crypto_profile).hexdigest(secret.encode())
-
-
 # ---- what Authlib sees -------------------------------------------------------------------------
 
 
 class ClientModel(ClientMixin):
-    def __init__(self, row: OidcClient) -> None:
-        self.row = row
+    def __init__(self, row: OidcClient, db: Session) -> None:
+        self.row, self.db = row, db
         self.client_id = row.client_id
         self.id_token_signed_response_alg = row.id_token_alg
         self.client_metadata = {"post_logout_redirect_uris": row.post_logout_redirect_uris.split()}
@@ -75,7 +69,7 @@ class ClientModel(ClientMixin):
         return redirect_uri in self.row.redirect_uris.splitlines()
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return clients.secret_matches(self.row, client_secret)
+        return clients.secret_matches(self.db, self.row, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if not self.row.active and endpoint != "token":  # at the token endpoint: unauthorized_client
@@ -206,7 +200,7 @@ class Provider(AuthorizationServer):
     def query_client(self, client_id: str) -> ClientModel | None:
         if client_id not in self.ctx.clients:
             row = clients.find_row(self.ctx.db, client_id)
-            self.ctx.clients[client_id] = ClientModel(row) if row is not None else None
+            self.ctx.clients[client_id] = ClientModel(row, self.ctx.db) if row is not None else None
         return self.ctx.clients[client_id]
 
     def _generate_token(
@@ -240,8 +234,8 @@ class Provider(AuthorizationServer):
             family=previous.row.family if previous else secrets.token_hex(16),
             code_id=code.row.id if code else (previous.row.code_id if previous else None),
             session_id=code.row.session_id if code else (previous.row.session_id if previous else None),
-            access_hash=token_hash(token["access_token"], settings.crypto_profile),
-            refresh_hash=token_hash(refresh, settings.crypto_profile) if refresh else None,
+            access_hash=token_digest(self.ctx.db, token["access_token"]),
+            refresh_hash=token_digest(self.ctx.db, refresh) if refresh else None,
             scope=token["scope"],
             issued_at=now,
             access_expires_at=now + timedelta(seconds=token["expires_in"]),
@@ -265,17 +259,23 @@ class Provider(AuthorizationServer):
 
     # helpers the grants share
     def end_user(self, user_id: int, client: OidcClient) -> claims.EndUser | None:
-        return claims.end_user(self.ctx.db, self.ctx.cipher, user_id=user_id, sector=client.client_id)
+        return claims.end_user(
+            self.ctx.db,
+            self.ctx.cipher,
+            user_id=user_id,
+            sector=client.client_id,
+            key_version=client.subject_key_version,
+        )
 
     def find_token(self, secret: str, hint: str | None) -> TokenModel | None:
-        digest = token_hash(secret, self.ctx.settings.crypto_profile)
+        digests = token_digests(self.ctx.db, secret)
         kinds = [hint] if hint in ("access_token", "refresh_token") else ["access_token", "refresh_token"]
         for kind in kinds:
             column = IssuedToken.access_hash if kind == "access_token" else IssuedToken.refresh_hash
             found = self.ctx.db.execute(
                 select(IssuedToken, OidcClient)
                 .join(OidcClient, OidcClient.id == IssuedToken.client_pk)
-                .where(column == digest)
+                .where(column.in_(digests))
             ).one_or_none()
             if found is not None:
                 return TokenModel(found[0], found[1], kind)
@@ -311,7 +311,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         client: OidcClient = request.client.row
         data = request.payload.data
         row = AuthorizationCode(
-            code_hash=token_hash(code, ctx.settings.crypto_profile),
+            code_hash=token_digest(ctx.db, code),
             client_pk=client.id,
             user_id=request.user.user_id,
             redirect_uri=request.payload.redirect_uri,
@@ -344,7 +344,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         db = self.server.ctx.db
         row = db.execute(
             select(AuthorizationCode).where(
-                AuthorizationCode.code_hash == token_hash(code, self.server.ctx.settings.crypto_profile),
+                AuthorizationCode.code_hash.in_(token_digests(db, code)),
                 AuthorizationCode.client_pk == client.row.id,
             )
         ).scalar_one_or_none()
@@ -534,7 +534,7 @@ def access_token_owner(ctx: Context, secret: str) -> tuple[TokenModel, claims.En
     token = Provider(ctx).find_token(secret, "access_token")
     if token is None or token.is_expired() or token.is_revoked() or not token.client.active:
         return None
-    user = claims.end_user(ctx.db, ctx.cipher, user_id=token.row.user_id, sector=token.client.client_id)
+    user = Provider(ctx).end_user(token.row.user_id, token.client)
     return (token, user) if user is not None else None
 
 

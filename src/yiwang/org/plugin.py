@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import admin_pages, api, jobs, pages
+from yiwang.org import accounts, admin_pages, api, jobs, pages
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
@@ -23,4 +24,14 @@ def plugin() -> DomainPlugin:
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
         ],
         jobs=jobs.jobs,
+        sealed=[
+            SealedTable(
+                "org_user",
+                "id",
+                (
+                    SealedColumn("id_number_enc", accounts.ID_NUMBER_CONTEXT, "id_number_hash"),
+                    SealedColumn("phone_enc", accounts.PHONE_CONTEXT, "phone_hash"),
+                ),
+            )
+        ],
     )
