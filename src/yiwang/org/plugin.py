@@ -5,7 +5,17 @@ from pathlib import Path
 from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import accounts, admin_pages, api, mfa, pages, second_factor_api, second_factor_pages, security_pages
+from yiwang.org import (
+    accounts,
+    admin_pages,
+    api,
+    jobs,
+    mfa,
+    pages,
+    second_factor_api,
+    second_factor_pages,
+    security_pages,
+)
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
@@ -32,6 +42,7 @@ def plugin() -> DomainPlugin:
             Entry("admin", "行政区划", "/admin/divisions", "镇（街道）与村（社区）", p.DIVISION_READ, 40),
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
         ],
+        jobs=jobs.jobs,
         sealed=[
             SealedTable(
                 "org_user",

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yiwang.core.events import EventPayload
 from yiwang.core.identifiers import CreditCode, IdNumber, Mobile
 from yiwang.core.inputs import StrictInput
 
@@ -192,3 +193,26 @@ class ApiKeyCreated(BaseModel):
     api_key: str
     expires_at: datetime
     scope: str = Field("", description="空：账号自身的全部权限；否则为空格分隔的权限")
+
+
+class SessionRead(BaseModel):
+    """A yiwang browser session as its holder sees it (登录设备)."""
+
+    id: int
+    user_id: int
+    device: str = Field(description="浏览器与操作系统，取自 User-Agent")
+    ip: str | None
+    created_at: datetime = Field(description="登录时间")
+    last_used_at: datetime | None
+    expires_at: datetime
+    live: bool
+
+
+class SessionEnded(EventPayload):
+    """A yiwang browser session ended: logout, ended from the sessions list, timed out, or revoked."""
+
+    event_name = "org.session_ended"
+
+    session_id: int
+    user_id: int
+    reason: str
