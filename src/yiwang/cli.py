@@ -19,6 +19,7 @@ apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
 events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
+keys_app = typer.Typer(help="密钥管理：密钥环状态、轮换、重新加密与切换密码配置", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -27,6 +28,7 @@ for sub, name in (
     (client_app, "client"),
     (audit_app, "audit"),
     (events_app, "events"),
+    (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
 
@@ -34,19 +36,22 @@ console = Console()
 CLI_ACTOR_NAME = "system:cli"
 
 
-def _runtime(prepare: bool = True):
+def _runtime(prepare: bool = True, *, allow_profile_mismatch: bool = False, keys: bool = True):
     from yiwang import bootstrap
+    from yiwang.core.crypto import MasterKeyError, ProfileMismatch
     from yiwang.core.runtime import Runtime
 
     settings = get_settings()
-    bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
-    runtime = Runtime.build(settings)
-    if prepare:
-        try:
-            bootstrap.prepare(runtime)
-        except bootstrap.DemoDataWithoutDemoMode as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from exc
+    try:
+        bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
+        runtime = Runtime.build(settings)
+        if prepare:
+            bootstrap.prepare(runtime, allow_profile_mismatch=allow_profile_mismatch)
+        elif keys:  # only reads: whatever the setting says, the recorded keys are the ones to check with
+            bootstrap.open_keyring(runtime, allow_mismatch=True)
+    except (bootstrap.DemoDataWithoutDemoMode, ProfileMismatch, MasterKeyError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     return runtime
 
 
@@ -152,8 +157,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "
     """Apply database migrations up to REVISION (default: every domain's head)."""
     from yiwang.core.migrate import upgrade
 
-    runtime = _runtime(prepare=False)
-    upgrade(runtime.db.engine, revision, cipher=runtime.cipher)
+    runtime = _runtime(prepare=False, keys=False)
+    upgrade(runtime.db.engine, revision, master_key=runtime.keyring.master_key)
     console.print(f"[green]数据库已升级到 {revision}[/]")
 
 
@@ -308,7 +313,7 @@ def audit_verify() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        result = audit.verify(db, runtime.signing_key.public_key())
+        result = audit.verify(db, runtime.keyring)
     if result.ok:
         console.print(
             f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过"
@@ -326,7 +331,7 @@ def audit_sign() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        signature = audit.sign_head(db, runtime.signing_key)
+        signature = audit.sign_head(db, runtime.keyring)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
 
 
@@ -486,6 +491,138 @@ def sensing_mqtt_acl(
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
         typer.echo(sensing_service.broker_acl(db, bridge_username=bridge_user), nl=False)
+
+
+# ---- keys --------------------------------------------------------------------------------------------
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    )
+
+
+def _reencrypt_with_bar(runtime, run):
+    """Run a re-encryption with one progress bar per table, sized by what is left."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    tables = bootstrap.sealed_tables()
+    left = {p.table: p.left for p in keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=tables)}
+    with _progress() as bar:
+        tasks = {name: bar.add_task(name, total=max(count, 1)) for name, count in left.items()}
+        return run(tables, lambda table, count: bar.advance(tasks[table], count))
+
+
+def _print_left(left) -> None:
+    remaining = sum(p.left for p in left)
+    for p in left:
+        console.print(f"  {p.table}: 共 {p.total} 行，剩余 {p.left} 行")
+    console.print(
+        "[green]全部数据已在当前密钥下[/]" if not remaining else f"[yellow]尚余 {remaining} 行，请再次运行[/]"
+    )
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """The profile, every key version of every purpose, and what is left to re-encrypt."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    runtime = _runtime(prepare=False)
+    table = Table("用途", "版本", "算法", "创建时间", "状态")
+    for key in keyadmin.key_status(runtime.keyring):
+        state = "当前" if key.current else ("已退役（仅解密/验签）" if key.retired else "保留（解密/验签）")
+        table.add_row(key.purpose, str(key.version), key.algorithm, key.created, state)
+    console.print(
+        f"密码配置：[bold]{runtime.keyring.profile.value}[/]（YIWANG_CRYPTO_PROFILE={runtime.settings.crypto_profile}）"
+    )
+    console.print(table)
+    console.print("待重新加密：")
+    _print_left(keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=bootstrap.sealed_tables()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | seal（证照印章）")],
+    department: Annotated[str | None, typer.Option(help="seal：颁证部门代码，如 GAJ")] = None,
+) -> None:
+    """Add a new current version of a purpose's key: new data uses it at once. `seal --department
+    CODE` rotates a department's certificate seal key (the same as `yiwang certs rotate-seal`)."""
+    from yiwang.core import keyadmin
+
+    if purpose == "seal":
+        if not department:
+            console.print("[red]轮换印章密钥需要 --department[/]")
+            raise typer.Exit(2)
+        certs_rotate_seal(department=department)
+        return
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
+    console.print(f"[green]{purpose} 的新密钥版本 v{version} 已启用[/]；旧版本保留用于解密和验签")
+    if purpose in ("field", "lookup"):
+        console.print("运行 `yiwang keys reencrypt` 把已存数据改用新密钥")
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, help="每批行数（每批一个事务）")] = 500,
+    pause: Annotated[float, typer.Option(min=0, help="批间暂停秒数，给在线业务让出写入")] = 0.0,
+) -> None:
+    """Rewrite stored fields and lookup hashes under the current keys; resumable, safe while serving."""
+    from yiwang.core import keyadmin
+
+    runtime = _runtime()
+
+    def run(tables, advanced):
+        return keyadmin.reencrypt(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            batch_size=batch_size,
+            pause_seconds=pause,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(f"读取 {result.rows_read} 行，用时 {result.seconds:.1f} 秒")
+    _print_left(result.left)
+
+
+@keys_app.command("switch-profile")
+def keys_switch_profile(
+    profile: Annotated[str, typer.Argument(help="目标密码配置：gm 或 intl")],
+    batch_size: Annotated[int, typer.Option(min=1, help="重新加密每批行数")] = 500,
+) -> None:
+    """Switch a live installation to another crypto profile: new keys, audit chain continued, data re-encrypted."""
+    from yiwang.core import keyadmin
+    from yiwang.core.crypto import Profile
+
+    target = Profile(profile)
+    runtime = _runtime(allow_profile_mismatch=True)
+
+    def run(tables, advanced):
+        return keyadmin.switch_profile(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            target=target,
+            batch_size=batch_size,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(
+        f"[green]密码配置 {result.previous} → {result.profile}[/]，用时 {result.seconds:.1f} 秒；"
+        f"重新加密读取 {result.reencrypted.rows_read} 行"
+    )
+    _print_left(result.reencrypted.left)
+    console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
 
 
 certs_app = typer.Typer(help="电子证照：印章密钥与透明日志", no_args_is_help=True)

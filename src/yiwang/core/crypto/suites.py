@@ -93,6 +93,10 @@ class Suite:
     def hexdigest(self, data: bytes) -> str:
         return self.digest(data).hex()
 
+    def hasher(self) -> hashes.Hash:
+        """An incremental hash (update, finalize) for data read in pieces."""
+        return hashes.Hash(self._hash())
+
     def mac(self, key: bytes, data: bytes) -> bytes:
         """HMAC-SHA-256 or HMAC-SM3."""
         signer = hmac.HMAC(key, self._hash())
