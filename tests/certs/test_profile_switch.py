@@ -13,7 +13,7 @@ from tests.certs.platforms import admin, fresh_platform, issue, type_codes
 from tests.conftest import bearer
 from yiwang.certs import translog, verifier, verify_log
 from yiwang.core import events
-from yiwang.core.keyadmin import ProfileChanged
+from yiwang.core.profile import CryptoProfileChanged
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def site(intl_app):
 def _switch(app, to: str = "gm") -> None:
     """Publish the event as the installation's profile switch does; it is delivered after the commit."""
     with app.state.runtime.db.unit_of_work() as db:
-        events.publish(db, ProfileChanged.model_validate({"from": "intl", "to": to}))
+        events.publish(db, CryptoProfileChanged.model_validate({"from": "intl", "to": to}))
 
 
 def test_the_switch_freezes_the_intl_log_and_starts_a_gm_log(site, intl_app):

@@ -67,6 +67,7 @@ EXPECTED_PUBLIC = {
     # portal, login and health
     "/",
     "/login",
+    "/login/second-factor",
     "/healthz",
     "/readyz",
     "/api/auth/token",

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from yiwang.certs import api, demo, jobs, pages, service
 from yiwang.certs import permissions as p
 from yiwang.core.events import subscribe
-from yiwang.core.keyadmin import ProfileChanged
+from yiwang.core.profile import CryptoProfileChanged
 from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
 from yiwang.web.nav import Entry
@@ -17,12 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def _startup(runtime: Runtime) -> None:
-    def on_profile_changed(db: Session, change: ProfileChanged) -> None:
+    def on_profile_changed(db: Session, change: CryptoProfileChanged) -> None:
         """Freeze the log of the old profile and start one in the new (idempotent: delivered at least once)."""
         new = service.switch_profile(db, signing=runtime.certificate_signing, to=change.to)
-        log.info("crypto profile %s → %s: certificates now log to %s", change.from_, change.to, new.origin)
+        log.info("crypto profile %s → %s: certificates now log to %s", change.from_profile, change.to, new.origin)
 
-    subscribe(ProfileChanged, on_profile_changed, key="certs.switch_log")
+    subscribe(CryptoProfileChanged, on_profile_changed, key="certs.switch_log")
 
 
 def plugin() -> DomainPlugin:

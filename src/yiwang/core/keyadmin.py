@@ -11,9 +11,7 @@ new keys within a second, and lookups try every live key version until the re-en
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
-from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,18 +20,9 @@ from yiwang.core.crypto import FIELD, LOOKUP, FieldCipher, Keyring, Profile
 from yiwang.core.crypto.keys import PLATFORM_PURPOSES, REFRESH_SECONDS, CryptoKey, CryptoState, bump_generation
 from yiwang.core.crypto.reencrypt import SealedTable, TableProgress, progress, reencrypt_all
 from yiwang.core.db import Database
+from yiwang.core.profile import CryptoProfileChanged
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
-
-
-class ProfileChanged(events.EventPayload):
-    """An installation moved to another crypto profile; new seals and signatures use its algorithms."""
-
-    event_name: ClassVar[str] = "crypto.profile_changed"
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
-
-    from_: str = Field(alias="from")
-    to: str
 
 
 @dataclass(frozen=True)
@@ -167,7 +156,7 @@ def start_switch(db: Session, *, keyring: Keyring, actor: Principal, target: Pro
     bump_generation(db)
     db.flush()
     keyring.reload(db)
-    events.publish(db, ProfileChanged(from_=previous, to=target.value))
+    events.publish(db, CryptoProfileChanged.model_validate({"from": previous, "to": target.value}))
     return previous, versions
 
 
