@@ -597,11 +597,19 @@ def keys_status() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit，或证照用途")],
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | seal（证照印章）")],
+    department: Annotated[str | None, typer.Option(help="seal：颁证部门代码，如 GAJ")] = None,
 ) -> None:
-    """Add a new current version of a purpose's key: new data uses it at once."""
+    """Add a new current version of a purpose's key: new data uses it at once. `seal --department
+    CODE` rotates a department's certificate seal key (the same as `yiwang certs rotate-seal`)."""
     from yiwang.core import keyadmin
 
+    if purpose == "seal":
+        if not department:
+            console.print("[red]轮换印章密钥需要 --department[/]")
+            raise typer.Exit(2)
+        certs_rotate_seal(department=department)
+        return
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
         version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
