@@ -63,6 +63,7 @@ class DivisionForm(FormModel):
 
 class OtpForm(FormModel):
     code: str = Field(min_length=6, max_length=20, title="动态口令或恢复码")
+    next: str = Field("/", max_length=4000, title="登录后前往的页面")
 
 
 class SecondFactorResetForm(FormModel):
