@@ -1,18 +1,49 @@
 """How the org domain plugs into the platform."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import admin_pages, api, pages
+from yiwang.org import admin_pages, api, pages, registration_api, registration_pages
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
+
+if TYPE_CHECKING:
+    from yiwang.core.jobs import Job
+    from yiwang.core.runtime import Runtime
+
+
+def _startup(runtime: "Runtime") -> None:
+    """Messages for an HTTP SMS gateway leave through the events outbox, after their transaction commits."""
+    from yiwang.core import events
+    from yiwang.org import messages
+    from yiwang.org.schemas import SmsRequested
+
+    def deliver(db, payload: SmsRequested) -> None:
+        messages.deliver(db, message_id=payload.message_id, settings=runtime.settings, cipher=runtime.cipher)
+
+    events.subscribe(SmsRequested, deliver, key="org.deliver_sms")
+
+
+def _jobs(runtime: "Runtime") -> list["Job"]:
+    from yiwang.org import jobs
+
+    return jobs.jobs(runtime)
 
 
 def plugin() -> DomainPlugin:
     return DomainPlugin(
         name="org",
-        routers=[api.auth_router, api.router, api.audit_router, pages.router, admin_pages.router],
+        routers=[
+            api.auth_router,
+            api.router,
+            api.audit_router,
+            registration_api.router,
+            pages.router,
+            registration_pages.router,
+            admin_pages.router,
+        ],
         template_dir=Path(__file__).parent / "templates",
         nav=[
             Entry("data", "统一身份认证", "/account", "账号、密码与 API 密钥", order=10),
@@ -21,5 +52,8 @@ def plugin() -> DomainPlugin:
             Entry("admin", "部门", "/admin/departments", "部门与下属单位", p.DEPARTMENT_READ, 30),
             Entry("admin", "行政区划", "/admin/divisions", "镇（街道）与村（社区）", p.DIVISION_READ, 40),
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
+            Entry("admin", "短信记录", "/admin/messages", "消息网关的短信与本地发件箱", p.MESSAGE_READ, 60),
         ],
+        on_startup=_startup,
+        jobs=_jobs,
     )

@@ -29,6 +29,7 @@ NOTICES = {
     "password_changed": "密码已修改，其他会话已退出，API 密钥已失效",
     "logged_out": "已安全退出",
     "unlocked": "账号已解锁",
+    "password_reset": "密码已重置，其他设备上的登录已退出，请用新密码登录",
 }
 
 
