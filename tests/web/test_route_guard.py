@@ -70,6 +70,17 @@ EXPECTED_PUBLIC = {
     "/healthz",
     "/readyz",
     "/api/auth/token",
+    # self-registration and password reset by SMS code (org/registration_api.py, registration_pages.py)
+    "/register",
+    "/register/citizen",
+    "/register/enterprise",
+    "/register/sent",
+    "/password-reset",
+    "/api/register/code",
+    "/api/register/citizen",
+    "/api/register/enterprise",
+    "/api/password-reset/code",
+    "/api/password-reset",
     # open data: portal pages, CKAN Action API, DCAT
     "/opendata",
     "/opendata/datasets/{code}",

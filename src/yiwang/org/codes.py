@@ -1,8 +1,8 @@
 """One-time SMS codes (短信验证码): six digits, bound to a purpose, a mobile number and (for a reset) an
 account name; stored as a keyed hash, valid for a few minutes, used once, a few wrong entries allowed.
 
-Requests are limited per mobile number (one per `code_resend_seconds`, `code_daily_per_number` in 24
-hours) and per client address (`code_hourly_per_address` an hour). Both keys are locked while a request
+Requests are limited per mobile number (one per `code_resend_seconds` for each purpose,
+`code_daily_per_number` in 24 hours) and per client address (`code_hourly_per_address` an hour). Both keys are locked while a request
 is counted, so requests arriving together are counted one after the other.
 """
 
@@ -81,17 +81,23 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, ceil((moment - now).total_seconds()))
 
 
-def _refusal(db: Session, *, settings: Settings, number: str, address: str, now: datetime) -> CodeRateLimited | None:
-    """Why this number or address may not have a code now, with how long to wait; None when it may."""
-    by_number = select(VerificationCode.created_at).where(
+def _refusal(
+    db: Session, *, settings: Settings, purpose: str, number: str, address: str, now: datetime
+) -> CodeRateLimited | None:
+    """Why this number or address may not have a code now, with how long to wait; None when it may.
+
+    The wait between two codes is per purpose (a registration code does not hold back a reset code);
+    the daily count is of every code to the number."""
+    by_number = select(VerificationCode.purpose, VerificationCode.created_at).where(
         VerificationCode.phone_hash == number, VerificationCode.created_at > now - DAY
     )
-    recent = list(db.execute(by_number.order_by(VerificationCode.created_at)).scalars())
-    if recent and recent[-1] > now - timedelta(seconds=settings.code_resend_seconds):
-        wait = _seconds_until(recent[-1] + timedelta(seconds=settings.code_resend_seconds), now)
+    recent = [tuple(row) for row in db.execute(by_number.order_by(VerificationCode.created_at))]
+    same = [created for kind, created in recent if kind == purpose]
+    if same and same[-1] > now - timedelta(seconds=settings.code_resend_seconds):
+        wait = _seconds_until(same[-1] + timedelta(seconds=settings.code_resend_seconds), now)
         return CodeRateLimited(f"验证码已发送，请在{wait_text(wait)}后再获取", details={"retry_after_seconds": wait})
     if len(recent) >= settings.code_daily_per_number:
-        wait = _seconds_until(recent[-settings.code_daily_per_number] + DAY, now)
+        wait = _seconds_until(recent[-settings.code_daily_per_number][1] + DAY, now)
         return CodeRateLimited(
             f"该手机号24小时内获取验证码已达{settings.code_daily_per_number}次，请在{wait_text(wait)}后再试",
             details={"retry_after_seconds": wait},
@@ -129,7 +135,7 @@ def request_code(
     number, address = phone_hash(cipher, phone), (actor.ip or NO_ADDRESS)[:64]
     _lock(db, f"number:{number}")
     _lock(db, f"address:{address}")
-    refusal = _refusal(db, settings=settings, number=number, address=address, now=now)
+    refusal = _refusal(db, settings=settings, purpose=purpose, number=number, address=address, now=now)
     if refusal is not None:
         raise refusal
     code = f"{secrets.randbelow(10**6):06d}"
