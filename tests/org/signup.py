@@ -19,7 +19,7 @@ def new_phone() -> str:
 
 
 def new_id_number(*, born: date | None = None) -> str:
-    """A valid Changshu ID number, by default of an adult born on a random day between 1989 and 2004 (Changshu’s code is valid from then)."""
+    """A valid Changshu ID number; by default an adult born between 1989 and 2004 (the code exists from 1989)."""
     if born is None:
         born = date(1989 + secrets.randbelow(16), 1 + secrets.randbelow(12), 1 + secrets.randbelow(28))
     return demo_id_number(born, secrets.randbelow(1000))
