@@ -99,7 +99,7 @@ def _send_code(
         _settle(db, exc)
         return _refused(request, template, shown, exc)
     phone = getattr(data, "phone", "")
-    sent = f"{issued.message}（{mask_phone(phone)}），{issued.expires_in_seconds // 60}分钟内有效"
+    sent = f"{issued.message}。手机号：{mask_phone(phone)}，验证码{issued.expires_in_seconds // 60}分钟内有效"
     return render(request, template, {"form": shown, "code_notice": sent})
 
 
