@@ -2,64 +2,19 @@
 token), a failing gateway is retried through the events outbox with the same request_id, and a
 registration completes with the code the gateway received."""
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import bearer, token_for
+from tests.org.gateway import TOKEN, Gateway
 from tests.org.signup import PASSWORD, citizen, client_at, new_phone
 from yiwang.app import create_app
 from yiwang.core import events
 from yiwang.core.timeutil import utcnow
 from yiwang.org.models import Message
 from yiwang.org.plugin import plugin
-
-TOKEN = "gateway-secret-token"
-
-
-class Gateway:
-    """An SMS gateway on a loopback port: records each request, answers the statuses it is told to."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.answers: list[int] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                gateway.received.append(
-                    {
-                        "path": self.path,
-                        "authorization": self.headers.get("Authorization"),
-                        "content_type": self.headers.get("Content-Type"),
-                        "json": json.loads(body),
-                    }
-                )
-                status = gateway.answers.pop(0) if gateway.answers else 200
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/send"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def to(self, phone: str) -> list[dict]:
-        return [r["json"] for r in self.received if r["json"]["to"] == phone]
 
 
 @pytest.fixture(scope="module")
