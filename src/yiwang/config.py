@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="SQLite database, keys and stored files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     field_key: str | None = Field(None, description="base64 32-byte key for personal-field encryption")
+    crypto_profile: Literal["intl", "gm"] = Field(
+        "intl",
+        description="cryptographic profile: intl (SHA-256, AES-GCM, Ed25519) or gm (国密 SM3, SM4-GCM, SM2)",
+    )
     site_name: str = "常熟市一网平台"
     city_code: str = "320581"
     demo: bool = Field(

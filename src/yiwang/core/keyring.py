@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from yiwang.core.crypto import write_new_secret
+from yiwang.core.crypto import Suite, suite, write_new_secret
 
 LOG_KEY_FILE = "transparency_log_ed25519.pem"
 _SAFE_NAME = re.compile(r"^[a-z0-9_]+\.pem$")
@@ -62,7 +62,8 @@ class SigningContext:
 
     keys: KeyStore
     origin: str  # the log's identity: its checkpoints' origin line and the name of its note key
+    suite: Suite  # the installation's crypto profile: what new seals and log entries are made with
 
     @classmethod
-    def build(cls, key_dir: Path, city_code: str) -> "SigningContext":
-        return cls(KeyStore(key_dir / "certs"), f"yiwang.{city_code}.gov.cn/certs-log")
+    def build(cls, key_dir: Path, city_code: str, profile: str = "intl") -> "SigningContext":
+        return cls(KeyStore(key_dir / "certs"), f"yiwang.{city_code}.gov.cn/certs-log", suite(profile))

@@ -36,7 +36,7 @@ class Runtime:
             ),
             cipher=FieldCipher(load_or_create_master_key(settings.key_dir, settings.field_key)),
             signing_key=load_or_create_signing_key(settings.key_dir),
-            certificate_signing=SigningContext.build(settings.key_dir, settings.city_code),
+            certificate_signing=SigningContext.build(settings.key_dir, settings.city_code, settings.crypto_profile),
         )
 
 
