@@ -2,8 +2,9 @@
 account name; stored as a keyed hash, valid for a few minutes, used once, a few wrong entries allowed.
 
 Requests are limited per mobile number (one per `code_resend_seconds` for each purpose,
-`code_daily_per_number` in 24 hours) and per client address (`code_hourly_per_address` an hour). Both keys are locked while a request
-is counted, so requests arriving together are counted one after the other.
+`code_daily_per_number` in 24 hours) and per client address (`code_hourly_per_address` an hour).
+Both keys are locked while a request is counted, so requests arriving together are counted one
+after the other.
 """
 
 import hmac
@@ -91,7 +92,9 @@ def _refusal(
     by_number = select(VerificationCode.purpose, VerificationCode.created_at).where(
         VerificationCode.phone_hash == number, VerificationCode.created_at > now - DAY
     )
-    recent = [tuple(row) for row in db.execute(by_number.order_by(VerificationCode.created_at))]
+    recent: list[tuple[str, datetime]] = [
+        (kind, created) for kind, created in db.execute(by_number.order_by(VerificationCode.created_at))
+    ]
     same = [created for kind, created in recent if kind == purpose]
     if same and same[-1] > now - timedelta(seconds=settings.code_resend_seconds):
         wait = _seconds_until(same[-1] + timedelta(seconds=settings.code_resend_seconds), now)
