@@ -197,3 +197,20 @@ def test_a_code_send_is_audited_with_the_number_masked(caller, admin_headers):
     ask_code(caller, phone)
     entry = _audit(caller, admin_headers, "org.code.send")[0]
     assert entry["target_id"] == phone[:3] + "****" + phone[-4:] and phone not in entry["details"]
+
+
+def test_staff_cannot_open_a_second_account_for_a_registered_credit_code(caller, admin_headers):
+    _, body = register(caller, admin_headers, "enterprise")
+    response = caller.post(
+        "/api/org/users",
+        headers=admin_headers,
+        json={
+            "username": "dup" + body["username"],
+            "kind": "enterprise",
+            "display_name": "重复企业",
+            "password": PASSWORD,
+            "credit_code": body["credit_code"],
+            "roles": ["enterprise"],
+        },
+    )
+    assert response.status_code == 409 and response.json()["error"]["message"] == "该统一社会信用代码已注册"

@@ -63,19 +63,15 @@ def _settle(db: Session, exc: AppError) -> None:
         db.rollback()
 
 
-def _refused(
-    request: Request, template: str, form: Submission[Any], exc: AppError, context: dict[str, Any] | None = None
-) -> HTMLResponse:
-    name = FIELD_OF_ERROR.get(exc.code) or ("password" if exc.details and "password" in exc.details else None)
+def _refused(request: Request, template: str, form: Submission[Any], exc: AppError) -> HTMLResponse:
+    """A service's refusal: beside the field it is about when there is one, else the page's alert."""
+    name = FIELD_OF_ERROR.get(exc.code)
+    if name is None and isinstance(exc.details, dict) and "password" in exc.details:
+        name = next(n for n in ("password", "new_password") if n in form.model.model_fields)
     if name is not None and name in form.model.model_fields:
         form.add_error(name, exc.message)
-        return render(request, template, (context or {}) | {"form": form}, status_code=exc.status_code)
-    if name == "password":  # the reset form names its password field new_password
-        form.add_error("new_password", exc.message)
-        return render(request, template, (context or {}) | {"form": form}, status_code=exc.status_code)
-    return render(
-        request, template, (context or {}) | {"form": form, "error_message": exc.message}, status_code=exc.status_code
-    )
+        return render(request, template, {"form": form}, status_code=exc.status_code)
+    return render(request, template, {"form": form, "error_message": exc.message}, status_code=exc.status_code)
 
 
 def _send_code(
