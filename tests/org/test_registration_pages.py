@@ -207,3 +207,29 @@ def test_the_outbox_page_is_for_the_system_administrator_and_says_what_it_is(app
         "/api/audit/entries", headers=admin_headers, params={"action": "org.message.read", "size": 5}
     ).json()["items"]
     assert reads and reads[0]["actor_name"] == "admin"
+
+
+def test_an_account_binds_a_new_mobile_on_its_page(app, browser_like, admin_headers):
+    typed = _citizen_form(new_phone())
+    _register_on_page(browser_like, admin_headers, "/register/citizen", typed)
+    with client_at(app) as holder:
+        csrf = page_login(holder, typed["username"], PASSWORD)
+        assert 'href="/account/phone"' in holder.get("/account", headers=HTML).text
+        new = new_phone()
+        sent = holder.post(
+            "/account/phone", data={"phone": new, "code": "", "action": "send_code", "csrf_token": csrf}, headers=HTML
+        )
+        assert sent.status_code == 200 and new[:3] + "****" + new[-4:] in sent.text
+        assert _value(sent.text, "phone") == new
+        code = code_for(holder, admin_headers, new)
+        done = holder.post(
+            "/account/phone",
+            data={"phone": new, "code": code, "action": "submit", "csrf_token": csrf},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert (done.status_code, done.headers["location"]) == (303, "/account?notice=phone_changed")
+        account = holder.get("/account?notice=phone_changed", headers=HTML).text
+        assert "手机号已更换" in account and new[:3] + "****" + new[-4:] in account
+    assert messages_to(browser_like, admin_headers, typed["phone"])[0]["template"] == "phone_changed"
+    assert browser_like.get("/account/phone", headers=HTML, follow_redirects=False).status_code in (303, 307)

@@ -66,6 +66,8 @@ class DivisionForm(FormModel):
 
 
 class RegisterCodeForm(FormModel):
+    """The 获取验证码 button of a registration or a new mobile: the number alone."""
+
     phone: str = Field(max_length=11, title="手机号码")
 
 
@@ -99,3 +101,8 @@ class ResetForm(FormModel):
     phone: str = Field(max_length=11, title="手机号码")
     code: str = Field(max_length=6, title="短信验证码")
     new_password: Password = Field(max_length=200, title="新密码")
+
+
+class PhoneChangeForm(FormModel):
+    phone: str = Field(max_length=11, title="新手机号码")
+    code: str = Field(max_length=6, title="短信验证码")

@@ -17,12 +17,13 @@ from yiwang.core.errors import AppError
 from yiwang.core.masking import mask_phone
 from yiwang.core.pagination import PageParams, page_params
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import Principal, client_ip, public, require
+from yiwang.core.security import CurrentUser, Principal, client_ip, public, require
 from yiwang.org import codes, messages, recovery, registration
 from yiwang.org import permissions as perm
 from yiwang.org.page_forms import (
     CitizenRegisterForm,
     EnterpriseRegisterForm,
+    PhoneChangeForm,
     RegisterCodeForm,
     ResetCodeForm,
     ResetForm,
@@ -33,6 +34,7 @@ from yiwang.org.schemas import (
     CodeSent,
     EnterpriseRegistration,
     PasswordReset,
+    PhoneChange,
     ResetCodeRequest,
 )
 from yiwang.web.csrf import CsrfChecked
@@ -230,6 +232,44 @@ def reset_submit(
         _settle(db, exc)
         return _refused(request, template, form, exc)
     return RedirectResponse("/login?notice=password_reset", status_code=303)
+
+
+# ---- a new mobile for one's own account ------------------------------------------------------------
+
+
+@router.get("/account/phone", response_class=HTMLResponse)
+def phone_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    return render(request, "org/account_phone.html")
+
+
+@router.post("/account/phone", response_class=HTMLResponse)
+def phone_submit(
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    cipher: CipherDep,
+    user: CurrentUser,
+    _csrf: CsrfChecked,
+    form: Annotated[Submission[PhoneChangeForm], Depends(PhoneChangeForm.submitted)],
+    code_form: Annotated[Submission[RegisterCodeForm], Depends(RegisterCodeForm.submitted)],
+) -> Response:
+    """Text a code to the new number, or bind it once the code is entered."""
+    template = "org/account_phone.html"
+    if form.value("action") == SEND_CODE:
+
+        def send(data: CodeRequest) -> CodeSent:
+            return recovery.request_phone_code(db, phone=data.phone, actor=user, settings=settings, cipher=cipher)
+
+        return _send_code(request, db, template, form, code_form, CodeRequest, send)
+    data = form.to(PhoneChange)
+    if data is None:
+        return render(request, template, {"form": form}, status_code=422)
+    try:
+        recovery.change_phone(db, data=data, actor=user, settings=settings, cipher=cipher)
+    except AppError as exc:
+        _settle(db, exc)
+        return _refused(request, template, form, exc)
+    return RedirectResponse("/account?notice=phone_changed", status_code=303)
 
 
 # ---- the message gateway's record -----------------------------------------------------------------

@@ -30,6 +30,7 @@ NOTICES = {
     "logged_out": "已安全退出",
     "unlocked": "账号已解锁",
     "password_reset": "密码已重置，其他设备上的登录已退出，请用新密码登录",
+    "phone_changed": "手机号已更换，原号码已收到通知",
 }
 
 
