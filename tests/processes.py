@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port
+from tests.second_factor import fresh_code
 from yiwang.config import Settings
 
 
@@ -27,7 +28,10 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "YIWANG_RUN_JOBS_IN_PROCESS": "false",
         "YIWANG_PASSWORD_TIME_COST": str(settings.password_time_cost),
         "YIWANG_PASSWORD_MEMORY_KIB": str(settings.password_memory_kib),
+        "YIWANG_CRYPTO_PROFILE": settings.crypto_profile,
     }
+    if settings.field_key:
+        env["YIWANG_FIELD_KEY"] = settings.field_key
     return env | extra
 
 
@@ -83,8 +87,12 @@ class Server:
 
 
 def token(url: str, username: str, password: str) -> str:
-    response = httpx.post(
-        f"{url}/api/auth/token", data={"grant_type": "password", "username": username, "password": password}
-    )
+    """A password-grant token from a live server; an account with a second factor (the demo's
+    administrators) adds a code of the published demo secret."""
+    data = {"grant_type": "password", "username": username, "password": password}
+    response = httpx.post(f"{url}/api/auth/token", data=data)
+    if response.status_code == 401 and response.json()["error"]["code"] == "mfa_required":
+        data["otp"] = fresh_code(url, username)
+        response = httpx.post(f"{url}/api/auth/token", data=data)
     assert response.status_code == 200, response.text
     return response.json()["access_token"]

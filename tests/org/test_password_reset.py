@@ -25,7 +25,9 @@ def _ask_reset(client, username: str, phone: str):
     return client.post("/api/password-reset/code", json={"username": username, "phone": phone})
 
 
-def test_a_reset_sets_the_new_password_and_ends_every_other_session(caller, admin_headers, citizen_account):
+def test_a_reset_sets_the_new_password_and_ends_every_other_session(
+    caller, admin_headers, auditor_headers, citizen_account
+):
     username, phone = citizen_account["username"], citizen_account["phone"]
     old_token = token_for(caller, username, PASSWORD)
     key = caller.post("/api/auth/api-keys", headers={"Authorization": f"Bearer {old_token}"}).json()["api_key"]
@@ -46,7 +48,7 @@ def test_a_reset_sets_the_new_password_and_ends_every_other_session(caller, admi
     assert old.status_code == 401
     assert messages_to(caller, admin_headers, phone)[0]["template"] == "password_reset_done"
     entries = caller.get(
-        "/api/audit/entries", headers=admin_headers, params={"action": "auth.password.reset", "size": 5}
+        "/api/audit/entries", headers=auditor_headers, params={"action": "auth.password.reset", "size": 5}
     ).json()["items"]
     assert entries[0]["outcome"] == "success" and phone not in entries[0]["details"]
 

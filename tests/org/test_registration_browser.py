@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.org.signup import PASSWORD, code_for, new_id_number, new_phone
+from tests.second_factor import fresh_code
 from yiwang.core.masking import mask_phone
 
 
@@ -21,6 +22,9 @@ def _code_as_the_system_administrator(browser, live_url: str, phone: str) -> str
     page.goto(f"{live_url}/login?next=/admin/messages")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", "changshu2026")
+    page.click("button.primary")
+    page.wait_for_url(f"{live_url}/login/second-factor")  # administrators log in with two factors
+    page.fill("input[name=code]", fresh_code(live_url, "admin"))
     page.click("button.primary")
     page.wait_for_url(f"{live_url}/admin/messages")
     assert "本地发件箱" in page.locator(".alert").inner_text()

@@ -190,7 +190,7 @@ def test_a_weak_new_password_is_shown_beside_its_field(browser_like):
     assert _value(page.text, "username") == "someone"
 
 
-def test_the_outbox_page_is_for_the_system_administrator_and_says_what_it_is(app, browser_like, admin_headers):
+def test_the_outbox_page_is_for_the_system_administrator_and_says_what_it_is(app, browser_like, auditor_headers):
     phone = new_phone()
     browser_like.post("/api/register/code", json={"phone": phone})
     with client_at(app) as admin:
@@ -204,7 +204,7 @@ def test_the_outbox_page_is_for_the_system_administrator_and_says_what_it_is(app
         page_login(handler, "cgj_handler")
         assert handler.get("/admin/messages", headers=HTML).status_code == 403
     reads = browser_like.get(
-        "/api/audit/entries", headers=admin_headers, params={"action": "org.message.read", "size": 5}
+        "/api/audit/entries", headers=auditor_headers, params={"action": "org.message.read", "size": 5}
     ).json()["items"]
     assert reads and reads[0]["actor_name"] == "admin"
 

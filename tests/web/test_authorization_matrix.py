@@ -53,6 +53,8 @@ from yiwang.sensing import permissions as sensing_perm
 
 ACCOUNTS = (
     "admin",
+    "secadmin",
+    "auditor",
     "leader",
     "dsj_steward",
     "hbj_steward",
@@ -65,7 +67,7 @@ ACCOUNTS = (
     "yushan_tech",
 )
 ANONYMOUS = "anonymous"
-# The narrowed token of the security review: the platform administrator, down to one permission.
+# The narrowed token of the security review: the system administrator, down to one permission.
 NARROWED_ACCOUNT, NARROWED_SCOPE = "admin", "org.division.read"
 NARROWED_TOKEN, NARROWED_KEY = "admin[scope]", "admin[scope]→api_key"
 CALLERS = (*ACCOUNTS, ANONYMOUS, NARROWED_TOKEN, NARROWED_KEY)
@@ -91,6 +93,14 @@ HARMLESS_WRITES = {
     ("POST", "/logout"),  # a bearer caller has no session cookie to revoke
     ("POST", "/account/reveal"),  # shows the caller their own personal data (audited)
     ("POST", "/admin/audit/verify"),
+    ("POST", "/api/audit/verify"),
+    # new recovery codes for the caller's own enrolled factor (the demo administrators'; no test uses them)
+    ("POST", "/account/second-factor/recovery-codes"),
+    ("POST", "/api/auth/second-factor/recovery-codes"),
+    # starts an authenticator enrolment, not in force until confirmed (refused once one is enrolled)
+    ("POST", "/account/second-factor/start"),
+    ("POST", "/api/auth/second-factor/totp"),
+    ("POST", "/login/second-factor"),  # without a pending login: back to the login page
     ("POST", "/api/brain/indicators/recompute"),
     ("POST", "/api/brain/diagnosis/run"),
     ("POST", "/api/brain/evaluation/recompute"),

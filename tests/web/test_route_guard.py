@@ -67,6 +67,7 @@ EXPECTED_PUBLIC = {
     # portal, login and health
     "/",
     "/login",
+    "/login/second-factor",
     "/healthz",
     "/readyz",
     "/api/auth/token",
@@ -98,6 +99,7 @@ EXPECTED_PUBLIC = {
     "/certs/verify",
     "/certs/verify/{identifier}",
     "/api/transparency/checkpoint",
+    "/api/transparency/logs",
     "/api/transparency/entries",
     "/api/transparency/proof/consistency",
     "/api/transparency/proof/inclusion",

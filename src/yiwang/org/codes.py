@@ -7,7 +7,6 @@ Both keys are locked while a request is counted, so requests arriving together a
 after the other.
 """
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,12 +52,29 @@ class CodeIssued:
 
 
 def phone_hash(cipher: FieldCipher, phone: str) -> str:
-    """The keyed hash of a mobile number, the same one accounts are indexed under."""
+    """The keyed hash of a mobile number under the current lookup key, the one accounts are indexed under."""
     return cipher.lookup_hash(phone, context=PHONE_CONTEXT)
 
 
+def phone_hashes(cipher: FieldCipher, phone: str) -> list[str]:
+    """The number's hash under every live lookup key: rows written before a rotation are still found."""
+    return cipher.lookup_hashes(phone, context=PHONE_CONTEXT)
+
+
+def _code_text(*, purpose: str, phone: str, subject: str, code: str) -> str:
+    return f"{purpose}\x00{phone}\x00{subject.lower()}\x00{code}"
+
+
 def _code_hash(cipher: FieldCipher, *, purpose: str, phone: str, subject: str, code: str) -> str:
-    return cipher.lookup_hash(f"{purpose}\x00{phone}\x00{subject.lower()}\x00{code}", context=CODE_CONTEXT)
+    return cipher.lookup_hash(
+        _code_text(purpose=purpose, phone=phone, subject=subject, code=code), context=CODE_CONTEXT
+    )
+
+
+def _code_matches(cipher: FieldCipher, stored: str, *, purpose: str, phone: str, subject: str, code: str) -> bool:
+    """Whether the code entered is the stored one, under whichever live lookup key it was hashed."""
+    text = _code_text(purpose=purpose, phone=phone, subject=subject, code=code)
+    return any(secrets.compare_digest(stored, digest) for digest in cipher.lookup_hashes(text, context=CODE_CONTEXT))
 
 
 def wait_text(seconds: int) -> str:
@@ -83,14 +99,14 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 
 
 def _refusal(
-    db: Session, *, settings: Settings, purpose: str, number: str, address: str, now: datetime
+    db: Session, *, settings: Settings, purpose: str, numbers: list[str], address: str, now: datetime
 ) -> CodeRateLimited | None:
     """Why this number or address may not have a code now, with how long to wait; None when it may.
 
     The wait between two codes is per purpose (a registration code does not hold back a reset code);
     the daily count is of every code to the number."""
     by_number = select(VerificationCode.purpose, VerificationCode.created_at).where(
-        VerificationCode.phone_hash == number, VerificationCode.created_at > now - DAY
+        VerificationCode.phone_hash.in_(numbers), VerificationCode.created_at > now - DAY
     )
     recent: list[tuple[str, datetime]] = [
         (kind, created) for kind, created in db.execute(by_number.order_by(VerificationCode.created_at))
@@ -138,7 +154,8 @@ def request_code(
     number, address = phone_hash(cipher, phone), (actor.ip or NO_ADDRESS)[:64]
     _lock(db, f"number:{number}")
     _lock(db, f"address:{address}")
-    refusal = _refusal(db, settings=settings, purpose=purpose, number=number, address=address, now=now)
+    numbers = phone_hashes(cipher, phone)
+    refusal = _refusal(db, settings=settings, purpose=purpose, numbers=numbers, address=address, now=now)
     if refusal is not None:
         raise refusal
     code = f"{secrets.randbelow(10**6):06d}"
@@ -188,7 +205,7 @@ def check_code(
     now = now or utcnow()
     row = db.execute(
         select(VerificationCode)
-        .where(VerificationCode.purpose == purpose, VerificationCode.phone_hash == phone_hash(cipher, phone))
+        .where(VerificationCode.purpose == purpose, VerificationCode.phone_hash.in_(phone_hashes(cipher, phone)))
         .order_by(VerificationCode.id.desc())
         .limit(1)
         .with_for_update()
@@ -198,8 +215,7 @@ def check_code(
         raise CodeRejected("验证码已失效，请重新获取")
     if row.attempts >= settings.code_max_attempts:
         raise CodeRejected("验证码输入错误次数过多，已失效，请重新获取")
-    expected = _code_hash(cipher, purpose=purpose, phone=phone, subject=subject, code=code)
-    if not hmac.compare_digest(row.code_hash, expected):
+    if not _code_matches(cipher, row.code_hash, purpose=purpose, phone=phone, subject=subject, code=code):
         left = settings.code_max_attempts - count_wrong_use(db, code_id=row.id)
         message = f"验证码错误，还可尝试{left}次" if left > 0 else "验证码输入错误次数过多，已失效，请重新获取"
         raise CodeRejected(message, commit=True)

@@ -106,3 +106,19 @@ class ResetForm(FormModel):
 class PhoneChangeForm(FormModel):
     phone: str = Field(max_length=11, title="新手机号码")
     code: str = Field(max_length=6, title="短信验证码")
+
+
+class OtpForm(FormModel):
+    code: str = Field(min_length=6, max_length=20, title="动态口令或恢复码")
+
+
+class SecondFactorResetForm(FormModel):
+    reason: str = Field(min_length=4, max_length=200, title="重置事由")
+
+
+class RoleSecondFactorForm(FormModel):
+    requires_second_factor: bool = Field(False, title="要求双因素认证")
+
+
+class AssignRolesForm(FormModel):
+    roles: list[str] = Field(default_factory=list, title="角色")

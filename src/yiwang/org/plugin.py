@@ -3,9 +3,22 @@
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import admin_pages, api, pages, registration_api, registration_pages
+from yiwang.org import (
+    accounts,
+    admin_pages,
+    api,
+    messages,
+    mfa,
+    pages,
+    registration_api,
+    registration_pages,
+    second_factor_api,
+    second_factor_pages,
+    security_pages,
+)
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
@@ -37,16 +50,19 @@ def plugin() -> DomainPlugin:
         name="org",
         routers=[
             api.auth_router,
+            second_factor_api.router,
             api.router,
             api.audit_router,
             registration_api.router,
             pages.router,
+            second_factor_pages.router,
             registration_pages.router,
             admin_pages.router,
+            security_pages.router,
         ],
         template_dir=Path(__file__).parent / "templates",
         nav=[
-            Entry("data", "统一身份认证", "/account", "账号、密码与 API 密钥", order=10),
+            Entry("data", "统一身份认证", "/account", "账号、密码、双因素认证与 API 密钥", order=10),
             Entry("admin", "账号管理", "/admin/users", "工作人员、个人、企业与系统账号", p.USER_READ, 10),
             Entry("admin", "角色与权限", "/admin/roles", "角色的权限配置", p.ROLE_READ, 20),
             Entry("admin", "部门", "/admin/departments", "部门与下属单位", p.DEPARTMENT_READ, 30),
@@ -56,4 +72,23 @@ def plugin() -> DomainPlugin:
         ],
         on_startup=_startup,
         jobs=_jobs,
+        sealed=[
+            SealedTable(
+                "org_user",
+                "id",
+                (
+                    SealedColumn("id_number_enc", accounts.ID_NUMBER_CONTEXT, "id_number_hash"),
+                    SealedColumn("phone_enc", accounts.PHONE_CONTEXT, "phone_hash"),
+                ),
+            ),
+            SealedTable("org_totp_factor", "id", (SealedColumn("secret_enc", mfa.SECRET_CONTEXT),)),
+            SealedTable(
+                "org_message",
+                "id",
+                (
+                    SealedColumn("to_enc", messages.TO_CONTEXT),
+                    SealedColumn("params_enc", messages.PARAMS_CONTEXT),
+                ),
+            ),
+        ],
     )

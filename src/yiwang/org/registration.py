@@ -55,8 +55,8 @@ def _check_password(password: str, username: str) -> None:
 
 def _existing(db: Session, data: CitizenRegistration | EnterpriseRegistration, cipher: FieldCipher) -> User | None:
     if isinstance(data, CitizenRegistration):
-        digest = cipher.lookup_hash(data.id_number, context=accounts.ID_NUMBER_CONTEXT)
-        return db.execute(select(User).where(User.id_number_hash == digest)).scalar_one_or_none()
+        digests = cipher.lookup_hashes(data.id_number, context=accounts.ID_NUMBER_CONTEXT)
+        return db.execute(select(User).where(User.id_number_hash.in_(digests))).scalar_one_or_none()
     return db.execute(select(User).where(User.credit_code == data.credit_code)).scalar_one_or_none()
 
 

@@ -64,10 +64,52 @@ class RoleRead(BaseModel):
     name: str
     description: str
     permissions: list[str]
+    requires_second_factor: bool = False
 
 
 class RolePermissionsUpdate(StrictInput):
     permissions: list[str]
+
+
+class RoleSecondFactorUpdate(StrictInput):
+    """Whether holders of the role must log in with a second factor (双因素认证)."""
+
+    requires_second_factor: bool
+
+
+class RolesAssign(StrictInput):
+    """The complete set of roles an account is to hold."""
+
+    roles: list[str]
+
+
+class SecondFactorReset(StrictInput):
+    reason: str = Field(min_length=4, max_length=200, description="重置事由，记入审计")
+
+
+class SecondFactorStatusRead(BaseModel):
+    enrolled: bool
+    pending: bool
+    required: bool
+    recovery_codes_left: int
+    confirmed_at: datetime | None
+
+
+class TotpEnrolmentRead(BaseModel):
+    """A TOTP secret being enrolled: type it or scan the otpauth URI, then confirm with a code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class OtpInput(StrictInput):
+    code: str = Field(min_length=6, max_length=20, description="身份验证器的6位动态口令，或一个恢复码")
+
+
+class RecoveryCodesRead(BaseModel):
+    """Shown once: each code signs in once in place of a dynamic code."""
+
+    recovery_codes: list[str]
 
 
 class UserCreate(StrictInput):

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.identifiers import normalise_id_number
-from yiwang.core.permissions import registry
+from yiwang.core.permissions import SEPARATED_ADMIN_ROLES, registry
 from yiwang.core.security import Principal
-from yiwang.org import accounts, grants
+from yiwang.org import accounts, grants, mfa, separation
 from yiwang.org.models import AccessVersion, Department, Division, Role, RolePermission, User, UserRole
 from yiwang.org.schemas import (
     DepartmentCreate,
@@ -229,19 +229,28 @@ def sync_roles(db: Session) -> None:
     only permissions never seen before are granted automatically.
     """
     known = {r.code: r for r in db.execute(select(Role)).scalars()}
+    created = set()
     for code, spec in registry.roles.items():
         role = known.get(code)
         if role is None:
-            role = Role(code=code, name=spec.name, description=spec.description)
+            role = Role(
+                code=code,
+                name=spec.name,
+                description=spec.description,
+                requires_second_factor=spec.requires_second_factor,
+            )
             db.add(role)
             db.flush()
             known[code] = role
+            created.add(code)
     seen = {p for (p,) in db.execute(select(RolePermission.permission).distinct())}
     existing = {(rp.role_id, rp.permission) for rp in db.execute(select(RolePermission)).scalars()}
     for code, names in registry.default_grants.items():
         role = known[code]
         for name in names:
-            if (role.id, name) not in existing and (name not in seen or not existing):
+            # A role new to this database gets all its grants: nobody can have removed any yet.
+            fresh = name not in seen or not existing or code in created
+            if (role.id, name) not in existing and fresh:
                 db.add(RolePermission(role_id=role.id, permission=name))
     db.flush()
 
@@ -255,10 +264,17 @@ def list_roles(db: Session) -> list[RoleRead]:
     grants: dict[int, list[str]] = {}
     for rp in db.execute(select(RolePermission).order_by(RolePermission.permission)).scalars():
         grants.setdefault(rp.role_id, []).append(rp.permission)
-    return [
-        RoleRead(code=r.code, name=r.name, description=r.description, permissions=grants.get(r.id, []))
-        for r in db.execute(select(Role).order_by(Role.id)).scalars()
-    ]
+    return [_role_read(r, grants.get(r.id, [])) for r in db.execute(select(Role).order_by(Role.id)).scalars()]
+
+
+def _role_read(role: Role, permissions: list[str]) -> RoleRead:
+    return RoleRead(
+        code=role.code,
+        name=role.name,
+        description=role.description,
+        permissions=permissions,
+        requires_second_factor=role.requires_second_factor,
+    )
 
 
 def set_role_permissions(db: Session, *, actor: Principal, code: str, permissions: list[str]) -> RoleRead:
@@ -274,6 +290,7 @@ def set_role_permissions(db: Session, *, actor: Principal, code: str, permission
     if grants.is_admin_role(held):  # reshaping an administrator role is itself an administrator grant
         grants.check_roles_grantable(db, actor=actor, role_codes=[code], target=target)
     grants.check_permissions_grantable(db, actor=actor, permissions=held ^ set(permissions), target=target)
+    separation.check_role_permissions(db, code=code, permissions=permissions)
     db.execute(delete(RolePermission).where(RolePermission.role_id == role.id))
     for name in sorted(set(permissions)):
         db.add(RolePermission(role_id=role.id, permission=name))
@@ -286,7 +303,36 @@ def set_role_permissions(db: Session, *, actor: Principal, code: str, permission
         target_id=code,
         details={"permissions": sorted(set(permissions))},
     )
-    return RoleRead(code=role.code, name=role.name, description=role.description, permissions=sorted(set(permissions)))
+    return _role_read(role, sorted(set(permissions)))
+
+
+def set_role_second_factor(db: Session, *, actor: Principal, code: str, required: bool) -> RoleRead:
+    """Whether the role's holders must log in with a second factor. The three administrator roles
+    always must (等保 level 3 asks two factors of administrators). Turning it on signs out holders
+    without a factor, so their next login leads them to enrolment."""
+    role = db.execute(select(Role).where(Role.code == code)).scalar_one_or_none()
+    if role is None:
+        raise NotFound(f"角色 {code} 不存在")
+    if not required and code in SEPARATED_ADMIN_ROLES:
+        raise ValidationFailed("等保三级要求管理员使用双因素认证：三员角色不能关闭此项", code="mfa_required_by_role")
+    signed_out = 0
+    if required != role.requires_second_factor:
+        role.requires_second_factor = required
+        db.flush()
+        if required:
+            signed_out = mfa.end_sessions_without_factor(db, role_code=code)
+        audit.record(
+            db,
+            actor=actor,
+            action="org.role.second_factor",
+            target_type="role",
+            target_id=code,
+            details={"requires_second_factor": required, "signed_out": signed_out},
+        )
+    permissions = sorted(
+        db.execute(select(RolePermission.permission).where(RolePermission.role_id == role.id)).scalars()
+    )
+    return _role_read(role, permissions)
 
 
 def role_permissions(db: Session, *, role_codes: Iterable[str]) -> set[str]:

@@ -31,6 +31,11 @@ NOTICES = {
     "unlocked": "账号已解锁",
     "password_reset": "密码已重置，其他设备上的登录已退出，请用新密码登录",
     "phone_changed": "手机号已更换，原号码已收到通知",
+    "second_factor_expired": "登录已超时，请重新输入用户名和密码",
+    "recovery_code_used": "已用恢复码登录：该恢复码已作废，请检查身份验证器或生成新的恢复码",
+    "second_factor_removed": "已移除身份验证器",
+    "second_factor_reset": "已重置该账号的双因素认证，其登录会话已结束",
+    "roles_assigned": "角色已更新",
 }
 
 
