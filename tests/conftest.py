@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -71,9 +72,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> 
     """The session's platform: this worker's own database (PostgreSQL when YIWANG_TEST_DATABASE_URL
     is set, else SQLite) and data directory."""
     data_dir = tmp_path_factory.mktemp("yiwang-data")
+    # The address live_url serves on, chosen now so that what the platform publishes (the OpenID
+    # Connect issuer among others) names the server real clients reach.
+    public_url = f"http://127.0.0.1:{free_port()}"
     if PG_URL:
-        return make_settings(data_dir, templates.postgres_database(PG_URL))
-    return make_settings(templates.migrated_data_dir(data_dir))
+        return make_settings(data_dir, templates.postgres_database(PG_URL), public_url=public_url)
+    return make_settings(templates.migrated_data_dir(data_dir), public_url=public_url)
 
 
 @pytest.fixture(scope="session")
@@ -243,6 +247,7 @@ def run_cli(runtime: Runtime, *args: str):
     env = {
         "YIWANG_DATA_DIR": str(settings.data_dir),
         "YIWANG_DATABASE_URL": settings.resolved_database_url,
+        "YIWANG_PUBLIC_URL": settings.public_url,
         "YIWANG_DEMO": "1" if settings.demo else "0",
         "YIWANG_DEMO_SIZE": settings.demo_size,
         "YIWANG_PASSWORD_TIME_COST": str(settings.password_time_cost),
@@ -276,8 +281,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_url(app) -> Iterator[str]:
-    """The test app served by uvicorn on a free loopback port, in a thread, for real clients and browsers."""
-    port = free_port()
+    """The test app served by uvicorn on its public address (a free loopback port), in a thread, for
+    real clients and browsers."""
+    port = urlsplit(app.state.settings.public_url).port
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

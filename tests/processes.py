@@ -22,6 +22,7 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PYTHONPATH": src + os.pathsep + env.get("PYTHONPATH", ""),
         "YIWANG_DATA_DIR": str(settings.data_dir),
         "YIWANG_DATABASE_URL": settings.resolved_database_url,
+        "YIWANG_PUBLIC_URL": settings.public_url,
         "YIWANG_DEMO": "1" if settings.demo else "0",
         "YIWANG_DEMO_ON_FIRST_START": "false",
         "YIWANG_DEMO_SIZE": "small",

@@ -716,3 +716,12 @@ def certs_logs() -> None:
         state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
         console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
         console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")
+
+
+def _mount_oidc() -> None:
+    from yiwang.identity.commands import commands
+
+    app.add_typer(commands(_runtime, _cli_actor), name="oidc")
+
+
+_mount_oidc()

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from yiwang.core.db import make_engine
 from yiwang.core.migrate import upgrade
 
-BEFORE, UNIQUE = "org_0002", "org_0003"  # the revision before one account per number, and that one
+BEFORE, UNIQUE = "org_0003", "org_0004"  # the revision before one account per number, and that one
 
 
 def _account(connection, username: str, credit_code: str) -> None:

@@ -82,6 +82,15 @@ EXPECTED_PUBLIC = {
     "/api/register/enterprise",
     "/api/password-reset/code",
     "/api/password-reset",
+    # OpenID Connect: the provider's endpoints authenticate their callers the OAuth way
+    "/.well-known/openid-configuration",
+    "/api/oidc/jwks",
+    "/api/oidc/token",
+    "/api/oidc/userinfo",
+    "/api/oidc/introspect",
+    "/api/oidc/revoke",
+    "/oidc/authorize",
+    "/oidc/logout",
     # open data: portal pages, CKAN Action API, DCAT
     "/opendata",
     "/opendata/datasets/{code}",

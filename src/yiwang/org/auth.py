@@ -16,7 +16,7 @@ from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
 from yiwang.core.security import MACHINE_APIS, Principal, client_ip
 from yiwang.core.timeutil import utcnow
-from yiwang.org import access, mfa, service, throttle
+from yiwang.org import access, mfa, service, sessions, throttle
 from yiwang.org.models import Credential, User
 
 ACCESS_TOKEN = "access_token"  # noqa: S105  (a credential kind, not a secret)
@@ -108,6 +108,7 @@ def issue_credential(
     ip: str | None,
     scopes: str = "",
     label: str = "",
+    user_agent: str | None = None,
 ) -> tuple[str, Credential]:
     """Create a bearer secret of the given kind; only its MAC under the current token key is stored."""
     secret = new_secret_token(_PREFIX[kind])
@@ -121,6 +122,7 @@ def issue_credential(
         created_at=utcnow(),
         expires_at=utcnow() + lifetime,
         created_ip=ip,
+        user_agent=user_agent[:300] if user_agent else None,
     )
     db.add(credential)
     db.flush()
@@ -188,12 +190,13 @@ def issue_api_key(
     return secret, credential
 
 
-def _live(credential: Credential | None, kinds: tuple[str, ...]) -> Credential | None:
-    """The credential if it is of an accepted kind, not expired and not revoked; marks it used."""
+def _live(credential: Credential | None, kinds: tuple[str, ...], idle: timedelta | None = None) -> Credential | None:
+    """The credential if it is of an accepted kind, not expired, not revoked and (a session) not idle
+    past the limit; marks it used."""
     if credential is None or credential.kind not in kinds:
         return None
     now = utcnow()
-    if credential.revoked_at is not None or credential.expires_at <= now:
+    if not sessions.is_live(credential, now=now, idle=idle):
         return None
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_GRANULARITY:
         credential.last_used_at = now
@@ -217,10 +220,12 @@ _CREDENTIAL_WITH_ACCOUNT = (
 )
 
 
-def _find_for_request(db: Session, *, secret: str, kinds: tuple[str, ...]) -> tuple[Credential, User, int] | None:
+def _find_for_request(
+    db: Session, *, secret: str, kinds: tuple[str, ...], idle: timedelta | None = None
+) -> tuple[Credential, User, int] | None:
     """A live credential with its account and the access version, in one query (the hot path)."""
     row = db.execute(_CREDENTIAL_WITH_ACCOUNT, {"secret_hashes": token_digests(db, secret)}).one_or_none()
-    if row is None or _live(row[0], kinds) is None:
+    if row is None or _live(row[0], kinds, idle) is None:
         return None
     return row[0], row[1], row[2]
 
@@ -237,6 +242,8 @@ def revoke_secret(db: Session, *, actor: Principal, secret: str) -> bool:
         if owner is None or not actor.has("org.user.write") or not actor.can_reach_department(owner.department_id):
             return False
     credential.revoked_at = utcnow()
+    if credential.kind == SESSION:
+        sessions.announce_ended(db, user_id=credential.user_id, session_ids=[credential.id], reason="logout")
     audit.record(
         db, actor=actor, action=f"auth.{credential.kind}.revoke", target_type="credential", target_id=credential.id
     )
@@ -275,7 +282,9 @@ def revoke_user_credentials(
     )
     if keep_id is not None:
         stmt = stmt.where(Credential.id != keep_id)
-    db.execute(stmt.values(revoked_at=utcnow()))
+    revoked = db.execute(stmt.values(revoked_at=utcnow()).returning(Credential.id, Credential.kind)).all()
+    ended = [credential_id for credential_id, kind in revoked if kind == SESSION]
+    sessions.announce_ended(db, user_id=user_id, session_ids=ended, reason="credentials_revoked")
 
 
 def change_password(db: Session, *, actor: Principal, current_password: str, new_password: str) -> None:
@@ -407,7 +416,8 @@ def authenticate_request(request: Request, db: Session) -> Principal:
         return _bearer(db, api_key.strip(), (API_KEY,), ip)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = _find_for_request(db, secret=cookie, kinds=(SESSION, ENROLMENT))
+        idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+        found = _find_for_request(db, secret=cookie, kinds=(SESSION, ENROLMENT), idle=idle)
         if found is not None and found[1].active:
             credential, user, version = found
             _check_api_csrf(request, credential)

@@ -12,7 +12,7 @@ from yiwang.web.forms import CHOICE, FormModel, Password
 class LoginForm(FormModel):
     username: str = Field(max_length=64, title="用户名")
     password: Password = Field(max_length=200, title="密码")
-    next: str = Field("/", max_length=500, title="登录后前往的页面")
+    next: str = Field("/", max_length=4000, title="登录后前往的页面")  # an application's sign-in request rides here
 
 
 class PasswordForm(FormModel):

@@ -27,6 +27,7 @@ from yiwang.org import accounts, auth, mfa, service
 from yiwang.org.models import User
 from yiwang.org.page_forms import ApiKeyForm, LoginForm, PasswordForm
 from yiwang.org.permissions import WORKBENCH_VIEW
+from yiwang.web import signout
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import Submission
 from yiwang.web.templating import render
@@ -48,8 +49,11 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 @public
-def login_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
-    if user.is_authenticated:
+def login_page(request: Request, user: MaybeUser, next: str = "/", reauth: bool = False) -> Response:
+    """The one login page of the platform and of every application signed in through it (单点登录).
+
+    `reauth` asks a signed-in person to authenticate again (an application's prompt=login or max_age)."""
+    if user.is_authenticated and not reauth:
         return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "org/login.html", {"next_url": _safe_next(next)})
 
@@ -103,19 +107,39 @@ def login_submit(
         return response
     if needs is mfa.Requirement.ENROL:  # a session that opens nothing but enrolment
         return start_session(
-            db, user=user, settings=settings, ip=ip, target="/account/second-factor", kind=auth.ENROLMENT
+            request, db, user=user, settings=settings, ip=ip, target="/account/second-factor", kind=auth.ENROLMENT
         )
-    return start_session(db, user=user, settings=settings, ip=ip, target=next_url)
+    return start_session(request, db, user=user, settings=settings, ip=ip, target=next_url)
 
 
 def start_session(
-    db: DbSession, *, user: User, settings: Settings, ip: str | None, target: str, kind: str = auth.SESSION
+    request: Request,
+    db: DbSession,
+    *,
+    user: User,
+    settings: Settings,
+    ip: str | None,
+    target: str,
+    kind: str = auth.SESSION,
 ) -> Response:
-    """Issue a server-side session and set it as an HttpOnly SameSite cookie; go to `target`."""
+    """Issue a server-side session and set it as an HttpOnly SameSite cookie; go to `target`.
+
+    Signing in again (re-authentication) replaces the browser's previous session."""
+    previous = request.cookies.get(auth.SESSION_COOKIE)
+    if previous:
+        auth.revoke_secret(db, actor=auth.build_principal(db, user=user, via="password", ip=ip), secret=previous)
     lifetime = timedelta(minutes=settings.session_minutes)
     if kind == auth.ENROLMENT:
         lifetime = min(lifetime, auth.ENROLMENT_LIFETIME)
-    secret, _ = auth.issue_credential(db, user=user, kind=kind, lifetime=lifetime, ip=ip, label="web")
+    secret, _ = auth.issue_credential(
+        db,
+        user=user,
+        kind=kind,
+        lifetime=lifetime,
+        ip=ip,
+        label="web",
+        user_agent=request.headers.get("user-agent"),
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,
@@ -132,10 +156,18 @@ def start_session(
 @router.post("/logout")
 @during_enrolment
 def logout(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+    """End the browser session; applications signed in through it are logged out too (back-channel
+    through the events outbox, front-channel by the frames of the page shown here)."""
     secret = request.cookies.get(auth.SESSION_COOKIE)
     if secret:
         auth.revoke_secret(db, actor=user, secret=secret)
-    response = RedirectResponse("/?notice=logged_out", status_code=303)
+    frames = signout.frontchannel_urls(db, user.session_id)
+    response: Response
+    if frames:
+        response = render(request, "org/logged_out.html", {"frames": frames})
+        response.headers["content-security-policy"] = signout.frame_policy(frames)
+    else:
+        response = RedirectResponse("/?notice=logged_out", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
 

@@ -10,6 +10,7 @@ from yiwang.org import (
     accounts,
     admin_pages,
     api,
+    jobs,
     messages,
     mfa,
     pages,
@@ -23,26 +24,18 @@ from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
 if TYPE_CHECKING:
-    from yiwang.core.jobs import Job
     from yiwang.core.runtime import Runtime
 
 
 def _startup(runtime: "Runtime") -> None:
     """Messages for an HTTP SMS gateway leave through the events outbox, after their transaction commits."""
     from yiwang.core import events
-    from yiwang.org import messages
     from yiwang.org.schemas import SmsRequested
 
     def deliver(db, payload: SmsRequested) -> None:
         messages.deliver(db, message_id=payload.message_id, settings=runtime.settings, cipher=runtime.cipher)
 
     events.subscribe(SmsRequested, deliver, key="org.deliver_sms")
-
-
-def _jobs(runtime: "Runtime") -> list["Job"]:
-    from yiwang.org import jobs
-
-    return jobs.jobs(runtime)
 
 
 def plugin() -> DomainPlugin:
@@ -71,7 +64,7 @@ def plugin() -> DomainPlugin:
             Entry("admin", "短信记录", "/admin/messages", "消息网关的短信与本地发件箱", p.MESSAGE_READ, 60),
         ],
         on_startup=_startup,
-        jobs=_jobs,
+        jobs=jobs.jobs,
         sealed=[
             SealedTable(
                 "org_user",

@@ -286,3 +286,26 @@ class SmsRequested(EventPayload):
     event_name: ClassVar[str] = "org.sms_requested"
 
     message_id: int
+
+
+class SessionRead(BaseModel):
+    """A yiwang browser session as its holder sees it (登录设备)."""
+
+    id: int
+    user_id: int
+    device: str = Field(description="浏览器与操作系统，取自 User-Agent")
+    ip: str | None
+    created_at: datetime = Field(description="登录时间")
+    last_used_at: datetime | None
+    expires_at: datetime
+    live: bool
+
+
+class SessionEnded(EventPayload):
+    """A yiwang browser session ended: logout, ended from the sessions list, timed out, or revoked."""
+
+    event_name = "org.session_ended"
+
+    session_id: int
+    user_id: int
+    reason: str

@@ -75,7 +75,7 @@ def second_step_submit(
     target = _safe_next(credential.label)
     if method == "recovery_code":
         target = "/account/second-factor?notice=recovery_code_used"
-    response = start_session(db, user=user, settings=settings, ip=ip, target=target)
+    response = start_session(request, db, user=user, settings=settings, ip=ip, target=target)
     response.delete_cookie(auth.PENDING_COOKIE, path="/login")
     return response
 
@@ -138,7 +138,7 @@ def own_factor_confirm(
         secret = request.cookies.get(auth.SESSION_COOKIE)
         if secret:
             auth.revoke_secret(db, actor=user, secret=secret)
-        session = start_session(db, user=account, settings=settings, ip=client_ip(request), target="/")
+        session = start_session(request, db, user=account, settings=settings, ip=client_ip(request), target="/")
         for name, value in session.headers.items():
             if name.lower() == "set-cookie":
                 page.headers.append("set-cookie", value)

@@ -1,7 +1,7 @@
 """org: self-registration, one-time SMS codes and the message gateway
 
-Revision ID: org_0003
-Revises: org_0002
+Revision ID: org_0004
+Revises: org_0003
 Create Date: 2026-12-07 12:40:00
 
 One account per ID number and per credit code becomes a unique index on `org_user.id_number_hash`
@@ -17,8 +17,8 @@ from alembic import op
 
 import yiwang.core.db
 
-revision: str = "org_0003"
-down_revision: str | None = "org_0002"
+revision: str = "org_0004"
+down_revision: str | None = "org_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
