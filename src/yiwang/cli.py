@@ -597,11 +597,21 @@ def keys_status() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit，或证照用途")],
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | seal（证照印章）")],
+    department: Annotated[str | None, typer.Option(help="seal：颁证部门代码，如 GAJ")] = None,
 ) -> None:
-    """Add a new current version of a purpose's key: new data uses it at once."""
+    """Add a new current version of a purpose's key: new data uses it at once. `seal --department
+    CODE` rotates a department's certificate seal key (the same as `yiwang certs rotate-seal`)."""
     from yiwang.core import keyadmin
 
+    if purpose == "seal":
+        if not department:
+            console.print("[red]轮换印章密钥需要 --department[/]")
+            raise typer.Exit(2)
+        from yiwang.certs.commands import rotate_seal
+
+        rotate_seal(_runtime(), _cli_actor(), department)
+        return
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
         version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
@@ -668,60 +678,12 @@ def keys_switch_profile(
     console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
 
 
-certs_app = typer.Typer(help="电子证照：印章密钥与透明日志", no_args_is_help=True)
-app.add_typer(certs_app, name="certs")
+def _mount_domain_commands() -> None:
+    from yiwang.certs.commands import commands as certs_commands
+    from yiwang.identity.commands import commands as oidc_commands
+
+    app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
+    app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
 
 
-@certs_app.command("rotate-seal")
-def certs_rotate_seal(department: Annotated[str, typer.Option(help="颁证部门代码，如 GAJ")]) -> None:
-    """Retire a department's seal key and start its next version (in the log's current profile);
-    certificates it sealed keep verifying, and it stays published until the last of them expires."""
-    from yiwang.certs import service as certs_service
-
-    runtime = _runtime()
-    with runtime.db.unit_of_work() as db:
-        key = certs_service.rotate_seal_key(
-            db, actor=_cli_actor(), signing=runtime.certificate_signing, department_code=department.upper()
-        )
-    console.print(f"[green]已启用[/] {key.name}（第 {key.version} 版，{key.algorithm}，密钥 ID {key.key_id}）")
-
-
-@certs_app.command("keys")
-def certs_keys() -> None:
-    """List the published seal keys: department, version, algorithm, key id, validity."""
-    from yiwang.certs import service as certs_service
-
-    runtime = _runtime()
-    with runtime.db.unit_of_work() as db:
-        keys = certs_service.issuer_public_keys(db)
-    table = Table("部门", "版本", "算法", "密钥 ID", "名称", "启用", "停用", "公开至")
-    for k in keys:
-        retired = f"{k.not_after:%Y-%m-%d}" if k.not_after else "使用中"
-        until = "长期" if k.retired and k.signatures_valid_until is None else str(k.signatures_valid_until or "")
-        table.add_row(
-            k.department, str(k.version), k.algorithm, k.key_id, k.name, f"{k.not_before:%Y-%m-%d}", retired, until
-        )
-    console.print(table)
-
-
-@certs_app.command("logs")
-def certs_logs() -> None:
-    """List the transparency logs: origin, algorithms, state, size, verifier key."""
-    from yiwang.certs import service as certs_service
-
-    runtime = _runtime()
-    with runtime.db.unit_of_work() as db:
-        found = certs_service.transparency_logs(db, signing=runtime.certificate_signing)
-    for log in found:
-        state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
-        console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
-        console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")
-
-
-def _mount_oidc() -> None:
-    from yiwang.identity.commands import commands
-
-    app.add_typer(commands(_runtime, _cli_actor), name="oidc")
-
-
-_mount_oidc()
+_mount_domain_commands()

@@ -12,7 +12,7 @@ from tests.identity.conftest import authorize_params, get_code, hidden_fields, p
 
 def _audit(client, admin_headers, action: str, target_id: str) -> list[dict]:
     params = {"action": action, "target_id": target_id}
-    return client.get("/api/audit/entries", headers=admin_headers, params=params).json()["items"]
+    return client.get("/api/audit/entries", headers=bearer(client, "auditor"), params=params).json()["items"]
 
 
 def test_the_command_line_registers_a_client_and_shows_the_secret_once(client, runtime, admin_headers):

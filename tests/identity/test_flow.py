@@ -4,7 +4,7 @@ rotation and reuse detection, consent and prompts."""
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.conftest import page_login
+from tests.conftest import bearer, page_login
 from tests.identity.conftest import (
     authorize_params,
     code_from,
@@ -17,7 +17,9 @@ from tests.identity.conftest import (
 
 
 def _audit(client, admin_headers, action: str, **params) -> list[dict]:
-    response = client.get("/api/audit/entries", headers=admin_headers, params={"action": action, "size": 100} | params)
+    response = client.get(
+        "/api/audit/entries", headers=bearer(client, "auditor"), params={"action": action, "size": 100} | params
+    )
     assert response.status_code == 200, response.text
     return response.json()["items"]
 

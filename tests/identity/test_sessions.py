@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from tests.conftest import free_port, page_login
+from tests.conftest import bearer, free_port, page_login
 from tests.identity.conftest import Person, authorize_params, get_code, hidden_fields, pkce_pair, register, wait_for
 from tests.processes import process_env, yiwang
 from yiwang.core.events import CRASH_AFTER_COMMIT_ENV, OutboxMessage
@@ -66,7 +66,9 @@ def test_a_person_sees_their_sessions_and_ends_another_one(app, client, anon, ru
     assert ended.status_code == 303 and ended.headers["location"].startswith("/account/apps")
     assert anon.get("/account", headers={"accept": "text/html"}, follow_redirects=False).status_code == 303
     assert client.get("/account", headers={"accept": "text/html"}).status_code == 200
-    entries = client.get("/api/audit/entries", headers=admin_headers, params={"action": "auth.session.end"}).json()
+    entries = client.get(
+        "/api/audit/entries", headers=bearer(client, "auditor"), params={"action": "auth.session.end"}
+    ).json()
     assert any(e["target_id"] == str(other) for e in entries["items"])
     with TestClient(app, base_url="http://testserver") as third:
         page_login(third, "lisi")
