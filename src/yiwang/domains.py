@@ -26,6 +26,7 @@ DOMAIN_PACKAGES = (
     "yiwang.org",
     "yiwang.catalog",
     "yiwang.governance",
+    "yiwang.collect",
     "yiwang.exchange",
     "yiwang.opendata",
     "yiwang.certs",
