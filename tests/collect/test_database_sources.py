@@ -121,7 +121,7 @@ def test_a_failing_source_keeps_the_current_version_and_alerts_the_stewards(clie
     assert [v["version"] for v in versions(client, entry) if v["current"]] == [1]
     page_login(client, "hbj_steward")
     assert f"归集失败：测试归集源（{source['code']}）" in client.get("/workbench", headers=HTML).text
-    page_login(anon, "dsj_steward")
+    page_login(anon, "cgj_admin")
     assert source["code"] not in anon.get("/workbench", headers=HTML).text  # not another department's steward
     shown = client.get(f"/api/collect/sources/{source['code']}", headers=bearer(client, "hbj_steward")).json()
     assert shown["alert_open"] and shown["last_status"] == "failed"

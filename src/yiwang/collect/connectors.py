@@ -163,12 +163,19 @@ def _cell(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _mapped(frame: pl.DataFrame, mapping: dict[str, str], keep: Sequence[str] = ()) -> pl.DataFrame:
-    """Source columns renamed to items; with a mapping, only the mapped columns (and `keep`) remain."""
+def _mapped(
+    frame: pl.DataFrame, mapping: dict[str, str], keep: Sequence[str] = (), *, absent_is_null: bool = False
+) -> pl.DataFrame:
+    """Source columns renamed to items; with a mapping, only the mapped columns (and `keep`) remain.
+
+    JSON records leave out empty fields, so for an API a mapped field missing from a page is empty;
+    for a database or a file it means the mapping does not fit the source."""
     if not mapping:
         return frame
     missing = [c for c in mapping if c not in frame.columns]
-    if missing:
+    if missing and absent_is_null:
+        frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
+    elif missing:
         raise CollectFailed("数据源缺少映射中的列：" + "、".join(missing[:20]), details={"missing": missing})
     wanted = list(mapping) + [c for c in keep if c not in mapping and c in frame.columns]
     return frame.select(wanted).rename({source: item for source, item in mapping.items()})
@@ -399,7 +406,7 @@ def read_api(spec: ReadSpec, *, since: dict[str, Any] | None = None, on_rows: Ro
             if spec.watermark_column:
                 column = pl.Series([r.get(spec.watermark_column) for r in records], strict=False).drop_nulls()
                 mark = greater(mark, _typed_watermark(column.max()) if column.len() else None)
-            parts.append(_mapped(_records_frame(records), spec.mapping, keep))
+            parts.append(_mapped(_records_frame(records), spec.mapping, keep, absent_is_null=True))
             on_rows(rows_read)
     except httpx.HTTPError as exc:
         raise CollectFailed(f"无法访问接口：{type(exc).__name__}") from exc
