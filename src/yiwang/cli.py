@@ -495,14 +495,15 @@ app.add_typer(source_app, name="source")
 @source_app.command("list")
 def source_list() -> None:
     """List collection sources: schedule, next run, last status."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from yiwang.collect import service as collect
     from yiwang.collect.schemas import KIND_NAMES, MODE_NAMES, STATUS_NAMES
     from yiwang.core.timeutil import format_local
 
     runtime = _runtime()
-    table = Table("源代码", "名称", "资源", "类型", "方式", "计划", "下次运行", "最近状态")
+    table = Table("名称", "资源", "类型", "方式", "计划", "下次运行", "最近状态")
+    table.columns.insert(0, Column("源代码", no_wrap=True))
     with runtime.db.read_only() as db:
         offset = 0
         while True:
