@@ -61,6 +61,7 @@ def claim(db: Session, *, source_id: int, trigger: str, lease_seconds: int, owne
     )
     if taken != 1:
         return None
+    now = utcnow()  # the update may have waited for another run's commit: the run starts now
     source = db.get(CollectSource, source_id)
     assert source is not None
     db.refresh(source)
