@@ -54,7 +54,9 @@ def source_engine(kind: str) -> Engine:
     with admin.connect() as connection:
         if kind == "mariadb":
             connection.execute(text(f"CREATE DATABASE IF NOT EXISTS `{SOURCE_DATABASE}` CHARACTER SET utf8mb4"))
-        elif not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": SOURCE_DATABASE}).first():
+        elif not connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": SOURCE_DATABASE}
+        ).first():
             connection.execute(text(f'CREATE DATABASE "{SOURCE_DATABASE}"'))
     admin.dispose()
     _engines[kind] = create_engine(source_url(kind), poolclass=NullPool)
@@ -82,7 +84,7 @@ def insert(kind: str, table: str, rows: list[tuple[Any, ...]]) -> None:
     with source_engine(kind).begin() as connection:
         for row in rows:
             connection.execute(
-                text(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"),
+                text(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"),  # noqa: S608
                 dict(zip(names, row, strict=True)),
             )
 

@@ -5,6 +5,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,8 +25,8 @@ RECORDS = [
 class _Department(BaseHTTPRequestHandler):
     """A department's API: /people?page=&size= or ?offset=&size=, /linked (next links), bearer or key."""
 
-    records = RECORDS
-    seen: list[str] = []
+    records: ClassVar[list[dict]] = RECORDS
+    seen: ClassVar[list[str]] = []
 
     def log_message(self, *_args) -> None:  # keep the test output clean
         return
@@ -38,7 +39,7 @@ class _Department(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802  (the standard library's name)
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         type(self).seen.append(self.path)
@@ -76,7 +77,10 @@ MAPPING = {"person_id": "person_id", "name": "name", "mobile": "mobile", "town":
     ("path", "api"),
     [
         ("/people", {"paging": "page", "records": "data.items", "page_size": 3, "auth": "bearer"}),
-        ("/people", {"paging": "offset", "records": "data.items", "page_size": 2, "auth": "key", "key_header": "X-Key"}),
+        (
+            "/people",
+            {"paging": "offset", "records": "data.items", "page_size": 2, "auth": "key", "key_header": "X-Key"},
+        ),
         ("/linked", {"paging": "next", "records": "results", "next_link": "links.next", "auth": "bearer"}),
     ],
 )
@@ -135,7 +139,10 @@ def test_a_watched_folder_takes_each_dropped_file_once(client, runtime):
     folder = runtime.settings.data_dir / "collect_inbox" / "hbj" / entry
     folder.mkdir(parents=True)
     source = create_source(client, entry_code=entry, kind="folder", location=f"hbj/{entry}")
-    rows = [("F1", "文件一", VALID_ID, "13812345678", "1949-12-31", "虞山街道", "90"), ("F2", "文件二", "", "", "", "", "")]
+    rows = [
+        ("F1", "文件一", VALID_ID, "13812345678", "1949-12-31", "虞山街道", "90"),
+        ("F2", "文件二", "", "", "", "", ""),
+    ]
     (folder / "people.csv").write_bytes(person_csv(rows).encode("gbk"))  # a Chinese Excel export
     run = run_now(client, source["code"])
     assert run["status"] == "succeeded" and run["rows_loaded"] == 2, run

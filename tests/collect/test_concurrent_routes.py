@@ -21,7 +21,7 @@ SLOW_SECONDS = 10.0
 def test_collect_routes_under_concurrent_load_with_other_routes(live_url, client):
     entry = person_entry(client)
     table = people_table("postgresql", [(f"K{n}", f"并发{n}", None, None, None, "海虞镇", n, None) for n in range(20)])
-    query = f"SELECT person_id, name, town, score FROM {table}"
+    query = f"SELECT person_id, name, town, score FROM {table}"  # noqa: S608
     source = create_source(client, entry_code=entry, kind="database", location=source_url("postgresql"), query=query)
     code, token = source["code"], bearer(client, "hbj_steward")
     update = {k: source[k] for k in ("name", "entry_code", "kind", "location", "query", "mode")}

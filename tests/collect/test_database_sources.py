@@ -25,7 +25,7 @@ from yiwang.governance import service as governance
 
 HTML = {"accept": "text/html"}
 KINDS = [pytest.param("postgresql", marks=needs_postgres), pytest.param("mariadb", marks=needs_mariadb)]
-T0 = datetime(2026, 1, 1, 8, 0, 0)
+T0 = datetime(2026, 1, 1, 8, 0, 0)  # noqa: DTZ001  (a department's local time, as its database keeps it)
 
 
 def _at(minute: int) -> datetime:
@@ -55,7 +55,11 @@ def test_full_load_makes_a_version_and_quarantines_a_bad_row_with_its_reason(cli
     bad = ("P4", "赵六", None, "123", "2000-01-01", "梅李镇", 50, _at(4))
     table = people_table(kind, [*ROWS, bad])
     source = create_source(
-        client, entry_code=entry, kind="database", location=source_url(kind), query=f"SELECT {PERSON_COLUMNS} FROM {table}"
+        client,
+        entry_code=entry,
+        kind="database",
+        location=source_url(kind),
+        query=f"SELECT {PERSON_COLUMNS} FROM {table}",  # noqa: S608
     )
     run = run_now(client, source["code"])
     assert run["status"] == "succeeded", run
@@ -94,9 +98,9 @@ def test_incremental_loads_add_changes_and_the_key_comparison_removes_deleted_ro
     nothing = run_now(client, source["code"])
     assert nothing["status"] == "unchanged" and nothing["rows_read"] == 0 and nothing["version"] is None
 
-    execute(kind, f"UPDATE {table} SET town = '梅李镇', updated_at = :at WHERE person_id = 'P1'", at=_at(10))
+    execute(kind, f"UPDATE {table} SET town = '梅李镇', updated_at = :at WHERE person_id = 'P1'", at=_at(10))  # noqa: S608
     insert(kind, table, [("P5", "钱七", None, "13712345678", "1988-08-08", "海虞镇", 88, _at(11))])
-    execute(kind, f"DELETE FROM {table} WHERE person_id = 'P3'")
+    execute(kind, f"DELETE FROM {table} WHERE person_id = 'P3'")  # noqa: S608
     changed = run_now(client, source["code"])
     # the second incremental run is the key comparison's turn: P3's deletion is found with the changes
     assert changed["status"] == "succeeded", changed
@@ -112,7 +116,11 @@ def test_a_failing_source_keeps_the_current_version_and_alerts_the_stewards(clie
     entry = person_entry(client)
     table = people_table(kind, ROWS)
     source = create_source(
-        client, entry_code=entry, kind="database", location=source_url(kind), query=f"SELECT {PERSON_COLUMNS} FROM {table}"
+        client,
+        entry_code=entry,
+        kind="database",
+        location=source_url(kind),
+        query=f"SELECT {PERSON_COLUMNS} FROM {table}",  # noqa: S608
     )
     assert run_now(client, source["code"])["version"] == 1
     execute(kind, f"DROP TABLE {table}")

@@ -88,7 +88,9 @@ def test_the_credential_is_encrypted_and_never_shown_again(client, runtime):
         kept = db.execute(select(CollectSource).where(CollectSource.code == source["code"])).scalar_one()
         assert kept.secret_enc == stored and kept.name == "改过的名字" and kept.options["paging"] == "page"
         assert runtime.cipher.decrypt(kept.secret_enc, context=f"collect.source:{source['code']}") == secret
-    audit = client.get("/api/audit/entries", params={"action": "collect.source.create"}, headers=bearer(client, "admin"))
+    audit = client.get(
+        "/api/audit/entries", params={"action": "collect.source.create"}, headers=bearer(client, "admin")
+    )
     assert audit.status_code == 200 and source["code"] in audit.text and secret not in audit.text
 
 
@@ -128,7 +130,7 @@ def test_the_command_line_runs_a_source_and_lists_them(client, runtime):
         entry_code=entry,
         kind="database",
         location=source_url("postgresql"),
-        query=f"SELECT person_id, name, town, score FROM {table}",
+        query=f"SELECT person_id, name, town, score FROM {table}",  # noqa: S608
     )
     result = run_cli(runtime, "source", "run", source["code"])
     assert result.exit_code == 0, result.output

@@ -23,7 +23,9 @@ def _worker(settings, log: Path) -> subprocess.Popen:
 
 
 def _runs(client, code: str) -> list[dict]:
-    response = client.get(f"/api/collect/sources/{code}/runs", params={"size": 200}, headers=bearer(client, "hbj_steward"))
+    response = client.get(
+        f"/api/collect/sources/{code}/runs", params={"size": 200}, headers=bearer(client, "hbj_steward")
+    )
     return response.json()["items"]
 
 
@@ -54,9 +56,9 @@ def _stop(process: subprocess.Popen, sig: int) -> None:
 def test_a_scheduled_source_loads_every_interval_and_survives_a_killed_worker(client, settings, tmp_path):
     entry = person_entry(client)
     table = people_table("mariadb", ROWS)
-    fast = f"SELECT person_id, name, town, score FROM {table}"
+    fast = f"SELECT person_id, name, town, score FROM {table}"  # noqa: S608
     # SLEEP per row: a run that takes a few seconds, long enough to kill the worker in the middle of it
-    slow = f"SELECT person_id, name, town, score FROM {table} WHERE SLEEP(0.1) = 0"
+    slow = f"SELECT person_id, name, town, score FROM {table} WHERE SLEEP(0.1) = 0"  # noqa: S608
     source = create_source(
         client, entry_code=entry, kind="database", location=source_url("mariadb"), query=fast, schedule="*/2 * * * * *"
     )
@@ -72,7 +74,11 @@ def test_a_scheduled_source_loads_every_interval_and_survives_a_killed_worker(cl
         assert sorted(r["version"] for r in done) == list(range(1, len(done) + 1))
 
         _update(client, source, query=slow)
-        _wait(lambda: any(r["status"] == "running" and r["rows_read"] == 0 for r in _runs(client, code)[:1]), 60, "a slow run")
+        _wait(
+            lambda: any(r["status"] == "running" and r["rows_read"] == 0 for r in _runs(client, code)[:1]),
+            60,
+            "a slow run",
+        )
         before = [v["version"] for v in versions(client, entry) if v["current"]]
         time.sleep(1)  # in the middle of reading
         _stop(worker, signal.SIGKILL)
