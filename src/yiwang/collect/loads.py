@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 
-def folder_root(runtime: Runtime) -> Any:
+def folder_root(runtime: Runtime) -> Path:
+    """Where watched folders lie: sources name folders relative to it."""
     return runtime.settings.collect_folder_root or runtime.settings.data_dir / "collect_inbox"
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yiwang.catalog import service as catalog_service
@@ -305,7 +305,7 @@ def source_figures(db: Session) -> dict[str, int]:
     total, scheduled, failing = db.execute(
         select(
             func.count(CollectSource.id),
-            func.count(CollectSource.id).filter(or_(CollectSource.schedule != "")),
+            func.count(CollectSource.id).filter(CollectSource.schedule != ""),
             func.count(CollectSource.id).filter(CollectSource.alert_open.is_(True)),
         )
     ).one()
