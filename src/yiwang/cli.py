@@ -19,6 +19,7 @@ apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
 events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
+keys_app = typer.Typer(help="密钥管理：密钥环状态、轮换、重新加密与切换密码配置", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -27,6 +28,7 @@ for sub, name in (
     (client_app, "client"),
     (audit_app, "audit"),
     (events_app, "events"),
+    (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
 
@@ -34,19 +36,22 @@ console = Console()
 CLI_ACTOR_NAME = "system:cli"
 
 
-def _runtime(prepare: bool = True):
+def _runtime(prepare: bool = True, *, allow_profile_mismatch: bool = False, keys: bool = True):
     from yiwang import bootstrap
+    from yiwang.core.crypto import MasterKeyError, ProfileMismatch
     from yiwang.core.runtime import Runtime
 
     settings = get_settings()
-    bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
-    runtime = Runtime.build(settings)
-    if prepare:
-        try:
-            bootstrap.prepare(runtime)
-        except bootstrap.DemoDataWithoutDemoMode as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from exc
+    try:
+        bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
+        runtime = Runtime.build(settings)
+        if prepare:
+            bootstrap.prepare(runtime, allow_profile_mismatch=allow_profile_mismatch)
+        elif keys:  # only reads: whatever the setting says, the recorded keys are the ones to check with
+            bootstrap.open_keyring(runtime, allow_mismatch=True)
+    except (bootstrap.DemoDataWithoutDemoMode, ProfileMismatch, MasterKeyError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     return runtime
 
 
@@ -125,8 +130,10 @@ def _announce_initial_admin(created: tuple[str, str] | None) -> None:
         return
     username, password = created
     console.print(
-        f"[bold yellow]已创建初始平台管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
-        "该密码只显示这一次，首次登录后必须修改。"
+        f"[bold yellow]已创建初始系统管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
+        "该密码只显示这一次。首次登录时须先绑定身份验证器（双因素认证），再修改密码。\n"
+        "三员分立：请再用 yiwang user create … --role security_admin 和 --role audit_admin "
+        "分别创建安全管理员和审计管理员（不同的人）。"
     )
 
 
@@ -152,8 +159,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "
     """Apply database migrations up to REVISION (default: every domain's head)."""
     from yiwang.core.migrate import upgrade
 
-    runtime = _runtime(prepare=False)
-    upgrade(runtime.db.engine, revision, cipher=runtime.cipher)
+    runtime = _runtime(prepare=False, keys=False)
+    upgrade(runtime.db.engine, revision, master_key=runtime.keyring.master_key)
     console.print(f"[green]数据库已升级到 {revision}[/]")
 
 
@@ -176,7 +183,8 @@ def user_create(
     role: Annotated[
         list[str],
         typer.Option(
-            help="角色代码，可重复：platform_admin dept_admin handler dispatcher data_steward leader citizen enterprise"
+            help="角色代码，可重复：platform_admin（系统管理员）security_admin（安全管理员）audit_admin（审计管理员）"
+            " dept_admin handler dispatcher data_steward leader citizen enterprise；三员角色不能兼任"
         ),
     ],
     department: Annotated[str | None, typer.Option(help="部门代码（工作人员必填）")] = None,
@@ -222,6 +230,54 @@ def user_create(
         console.print(f"[red]{exc.message}[/] {exc.details or ''}")
         raise typer.Exit(1) from exc
     console.print(f"[green]已创建账号[/] {created.username}（id {created.id}，角色 {', '.join(created.roles)}）")
+
+
+@user_app.command("roles")
+def user_roles(
+    username: Annotated[str, typer.Argument(help="账号用户名")],
+    role: Annotated[list[str], typer.Option(help="该账号应持有的全部角色，可重复；三员角色不能兼任")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="以该账号的身份和权限操作（适用同样的授权规则），默认为命令行操作员")
+    ] = None,
+) -> None:
+    """Set an existing account's roles (授权), e.g. name the security or audit administrator."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            actor = _acting_as(db, as_user) if as_user else _cli_actor()
+            user = accounts.get_user_by_username(db, username=username)
+            if user is None:
+                raise AppError(f"账号 {username} 不存在", code="not_found", status_code=404)
+            updated = accounts.assign_roles(db, actor=actor, user_id=user.id, role_codes=role, cipher=runtime.cipher)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已更新角色[/] {updated.username}：{', '.join(updated.roles) or '无'}")
+
+
+@user_app.command("reset-second-factor")
+def user_reset_second_factor(
+    username: Annotated[str, typer.Argument(help="账号用户名")],
+    reason: Annotated[str, typer.Option(help="重置事由（记入审计）")],
+) -> None:
+    """Remove an account's lost second factor (e.g. the only security administrator's); audited with the reason."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts, mfa
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            user = accounts.get_user_by_username(db, username=username)
+            if user is None:
+                raise AppError(f"账号 {username} 不存在", code="not_found", status_code=404)
+            mfa.reset(db, actor=_cli_actor(), user_id=user.id, reason=reason)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已重置[/] {username} 的双因素认证；其登录会话已结束，下次登录按角色要求重新绑定。")
 
 
 @user_app.command("list")
@@ -308,7 +364,7 @@ def audit_verify() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        result = audit.verify(db, runtime.signing_key.public_key())
+        result = audit.verify(db, runtime.keyring)
     if result.ok:
         console.print(
             f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过"
@@ -326,7 +382,7 @@ def audit_sign() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        signature = audit.sign_head(db, runtime.signing_key)
+        signature = audit.sign_head(db, runtime.keyring)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
 
 
@@ -488,85 +544,148 @@ def sensing_mqtt_acl(
         typer.echo(sensing_service.broker_acl(db, bridge_username=bridge_user), nl=False)
 
 
-source_app = typer.Typer(help="数据归集源", no_args_is_help=True)
-app.add_typer(source_app, name="source")
+# ---- keys --------------------------------------------------------------------------------------------
 
 
-@source_app.command("list")
-def source_list() -> None:
-    """List collection sources: schedule, next run, last status."""
-    from rich.table import Column, Table
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from yiwang.collect import service as collect
-    from yiwang.collect.schemas import KIND_NAMES, MODE_NAMES, STATUS_NAMES
-    from yiwang.core.timeutil import format_local
-
-    runtime = _runtime()
-    table = Table("名称", "资源", "类型", "方式", "计划", "下次运行", "最近状态")
-    table.columns.insert(0, Column("源代码", no_wrap=True))
-    with runtime.db.read_only() as db:
-        offset = 0
-        while True:
-            sources, total = collect.list_sources(db, actor=_cli_actor(), offset=offset, limit=200)
-            for s in sources:
-                table.add_row(
-                    s.code,
-                    s.name,
-                    s.entry_code,
-                    KIND_NAMES[s.kind],
-                    MODE_NAMES[s.mode],
-                    s.schedule or "手动",
-                    format_local(s.next_run_at) if s.next_run_at else "",
-                    "运行中" if s.running else STATUS_NAMES.get(s.last_status, s.last_status or "未运行"),
-                )
-            offset += len(sources)
-            if not sources or offset >= total:
-                break
-    console.print(table)
-
-
-@source_app.command("run")
-def source_run(code: Annotated[str, typer.Argument(help="归集源代码")]) -> None:
-    """Run a collection source now, with a progress bar; a failure keeps the current version."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from yiwang.collect import loads
-    from yiwang.collect import service as collect
-    from yiwang.collect.schemas import STATUS_NAMES
-    from yiwang.core.errors import AppError
-
-    runtime = _runtime()
-    try:
-        with runtime.db.read_only() as db:
-            source = collect.get_source(db, actor=_cli_actor(), code=code)
-    except AppError as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(2) from exc
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("开始", total=100)
-        run = loads.run_source(
-            runtime,
-            source_id=source.id,
-            trigger="cli",
-            progress=lambda fraction, stage: bar.update(task, completed=fraction * 100, description=stage),
-        )
-    if run is None:
-        console.print("[yellow]该源正在另一进程中运行[/]")
-        raise typer.Exit(1)
-    summary = (
-        f"读取 {run.rows_read} 行，入库 {run.rows_loaded} 行，"
-        f"隔离 {run.rows_quarantined} 行，删除 {run.rows_deleted} 行"
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
     )
-    if run.status == "failed":
-        console.print(f"[red]归集失败[/]：{run.error}（当前版本未改变）")
-        raise typer.Exit(1)
-    version = f"，第 {run.version} 版" if run.version else ""
+
+
+def _reencrypt_with_bar(runtime, run):
+    """Run a re-encryption with one progress bar per table, sized by what is left."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    tables = bootstrap.sealed_tables()
+    left = {p.table: p.left for p in keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=tables)}
+    with _progress() as bar:
+        tasks = {name: bar.add_task(name, total=max(count, 1)) for name, count in left.items()}
+        return run(tables, lambda table, count: bar.advance(tasks[table], count))
+
+
+def _print_left(left) -> None:
+    remaining = sum(p.left for p in left)
+    for p in left:
+        console.print(f"  {p.table}: 共 {p.total} 行，剩余 {p.left} 行")
     console.print(
-        f"[green]{STATUS_NAMES[run.status]}[/]：{summary}{version}，用时 {(run.duration_ms or 0) / 1000:.1f} 秒"
+        "[green]全部数据已在当前密钥下[/]" if not remaining else f"[yellow]尚余 {remaining} 行，请再次运行[/]"
     )
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """The profile, every key version of every purpose, and what is left to re-encrypt."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    runtime = _runtime(prepare=False)
+    table = Table("用途", "版本", "算法", "创建时间", "状态")
+    for key in keyadmin.key_status(runtime.keyring):
+        state = "当前" if key.current else ("已退役（仅解密/验签）" if key.retired else "保留（解密/验签）")
+        table.add_row(key.purpose, str(key.version), key.algorithm, key.created, state)
+    console.print(
+        f"密码配置：[bold]{runtime.keyring.profile.value}[/]（YIWANG_CRYPTO_PROFILE={runtime.settings.crypto_profile}）"
+    )
+    console.print(table)
+    console.print("待重新加密：")
+    _print_left(keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=bootstrap.sealed_tables()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | seal（证照印章）")],
+    department: Annotated[str | None, typer.Option(help="seal：颁证部门代码，如 GAJ")] = None,
+) -> None:
+    """Add a new current version of a purpose's key: new data uses it at once. `seal --department
+    CODE` rotates a department's certificate seal key (the same as `yiwang certs rotate-seal`)."""
+    from yiwang.core import keyadmin
+
+    if purpose == "seal":
+        if not department:
+            console.print("[red]轮换印章密钥需要 --department[/]")
+            raise typer.Exit(2)
+        from yiwang.certs.commands import rotate_seal
+
+        rotate_seal(_runtime(), _cli_actor(), department)
+        return
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
+    console.print(f"[green]{purpose} 的新密钥版本 v{version} 已启用[/]；旧版本保留用于解密和验签")
+    if purpose in ("field", "lookup"):
+        console.print("运行 `yiwang keys reencrypt` 把已存数据改用新密钥")
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, help="每批行数（每批一个事务）")] = 500,
+    pause: Annotated[float, typer.Option(min=0, help="批间暂停秒数，给在线业务让出写入")] = 0.0,
+) -> None:
+    """Rewrite stored fields and lookup hashes under the current keys; resumable, safe while serving."""
+    from yiwang.core import keyadmin
+
+    runtime = _runtime()
+
+    def run(tables, advanced):
+        return keyadmin.reencrypt(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            batch_size=batch_size,
+            pause_seconds=pause,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(f"读取 {result.rows_read} 行，用时 {result.seconds:.1f} 秒")
+    _print_left(result.left)
+
+
+@keys_app.command("switch-profile")
+def keys_switch_profile(
+    profile: Annotated[str, typer.Argument(help="目标密码配置：gm 或 intl")],
+    batch_size: Annotated[int, typer.Option(min=1, help="重新加密每批行数")] = 500,
+) -> None:
+    """Switch a live installation to another crypto profile: new keys, audit chain continued, data re-encrypted."""
+    from yiwang.core import keyadmin
+    from yiwang.core.crypto import Profile
+
+    target = Profile(profile)
+    runtime = _runtime(allow_profile_mismatch=True)
+
+    def run(tables, advanced):
+        return keyadmin.switch_profile(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            target=target,
+            batch_size=batch_size,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(
+        f"[green]密码配置 {result.previous} → {result.profile}[/]，用时 {result.seconds:.1f} 秒；"
+        f"重新加密读取 {result.reencrypted.rows_read} 行"
+    )
+    _print_left(result.reencrypted.left)
+    console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
+
+
+def _mount_domain_commands() -> None:
+    from yiwang.certs.commands import commands as certs_commands
+    from yiwang.collect.commands import commands as collect_commands
+    from yiwang.identity.commands import commands as oidc_commands
+
+    app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
+    app.add_typer(collect_commands(_runtime, _cli_actor), name="source")
+    app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
+
+
+_mount_domain_commands()

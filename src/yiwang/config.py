@@ -15,7 +15,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="SQLite database, keys and stored files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
-    field_key: str | None = Field(None, description="base64 32-byte key for personal-field encryption")
+    field_key: str | None = Field(
+        None, description="the master key (base64, 32 bytes) in the environment; else the command, else keys/field.key"
+    )
+    master_key_command: str | None = Field(
+        None, description="a command that prints the base64 master key (a KMS or HSM client tool); never logged"
+    )
     crypto_profile: Literal["intl", "gm"] = Field(
         "intl",
         description="cryptographic profile: intl (SHA-256, AES-GCM, Ed25519) or gm (国密 SM3, SM4-GCM, SM2)",
@@ -34,7 +39,10 @@ class Settings(BaseSettings):
         "full", description="full: the city at its real size; small: a few records per kind, for tests"
     )
     run_jobs_in_process: bool = True
-    session_minutes: int = 480
+    session_minutes: int = Field(480, ge=1, description="absolute lifetime of a yiwang browser session")
+    session_idle_minutes: int = Field(
+        60, ge=1, description="a browser session unused this long ends (its signed-in apps are logged out)"
+    )
     access_token_minutes: int = 60
     api_key_days: int = 365
     login_max_failures: int = Field(5, description="failed logins of one name from one address before back-off")
@@ -86,6 +94,16 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL: connections kept per process")
     db_pool_overflow: int = Field(20, ge=0, description="PostgreSQL: extra connections opened under load")
     db_busy_retry_after_seconds: int = Field(2, ge=1, description="Retry-After sent with a 503 database_busy")
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Connect issuer identifier (default: public_url); never change it once in use"
+    )
+    oidc_code_seconds: int = Field(60, ge=1, le=600, description="lifetime of an authorization code")
+    oidc_access_token_minutes: int = Field(15, ge=1, description="lifetime of an OIDC access token")
+    oidc_id_token_minutes: int = Field(15, ge=1, description="lifetime of an ID token")
+    oidc_refresh_token_days: int = Field(30, ge=1, description="lifetime of a refresh token (rotated on every use)")
+    oidc_backchannel_timeout_seconds: float = Field(
+        3.0, gt=0, le=30, description="how long a client's back-channel logout endpoint may take to answer"
+    )
     sqlite_read_connections: int = Field(
         4, ge=0, le=32, description="read-only SQLite connections for read-only endpoints (0: share the writer's)"
     )
@@ -96,6 +114,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'yiwang.db').resolve()}"
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID Connect issuer identifier: the configured one, else the public address."""
+        return (self.oidc_issuer or self.public_url).rstrip("/")
 
     @property
     def key_dir(self) -> Path:

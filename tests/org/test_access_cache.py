@@ -8,6 +8,7 @@ from fastapi import Request
 from sqlalchemy import text
 
 from tests.conftest import bearer, token_for, unique
+from yiwang.core.crypto.keys import bind
 from yiwang.core.db import Database
 from yiwang.core.security import Principal
 from yiwang.org import auth, service
@@ -51,19 +52,19 @@ def _principal(database: Database, secret: str) -> Principal:
         return auth.authenticate_request(Request(scope), db)
 
 
-def test_a_role_permission_change_reaches_an_existing_token_at_once(client, admin_headers):
+def test_a_role_permission_change_reaches_an_existing_token_at_once(client, security_headers):
     headers = bearer(client, "leader")
     before = set(_me(client, headers)["permissions"])  # warms the cache
     assert "org.user.read" not in before
     granted = client.put(
-        "/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": [*before, "org.user.read"]}
+        "/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": [*before, "org.user.read"]}
     )
     assert granted.status_code == 200
     try:
         assert "org.user.read" in _me(client, headers)["permissions"]
         assert client.get("/api/org/users", headers=headers).status_code == 200
     finally:
-        client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": sorted(before)})
+        client.put("/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": sorted(before)})
     assert set(_me(client, headers)["permissions"]) == before
     assert client.get("/api/org/users", headers=headers).status_code == 403
 
@@ -107,6 +108,7 @@ def test_another_process_on_the_same_database_sees_the_change(runtime, settings)
         secret, _ = auth.issue_api_key(db, actor=SYSTEM, user=user, settings=settings, label="cache test")
         leader = sorted(service.role_permissions(db, role_codes=["leader"]))
     other = Database(settings.resolved_database_url)
+    bind(runtime.keyring, other.engine)  # the same installation's keys, as the other process would load them
     try:
         assert "org.user.read" not in _principal(other, secret).permissions  # the other process caches it
         with runtime.db.unit_of_work() as db:
