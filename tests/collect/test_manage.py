@@ -89,7 +89,7 @@ def test_the_credential_is_encrypted_and_never_shown_again(client, runtime):
         assert kept.secret_enc == stored and kept.name == "改过的名字" and kept.options["paging"] == "page"
         assert runtime.cipher.decrypt(kept.secret_enc, context=f"collect.source:{source['code']}") == secret
     audit = client.get(
-        "/api/audit/entries", params={"action": "collect.source.create"}, headers=bearer(client, "admin")
+        "/api/audit/entries", params={"action": "collect.source.create"}, headers=bearer(client, "auditor")
     )
     assert audit.status_code == 200 and source["code"] in audit.text and secret not in audit.text
 
