@@ -20,15 +20,18 @@ from yiwang.core.crypto.signing import (
     load_verifying_key,
     load_verifying_pem,
 )
-from yiwang.core.crypto.suites import GM, INTL, Aead, Profile, Suite, suite, suite_for_hash
+from yiwang.core.crypto.suites import GM, INTL, SHA_256, SM3, Aead, Hasher, Profile, Suite, suite, suite_for_hash
 
 __all__ = [
     "ED25519",
     "GM",
     "INTL",
+    "SHA_256",
     "SM2",
+    "SM3",
     "Aead",
     "FieldCipher",
+    "Hasher",
     "Profile",
     "SigningKey",
     "Suite",

@@ -55,6 +55,22 @@ class Aead:
         return decryptor.update(body) + decryptor.finalize()
 
 
+class Hasher:
+    """update() with each chunk, then digest() once."""
+
+    def __init__(self, name: str, state: hashes.Hash) -> None:
+        self.name = name
+        self._state = state
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        self._state.update(data)
+        self.size += len(data)
+
+    def digest(self) -> bytes:
+        return self._state.finalize()
+
+
 SHA_256 = "SHA-256"
 SM3 = "SM3"
 AES_256_GCM = "AES-256-GCM"
@@ -81,6 +97,10 @@ class Suite:
 
     def hexdigest(self, data: bytes) -> str:
         return self.digest(data).hex()
+
+    def hasher(self) -> "Hasher":
+        """An incremental hash of the profile, for bodies too large to hold at once."""
+        return Hasher(self.hash_name, hashes.Hash(self._hash()))
 
     def mac(self, key: bytes, data: bytes) -> bytes:
         """HMAC-SHA-256 or HMAC-SM3."""
