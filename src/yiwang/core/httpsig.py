@@ -93,24 +93,20 @@ class MessageSignature:
 
 
 def _sign(
-    message: _Request | _Response,
-    *,
-    key: SigningKey,
-    key_id: str,
-    components: Sequence[str],
-    tag: str,
-    created: datetime,
+    message: _Request | _Response, *, key: SigningKey, key_id: str, components: Sequence[str], tag: str, created: datetime
 ) -> MessageSignature:
     signer = _Signer(signature_algorithm=_ALGORITHM_CLASSES[key.algorithm])
     prepared = signer.prepare(
         message, key_id=key_id, created=created, label=LABEL, tag=tag, covered_component_ids=tuple(components)
     )
-    signer.apply(message, prepared, key.sign(prepared.signature_base))
+    # The two fields hold one member each, so they are written here rather than by the library's
+    # apply(), which builds the whole signature base a second time to check it did not change.
+    signature = base64.b64encode(key.sign(prepared.signature_base)).decode()
     return MessageSignature(
         key_id=key_id,
         alg=ALGORITHMS[key.algorithm],
-        signature_input=message.headers["Signature-Input"],
-        signature=message.headers["Signature"],
+        signature_input=f"{LABEL}={prepared.signature_params}",
+        signature=f"{LABEL}=:{signature}:",
         signature_base=prepared.signature_base.decode("ascii"),
     )
 

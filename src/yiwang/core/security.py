@@ -16,9 +16,9 @@ PUBLIC_MARKER = "__yiwang_public__"
 # Endpoints an account that must change its password may still reach (change it, see who it is, leave).
 BEFORE_PASSWORD_CHANGE_MARKER = "__yiwang_before_password_change__"  # noqa: S105  (a marker name)
 
-# Path prefixes of interfaces for programs (JSON, SensorThings, Open311). Their writes are
-# authorised by tokens; a browser's session cookie there must also show the CSRF header.
-MACHINE_APIS = ("/api/", "/sta/", "/open311/")
+# Path prefixes of interfaces for programs (JSON, SensorThings, Open311, mediated services). Their
+# writes are authorised by tokens; a browser's session cookie there must also show the CSRF header.
+MACHINE_APIS = ("/api/", "/sta/", "/open311/", "/x/")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ sent all of it, and the answer is returned once the provider has sent all of it 
 import math
 import secrets
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import IO, Any
@@ -171,15 +170,12 @@ class Gateway:
             )  # fmt: skip
 
 
-_gateway_lock = threading.Lock()
-
-
-def gateway_of(request: Request) -> Gateway:
-    """The app's gateway, made on first use."""
+async def gateway_of(request: Request) -> Gateway:
+    """The app's gateway, made on first use. A coroutine on purpose: it only reads the app's state, and
+    being one saves each call a hop to the thread pool; on the event loop two first uses cannot race."""
     state = request.app.state
-    with _gateway_lock:
-        if getattr(state, "exchange_gateway", None) is None:
-            state.exchange_gateway = Gateway(state.runtime)
+    if getattr(state, "exchange_gateway", None) is None:
+        state.exchange_gateway = Gateway(state.runtime)
     found: Gateway = state.exchange_gateway
     return found
 

@@ -29,7 +29,7 @@ UsageReader = Annotated[Principal, Depends(require(perm.USAGE_READ))]
 Paging = Annotated[PageParams, Depends(page_params)]
 GatewayDep = Annotated[mediation.Gateway, Depends(mediation.gateway_of)]
 ServiceCode = Annotated[str, Path(pattern=SERVICE_CODE_PATTERN, description="服务编码")]
-CallId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="调用编号")]
+Call = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="调用编号（响应头 X-Yiwang-Call）")]
 
 
 @router.post("/api/exchange/services", response_model=ServiceRead, status_code=201)
@@ -70,21 +70,21 @@ def list_messages(
     )
 
 
-@router.get("/api/exchange/messages/{call_id}", response_model=MessageRead)
-def get_message(db: ReadDbSession, user: UsageReader, call_id: CallId) -> MessageRead:
-    return evidence.get_message(db, actor=user, call_id=call_id)
+@router.get("/api/exchange/messages/{call}", response_model=MessageRead)
+def get_message(db: ReadDbSession, user: UsageReader, call: Call) -> MessageRead:
+    return evidence.get_message(db, actor=user, call_id=call)
 
 
 @router.get(
-    "/api/exchange/messages/{call_id}/evidence",
+    "/api/exchange/messages/{call}/evidence",
     response_class=Response,
     responses={200: {"description": "签名的调用存证（JSON）", "content": {"application/json": {}}}},
 )
-def get_evidence(request: Request, db: DbSession, user: UsageReader, gw: GatewayDep, call_id: CallId) -> Response:
+def get_evidence(request: Request, db: DbSession, user: UsageReader, gw: GatewayDep, call: Call) -> Response:
     """Signed evidence of one call, with its link of the message log and a signed head (consumer or
     provider department only)."""
-    body = evidence.evidence(db, actor=user, call_id=call_id, keys=gw.keys, issuer=gw.settings.public_url)
-    return attachment(body, filename=f"evidence-{call_id}.json", media_type="application/json")
+    body = evidence.evidence(db, actor=user, call_id=call, keys=gw.keys, issuer=gw.settings.public_url)
+    return attachment(body, filename=f"evidence-{call}.json", media_type="application/json")
 
 
 @router.get("/api/exchange/message-keys", response_model=list[MessageKeyRead])
