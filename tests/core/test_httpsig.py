@@ -115,3 +115,38 @@ def test_the_walk_names_the_first_broken_link_and_the_fold_proves_a_link_up_to_a
     proof = [(link.content_hash, link.hash_name) for link in links[2:]]
     assert hashchain.fold(links[1].entry_hash, proof) == links[-1].entry_hash
     assert hashchain.fold(links[0].entry_hash, proof) != links[-1].entry_hash
+
+
+def test_the_documented_example_is_what_the_platform_signs_and_it_verifies():
+    """docs/exchange.md shows a request signed with the RFC 8032 test key 1; the same inputs give the
+    same base and signature, which the published form of the key verifies."""
+    from pathlib import Path
+
+    from yiwang.core.crypto import load_signing_key, load_verifying_pem
+    from yiwang.exchange.mediation import REQUEST_COMPONENTS
+
+    pem = (
+        b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/Vpguo"
+        b"RK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
+    )
+    key = load_signing_key(pem)
+    body = b'{"case":"CG-2026-0001"}'
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Digest": httpsig.content_digest("SHA-256", INTL.digest(body)),
+        "X-Yiwang-Call": "5f2c0e8a1b3d4f6a7c9e0b1d",
+        "X-Yiwang-Consumer": "CGJ",
+        "X-Yiwang-Grant": "17",
+        "X-Yiwang-Operation": "checkPerson",
+    }
+    signed = httpsig.sign_request(
+        key=key, key_id="exchange.messages/v1", method="POST", url="https://api.hbj.example/v1/persons/P0001/check",
+        headers=headers, components=(*REQUEST_COMPONENTS, "content-type"), tag="yiwang-request", created=CREATED,
+    )  # fmt: skip
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "exchange.md").read_text(encoding="utf-8")
+    assert signed.signature_base in docs
+    assert f"Signature-Input: {signed.signature_input}" in docs and f"Signature: {signed.signature}" in docs
+    public = "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+    assert public in docs
+    verifier = load_verifying_pem(f"-----BEGIN PUBLIC KEY-----\n{public}\n-----END PUBLIC KEY-----\n".encode())
+    assert httpsig.verify_stored(verifier, signature_base=signed.signature_base, signature_field=signed.signature)
