@@ -28,7 +28,6 @@ from server_process import ServerProcess
 from yiwang.demo.loader import DEMO_PASSWORD
 
 
-
 def serve_provider(port: int) -> None:
     import uvicorn
     from starlette.applications import Starlette
@@ -60,7 +59,8 @@ def _setup(url: str, provider_url: str) -> tuple[str, dict[str, str]]:
     """A service of 环保局, granted to 城管局 with a rate far above the offered one; the consumer's token."""
     provider, consumer, bureau = _token(url, "hbj_steward"), _token(url, "cgj_admin"), _token(url, "admin")
     operations = [{"id": "getPerson", "method": "GET", "path": "/persons/{person_id}"}]
-    service = {"code": "bench-persons", "name": "人员核验（基准）", "base_url": f"{provider_url}/v1", "operations": operations}
+    service = {"code": "bench-persons", "name": "人员核验（基准）", "base_url": f"{provider_url}/v1"}
+    service["operations"] = operations
     httpx.post(f"{url}/api/exchange/services", json=service, headers=provider).raise_for_status()
     application = httpx.post(
         f"{url}/api/exchange/service-applications",

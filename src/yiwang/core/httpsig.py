@@ -93,7 +93,13 @@ class MessageSignature:
 
 
 def _sign(
-    message: _Request | _Response, *, key: SigningKey, key_id: str, components: Sequence[str], tag: str, created: datetime
+    message: _Request | _Response,
+    *,
+    key: SigningKey,
+    key_id: str,
+    components: Sequence[str],
+    tag: str,
+    created: datetime,
 ) -> MessageSignature:
     signer = _Signer(signature_algorithm=_ALGORITHM_CLASSES[key.algorithm])
     prepared = signer.prepare(
