@@ -84,6 +84,10 @@ def test_a_consumer_calls_through_the_platform_and_both_sides_can_prove_the_call
             and covered['"@target-uri";req'] == f"{live_url}/x/{code}/persons/P001?fields=name"
         )
 
+        encoded = http.get(f"/x/{code}/persons/%E7%8E%8B%20P", headers=consumer)
+        assert encoded.status_code == 200 and encoded.json()["id"] == "王 P"
+        assert provider.seen[-1].url == f"{provider.url}/v1/persons/%E7%8E%8B%20P" and provider.seen[-1].verified
+
         body = json.dumps({"案件": "城管-2026-001", "内容": "核验"}, ensure_ascii=False).encode()
         echoed = http.post(f"/x/{code}/echo", content=body, headers=consumer | {"Content-Type": "application/json"})
         assert echoed.status_code == 200 and echoed.content == body[::-1] and echoed.headers["x-provider"] == "echo"
@@ -108,11 +112,11 @@ def test_a_consumer_calls_through_the_platform_and_both_sides_can_prove_the_call
         assert outsider.status_code == 404
 
     listed = client.get("/api/exchange/messages", params={"service": code}, headers=consumer).json()
-    assert [m["operation_id"] for m in listed["items"]] == ["echo", "getPerson"] and listed["total"] == 2
+    assert [m["operation_id"] for m in listed["items"]] == ["echo", "getPerson", "getPerson"] and listed["total"] == 3
     provided = client.get(
         "/api/exchange/messages", params={"side": "provider", "service": code}, headers=bearer(client, PROVIDER_USER)
     ).json()
-    assert provided["total"] == 2
+    assert provided["total"] == 3
     assert (
         client.get("/api/exchange/messages", params={"service": code}, headers=bearer(client, "dsj_steward")).json()[
             "total"

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from typing import IO, Any
+from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 import anyio
@@ -201,6 +202,15 @@ def _record(
     )
 
 
+def _raw_path(request: Request, service_code: str, path: str) -> str:
+    """The path as the consumer sent it, still percent-encoded (an encoded `/` stays one segment)."""
+    raw = request.scope.get("raw_path")
+    prefix = f"/x/{service_code}".encode()
+    if isinstance(raw, bytes) and raw.startswith(prefix + b"/"):
+        return raw[len(prefix) :].decode("latin-1")
+    return quote(path, safe="/:@!$&'()*+,;=-._~")
+
+
 def _forward_headers(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.headers.items() if k.lower() not in DROP_REQUEST]
 
@@ -232,7 +242,11 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
     try:
         async for chunk in request.stream():
             await outgoing.write(chunk)
-        target = admitted.base_url + start.path + (f"?{start.query}" if start.query else "")
+        target = (
+            admitted.base_url
+            + _raw_path(request, service_code, start.path)
+            + (f"?{start.query}" if start.query else "")
+        )
         headers = dict(_forward_headers(request)) | {
             "Content-Digest": outgoing.finish(),
             "X-Yiwang-Call": start.call_id,
