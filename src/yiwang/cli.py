@@ -19,6 +19,7 @@ apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
 events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
+keys_app = typer.Typer(help="密钥管理：密钥环状态、轮换、重新加密与切换密码配置", no_args_is_help=True)
 exchange_app = typer.Typer(help="共享交换：在线服务的消息日志", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
@@ -28,6 +29,7 @@ for sub, name in (
     (client_app, "client"),
     (audit_app, "audit"),
     (events_app, "events"),
+    (keys_app, "keys"),
     (exchange_app, "exchange"),
 ):
     app.add_typer(sub, name=name)
@@ -36,19 +38,22 @@ console = Console()
 CLI_ACTOR_NAME = "system:cli"
 
 
-def _runtime(prepare: bool = True):
+def _runtime(prepare: bool = True, *, allow_profile_mismatch: bool = False, keys: bool = True):
     from yiwang import bootstrap
+    from yiwang.core.crypto import MasterKeyError, ProfileMismatch
     from yiwang.core.runtime import Runtime
 
     settings = get_settings()
-    bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
-    runtime = Runtime.build(settings)
-    if prepare:
-        try:
-            bootstrap.prepare(runtime)
-        except bootstrap.DemoDataWithoutDemoMode as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from exc
+    try:
+        bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
+        runtime = Runtime.build(settings)
+        if prepare:
+            bootstrap.prepare(runtime, allow_profile_mismatch=allow_profile_mismatch)
+        elif keys:  # only reads: whatever the setting says, the recorded keys are the ones to check with
+            bootstrap.open_keyring(runtime, allow_mismatch=True)
+    except (bootstrap.DemoDataWithoutDemoMode, ProfileMismatch, MasterKeyError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     return runtime
 
 
@@ -154,8 +159,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "
     """Apply database migrations up to REVISION (default: every domain's head)."""
     from yiwang.core.migrate import upgrade
 
-    runtime = _runtime(prepare=False)
-    upgrade(runtime.db.engine, revision, cipher=runtime.cipher)
+    runtime = _runtime(prepare=False, keys=False)
+    upgrade(runtime.db.engine, revision, master_key=runtime.keyring.master_key)
     console.print(f"[green]数据库已升级到 {revision}[/]")
 
 
@@ -310,7 +315,7 @@ def audit_verify() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        result = audit.verify(db, runtime.signing_key.public_key())
+        result = audit.verify(db, runtime.keyring)
     if result.ok:
         console.print(
             f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过"
@@ -328,7 +333,7 @@ def audit_sign() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        signature = audit.sign_head(db, runtime.signing_key)
+        signature = audit.sign_head(db, runtime.keyring)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
 
 
@@ -339,7 +344,7 @@ def exchange_verify_messages() -> None:
     from yiwang.exchange.message_keys import MessageKeys
 
     runtime = _runtime(prepare=False)
-    keys = MessageKeys(runtime.settings.key_dir, runtime.settings.crypto_profile)
+    keys = MessageKeys(runtime.keyring)
     with runtime.db.read_only() as db:
         result = message_log.verify(db, keys=keys)
     if result.ok:
@@ -360,7 +365,7 @@ def exchange_sign_messages() -> None:
     from yiwang.exchange.message_keys import MessageKeys
 
     runtime = _runtime(prepare=False)
-    keys = MessageKeys(runtime.settings.key_dir, runtime.settings.crypto_profile)
+    keys = MessageKeys(runtime.keyring)
     with runtime.db.unit_of_work() as db:
         checkpoint = message_log.sign_head(db, keys=keys)
     console.print(f"已签名消息日志链头 第 {checkpoint.seq} 条" if checkpoint else "链头已签名或为空，无需重复签名")
@@ -522,3 +527,177 @@ def sensing_mqtt_acl(
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
         typer.echo(sensing_service.broker_acl(db, bridge_username=bridge_user), nl=False)
+
+
+# ---- keys --------------------------------------------------------------------------------------------
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    )
+
+
+def _reencrypt_with_bar(runtime, run):
+    """Run a re-encryption with one progress bar per table, sized by what is left."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    tables = bootstrap.sealed_tables()
+    left = {p.table: p.left for p in keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=tables)}
+    with _progress() as bar:
+        tasks = {name: bar.add_task(name, total=max(count, 1)) for name, count in left.items()}
+        return run(tables, lambda table, count: bar.advance(tasks[table], count))
+
+
+def _print_left(left) -> None:
+    remaining = sum(p.left for p in left)
+    for p in left:
+        console.print(f"  {p.table}: 共 {p.total} 行，剩余 {p.left} 行")
+    console.print(
+        "[green]全部数据已在当前密钥下[/]" if not remaining else f"[yellow]尚余 {remaining} 行，请再次运行[/]"
+    )
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """The profile, every key version of every purpose, and what is left to re-encrypt."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    runtime = _runtime(prepare=False)
+    table = Table("用途", "版本", "算法", "创建时间", "状态")
+    for key in keyadmin.key_status(runtime.keyring):
+        state = "当前" if key.current else ("已退役（仅解密/验签）" if key.retired else "保留（解密/验签）")
+        table.add_row(key.purpose, str(key.version), key.algorithm, key.created, state)
+    console.print(
+        f"密码配置：[bold]{runtime.keyring.profile.value}[/]（YIWANG_CRYPTO_PROFILE={runtime.settings.crypto_profile}）"
+    )
+    console.print(table)
+    console.print("待重新加密：")
+    _print_left(keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=bootstrap.sealed_tables()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit，或证照用途")],
+) -> None:
+    """Add a new current version of a purpose's key: new data uses it at once."""
+    from yiwang.core import keyadmin
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
+    console.print(f"[green]{purpose} 的新密钥版本 v{version} 已启用[/]；旧版本保留用于解密和验签")
+    if purpose in ("field", "lookup"):
+        console.print("运行 `yiwang keys reencrypt` 把已存数据改用新密钥")
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, help="每批行数（每批一个事务）")] = 500,
+    pause: Annotated[float, typer.Option(min=0, help="批间暂停秒数，给在线业务让出写入")] = 0.0,
+) -> None:
+    """Rewrite stored fields and lookup hashes under the current keys; resumable, safe while serving."""
+    from yiwang.core import keyadmin
+
+    runtime = _runtime()
+
+    def run(tables, advanced):
+        return keyadmin.reencrypt(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            batch_size=batch_size,
+            pause_seconds=pause,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(f"读取 {result.rows_read} 行，用时 {result.seconds:.1f} 秒")
+    _print_left(result.left)
+
+
+@keys_app.command("switch-profile")
+def keys_switch_profile(
+    profile: Annotated[str, typer.Argument(help="目标密码配置：gm 或 intl")],
+    batch_size: Annotated[int, typer.Option(min=1, help="重新加密每批行数")] = 500,
+) -> None:
+    """Switch a live installation to another crypto profile: new keys, audit chain continued, data re-encrypted."""
+    from yiwang.core import keyadmin
+    from yiwang.core.crypto import Profile
+
+    target = Profile(profile)
+    runtime = _runtime(allow_profile_mismatch=True)
+
+    def run(tables, advanced):
+        return keyadmin.switch_profile(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            target=target,
+            batch_size=batch_size,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(
+        f"[green]密码配置 {result.previous} → {result.profile}[/]，用时 {result.seconds:.1f} 秒；"
+        f"重新加密读取 {result.reencrypted.rows_read} 行"
+    )
+    _print_left(result.reencrypted.left)
+    console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
+
+
+certs_app = typer.Typer(help="电子证照：印章密钥与透明日志", no_args_is_help=True)
+app.add_typer(certs_app, name="certs")
+
+
+@certs_app.command("rotate-seal")
+def certs_rotate_seal(department: Annotated[str, typer.Option(help="颁证部门代码，如 GAJ")]) -> None:
+    """Retire a department's seal key and start its next version (in the log's current profile);
+    certificates it sealed keep verifying, and it stays published until the last of them expires."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        key = certs_service.rotate_seal_key(
+            db, actor=_cli_actor(), signing=runtime.certificate_signing, department_code=department.upper()
+        )
+    console.print(f"[green]已启用[/] {key.name}（第 {key.version} 版，{key.algorithm}，密钥 ID {key.key_id}）")
+
+
+@certs_app.command("keys")
+def certs_keys() -> None:
+    """List the published seal keys: department, version, algorithm, key id, validity."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        keys = certs_service.issuer_public_keys(db)
+    table = Table("部门", "版本", "算法", "密钥 ID", "名称", "启用", "停用", "公开至")
+    for k in keys:
+        retired = f"{k.not_after:%Y-%m-%d}" if k.not_after else "使用中"
+        until = "长期" if k.retired and k.signatures_valid_until is None else str(k.signatures_valid_until or "")
+        table.add_row(
+            k.department, str(k.version), k.algorithm, k.key_id, k.name, f"{k.not_before:%Y-%m-%d}", retired, until
+        )
+    console.print(table)
+
+
+@certs_app.command("logs")
+def certs_logs() -> None:
+    """List the transparency logs: origin, algorithms, state, size, verifier key."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        found = certs_service.transparency_logs(db, signing=runtime.certificate_signing)
+    for log in found:
+        state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
+        console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
+        console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")

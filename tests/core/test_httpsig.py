@@ -11,7 +11,6 @@ from http_message_signatures.structures import CaseInsensitiveDict
 
 from yiwang.core import hashchain, httpsig
 from yiwang.core.crypto import ED25519, GM, INTL, SM2, generate_signing_key
-from yiwang.exchange.message_keys import MessageKeys
 
 CREATED = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 
@@ -78,20 +77,6 @@ def test_the_gm_profile_signs_with_sm2_sm3_and_digests_with_sm3():
     assert not httpsig.verify_stored(
         other.public_key(), signature_base=signed.signature_base, signature_field=signed.signature
     )
-
-
-def test_message_keys_add_a_version_when_the_profile_changes_and_keep_the_old_one(tmp_path):
-    intl = MessageKeys(tmp_path, "intl")
-    first_id, first = intl.current()
-    assert first_id == "exchange.messages/v1" and first.algorithm == ED25519
-    assert MessageKeys(tmp_path, "intl").current()[0] == first_id  # another process loads the same key
-    gm = MessageKeys(tmp_path, "gm")
-    second_id, second = gm.current()
-    assert second_id == "exchange.messages/v2" and second.algorithm == SM2
-    assert [(k.key_id, k.alg) for k in gm.published()] == [(first_id, "ed25519"), (second_id, "sm2-sm3")]
-    signature = first.sign(b"old")
-    assert gm.verifier(first_id).verify(signature, b"old")
-    assert gm.verifier("exchange.messages/v9") is None and gm.verifier("other/v1") is None
 
 
 def _chain(n):

@@ -96,7 +96,7 @@ class Provider:
 
     async def upload(self, request: Request) -> Response:
         """Counts and hashes a large body as it streams in (signature checked on the header fields only)."""
-        hasher = INTL.hasher()
+        hasher = INTL.counting_hasher()
         async for chunk in request.stream():
             hasher.update(chunk)
         seen = await self._record(request, None, hasher.size, hasher.digest().hex())

@@ -158,3 +158,23 @@ def test_a_consumer_applies_on_the_page_and_finds_its_calls_with_evidence(client
     page_login(client, PROVIDER_USER)
     provided = client.get("/exchange/calls", params={"side": "provider"})
     assert provided.status_code == 200 and call_id in provided.text
+
+
+def test_the_message_key_is_a_keyring_purpose_whose_old_versions_keep_verifying(runtime, anon):
+    from yiwang.core.crypto import ED25519, SM2, Profile
+    from yiwang.exchange.message_keys import PURPOSE, MessageKeys
+
+    keys = MessageKeys(runtime.keyring)
+    first_id, first = keys.current()
+    assert first_id.startswith(f"{PURPOSE}/v") and first.algorithm == ED25519
+    signature = first.sign(b"signed before the switch")
+    with runtime.db.unit_of_work() as db:
+        gm = runtime.keyring.rotate(db, PURPOSE, profile=Profile.GM)
+    assert keys.current()[1].algorithm == SM2 and keys.current()[0] == gm.key_id
+    published = {k["key_id"]: k["alg"] for k in anon.get("/api/exchange/message-keys").json()}
+    assert published[first_id] == "ed25519" and published[gm.key_id] == "sm2-sm3"
+    with runtime.db.unit_of_work() as db:  # the installation is intl: start-up makes an Ed25519 version again
+        back = MessageKeys(runtime.keyring).ensure(db)
+    assert back not in (first_id, gm.key_id) and keys.current()[1].algorithm == ED25519
+    assert keys.verifier(first_id).verify(signature, b"signed before the switch")
+    assert keys.verifier(f"{PURPOSE}/v999") is None and keys.verifier("other/v1") is None

@@ -7,7 +7,7 @@ from yiwang.exchange.message_keys import MessageKeys
 
 
 def jobs(runtime: Runtime) -> list[Job]:
-    keys = MessageKeys(runtime.settings.key_dir, runtime.settings.crypto_profile)
+    keys = MessageKeys(runtime.keyring)
 
     def sign_messages() -> None:
         with runtime.db.unit_of_work() as db:

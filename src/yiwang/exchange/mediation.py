@@ -24,7 +24,7 @@ from fastapi import Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from yiwang.core.crypto import Hasher, suite
+from yiwang.core.crypto import Hasher
 from yiwang.core.errors import AppError
 from yiwang.core.httpsig import MessageSignature, content_digest, sign_request, sign_response
 from yiwang.core.runtime import Runtime
@@ -143,8 +143,8 @@ class Gateway:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.keys = MessageKeys(runtime.settings.key_dir, runtime.settings.crypto_profile)
-        self.suite = suite(runtime.settings.crypto_profile)
+        self.keys = MessageKeys(runtime.keyring)
+        self.suite = runtime.keyring.suite
         self.breakers = Breakers()
         self._clients: WeakKeyDictionary[Any, httpx.AsyncClient] = WeakKeyDictionary()
 
@@ -238,7 +238,7 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
         await anyio.to_thread.run_sync(gw.log, record, None, None)
         raise refusal
     memory = gw.settings.mediation_spool_memory_bytes
-    outgoing, answer = Spool(gw.suite.hasher(), memory), Spool(gw.suite.hasher(), memory)
+    outgoing, answer = Spool(gw.suite.counting_hasher(), memory), Spool(gw.suite.counting_hasher(), memory)
     try:
         async for chunk in request.stream():
             await outgoing.write(chunk)

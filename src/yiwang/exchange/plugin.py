@@ -30,6 +30,11 @@ def _on_startup(runtime) -> None:
 
     workbench.register("exchange", pending)
 
+    from yiwang.exchange.message_keys import MessageKeys
+
+    with runtime.db.unit_of_work() as db:  # the message-signing key exists before the first call
+        MessageKeys(runtime.keyring).ensure(db)
+
 
 def _jobs(runtime):
     from yiwang.exchange import jobs

@@ -1,7 +1,7 @@
 """live services and the message log
 
-Revision ID: exchange_0003
-Revises: exchange_0002
+Revision ID: exchange_0004
+Revises: exchange_0003
 Create Date: 2026-12-07 13:15:31.382738
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import yiwang.core.db
 
-revision: str = "exchange_0003"
-down_revision: str | None = "exchange_0002"
+revision: str = "exchange_0004"
+down_revision: str | None = "exchange_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
