@@ -340,13 +340,11 @@ def audit_sign() -> None:
 @exchange_app.command("verify-messages")
 def exchange_verify_messages() -> None:
     """Check the message log of mediated calls: every link, signed head and message signature."""
-    from yiwang.exchange import message_log
-    from yiwang.exchange.message_keys import MessageKeys
+    from yiwang.exchange import message_keys, message_log
 
     runtime = _runtime(prepare=False)
-    keys = MessageKeys(runtime.keyring)
     with runtime.db.read_only() as db:
-        result = message_log.verify(db, keys=keys)
+        result = message_log.verify(db, keys=message_keys.MessageKeys(runtime.keyring))
     if result.ok:
         console.print(
             f"[green]消息日志完整[/]：{result.entries_checked} 条记录，{result.checkpoints_checked} 个链头签名、"
@@ -361,13 +359,11 @@ def exchange_verify_messages() -> None:
 @exchange_app.command("sign-messages")
 def exchange_sign_messages() -> None:
     """Sign the message log's current head now (the worker does this periodically)."""
-    from yiwang.exchange import message_log
-    from yiwang.exchange.message_keys import MessageKeys
+    from yiwang.exchange import message_keys, message_log
 
     runtime = _runtime(prepare=False)
-    keys = MessageKeys(runtime.keyring)
     with runtime.db.unit_of_work() as db:
-        checkpoint = message_log.sign_head(db, keys=keys)
+        checkpoint = message_log.sign_head(db, keys=message_keys.MessageKeys(runtime.keyring))
     console.print(f"已签名消息日志链头 第 {checkpoint.seq} 条" if checkpoint else "链头已签名或为空，无需重复签名")
 
 

@@ -74,7 +74,10 @@ class Provider:
 
     async def _record(self, request: Request, body: bytes, size: int, sha: str) -> Seen:
         headers = dict(request.headers)
-        url = str(request.url)
+        raw = request.scope["raw_path"].decode("latin-1")  # the target URI as sent, still percent-encoded
+        url = f"{request.url.scheme}://{request.url.netloc}{raw}" + (
+            f"?{request.url.query}" if request.url.query else ""
+        )
         verified, error, covered = (False, "not checked", {})
         if body is not None:
             verified, error, covered = self._verify(request.method, url, headers, body)

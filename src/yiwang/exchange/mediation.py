@@ -211,6 +211,14 @@ def _raw_path(request: Request, service_code: str, path: str) -> str:
     return quote(path, safe="/:@!$&'()*+,;=-._~")
 
 
+def _consumer_url(request: Request) -> str:
+    """The URL the consumer called, its path as sent (percent-encoded, as RFC 9421's @target-uri is)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else quote(request.url.path)
+    query = request.url.query
+    return f"{request.url.scheme}://{request.url.netloc}{path}" + (f"?{query}" if query else "")
+
+
 def _forward_headers(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.headers.items() if k.lower() not in DROP_REQUEST]
 
@@ -292,7 +300,7 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
     has_type = any(k.lower() == "content-type" for k in provider_headers)
     reply = sign_response(
         key=key, key_id=key_id, status=status, headers=response_headers, request_method=start.method,
-        request_url=str(request.url), components=RESPONSE_COMPONENTS + (("content-type",) if has_type else ()),
+        request_url=_consumer_url(request), components=RESPONSE_COMPONENTS + (("content-type",) if has_type else ()),
         tag=RESPONSE_TAG, created=utcnow(),
     )  # fmt: skip
     response_headers |= {"Signature-Input": reply.signature_input, "Signature": reply.signature}
