@@ -132,8 +132,10 @@ def _announce_initial_admin(created: tuple[str, str] | None) -> None:
         return
     username, password = created
     console.print(
-        f"[bold yellow]已创建初始平台管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
-        "该密码只显示这一次，首次登录后必须修改。"
+        f"[bold yellow]已创建初始系统管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
+        "该密码只显示这一次。首次登录时须先绑定身份验证器（双因素认证），再修改密码。\n"
+        "三员分立：请再用 yiwang user create … --role security_admin 和 --role audit_admin "
+        "分别创建安全管理员和审计管理员（不同的人）。"
     )
 
 
@@ -183,7 +185,8 @@ def user_create(
     role: Annotated[
         list[str],
         typer.Option(
-            help="角色代码，可重复：platform_admin dept_admin handler dispatcher data_steward leader citizen enterprise"
+            help="角色代码，可重复：platform_admin（系统管理员）security_admin（安全管理员）audit_admin（审计管理员）"
+            " dept_admin handler dispatcher data_steward leader citizen enterprise；三员角色不能兼任"
         ),
     ],
     department: Annotated[str | None, typer.Option(help="部门代码（工作人员必填）")] = None,
@@ -229,6 +232,54 @@ def user_create(
         console.print(f"[red]{exc.message}[/] {exc.details or ''}")
         raise typer.Exit(1) from exc
     console.print(f"[green]已创建账号[/] {created.username}（id {created.id}，角色 {', '.join(created.roles)}）")
+
+
+@user_app.command("roles")
+def user_roles(
+    username: Annotated[str, typer.Argument(help="账号用户名")],
+    role: Annotated[list[str], typer.Option(help="该账号应持有的全部角色，可重复；三员角色不能兼任")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="以该账号的身份和权限操作（适用同样的授权规则），默认为命令行操作员")
+    ] = None,
+) -> None:
+    """Set an existing account's roles (授权), e.g. name the security or audit administrator."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            actor = _acting_as(db, as_user) if as_user else _cli_actor()
+            user = accounts.get_user_by_username(db, username=username)
+            if user is None:
+                raise AppError(f"账号 {username} 不存在", code="not_found", status_code=404)
+            updated = accounts.assign_roles(db, actor=actor, user_id=user.id, role_codes=role, cipher=runtime.cipher)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已更新角色[/] {updated.username}：{', '.join(updated.roles) or '无'}")
+
+
+@user_app.command("reset-second-factor")
+def user_reset_second_factor(
+    username: Annotated[str, typer.Argument(help="账号用户名")],
+    reason: Annotated[str, typer.Option(help="重置事由（记入审计）")],
+) -> None:
+    """Remove an account's lost second factor (e.g. the only security administrator's); audited with the reason."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts, mfa
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            user = accounts.get_user_by_username(db, username=username)
+            if user is None:
+                raise AppError(f"账号 {username} 不存在", code="not_found", status_code=404)
+            mfa.reset(db, actor=_cli_actor(), user_id=user.id, reason=reason)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已重置[/] {username} 的双因素认证；其登录会话已结束，下次登录按角色要求重新绑定。")
 
 
 @user_app.command("list")
@@ -697,3 +748,12 @@ def certs_logs() -> None:
         state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
         console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
         console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")
+
+
+def _mount_oidc() -> None:
+    from yiwang.identity.commands import commands
+
+    app.add_typer(commands(_runtime, _cli_actor), name="oidc")
+
+
+_mount_oidc()
