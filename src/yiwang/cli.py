@@ -516,7 +516,7 @@ def peer_add(
         console.print(f"[red]{exc.message}[/]")
         raise typer.Exit(1) from exc
     console.print(f"对方平台：{identity.name}（{identity.url}）\n签名算法：{identity.algorithm}")
-    console.print(f"公钥指纹：[bold]{identity.fingerprint}[/]")
+    typer.echo(f"公钥指纹：{identity.fingerprint}")
     if fingerprint is None:
         console.print("请通过电话或公文等带外渠道与对方核对上面的指纹。")
         if not typer.confirm("指纹与对方提供的一致吗？", default=False):
@@ -544,7 +544,7 @@ def peer_add(
         raise typer.Exit(1) from exc
     own = own_key(runtime.settings)
     console.print(f"[green]已添加对接节点 #{peer.id} {peer.name}[/]。请对方也添加本平台：")
-    console.print(f"  yiwang peer add {runtime.settings.public_url} --fingerprint {own.fingerprint}")
+    typer.echo(f"  yiwang peer add {runtime.settings.public_url} --fingerprint {own.fingerprint}")
 
 
 @peer_app.command("list")
