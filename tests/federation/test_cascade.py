@@ -5,6 +5,7 @@ and the indicator it feeds."""
 import pytest
 
 from tests.catalog.helpers import PERSON_ITEMS, person_csv, publish_entry
+from tests.conftest import bearer
 from tests.exchange.conftest import ROWS, END
 from tests.federation.conftest import wait_for
 
@@ -88,3 +89,101 @@ def test_catalogs_flow_up_and_down_and_changes_follow(pair):
         sync = client.get("/api/federation/messages", headers=suzhou.as_user("admin")).json()
     kinds = {(m["direction"], m["kind"]) for m in sync}
     assert {("received", "catalog.entry"), ("received", "catalog.retire"), ("sent", "catalog.entry")} <= kinds
+
+
+def _application(installation, user: str, application_id: int) -> dict:
+    with installation.http() as client:
+        response = client.get(f"/api/federation/applications/{application_id}", headers=installation.as_user(user))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _incoming(installation, reference: str) -> list[dict]:
+    with installation.http() as client:
+        listed = client.get("/api/federation/applications", headers=installation.as_user("admin")).json()
+    return [a for a in listed if a["reference"] == reference and a["direction"] == "incoming"]
+
+
+def _peer(installation, peer_id: int) -> dict:
+    with installation.http() as client:
+        return client.get(f"/api/federation/peers/{peer_id}", headers=installation.as_user("admin")).json()
+
+
+def test_a_cross_level_application_survives_both_sides_stopping_and_is_applied_once(pair):
+    city, suzhou = pair
+    with suzhou.http() as client:  # an upper-level resource with data, answered by its provider then bureau
+        entry = publish_entry(client, name="苏州市级人员测试资源", sharing_type="有条件共享")
+        mounted = client.post(
+            f"/api/governance/resources/{entry['code']}/upload",
+            files={"file": ("p.csv", person_csv(ROWS).encode())},
+            headers=bearer(client, "hbj_steward"),
+        )
+        assert mounted.status_code == 201, mounted.text
+    wait_for(lambda: _remote(city, q="苏州市级人员测试资源"), what="the resource downward")
+    upper_id = _peer_id(city, suzhou.name)
+
+    suzhou.kill()  # the upper level is down when the city applies
+    body = {"peer_id": upper_id, "entry_code": entry["code"], "fields": ["person_id", "name", "mobile"]}
+    with city.http() as client:
+        created = client.post(
+            "/api/federation/applications",
+            json=body | {"purpose": "跨级核验人员信息", "period_end": END},
+            headers=city.as_user("hbj_steward"),
+        )
+    assert created.status_code == 201, created.text
+    application = created.json()
+    wait_for(lambda: _peer(city, upper_id)["last_error"], what="a failed delivery")
+    assert _peer(city, upper_id)["backlog"] >= 1
+    city.kill()  # and the city dies with the application still in its outbox
+    city.start()
+    assert _peer(city, upper_id)["backlog"] >= 1
+    suzhou.start()
+    incoming = wait_for(lambda: _incoming(suzhou, application["reference"]), what="the application upward")
+    assert len(incoming) == 1 and incoming[0]["exchange_application_id"]
+    exchange_id = incoming[0]["exchange_application_id"]
+
+    city.kill()  # the city is down while the upper level decides
+    with suzhou.http() as client:
+        provider = client.post(
+            f"/api/exchange/applications/{exchange_id}/provider-decision",
+            json={"approve": True, "reason": "同意跨级共享"},
+            headers=bearer(client, "hbj_admin"),
+        )
+        assert provider.status_code == 200, provider.text
+        bureau = client.post(
+            f"/api/exchange/applications/{exchange_id}/bureau-decision",
+            json={"approve": True, "reason": "准予共享"},
+            headers=bearer(client, "admin"),
+        )
+        assert bureau.status_code == 200 and bureau.json()["status"] == "granted", bureau.text
+    city_peer = _peer_id(suzhou, city.name)
+    wait_for(lambda: _peer(suzhou, city_peer)["backlog"] >= 2 and _peer(suzhou, city_peer)["last_error"], what="backlog")
+    city.start()
+    returned = wait_for(
+        lambda: (a := _application(city, "hbj_steward", application["id"]))["status"] == "returned" and a,
+        timeout=90,
+        what="the data back",
+    )
+    assert returned["rows_total"] == len(ROWS) and returned["answered_on_time"] is True
+    with city.http() as client:
+        data = client.get(
+            f"/api/federation/applications/{application['id']}/data", headers=city.as_user("hbj_steward")
+        )
+        assert data.status_code == 200, data.text
+        other = client.get(f"/api/federation/applications/{application['id']}/data", headers=city.as_user("cgj_admin"))
+        assert other.status_code in (403, 404)
+    rows = data.json()["rows"]
+    assert len(rows) == len(ROWS) and len({r["person_id"] for r in rows}) == len(ROWS)
+    assert all(set(r) == {"person_id", "name", "mobile"} and "****" in r["mobile"] for r in rows)
+    wait_for(lambda: _peer(suzhou, city_peer)["backlog"] == 0, what="the upper level's outbox drained")
+    with city.http() as client:
+        received = client.get(
+            "/api/federation/messages", params={"peer_id": upper_id}, headers=city.as_user("admin")
+        ).json()
+    ids = [m["message_id"] for m in received if m["direction"] == "received"]
+    assert len(ids) == len(set(ids))
+    answers = [m for m in received if m["direction"] == "received" and m["kind"] == "application.answer"]
+    assert len(answers) == 1
+    with suzhou.http() as client:
+        calls = client.get("/api/exchange/usage", headers=bearer(client, "admin")).json()
+    assert any(u["entry_code"] == entry["code"] and u["rows"] == len(ROWS) for u in calls)
