@@ -112,9 +112,10 @@ def _suzhou_database(settings: Settings) -> str | None:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pair(settings, templates, tmp_path_factory) -> Iterator[tuple[Installation, Installation]]:
-    """(city, suzhou), both started with the small demo; the session's `settings` builds the templates."""
+    """(city, suzhou), both started with the small demo, shared by the federation tests (one xdist group);
+    the session's `settings` builds the database templates first."""
     root = tmp_path_factory.mktemp("federation")
     city_settings = make_settings(templates.migrated_data_dir(root / "city"))
     suzhou_url = _suzhou_database(settings)

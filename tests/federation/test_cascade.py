@@ -9,7 +9,7 @@ from tests.conftest import bearer
 from tests.exchange.conftest import ROWS, END
 from tests.federation.conftest import wait_for
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
 
 
 def _identity(installation) -> dict:
