@@ -187,3 +187,19 @@ def test_a_cross_level_application_survives_both_sides_stopping_and_is_applied_o
     with suzhou.http() as client:
         calls = client.get("/api/exchange/usage", headers=bearer(client, "admin")).json()
     assert any(u["entry_code"] == entry["code"] and u["rows"] == len(ROWS) for u in calls)
+
+
+def test_indicator_17_is_computed_from_the_exchanges(pair):
+    city, suzhou = pair
+    with city.http() as client:
+        indicators = client.get(
+            "/api/brain/indicators", params={"live": "true"}, headers=city.as_user("admin")
+        ).json()
+        drill = client.get("/api/brain/indicators/17/records", headers=city.as_user("admin")).json()
+    by_no = {i["no"]: i for i in indicators}
+    assert {by_no[n]["source"] for n in (17, 18, 19, 20)} == {"computed"}
+    # The upper level is a sharing platform: catalog sync, an application sent, an answer received.
+    assert by_no[17]["value"] == 100.0 and by_no[17]["denominator"] == 3, by_no[17]
+    assert by_no[18]["value"] is None  # no security-management platform registered as a peer
+    assert "向上对接" in by_no[17]["method"]
+    assert sorted(r["name"] for r in drill["records"]) == ["application.answer", "application.submit", "catalog.entry"]
