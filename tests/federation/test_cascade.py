@@ -6,7 +6,7 @@ import pytest
 
 from tests.catalog.helpers import PERSON_ITEMS, person_csv, publish_entry
 from tests.conftest import bearer
-from tests.exchange.conftest import ROWS, END
+from tests.exchange.conftest import END, ROWS
 from tests.federation.conftest import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
@@ -33,9 +33,7 @@ def _remote(installation, q: str = "", role: str | None = None) -> list[dict]:
 
 def _published(installation) -> set[str]:
     with installation.http() as client:
-        found = client.get(
-            "/api/catalog/entries", params={"size": 100}, headers=installation.as_user("admin")
-        ).json()
+        found = client.get("/api/catalog/entries", params={"size": 100}, headers=installation.as_user("admin")).json()
     assert found["total"] <= 100
     return {e["code"] for e in found["items"]}
 
@@ -157,7 +155,9 @@ def test_a_cross_level_application_survives_both_sides_stopping_and_is_applied_o
         )
         assert bureau.status_code == 200 and bureau.json()["status"] == "granted", bureau.text
     city_peer = _peer_id(suzhou, city.name)
-    wait_for(lambda: _peer(suzhou, city_peer)["backlog"] >= 2 and _peer(suzhou, city_peer)["last_error"], what="backlog")
+    wait_for(
+        lambda: _peer(suzhou, city_peer)["backlog"] >= 2 and _peer(suzhou, city_peer)["last_error"], what="backlog"
+    )
     city.start()
     returned = wait_for(
         lambda: (a := _application(city, "hbj_steward", application["id"]))["status"] == "returned" and a,
@@ -166,9 +166,7 @@ def test_a_cross_level_application_survives_both_sides_stopping_and_is_applied_o
     )
     assert returned["rows_total"] == len(ROWS) and returned["answered_on_time"] is True
     with city.http() as client:
-        data = client.get(
-            f"/api/federation/applications/{application['id']}/data", headers=city.as_user("hbj_steward")
-        )
+        data = client.get(f"/api/federation/applications/{application['id']}/data", headers=city.as_user("hbj_steward"))
         assert data.status_code == 200, data.text
         other = client.get(f"/api/federation/applications/{application['id']}/data", headers=city.as_user("cgj_admin"))
         assert other.status_code in (403, 404)
@@ -190,11 +188,9 @@ def test_a_cross_level_application_survives_both_sides_stopping_and_is_applied_o
 
 
 def test_indicator_17_is_computed_from_the_exchanges(pair):
-    city, suzhou = pair
+    city, _ = pair
     with city.http() as client:
-        indicators = client.get(
-            "/api/brain/indicators", params={"live": "true"}, headers=city.as_user("admin")
-        ).json()
+        indicators = client.get("/api/brain/indicators", params={"live": "true"}, headers=city.as_user("admin")).json()
         drill = client.get("/api/brain/indicators/17/records", headers=city.as_user("admin")).json()
     by_no = {i["no"]: i for i in indicators}
     assert {by_no[n]["source"] for n in (17, 18, 19, 20)} == {"computed"}

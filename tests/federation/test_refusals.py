@@ -117,7 +117,9 @@ def test_the_receiving_route_under_concurrent_load_with_other_routes(pair):
     reader = suzhou.as_user("admin")
 
     def other(n: int) -> int:
-        path = ["/api/federation/peers", "/api/catalog/entries", "/api/federation/catalog", "/api/exchange/grants"][n % 4]
+        path = ["/api/federation/peers", "/api/catalog/entries", "/api/federation/catalog", "/api/exchange/grants"][
+            n % 4
+        ]
         with suzhou.http() as client:
             for _ in range(50):
                 status = client.get(path, headers=reader).status_code
