@@ -120,6 +120,8 @@ def test_federation_pages_show_peers_catalog_and_history(client, runtime, upper)
     assert overview.status_code == 200 and identity.fingerprint in overview.text and identity.name in overview.text
     catalog = client.get("/federation/catalog", params={"q": "法人库"})
     assert "苏州市级法人库" in catalog.text and "上级目录" in catalog.text
+    beside = client.get("/catalog", params={"q": "法人库"})  # the city's own catalog search lists it too
+    assert "对接目录中的匹配" in beside.text and "苏州市级法人库" in beside.text
     assert "目录同步（新增或变更）" in client.get("/federation/sync").text
     form = client.get(f"/federation/apply/{peer.id}/SZ-00001")
     assert form.status_code == 200 and "统一社会信用代码" in form.text
