@@ -555,32 +555,4 @@ def measure(db: Session, no: int) -> RegistryMeasure:
             columns,
             "" if enterprises else "台账中没有记录",
         )
-    if no in UPSTREAM_PLATFORMS:
-        integrations = list(
-            db.execute(
-                select(m.UpstreamIntegration)
-                .where(m.UpstreamIntegration.indicator_no == no)
-                .order_by(m.UpstreamIntegration.code)
-            ).scalars()
-        )
-        records = [
-            {
-                "code": r.code,
-                "name": r.name,
-                "department_code": r.department_code,
-                "detail": dict(UPSTREAM_STATE)[r.state] + (f"（{r.done_on}）" if r.done_on else ""),
-                "counted": r.state == "done",
-            }
-            for r in integrations
-        ]
-        counted = sum(r["counted"] for r in records)
-        columns = [("code", "事项编号"), ("name", "对接事项"), ("department_code", "部门"), ("detail", "状态")]
-        return RegistryMeasure(
-            _ratio(counted, len(integrations)),
-            counted,
-            len(integrations),
-            records,
-            columns,
-            "" if integrations else "台账中没有记录",
-        )
     raise KeyError(no)
