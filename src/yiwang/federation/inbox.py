@@ -29,6 +29,7 @@ from yiwang.federation.models import IncomingMessage, Peer
 from yiwang.federation.protocol import MessageRefused
 from yiwang.federation.schemas import Payload, Receipt
 
+ENVELOPE_FIELDS = frozenset({"id", "kind", "sender", "recipient", "created", "payload"})
 Handler = Callable[[Session, Peer, Any], str]  # returns a one-line summary for the history
 
 
@@ -85,6 +86,7 @@ def receive(
 ) -> Receipt:
     """Verify and apply one message; MessageRefused (or Conflict for a replay) when it is not accepted."""
     now = now or utcnow()
+    message = _envelope(body)  # malformed is the sender's 400 before anything is looked up
     claims = protocol.parse({k.lower(): v for k, v in headers.items()})
     peer = db.execute(select(Peer).where(Peer.key_id == claims.keyid)).scalar_one_or_none()
     if peer is None:
@@ -101,7 +103,6 @@ def receive(
         raise _refuse(
             db, peer, MessageRefused("签名时间超出允许窗口，疑似重放", code="stale_signature"), signed_at.isoformat()
         )
-    message = _envelope(body)
     if (
         message.get("id") != claims.nonce
         or message.get("sender") != peer.key_id
@@ -137,9 +138,11 @@ def _envelope(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("消息体不是合法的 JSON", code="malformed_json") from None
-    if not isinstance(message, dict):
-        raise ValidationFailed("消息体须为 JSON 对象", code="malformed_json")
+        raise AppError("消息体不是合法的 JSON", code="malformed_json") from None
+    if not isinstance(message, dict) or not set(message) >= ENVELOPE_FIELDS:
+        raise AppError(
+            "消息体须为含 id、kind、sender、recipient、created、payload 的 JSON 对象", code="malformed_envelope"
+        )
     return message
 
 
