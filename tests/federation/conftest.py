@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, make_url
 
 from tests.conftest import PG_URL, bearer, free_port, make_settings
-from tests.databases import WORKER, _recreate
+from tests.databases import WORKER, Templates, _recreate
 from tests.processes import Server, process_env, yiwang
 from yiwang.config import Settings
 
@@ -98,7 +98,7 @@ class Installation:
             return bearer(client, username)
 
 
-def _suzhou_database(settings: Settings) -> str | None:
+def _suzhou_database(templates: Templates) -> str | None:
     """A PostgreSQL database of this worker's own for the upper level, copied from the run's template."""
     if not PG_URL:
         return None
@@ -106,7 +106,8 @@ def _suzhou_database(settings: Settings) -> str | None:
     name = f"{base.database}_{WORKER}_upper"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
-        _recreate(admin, name, template=f"{base.database}_template")
+        with templates._exclusive():  # a template cannot be copied while another copy is being made
+            _recreate(admin, name, template=f"{base.database}_template")
     finally:
         admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
@@ -118,7 +119,7 @@ def pair(settings, templates, tmp_path_factory) -> Iterator[tuple[Installation, 
     the session's `settings` builds the database templates first."""
     root = tmp_path_factory.mktemp("federation")
     city_settings = make_settings(templates.migrated_data_dir(root / "city"))
-    suzhou_url = _suzhou_database(settings)
+    suzhou_url = _suzhou_database(templates)
     suzhou_dir = root / "suzhou"
     suzhou_settings = (
         make_settings(suzhou_dir, suzhou_url) if suzhou_url else make_settings(templates.migrated_data_dir(suzhou_dir))
