@@ -119,7 +119,7 @@ def define_bundle(runtime, types: dict[str, str]) -> None:
 def citizens(runtime, count: int, types: dict[str, str]) -> list[tuple[int, str]]:
     digest = hash_password(PASSWORD)
     made = []
-    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
+    signing = runtime.certificate_signing
     with mock.patch("yiwang.org.accounts.hash_password", lambda _p: digest), runtime.db.unit_of_work() as db:
         for i in range(count):
             first17 = f"320581199{i % 10}0101{(int(RUN, 16) + i) % 1000:03d}"
@@ -143,8 +143,7 @@ def citizens(runtime, count: int, types: dict[str, str]) -> list[tuple[int, str]
                 certs_service.issue_certificate(
                     db,
                     actor=SYSTEM,
-                    keys=keys,
-                    origin=origin,
+                    signing=signing,
                     type_code=types[name],
                     holder_user_id=user.id,
                     holder_name=user.display_name,
@@ -153,7 +152,7 @@ def citizens(runtime, count: int, types: dict[str, str]) -> list[tuple[int, str]
                     checkpoint=False,
                 )
             made.append((user.id, user.username))
-        certs_service.sign_log_checkpoint(db, keys=keys, origin=origin)
+        certs_service.sign_log_checkpoint(db, signing=signing)
     return made
 
 

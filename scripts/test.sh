@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: the static checks (scripts/check.sh), then pytest on SQLite, and again on
-# PostgreSQL when YIWANG_TEST_DATABASE_URL is set (CI sets it to the machine's PostgreSQL).
+# PostgreSQL when YIWANG_TEST_DATABASE_URL is set (CI sets it to the machine's PostgreSQL), both in the
+# intl crypto profile; then once more on SQLite in the national profile (YIWANG_CRYPTO_PROFILE=gm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -13,9 +14,12 @@ bash scripts/check.sh
 PYTEST=("$BIN/pytest" -q -p no:cacheprovider -n "${YIWANG_TEST_WORKERS:-auto}")
 
 echo "== pytest on SQLite"
-env -u YIWANG_TEST_DATABASE_URL "${PYTEST[@]}" "$@"
+env -u YIWANG_TEST_DATABASE_URL YIWANG_CRYPTO_PROFILE=intl "${PYTEST[@]}" "$@"
 
 if [ -n "${YIWANG_TEST_DATABASE_URL:-}" ]; then
   echo "== pytest on PostgreSQL"
-  "${PYTEST[@]}" "$@"
+  YIWANG_CRYPTO_PROFILE=intl "${PYTEST[@]}" "$@"
 fi
+
+echo "== pytest on SQLite, gm profile (SM2, SM3, SM4)"
+env -u YIWANG_TEST_DATABASE_URL YIWANG_CRYPTO_PROFILE=gm "${PYTEST[@]}" "$@"

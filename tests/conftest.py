@@ -45,8 +45,10 @@ TEST_PASSWORD_COST = {"password_time_cost": 1, "password_memory_kib": 32}
 
 
 def make_settings(data_dir: Path, database_url: str | None = None, **overrides: object) -> Settings:
-    """Test settings: demo mode with the small demo and cheap password hashing, unless overridden."""
+    """Test settings: demo mode with the small demo and cheap password hashing, unless overridden.
+    The crypto profile is YIWANG_CRYPTO_PROFILE's (intl by default): the suite runs in both."""
     defaults: dict[str, object] = {
+        "crypto_profile": os.environ.get("YIWANG_CRYPTO_PROFILE", "intl"),
         "run_jobs_in_process": False,
         "demo": True,
         "demo_on_first_start": True,

@@ -27,7 +27,10 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "YIWANG_RUN_JOBS_IN_PROCESS": "false",
         "YIWANG_PASSWORD_TIME_COST": str(settings.password_time_cost),
         "YIWANG_PASSWORD_MEMORY_KIB": str(settings.password_memory_kib),
+        "YIWANG_CRYPTO_PROFILE": settings.crypto_profile,
     }
+    if settings.field_key:
+        env["YIWANG_FIELD_KEY"] = settings.field_key
     return env | extra
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
-from yiwang.core.crypto import FieldCipher, load_or_create_master_key
+from yiwang.core.crypto import FieldCipher, load_master_key
 from yiwang.core.identifiers import id_number_check_char, is_mobile
 from yiwang.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 
@@ -57,13 +57,14 @@ MASKS = {
 
 
 def _cipher() -> FieldCipher:
-    handed = context.config.attributes.get("field_cipher")
-    if handed is not None:
-        return handed
-    from yiwang.config import get_settings
+    master = context.config.attributes.get("master_key")
+    if master is None:
+        from yiwang.config import get_settings
 
-    settings = get_settings()
-    return FieldCipher(load_or_create_master_key(settings.key_dir, settings.field_key))
+        settings = get_settings()
+        master = load_master_key(settings.key_dir, configured=settings.field_key, command=settings.master_key_command)
+    # Rows this migration converts predate keyrings: version 1 of the intl keys, which every keyring keeps.
+    return FieldCipher.legacy(master)
 
 
 def _kinds_of(form_json: str) -> dict[str, str]:

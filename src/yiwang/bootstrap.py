@@ -10,6 +10,7 @@ from pathlib import Path
 from yiwang import domains
 from yiwang.config import DEMO_NOTICE
 from yiwang.core import audit, events
+from yiwang.core.crypto.reencrypt import SealedTable
 from yiwang.core.jobs import Job
 from yiwang.core.migrate import upgrade
 from yiwang.core.passwords import policy_problems
@@ -40,14 +41,16 @@ class DemoDataWithoutDemoMode(RuntimeError):
         )
 
 
-def prepare(runtime: Runtime) -> None:
+def prepare(runtime: Runtime, *, allow_profile_mismatch: bool = False) -> None:
     """Upgrade the schema, plug in every domain, sync roles, and fill an empty database.
 
     In demo mode an empty database gets the Changshu demo; otherwise only the city's reference
     organisation (divisions, departments) and no account at all, and a database that holds the demo
-    is refused: its accounts have published passwords."""
+    is refused: its accounts have published passwords. The crypto profile is recorded at first start
+    and checked against the setting afterwards (ProfileMismatch)."""
     secure_data_dir(runtime.settings.data_dir)
-    upgrade(runtime.db.engine, cipher=runtime.cipher)
+    upgrade(runtime.db.engine, master_key=runtime.keyring.master_key)
+    open_keyring(runtime, allow_mismatch=allow_profile_mismatch)
     events.configure(
         max_attempts=runtime.settings.event_max_attempts, retry_base_seconds=runtime.settings.event_retry_seconds
     )
@@ -73,6 +76,16 @@ def prepare(runtime: Runtime) -> None:
     if empty and runtime.settings.demo_on_first_start:
         log.info("empty database: loading the city's reference organisation (no accounts)")
         loader.load_reference(runtime)
+
+
+def open_keyring(runtime: Runtime, *, allow_mismatch: bool = False) -> None:
+    with runtime.db.unit_of_work() as db:
+        runtime.keyring.open(db, configured=runtime.settings.crypto_profile, allow_mismatch=allow_mismatch)
+
+
+def sealed_tables() -> list[SealedTable]:
+    """Every encrypted column of every domain, for re-encryption."""
+    return [table for plugin in domains.plugins() for table in plugin.sealed]
 
 
 def ensure_initial_admin(runtime: Runtime, *, username: str = "admin") -> tuple[str, str] | None:
@@ -113,13 +126,17 @@ def _one_time_password() -> str:
 
 def secure_data_dir(data_dir: Path) -> None:
     """The data directory holds the database, keys, uploads and Parquet snapshots: readable by the
-    platform's own user only. New files are created private (umask 077) and older ones are tightened."""
+    platform's own user only. New files are created private (umask 077) and older ones are tightened,
+    except key files: one found readable by others is refused by its loader, never silently fixed."""
     os.umask(0o077)
     data_dir.mkdir(parents=True, exist_ok=True)
+    keys = (data_dir / "keys").resolve()
     for root, dirs, files in os.walk(data_dir):
         _tighten(Path(root), 0o700)
+        in_key_dir = Path(root).resolve().is_relative_to(keys)
         for name in files:
-            _tighten(Path(root) / name, 0o600)
+            if not in_key_dir:
+                _tighten(Path(root) / name, 0o600)
         for name in dirs:
             _tighten(Path(root) / name, 0o700)
 
@@ -134,7 +151,7 @@ def _tighten(path: Path, mode: int) -> None:
 
 def sign_audit_head(runtime: Runtime) -> None:
     with runtime.db.unit_of_work() as db:
-        audit.sign_head(db, runtime.signing_key)
+        audit.sign_head(db, runtime.keyring)
 
 
 def deliver_events(runtime: Runtime) -> None:

@@ -19,6 +19,7 @@ apikey_app = typer.Typer(help="API 密钥", no_args_is_help=True)
 client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
 events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
+keys_app = typer.Typer(help="密钥管理：密钥环状态、轮换、重新加密与切换密码配置", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -27,6 +28,7 @@ for sub, name in (
     (client_app, "client"),
     (audit_app, "audit"),
     (events_app, "events"),
+    (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
 
@@ -34,19 +36,22 @@ console = Console()
 CLI_ACTOR_NAME = "system:cli"
 
 
-def _runtime(prepare: bool = True):
+def _runtime(prepare: bool = True, *, allow_profile_mismatch: bool = False, keys: bool = True):
     from yiwang import bootstrap
+    from yiwang.core.crypto import MasterKeyError, ProfileMismatch
     from yiwang.core.runtime import Runtime
 
     settings = get_settings()
-    bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
-    runtime = Runtime.build(settings)
-    if prepare:
-        try:
-            bootstrap.prepare(runtime)
-        except bootstrap.DemoDataWithoutDemoMode as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from exc
+    try:
+        bootstrap.secure_data_dir(settings.data_dir)  # before the database file or a key is created
+        runtime = Runtime.build(settings)
+        if prepare:
+            bootstrap.prepare(runtime, allow_profile_mismatch=allow_profile_mismatch)
+        elif keys:  # only reads: whatever the setting says, the recorded keys are the ones to check with
+            bootstrap.open_keyring(runtime, allow_mismatch=True)
+    except (bootstrap.DemoDataWithoutDemoMode, ProfileMismatch, MasterKeyError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
     return runtime
 
 
@@ -152,8 +157,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "
     """Apply database migrations up to REVISION (default: every domain's head)."""
     from yiwang.core.migrate import upgrade
 
-    runtime = _runtime(prepare=False)
-    upgrade(runtime.db.engine, revision, cipher=runtime.cipher)
+    runtime = _runtime(prepare=False, keys=False)
+    upgrade(runtime.db.engine, revision, master_key=runtime.keyring.master_key)
     console.print(f"[green]数据库已升级到 {revision}[/]")
 
 
@@ -308,7 +313,7 @@ def audit_verify() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        result = audit.verify(db, runtime.signing_key.public_key())
+        result = audit.verify(db, runtime.keyring)
     if result.ok:
         console.print(
             f"[green]审计链完整[/]：{result.entries_checked} 条记录，{result.signatures_checked} 个链头签名校验通过"
@@ -326,7 +331,7 @@ def audit_sign() -> None:
 
     runtime = _runtime(prepare=False)
     with runtime.db.unit_of_work() as db:
-        signature = audit.sign_head(db, runtime.signing_key)
+        signature = audit.sign_head(db, runtime.keyring)
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
 
 
@@ -488,129 +493,184 @@ def sensing_mqtt_acl(
         typer.echo(sensing_service.broker_acl(db, bridge_username=bridge_user), nl=False)
 
 
-peer_app = typer.Typer(help="向上对接：对接节点", no_args_is_help=True)
-app.add_typer(peer_app, name="peer")
+# ---- keys --------------------------------------------------------------------------------------------
 
 
-@peer_app.command("add")
-def peer_add(
-    url: Annotated[str, typer.Argument(help="对方平台地址，如 https://szdata.example.gov.cn")],
-    role: Annotated[str, typer.Option(help="对方层级：upper 上级 | lower 下级 | sibling 同级")] = "upper",
-    platform: Annotated[str, typer.Option(help="对方平台：sharing 共享平台 | security | cloud | projects")] = "sharing",
-    fingerprint: Annotated[str | None, typer.Option(help="已带外核对的公钥指纹；不给则显示指纹并询问")] = None,
-    kinds: Annotated[str | None, typer.Option(help="必须交换的消息类型，逗号分隔；默认按平台")] = None,
-    department: Annotated[str | None, typer.Option(help="代表该节点的本地部门代码；默认新建")] = None,
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    )
+
+
+def _reencrypt_with_bar(runtime, run):
+    """Run a re-encryption with one progress bar per table, sized by what is left."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    tables = bootstrap.sealed_tables()
+    left = {p.table: p.left for p in keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=tables)}
+    with _progress() as bar:
+        tasks = {name: bar.add_task(name, total=max(count, 1)) for name, count in left.items()}
+        return run(tables, lambda table, count: bar.advance(tasks[table], count))
+
+
+def _print_left(left) -> None:
+    remaining = sum(p.left for p in left)
+    for p in left:
+        console.print(f"  {p.table}: 共 {p.total} 行，剩余 {p.left} 行")
+    console.print(
+        "[green]全部数据已在当前密钥下[/]" if not remaining else f"[yellow]尚余 {remaining} 行，请再次运行[/]"
+    )
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """The profile, every key version of every purpose, and what is left to re-encrypt."""
+    from yiwang import bootstrap
+    from yiwang.core import keyadmin
+
+    runtime = _runtime(prepare=False)
+    table = Table("用途", "版本", "算法", "创建时间", "状态")
+    for key in keyadmin.key_status(runtime.keyring):
+        state = "当前" if key.current else ("已退役（仅解密/验签）" if key.retired else "保留（解密/验签）")
+        table.add_row(key.purpose, str(key.version), key.algorithm, key.created, state)
+    console.print(
+        f"密码配置：[bold]{runtime.keyring.profile.value}[/]（YIWANG_CRYPTO_PROFILE={runtime.settings.crypto_profile}）"
+    )
+    console.print(table)
+    console.print("待重新加密：")
+    _print_left(keyadmin.left_to_reencrypt(runtime.db, keyring=runtime.keyring, tables=bootstrap.sealed_tables()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit，或证照用途")],
 ) -> None:
-    """Fetch a peer's identity, show its key fingerprint for an out-of-band check, and pin it once confirmed."""
-    from pydantic import ValidationError
-
-    from yiwang.core.errors import AppError
-    from yiwang.federation import service as federation_service
-    from yiwang.federation.schemas import PeerCreate
-    from yiwang.federation.transport import fetch_identity, own_key
-
-    runtime = _runtime()
-    try:
-        identity = fetch_identity(url, timeout=runtime.settings.federation_timeout_seconds)
-    except AppError as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from exc
-    console.print(f"对方平台：{identity.name}（{identity.url}）\n签名算法：{identity.algorithm}")
-    typer.echo(f"公钥指纹：{identity.fingerprint}")
-    if fingerprint is None:
-        console.print("请通过电话或公文等带外渠道与对方核对上面的指纹。")
-        if not typer.confirm("指纹与对方提供的一致吗？", default=False):
-            console.print("[yellow]未添加[/]")
-            raise typer.Exit(1)
-        fingerprint = identity.fingerprint
-    try:
-        data = PeerCreate(
-            url=url,
-            role=role,
-            platform=platform,
-            fingerprint=fingerprint,
-            required_kinds=[k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
-            department_code=department,
-        )
-        with runtime.db.unit_of_work() as db:
-            peer = federation_service.add_peer(
-                db, actor=_cli_actor(), identity=identity, data=data, own_key_id=own_key(runtime.settings).key_id
-            )
-    except ValidationError as exc:
-        console.print(f"[red]参数无效：{exc.errors()[0]['msg']}[/]")
-        raise typer.Exit(2) from exc
-    except AppError as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from exc
-    own = own_key(runtime.settings)
-    console.print(f"[green]已添加对接节点 #{peer.id} {peer.name}[/]。请对方也添加本平台：")
-    typer.echo(f"  yiwang peer add {runtime.settings.public_url} --fingerprint {own.fingerprint}")
-
-
-@peer_app.command("list")
-def peer_list() -> None:
-    """Peers with their fingerprints, status, last contact and backlog."""
-    from yiwang.core.timeutil import format_local
-    from yiwang.federation import service as federation_service
+    """Add a new current version of a purpose's key: new data uses it at once."""
+    from yiwang.core import keyadmin
 
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
-        peers = federation_service.list_peers(db)
-    table = Table("编号", "节点", "层级", "指纹", "状态", "最近发送", "最近接收", "待发送")
-    for p in peers:
+        version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
+    console.print(f"[green]{purpose} 的新密钥版本 v{version} 已启用[/]；旧版本保留用于解密和验签")
+    if purpose in ("field", "lookup"):
+        console.print("运行 `yiwang keys reencrypt` 把已存数据改用新密钥")
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt(
+    batch_size: Annotated[int, typer.Option(min=1, help="每批行数（每批一个事务）")] = 500,
+    pause: Annotated[float, typer.Option(min=0, help="批间暂停秒数，给在线业务让出写入")] = 0.0,
+) -> None:
+    """Rewrite stored fields and lookup hashes under the current keys; resumable, safe while serving."""
+    from yiwang.core import keyadmin
+
+    runtime = _runtime()
+
+    def run(tables, advanced):
+        return keyadmin.reencrypt(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            batch_size=batch_size,
+            pause_seconds=pause,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(f"读取 {result.rows_read} 行，用时 {result.seconds:.1f} 秒")
+    _print_left(result.left)
+
+
+@keys_app.command("switch-profile")
+def keys_switch_profile(
+    profile: Annotated[str, typer.Argument(help="目标密码配置：gm 或 intl")],
+    batch_size: Annotated[int, typer.Option(min=1, help="重新加密每批行数")] = 500,
+) -> None:
+    """Switch a live installation to another crypto profile: new keys, audit chain continued, data re-encrypted."""
+    from yiwang.core import keyadmin
+    from yiwang.core.crypto import Profile
+
+    target = Profile(profile)
+    runtime = _runtime(allow_profile_mismatch=True)
+
+    def run(tables, advanced):
+        return keyadmin.switch_profile(
+            runtime.db,
+            keyring=runtime.keyring,
+            tables=tables,
+            actor=_cli_actor(),
+            target=target,
+            batch_size=batch_size,
+            advanced=advanced,
+        )
+
+    result = _reencrypt_with_bar(runtime, run)
+    console.print(
+        f"[green]密码配置 {result.previous} → {result.profile}[/]，用时 {result.seconds:.1f} 秒；"
+        f"重新加密读取 {result.reencrypted.rows_read} 行"
+    )
+    _print_left(result.reencrypted.left)
+    console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
+
+
+certs_app = typer.Typer(help="电子证照：印章密钥与透明日志", no_args_is_help=True)
+app.add_typer(certs_app, name="certs")
+
+
+@certs_app.command("rotate-seal")
+def certs_rotate_seal(department: Annotated[str, typer.Option(help="颁证部门代码，如 GAJ")]) -> None:
+    """Retire a department's seal key and start its next version (in the log's current profile);
+    certificates it sealed keep verifying, and it stays published until the last of them expires."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        key = certs_service.rotate_seal_key(
+            db, actor=_cli_actor(), signing=runtime.certificate_signing, department_code=department.upper()
+        )
+    console.print(f"[green]已启用[/] {key.name}（第 {key.version} 版，{key.algorithm}，密钥 ID {key.key_id}）")
+
+
+@certs_app.command("keys")
+def certs_keys() -> None:
+    """List the published seal keys: department, version, algorithm, key id, validity."""
+    from yiwang.certs import service as certs_service
+
+    runtime = _runtime()
+    with runtime.db.unit_of_work() as db:
+        keys = certs_service.issuer_public_keys(db)
+    table = Table("部门", "版本", "算法", "密钥 ID", "名称", "启用", "停用", "公开至")
+    for k in keys:
+        retired = f"{k.not_after:%Y-%m-%d}" if k.not_after else "使用中"
+        until = "长期" if k.retired and k.signatures_valid_until is None else str(k.signatures_valid_until or "")
         table.add_row(
-            str(p.id),
-            f"{p.name}\n{p.url}",
-            p.role,
-            p.fingerprint,
-            p.status,
-            format_local(p.last_sent_at) if p.last_sent_at else "—",
-            format_local(p.last_received_at) if p.last_received_at else "—",
-            str(p.backlog),
+            k.department, str(k.version), k.algorithm, k.key_id, k.name, f"{k.not_before:%Y-%m-%d}", retired, until
         )
     console.print(table)
 
 
-@peer_app.command("remove")
-def peer_remove(peer_id: Annotated[int, typer.Argument(help="节点编号（yiwang peer list）")]) -> None:
-    """Stop trusting a peer: its messages are refused, messages waiting for it are cancelled."""
-    from yiwang.core.errors import AppError
-    from yiwang.federation import service as federation_service
+@certs_app.command("logs")
+def certs_logs() -> None:
+    """List the transparency logs: origin, algorithms, state, size, verifier key."""
+    from yiwang.certs import service as certs_service
 
     runtime = _runtime()
-    try:
-        with runtime.db.unit_of_work() as db:
-            peer = federation_service.remove_peer(db, actor=_cli_actor(), peer_id=peer_id)
-    except AppError as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from exc
-    console.print(f"[green]已移除对接节点 #{peer.id} {peer.name}[/]")
+    with runtime.db.unit_of_work() as db:
+        found = certs_service.transparency_logs(db, signing=runtime.certificate_signing)
+    for log in found:
+        state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
+        console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
+        console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")
 
 
-@peer_app.command("status")
-def peer_status(
-    peer_id: Annotated[int, typer.Argument(help="节点编号")],
-    limit: Annotated[int, typer.Option(help="显示的消息条数")] = 20,
-) -> None:
-    """One peer's delivery state and its latest messages either way."""
-    from yiwang.core.errors import AppError
-    from yiwang.core.timeutil import format_local
-    from yiwang.federation import service as federation_service
+def _peer_app() -> typer.Typer:
+    from yiwang.federation.commands import peer_commands
 
-    runtime = _runtime()
-    try:
-        with runtime.db.unit_of_work() as db:
-            peer = federation_service.get_peer(db, peer_id=peer_id)
-            messages = federation_service.message_history(db, peer_id=peer_id, limit=limit)
-    except AppError as exc:
-        console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(1) from exc
-    console.print(f"#{peer.id} {peer.name} {peer.url}\n指纹 {peer.fingerprint}（{peer.algorithm}） 状态 {peer.status}")
-    console.print(f"待发送 {peer.backlog} 条，已送达 {peer.delivered} 条，已接收 {peer.received} 条")
-    if peer.last_error:
-        console.print(f"[yellow]最近错误：{peer.last_error}[/]")
-    table = Table("方向", "类型", "状态", "尝试", "时间", "说明")
-    for m in messages:
-        when = m.delivered_at or m.created_at
-        table.add_row(m.direction, m.kind, m.status, str(m.attempts), format_local(when), m.summary or m.last_error)
-    console.print(table)
+    return peer_commands(_runtime, _cli_actor, console)
+
+
+app.add_typer(_peer_app(), name="peer")

@@ -15,7 +15,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="SQLite database, keys and stored files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
-    field_key: str | None = Field(None, description="base64 32-byte key for personal-field encryption")
+    field_key: str | None = Field(
+        None, description="the master key (base64, 32 bytes) in the environment; else the command, else keys/field.key"
+    )
+    master_key_command: str | None = Field(
+        None, description="a command that prints the base64 master key (a KMS or HSM client tool); never logged"
+    )
     crypto_profile: Literal["intl", "gm"] = Field(
         "intl",
         description="cryptographic profile: intl (SHA-256, AES-GCM, Ed25519) or gm (国密 SM3, SM4-GCM, SM2)",

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from sqlalchemy import MetaData
 
 if TYPE_CHECKING:
+    from yiwang.core.crypto.reencrypt import SealedTable
     from yiwang.core.jobs import Job
     from yiwang.core.runtime import Runtime
     from yiwang.web.nav import Entry
@@ -48,6 +49,7 @@ class DomainPlugin:
     jobs: Callable[["Runtime"], list["Job"]] | None = None
     on_startup: Callable[["Runtime"], None] | None = None  # subscribe to events, register workbench providers
     demo: Callable[["Runtime", Any], dict[str, int]] | None = None  # (runtime, rich console or None) -> counts
+    sealed: list["SealedTable"] = field(default_factory=list)  # encrypted columns, for `yiwang keys reencrypt`
 
 
 def _present(package: str) -> bool:
@@ -71,6 +73,7 @@ def plugins() -> tuple[DomainPlugin, ...]:
 def metadata() -> MetaData:
     """Every table of the kernel and of every domain, for Alembic."""
     from yiwang.core import audit, events, workdays  # noqa: F401  (the kernel's tables: audit chain, outbox, calendar)
+    from yiwang.core.crypto import keys, reencrypt  # noqa: F401  (keyrings, profile, re-encryption cursors)
     from yiwang.core.db import Base
 
     for package in installed_packages():

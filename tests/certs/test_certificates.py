@@ -5,11 +5,11 @@ import hashlib
 import json
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import text
 
 from tests.conftest import bearer
 from yiwang.certs import verifier
+from yiwang.core.crypto import load_verifying_key
 
 
 @pytest.fixture
@@ -42,10 +42,14 @@ def test_checkpoint_is_a_c2sp_signed_note(client, admin_headers, types):
     assert signature_part.startswith("\u2014 " + origin + " ")
     blob = base64.b64decode(signature_part.strip().split(" ")[-1])
     public = base64.b64decode(body["public_key"])
-    # key ID = SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]; signature over the note text incl. final newline
-    assert blob[:4] == hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
-    Ed25519PublicKey.from_public_bytes(public).verify(blob[4:], (text_part + "\n").encode())
-    assert body["verifier_key"].split("+")[1] == blob[:4].hex()
+    algorithms = body["algorithms"]
+    note_type = bytes.fromhex(algorithms["note_signature_type"])
+    assert note_type == {"Ed25519": b"\x01", "SM2": b"\xff1.2.156.10197.1.501"}[algorithms["signature"]]
+    # key ID = SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4]; signature over the note text incl. final newline
+    assert blob[:4] == hashlib.sha256(origin.encode() + b"\n" + note_type + public).digest()[:4]
+    assert load_verifying_key(algorithms["signature"], public).verify(blob[4:], (text_part + "\n").encode())
+    assert body["verifier_key"].split("+")[1] == blob[:4].hex() == algorithms["key_id"]
+    assert verifier.verify_checkpoint(body["checkpoint"], body["verifier_key"]).tree_size == size
 
 
 def test_issued_certificate_verifies_for_anyone(client, anon, admin_headers, types):
@@ -67,16 +71,15 @@ def test_issued_certificate_verifies_for_anyone(client, anon, admin_headers, typ
 
 def test_inclusion_is_checked_with_the_independent_verifier(client, anon, admin_headers, types):
     cert = issue(client, admin_headers, types["居民户口簿"])
-    _, lines = checkpoint(client)
-    size, root = int(lines[1]), base64.b64decode(lines[2])
+    body, lines = checkpoint(client)
+    size, root, hash_name = int(lines[1]), base64.b64decode(lines[2]), body["algorithms"]["hash"]
     index = cert["log_index"]
     proof = anon.get("/api/transparency/proof/inclusion", params={"index": index, "tree_size": size}).json()
     entry = anon.get("/api/transparency/entries", params={"start": index, "end": index + 1}).json()["entries"][0]
     leaf = base64.b64decode(entry["leaf_input"])
     assert json.loads(leaf)["identifier"] == cert["identifier"]
-    verifier.verify_inclusion(
-        leaf=leaf, index=index, tree_size=size, path=[bytes.fromhex(h) for h in proof["audit_path"]], root=root
-    )
+    path = [bytes.fromhex(h) for h in proof["audit_path"]]
+    verifier.verify_inclusion(leaf=leaf, index=index, tree_size=size, path=path, root=root, hash_name=hash_name)
     # the log only grows: a later checkpoint is consistent with this one
     issue(client, admin_headers, types["居民户口簿"])
     _, later_lines = checkpoint(client)
@@ -88,18 +91,19 @@ def test_inclusion_is_checked_with_the_independent_verifier(client, anon, admin_
         first_root=root,
         second_root=second_root,
         proof=[bytes.fromhex(h) for h in consistency["consistency"]],
+        hash_name=hash_name,
     )
 
 
 def test_the_whole_log_recomputes_to_the_checkpoint(client, anon):
-    _, lines = checkpoint(client)
+    body, lines = checkpoint(client)
     size = int(lines[1])
     entries = []
     for start in range(0, size, 1000):
         page = anon.get("/api/transparency/entries", params={"start": start, "end": min(size, start + 1000)}).json()
         entries += [base64.b64decode(e["leaf_input"]) for e in page["entries"]]
     assert len(entries) == size
-    assert verifier.root_of(entries) == base64.b64decode(lines[2])
+    assert verifier.root_of(entries, body["algorithms"]["hash"]) == base64.b64decode(lines[2])
 
 
 def test_revocation_is_logged_and_fails_verification(client, anon, admin_headers, types):
@@ -156,17 +160,18 @@ def test_tampered_certificate_fails_signature(client, anon, admin_headers, types
 
 def test_tampered_log_entry_fails_inclusion(client, anon, admin_headers, types, runtime):
     cert = issue(client, admin_headers, types["居民户口簿"])
+    where = {"g": cert["log_id"], "i": cert["log_index"]}
     with runtime.db.engine.begin() as conn:
         leaf = conn.execute(
-            text("SELECT leaf_input FROM certs_log_leaf WHERE idx = :i"), {"i": cert["log_index"]}
+            text("SELECT leaf_input FROM certs_log_leaf WHERE log_id = :g AND idx = :i"), where
         ).scalar_one()
         forged = bytes(leaf).replace(b'"issue"', b'"issuE"')
         conn.execute(
-            text("UPDATE certs_log_leaf SET leaf_input = :l WHERE idx = :i"), {"l": forged, "i": cert["log_index"]}
+            text("UPDATE certs_log_leaf SET leaf_input = :l WHERE log_id = :g AND idx = :i"), where | {"l": forged}
         )
     try:
         result = anon.get(f"/api/certs/{cert['identifier']}/verify").json()
-        _, lines = checkpoint(client)
+        body, lines = checkpoint(client)
         size = int(lines[1])
         proof = anon.get(
             "/api/transparency/proof/inclusion", params={"index": cert["log_index"], "tree_size": size}
@@ -174,7 +179,7 @@ def test_tampered_log_entry_fails_inclusion(client, anon, admin_headers, types, 
     finally:
         with runtime.db.engine.begin() as conn:
             conn.execute(
-                text("UPDATE certs_log_leaf SET leaf_input = :l WHERE idx = :i"), {"l": leaf, "i": cert["log_index"]}
+                text("UPDATE certs_log_leaf SET leaf_input = :l WHERE log_id = :g AND idx = :i"), where | {"l": leaf}
             )
     checks = {c["name"]: c for c in result["checks"]}
     assert result["ok"] is False and checks["inclusion"]["ok"] is False
@@ -186,6 +191,7 @@ def test_tampered_log_entry_fails_inclusion(client, anon, admin_headers, types, 
             tree_size=size,
             path=[bytes.fromhex(h) for h in proof["audit_path"]],
             root=base64.b64decode(lines[2]),
+            hash_name=body["algorithms"]["hash"],
         )
 
 

@@ -40,7 +40,7 @@ def _burst(url: str, headers: dict[str, str], type_code: str, department: str, s
     return acknowledged
 
 
-def _whole_log(client) -> tuple[int, bytes, list[bytes]]:
+def _whole_log(client) -> tuple[int, bytes, list[bytes], str]:
     body = client.get("/api/transparency/checkpoint").json()
     lines = body["checkpoint"].split("\n")
     size, root = int(lines[1]), base64.b64decode(lines[2])
@@ -48,7 +48,7 @@ def _whole_log(client) -> tuple[int, bytes, list[bytes]]:
     for start in range(0, size, 1000):
         page = client.get("/api/transparency/entries", params={"start": start, "end": min(size, start + 1000)}).json()
         leaves += [base64.b64decode(e["leaf_input"]) for e in page["entries"]]
-    return size, root, leaves
+    return size, root, leaves, body["algorithms"]["hash"]
 
 
 def _issued_count(runtime) -> int:
@@ -105,9 +105,9 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
     restarted = Server(settings, tmp_path / "restart.log")
     try:
         restarted.wait_ready()
-        size, root, leaves = _whole_log(anon)
+        size, root, leaves, hash_name = _whole_log(anon)
         assert len(leaves) == size
-        assert verifier.root_of(leaves) == root  # the signed checkpoint covers the whole log
+        assert verifier.root_of(leaves, hash_name) == root  # the signed checkpoint covers the whole log
         for cert in acknowledged:
             assert json.loads(leaves[cert["log_index"]])["identifier"] == cert["identifier"]
             result = httpx.get(f"{restarted.url}/api/certs/{cert['identifier']}/verify").json()
@@ -120,6 +120,7 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
             tree_size=size,
             path=[bytes.fromhex(h) for h in proof.json()["audit_path"]],
             root=root,
+            hash_name=hash_name,
         )
         # issuing goes on after the restart, with fresh serials and log indexes
         headers = {"Authorization": f"Bearer {token(restarted.url, 'admin', DEMO_PASSWORD)}"}
@@ -148,8 +149,13 @@ def test_killed_mid_burst_the_log_proofs_and_audit_chain_still_verify(client, an
         )
         == []
     )
-    assert _duplicates(runtime, "SELECT log_index FROM certs_certificate GROUP BY log_index HAVING count(*) > 1") == []
-    assert _duplicates(runtime, "SELECT idx FROM certs_log_leaf GROUP BY idx HAVING count(*) > 1") == []
+    assert (
+        _duplicates(
+            runtime, "SELECT log_id, log_index FROM certs_certificate GROUP BY log_id, log_index HAVING count(*) > 1"
+        )
+        == []
+    )
+    assert _duplicates(runtime, "SELECT log_id, idx FROM certs_log_leaf GROUP BY log_id, idx HAVING count(*) > 1") == []
     audit = subprocess.run(yiwang("audit", "verify"), env=process_env(settings), capture_output=True, timeout=300)
     assert audit.returncode == 0, audit.stdout.decode() + audit.stderr.decode()
     assert "审计链完整" in audit.stdout.decode()

@@ -69,14 +69,12 @@ def test_issuing_needs_the_issue_permission_even_through_the_service(runtime):
     clerk = Principal(
         user_id=None, username="t:clerk", display_name="测试", kind="staff", permissions=frozenset({"core.scope.all"})
     )
-    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
     with pytest.raises(PermissionDenied) as refused, runtime.db.unit_of_work() as db:
         code = next(t.code for t in certs_service.list_types(db) if t.name == "居民户口簿")
         certs_service.issue_certificate(
             db,
             actor=clerk,
-            keys=keys,
-            origin=origin,
+            signing=runtime.certificate_signing,
             type_code=code,
             holder_user_id=None,
             holder_name="某",

@@ -45,7 +45,7 @@ def _record(runtime, action: str) -> int:
 
 def _verify(runtime) -> audit.VerifyResult:
     with runtime.db.unit_of_work() as db:
-        return audit.verify(db, runtime.signing_key.public_key())
+        return audit.verify(db, runtime.keyring)
 
 
 def test_entries_link_to_their_predecessor(runtime):
@@ -54,7 +54,7 @@ def test_entries_link_to_their_predecessor(runtime):
     with runtime.db.unit_of_work() as db:
         a, b = db.get(audit.AuditEntry, first), db.get(audit.AuditEntry, second)
         assert b.seq == a.seq + 1 and b.prev_hash == a.entry_hash
-        assert audit.compute_hash(b) == b.entry_hash
+        assert audit.compute_hash(b, audit.head_algorithm(db)) == b.entry_hash
     assert _verify(runtime).ok
 
 
@@ -106,9 +106,9 @@ def test_verify_finds_a_deleted_entry(runtime):
 def test_signed_head_detects_a_rewritten_chain(runtime):
     seq = _record(runtime, "test.signed")
     with runtime.db.unit_of_work() as db:
-        signature = audit.sign_head(db, runtime.signing_key)
+        signature = audit.sign_head(db, runtime.keyring)
         assert signature is not None and signature.seq == seq
-        assert audit.sign_head(db, runtime.signing_key) is None  # already signed: idempotent
+        assert audit.sign_head(db, runtime.keyring) is None  # already signed: idempotent
     assert _verify(runtime).signatures_checked >= 1
     # An attacker who recomputes every hash after editing still contradicts the signed head.
     with runtime.db.unit_of_work() as db:
@@ -116,7 +116,7 @@ def test_signed_head_detects_a_rewritten_chain(runtime):
         forged_details = '{"n":2}'
         entry_copy = audit.AuditEntry(**{c.name: getattr(entry, c.name) for c in audit.AuditEntry.__table__.columns})
         entry_copy.details = forged_details
-        forged_hash = audit.compute_hash(entry_copy)
+        forged_hash = audit.compute_hash(entry_copy, audit.head_algorithm(db))
         original = (entry.details, entry.entry_hash)
     with append_only_lifted(runtime) as engine, engine.begin() as conn:
         conn.execute(

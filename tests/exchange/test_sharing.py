@@ -1,7 +1,6 @@
 """Sharing flows: unconditional, conditional (provider then bureau), refusals, 不予共享, working-day
 deadlines, grants with masking, revocation and expiry, and the data API with its log and headers."""
 
-import hashlib
 from datetime import date, timedelta
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from tests.catalog.helpers import VALID_ID
 from tests.conftest import bearer, token_for, unique
 from tests.exchange.conftest import END, ROWS, apply_for, client_token
+from yiwang.core.crypto import suite_for_hash
 from yiwang.core.timeutil import local_today
 from yiwang.demo.loader import DEMO_CLIENT_SECRET
 
@@ -32,12 +32,13 @@ def test_unconditional_sharing_is_granted_at_once_and_the_client_reads_exactly_t
         assert row["id_number"] == "110105********002X"
         assert row["name"].startswith("张") and set(row["name"][1:]) == {"*"}
     assert response.headers["x-request-id"]
-    assert response.headers["x-content-sha256"] == hashlib.sha256(response.content).hexdigest()
+    algorithm, _, digest = response.headers["x-content-digest"].partition("=")
+    assert digest == suite_for_hash(algorithm).hexdigest(response.content)
     last = client.get(f"/api/exchange/data/{grant_id}", params={"page": 3, "size": 100}, headers=headers).json()
     assert len(last["rows"]) == 50 and last["rows"][0]["person_id"] == "P201"
     calls = client.get(f"/api/exchange/grants/{grant_id}/calls", headers=bearer(client, "hbj_steward")).json()
     assert [c["rows"] for c in calls[:2]] == [50, 100]
-    assert calls[1]["body_sha256"] == response.headers["x-content-sha256"]
+    assert calls[1]["body_digest"] == digest and calls[1]["body_digest_algorithm"] == algorithm
     assert (
         calls[1]["request_id"] == response.headers["x-request-id"] and calls[1]["caller_name"] == "demo-exchange-client"
     )

@@ -209,7 +209,7 @@ def test_pseudonyms_generalisation_and_suppression():
 
     from yiwang.core.crypto import FieldCipher
 
-    cipher, other = FieldCipher(b"k" * 32), FieldCipher(b"j" * 32)
+    cipher, other = FieldCipher.legacy(b"k" * 32), FieldCipher.legacy(b"j" * 32)
     frame = pl.DataFrame(
         {
             "id": ["11010519491231002X", "11010519491231002X", "320581199003071234"],

@@ -68,10 +68,11 @@ def test_bad_uploads_give_clear_errors(client, bundle: ShopBundle):
 def test_uploaded_files_are_stored_under_files_dir(client, runtime, bundle: ShopBundle):
     content = pdf(1)
     response = upload(client, bearer(client, "zhangsan"), "floor_plan", content, bundle=bundle.code)
-    import hashlib
+    from yiwang.core.crypto import suite_for_hash
 
-    digest = hashlib.sha256(content).hexdigest()
-    assert response.json()["sha256"] == digest
+    algorithm = response.json()["digest_algorithm"]
+    digest = response.json()["digest"]
+    assert digest == suite_for_hash(algorithm).hexdigest(content)
     stored = list((runtime.settings.files_dir / "onestop").rglob(f"{digest[:16]}-*"))
     assert stored and stored[0].read_bytes() == content
 

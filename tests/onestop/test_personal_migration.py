@@ -79,9 +79,10 @@ def _store_old_rows(engine: Engine) -> None:
 def test_the_upgrade_encrypts_the_personal_fields_of_existing_applications(old_database):
     upgrade(old_database, "onestop_0001")
     _store_old_rows(old_database)
-    cipher = FieldCipher(secrets.token_bytes(32))
-    upgrade(old_database, cipher=cipher)
-    upgrade(old_database, cipher=cipher)  # a second run changes nothing
+    master = secrets.token_bytes(32)
+    cipher = FieldCipher.legacy(master)
+    upgrade(old_database, master_key=master)
+    upgrade(old_database, master_key=master)  # a second run changes nothing
     with old_database.connect() as conn:
         rows = {
             r.number: r for r in conn.execute(text("SELECT number, form_data, personal_data FROM onestop_application"))

@@ -8,6 +8,7 @@ from fastapi import Request
 from sqlalchemy import text
 
 from tests.conftest import bearer, token_for, unique
+from yiwang.core.crypto.keys import bind
 from yiwang.core.db import Database
 from yiwang.core.security import Principal
 from yiwang.org import auth, service
@@ -107,6 +108,7 @@ def test_another_process_on_the_same_database_sees_the_change(runtime, settings)
         secret, _ = auth.issue_api_key(db, actor=SYSTEM, user=user, settings=settings, label="cache test")
         leader = sorted(service.role_permissions(db, role_codes=["leader"]))
     other = Database(settings.resolved_database_url)
+    bind(runtime.keyring, other.engine)  # the same installation's keys, as the other process would load them
     try:
         assert "org.user.read" not in _principal(other, secret).permissions  # the other process caches it
         with runtime.db.unit_of_work() as db:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from tests.conftest import bearer, token_for, unique
 from yiwang.config import Settings
 from yiwang.core import passwords
-from yiwang.core.crypto import sha256_hex
+from yiwang.core.crypto import token_digest
 from yiwang.core.timeutil import utcnow
 from yiwang.demo.loader import DEMO_CLIENT_SECRET, DEMO_PASSWORD
 from yiwang.org.models import Credential, LoginThrottle
@@ -107,7 +107,7 @@ def test_expired_token_is_refused(client, runtime):
     with runtime.db.unit_of_work() as db:
         db.execute(
             update(Credential)
-            .where(Credential.secret_hash == sha256_hex(token.encode()))
+            .where(Credential.secret_hash == token_digest(db, token))
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     response = client.get("/api/auth/me", headers=headers)

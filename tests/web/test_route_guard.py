@@ -87,6 +87,7 @@ EXPECTED_PUBLIC = {
     "/certs/verify",
     "/certs/verify/{identifier}",
     "/api/transparency/checkpoint",
+    "/api/transparency/logs",
     "/api/transparency/entries",
     "/api/transparency/proof/consistency",
     "/api/transparency/proof/inclusion",

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from yiwang.certs import logs, service, translog
 from yiwang.certs import permissions as p
-from yiwang.certs import service, translog
 from yiwang.certs.schemas import (
     CertificateIssue,
     CertificateRead,
@@ -17,6 +17,7 @@ from yiwang.certs.schemas import (
     ConsistencyProofRead,
     EntriesRead,
     InclusionProofRead,
+    IssuerKeyRead,
     LogEntry,
     VerificationResult,
 )
@@ -59,10 +60,11 @@ def my_uses(db: DbSession, user: CurrentUser) -> list[CertificateUseRead]:
     return service.list_uses(db, holder_user_id=user.user_id)
 
 
-@router.get("/keys")
+@router.get("/keys", response_model=list[IssuerKeyRead])
 @public
-def issuer_keys(db: DbSession) -> list[dict[str, str]]:
-    """Public halves of every issuing department's Ed25519 key."""
+def issuer_keys(db: DbSession) -> list[IssuerKeyRead]:
+    """Published seal keys of the issuing departments: algorithm (Ed25519 or SM2), version, key id,
+    validity; retired keys stay until the last certificate they sealed expires."""
     return service.issuer_public_keys(db)
 
 
@@ -83,8 +85,7 @@ def issue(
     return service.issue_certificate(
         db,
         actor=user,
-        keys=signing.keys,
-        origin=signing.origin,
+        signing=signing,
         type_code=data.type_code,
         department_code=data.department_code,
         holder_user_id=holder.id,
@@ -101,7 +102,7 @@ def issue(
 @public
 def verify(identifier: str, db: DbSession, signing: CertificateSigningDep) -> VerificationResult:
     """Anyone: check signature, inclusion under the latest checkpoint, revocation and validity."""
-    return service.verify(db, keys=signing.keys, origin=signing.origin, identifier=identifier)
+    return service.verify(db, signing=signing, identifier=identifier)
 
 
 @router.get("/{identifier}", response_model=CertificateRead)
@@ -117,27 +118,39 @@ def revoke(
     signing: CertificateSigningDep,
     user: Annotated[Principal, Depends(require(p.CERT_REVOKE))],
 ) -> CertificateRead:
-    return service.revoke_certificate(
-        db, actor=user, keys=signing.keys, origin=signing.origin, identifier=identifier, reason=data.reason
-    )
+    return service.revoke_certificate(db, actor=user, signing=signing, identifier=identifier, reason=data.reason)
+
+
+LogParam = Annotated[int | None, Query(ge=1, le=10_000, description="日志编号；省略为当前日志")]
 
 
 @log_router.get("/checkpoint", response_model=CheckpointRead)
 @public
-def checkpoint(db: DbSession, signing: CertificateSigningDep) -> CheckpointRead:
-    """The latest signed tree head as a C2SP tlog-checkpoint signed note, with the log's public key."""
-    return service.checkpoint(db, keys=signing.keys, origin=signing.origin)
+def checkpoint(db: DbSession, signing: CertificateSigningDep, log: LogParam = None) -> CheckpointRead:
+    """A log's latest signed tree head as a C2SP tlog-checkpoint signed note, with its algorithms
+    (hash, signature, key id) and public key; the active log unless `log` names another."""
+    return service.checkpoint(db, signing=signing, log_id=log)
+
+
+@log_router.get("/logs", response_model=list[CheckpointRead])
+@public
+def all_logs(db: DbSession, signing: CertificateSigningDep) -> list[CheckpointRead]:
+    """Every log of the installation, oldest first: a log frozen at a profile switch keeps its final
+    checkpoint, which names its successor, and stays verifiable."""
+    return service.transparency_logs(db, signing=signing)
 
 
 @log_router.get("/entries", response_model=EntriesRead)
 @public
 def entries(
     db: DbSession,
+    signing: CertificateSigningDep,
     start: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
     end: Annotated[int, Query(ge=0, le=MAX_INDEX, description="不含；每次最多1000条")] = 100,
+    log: LogParam = None,
 ) -> EntriesRead:
     """Leaf inputs (base64) in index order, [start, end)."""
-    rows = translog.entries(db, start=start, end=end)
+    rows = translog.entries(db, logs.get_log(db, signing, log).id, start=start, end=end)
     return EntriesRead(entries=[LogEntry(index=i, leaf_input=translog.b64(data)) for i, data in rows])
 
 
@@ -145,11 +158,13 @@ def entries(
 @public
 def inclusion(
     db: DbSession,
+    signing: CertificateSigningDep,
     index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
     tree_size: Annotated[int, Query(ge=1, le=MAX_INDEX)],
+    log: LogParam = None,
 ) -> InclusionProofRead:
-    """RFC 9162 §2.1.3 audit path, hex, leaf to root."""
-    path = translog.inclusion_proof(db, index=index, size=tree_size)
+    """RFC 9162 §2.1.3 audit path, hex, leaf to root, with the log's hash."""
+    path = translog.inclusion_proof(db, logs.get_log(db, signing, log), index=index, size=tree_size)
     return InclusionProofRead(index=index, tree_size=tree_size, audit_path=[h.hex() for h in path])
 
 
@@ -157,9 +172,11 @@ def inclusion(
 @public
 def consistency(
     db: DbSession,
+    signing: CertificateSigningDep,
     first: Annotated[int, Query(ge=0, le=MAX_INDEX)],
     second: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    log: LogParam = None,
 ) -> ConsistencyProofRead:
-    """RFC 9162 §2.1.4 consistency proof, hex."""
-    proof = translog.consistency_proof(db, first=first, second=second)
+    """RFC 9162 §2.1.4 consistency proof, hex, with the log's hash."""
+    proof = translog.consistency_proof(db, logs.get_log(db, signing, log), first=first, second=second)
     return ConsistencyProofRead(first=first, second=second, consistency=[h.hex() for h in proof])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from stdnum.iso7064 import mod_37_36
 
-from yiwang.core.identifiers import IdentifierError, validate_credit_code
+from yiwang.core.identifiers import IdentifierError, credit_code_check_char, validate_credit_code
 
 PREFIX = "1.2.156.3005.2"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -77,3 +77,18 @@ def parse_identifier(value: str) -> CertificateIdentifier:
     if check != expected:
         raise IdentifierError("电子证照标识校验位错误")
     return CertificateIdentifier(type_code, issuer_code, serial, version, check)
+
+
+_ILLEGAL = str.maketrans({"I": "1", "O": "0", "Z": "2", "S": "5", "V": "4"})
+
+
+def demo_credit_code(prefix: str, name: str) -> str:
+    """A GB 32100-valid code for a public body whose real code is not available offline (demo data)."""
+    body = re.sub(r"[^0-9A-Z]", "", name.upper()).translate(_ILLEGAL)
+    first17 = prefix + ("0" * 17 + body)[-(17 - len(prefix)) :]
+    return first17 + credit_code_check_char(first17)
+
+
+def department_credit_code(department_code: str) -> str:
+    """Issuer code of a Changshu department: 机关 (11) + 320581 + a demo organisation code."""
+    return demo_credit_code("11320581", department_code)

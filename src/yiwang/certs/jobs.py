@@ -1,14 +1,13 @@
 """Background work of the certs domain: keep the latest checkpoint signed (idempotent)."""
 
-from yiwang.certs import translog
+from yiwang.certs import logs
 from yiwang.core.jobs import Job
 from yiwang.core.runtime import Runtime
 
 
 def sign_checkpoint(runtime: Runtime) -> None:
     with runtime.db.unit_of_work() as db:
-        signing = runtime.certificate_signing
-        translog.sign_checkpoint(db, key=signing.keys.log_key(), origin=signing.origin)
+        logs.sign_checkpoint(db, runtime.certificate_signing)
 
 
 def jobs(runtime: Runtime) -> list[Job]:

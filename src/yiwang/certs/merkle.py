@@ -1,5 +1,8 @@
 """RFC 6962 / RFC 9162 Merkle tree hashing and proof construction over stored complete subtrees.
 
+The tree structure is the RFC's; its hash is the log's own: SHA-256 in an intl log, SM3 (GB/T 32905)
+in a gm log. A log keeps the hash it was created with for its whole life (docs/certs.md).
+
 Nodes are addressed by (level, index): the node at level L and index i covers leaves
 [i·2^L, (i+1)·2^L). Only complete subtrees are ever stored, and they never change once written, so
 any subtree hash the RFC recursion needs is either one stored node or a fold over the few stored
@@ -7,23 +10,35 @@ nodes of its binary decomposition. Building a proof therefore needs O(log n) nod
 one query (see translog.py).
 """
 
-import hashlib
 from collections.abc import Callable, Iterable
+
+from yiwang.core.crypto import Suite, suite_for_hash
 
 NodeKey = tuple[int, int]  # (level, index)
 NodeFetch = Callable[[set[NodeKey]], dict[NodeKey, bytes]]
 
-EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+class TreeHash:
+    """RFC 6962 hashing with one hash function H: leaves H(0x00 ‖ d), nodes H(0x01 ‖ l ‖ r), empty H("")."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.name = suite.hash_name
+        self._digest = suite.hash_function()
+        self.empty_root = self._digest(b"")
+
+    def leaf(self, data: bytes) -> bytes:
+        return self._digest(b"\x00" + data)
+
+    def node(self, left: bytes, right: bytes) -> bytes:
+        return self._digest(b"\x01" + left + right)
 
 
-def leaf_hash(data: bytes) -> bytes:
-    """SHA-256(0x00 ‖ data)."""
-    return hashlib.sha256(b"\x00" + data).digest()
+def tree_hash(hash_name: str) -> TreeHash:
+    """The tree hashing of a log that names its hash ("SHA-256" or "SM3")."""
+    return _TREES[hash_name] if hash_name in _TREES else TreeHash(suite_for_hash(hash_name))
 
 
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """SHA-256(0x01 ‖ left ‖ right)."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
+_TREES = {name: TreeHash(suite_for_hash(name)) for name in ("SHA-256", "SM3")}
 
 
 def split_point(n: int) -> int:
@@ -50,12 +65,12 @@ def subtree_keys(start: int, end: int, out: set[NodeKey]) -> None:
     out.add(_key(start, end))
 
 
-def subtree_hash(start: int, end: int, nodes: dict[NodeKey, bytes]) -> bytes:
+def subtree_hash(tree: TreeHash, start: int, end: int, nodes: dict[NodeKey, bytes]) -> bytes:
     """MTH of leaves [start, end) from stored complete subtrees (the right edge folded)."""
     if _is_complete(start, end):
         return nodes[_key(start, end)]
     k = split_point(end - start)
-    return node_hash(nodes[_key(start, start + k)], subtree_hash(start + k, end, nodes))
+    return tree.node(nodes[_key(start, start + k)], subtree_hash(tree, start + k, end, nodes))
 
 
 def decomposition(size: int) -> list[NodeKey]:
@@ -100,30 +115,31 @@ def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
     return ranges[::-1]
 
 
-def hashes_for(ranges: Iterable[tuple[int, int]], fetch: NodeFetch) -> list[bytes]:
+def hashes_for(tree: TreeHash, ranges: Iterable[tuple[int, int]], fetch: NodeFetch) -> list[bytes]:
     """Resolve leaf ranges to subtree hashes with one batched fetch of stored nodes."""
     ranges = list(ranges)
     needed: set[NodeKey] = set()
     for start, end in ranges:
         subtree_keys(start, end, needed)
     nodes = fetch(needed)
-    return [subtree_hash(start, end, nodes) for start, end in ranges]
+    return [subtree_hash(tree, start, end, nodes) for start, end in ranges]
 
 
-def root_from_stack(stack: list[bytes]) -> bytes:
+def root_from_stack(tree: TreeHash, stack: list[bytes]) -> bytes:
     """The tree head from the hashes of its decomposition (largest first), folded from the right."""
     if not stack:
-        return EMPTY_ROOT
+        return tree.empty_root
     root = stack[-1]
     for item in reversed(stack[:-1]):
-        root = node_hash(item, root)
+        root = tree.node(item, root)
     return root
 
 
 class CompactRange:
     """The right edge of a growing tree: appending a leaf yields the complete nodes it finishes."""
 
-    def __init__(self, size: int, edge: list[bytes]) -> None:
+    def __init__(self, tree: TreeHash, size: int, edge: list[bytes]) -> None:
+        self.tree = tree
         self.size = size
         self.levels = [key[0] for key in decomposition(size)]
         self.hashes = list(edge)
@@ -140,10 +156,10 @@ class CompactRange:
             right = self.hashes.pop()
             left = self.hashes.pop()
             self.levels[-1] = level + 1
-            merged = node_hash(left, right)
+            merged = self.tree.node(left, right)
             self.hashes.append(merged)
             made.append(((level + 1, index >> (level + 1)), merged))
         return made
 
     def root(self) -> bytes:
-        return root_from_stack(self.hashes)
+        return root_from_stack(self.tree, self.hashes)

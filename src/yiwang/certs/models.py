@@ -2,7 +2,18 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, UTCDateTime
@@ -28,19 +39,24 @@ class CertificateType(Base):
 
 
 class IssuerKey(Base):
-    """A department's Ed25519 signing key; the private half lives in a key file, never in the table."""
+    """A version of a department's seal key (Ed25519 or SM2); the private half lives in a key file,
+    never in the table. One version per department is active; retired ones stay for verification."""
 
     __tablename__ = "certs_issuer_key"
+    __table_args__ = (Index("ux_certs_issuer_key_department_version", "department_code", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(Integer, index=True)
     department_code: Mapped[str] = mapped_column(String(20), index=True)
     issuer_code: Mapped[str] = mapped_column(String(18))  # the department's credit code
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    public_key: Mapped[str] = mapped_column(String(64))  # base64 raw 32 bytes
+    version: Mapped[int] = mapped_column(Integer, server_default="1")  # 1, 2, … per department
+    algorithm: Mapped[str] = mapped_column(String(10), server_default="Ed25519")  # Ed25519 | SM2
+    public_key: Mapped[str] = mapped_column(String(120))  # base64: Ed25519's 32 bytes, SM2's 65-byte point
     key_file: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not before: its first signature
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # not after: no signature since
 
 
 class Certificate(Base):
@@ -57,14 +73,16 @@ class Certificate(Base):
     holder_code_masked: Mapped[str | None] = mapped_column(String(40))
     issuer_key_id: Mapped[int] = mapped_column(ForeignKey("certs_issuer_key.id"), index=True)
     content: Mapped[str] = mapped_column(Text)  # canonical JSON that was signed
-    signature: Mapped[str] = mapped_column(String(100))  # base64 Ed25519
+    signature: Mapped[str] = mapped_column(String(100))  # base64: Ed25519 (64 bytes) or SM2 DER (≤ 72)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="valid", index=True)  # valid | revoked
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    log_id: Mapped[int] = mapped_column(Integer, server_default="1")  # the log holding the issue entry
     log_index: Mapped[int] = mapped_column(BigInt)
+    revocation_log_id: Mapped[int | None] = mapped_column(Integer)
     revocation_log_index: Mapped[int | None] = mapped_column(BigInt)
     source: Mapped[str | None] = mapped_column(String(60))  # e.g. the application number
 
@@ -102,6 +120,7 @@ class LogLeaf(Base):
 
     __tablename__ = "certs_log_leaf"
 
+    log_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
     leaf_input: Mapped[bytes] = mapped_column(LargeBinary)
     appended_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -112,18 +131,29 @@ class LogNode(Base):
 
     __tablename__ = "certs_log_node"
 
+    log_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     key: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class LogHead(Base):
-    """One row: the current tree size and root; appenders serialise on it."""
+    """One row per transparency log: its identity, algorithms, state and current head; appenders
+    serialise on it. One log is active; a frozen log keeps its final checkpoint and names its successor."""
 
     __tablename__ = "certs_log_head"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the log's number, 1 for the first
     tree_size: Mapped[int] = mapped_column(BigInt)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    origin: Mapped[str | None] = mapped_column(String(200), unique=True)  # None until first used
+    hash_name: Mapped[str] = mapped_column(String(10), server_default="SHA-256")  # SHA-256 | SM3
+    signature_algorithm: Mapped[str] = mapped_column(String(10), server_default="Ed25519")  # Ed25519 | SM2
+    key_file: Mapped[str] = mapped_column(String(200), server_default="transparency_log_ed25519.pem")
+    state: Mapped[str] = mapped_column(String(10), server_default="active")  # active | frozen
+    predecessor_id: Mapped[int | None] = mapped_column(Integer)
+    successor_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LogCheckpoint(Base):
@@ -132,6 +162,7 @@ class LogCheckpoint(Base):
     __tablename__ = "certs_log_checkpoint"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    log_id: Mapped[int] = mapped_column(Integer, server_default="1", index=True)
     tree_size: Mapped[int] = mapped_column(BigInt, index=True)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)

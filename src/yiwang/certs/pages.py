@@ -40,7 +40,7 @@ def verify_form(request: Request, identifier: Annotated[str | None, Query(max_le
 @public
 def verify_page(request: Request, identifier: str, db: DbSession, signing: CertificateSigningDep) -> HTMLResponse:
     try:
-        result = service.verify(db, keys=signing.keys, origin=signing.origin, identifier=identifier)
+        result = service.verify(db, signing=signing, identifier=identifier)
     except AppError as exc:
         return render(
             request,
@@ -78,5 +78,9 @@ def log_page(request: Request, db: DbSession, signing: CertificateSigningDep) ->
     return render(
         request,
         "certs/log.html",
-        {"cp": service.checkpoint(db, keys=signing.keys, origin=signing.origin), "figures": service.counts(db)},
+        {
+            "cp": service.checkpoint(db, signing=signing),
+            "logs": service.transparency_logs(db, signing=signing),
+            "figures": service.counts(db),
+        },
     )

@@ -64,7 +64,9 @@ class CertificateRead(BaseModel):
     status: Literal["valid", "revoked", "expired"]
     revoked_at: datetime | None
     revoke_reason: str | None
+    log_id: int = Field(description="透明日志编号（切换密码配置后为新日志）")
     log_index: int
+    revocation_log_id: int | None
     revocation_log_index: int | None
     source: str | None
 
@@ -93,18 +95,55 @@ class VerificationResult(BaseModel):
     checks: list[Check]
     certificate: dict[str, Any] | None = Field(None, description="公开可见的证照摘要（个人信息已脱敏）")
     checkpoint: str | None = Field(None, description="用于包含性校验的已签名检查点")
+    log_id: int | None = None
+    log_origin: str | None = None
+    log_hash: str | None = Field(None, description="该日志的哈希算法：SHA-256 或 SM3")
     log_index: int | None = None
     audit_path: list[str] = Field(default_factory=list)
 
 
+class LogAlgorithms(BaseModel):
+    hash: Literal["SHA-256", "SM3"] = Field(description="RFC 6962 树的哈希算法")
+    signature: Literal["Ed25519", "SM2"] = Field(
+        description="检查点签名算法（SM2 为 SM3 摘要、默认标识 1234567812345678）"
+    )
+    note_signature_type: str = Field(description="签名笔记的签名类型，十六进制（Ed25519 为 01）")
+    key_id: str = Field(description="签名笔记密钥 ID，十六进制")
+
+
 class CheckpointRead(BaseModel):
     checkpoint: str = Field(description="C2SP tlog-checkpoint 签名笔记")
+    log_id: int
     origin: str
+    state: Literal["active", "frozen"] = Field(description="active：正在追加；frozen：切换密码配置后冻结")
+    algorithms: LogAlgorithms
     tree_size: int
     root_hash: str = Field(description="base64")
-    public_key: str = Field(description="Ed25519 公钥，base64")
-    verifier_key: str = Field(description="note 验证密钥 name+keyid+base64(0x01‖公钥)")
+    public_key: str = Field(description="公钥，base64（Ed25519 为 32 字节，SM2 为 65 字节未压缩点）")
+    public_key_pem: str = Field(description="SubjectPublicKeyInfo PEM，可供 openssl 验签")
+    verifier_key: str = Field(description="note 验证密钥 name+keyid+base64(签名类型‖公钥)")
+    predecessor: str | None = Field(None, description="前一日志的 origin（其最终检查点是本日志第 0 条）")
+    successor: str | None = Field(None, description="冻结后接续的日志的 origin")
     created_at: datetime | None
+
+
+class IssuerKeyRead(BaseModel):
+    name: str = Field(description="密钥名称，证照签名内容与日志条目以此指明密钥")
+    department: str
+    issuer_code: str
+    version: int
+    algorithm: Literal["Ed25519", "SM2"]
+    key_id: str = Field(description="公钥指纹：SM2 密钥取 SM3，Ed25519 密钥取 SHA-256，前 8 字节十六进制")
+    public_key: str = Field(description="base64：Ed25519 为 32 字节，SM2 为 65 字节未压缩点")
+    public_key_pem: str
+    active: bool = Field(description="当前用于签发")
+    not_before: datetime = Field(description="启用时间")
+    not_after: datetime | None = Field(None, description="停用时间；此后不再用它签名")
+    retired: bool
+    certificates: int = Field(description="用该密钥签发的证照数")
+    signatures_valid_until: date | None = Field(
+        None, description="停用后：其所签证照的最晚有效期（公开至该日）；为空表示仍在使用或有长期有效证照"
+    )
 
 
 class LogEntry(BaseModel):

@@ -7,15 +7,15 @@ re-exported here.
 
 import base64
 import json
-import re
 from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from yiwang.certs import identifiers, notes, translog
+from yiwang.certs import identifiers, logs, seals, translog
 from yiwang.certs import permissions as perm
+from yiwang.certs.identifiers import demo_credit_code, department_credit_code
 from yiwang.certs.models import Certificate, CertificateType, CertificateUse, IssuerKey, SerialCounter
 from yiwang.certs.public_log import canonical_json, certificate_status, checkpoint, issue_leaf, revoke_leaf, verify
 
@@ -30,16 +30,22 @@ from yiwang.certs.schemas import (
     CertificateTypeCreate,
     CertificateTypeRead,
     CertificateUseRead,
+    CheckpointRead,
+    IssuerKeyRead,
 )
 from yiwang.core import audit, events
-from yiwang.core.db import dialect_insert, next_counter_value
+from yiwang.core.crypto import suite
+from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from yiwang.core.identifiers import IdentifierError, credit_code_check_char
+from yiwang.core.identifiers import IdentifierError
 from yiwang.core.inputs import check_parameters
-from yiwang.core.keyring import KeyStore
+from yiwang.core.keyring import SigningContext
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
 from yiwang.org import service as org_service
+
+# Who the audit chain names for what the certs domain does on its own (a profile switch's log change).
+LOG_KEEPER = Principal(user_id=None, username="system:certs", display_name="电子证照", kind="system")
 
 __all__ = [
     "checkpoint",
@@ -57,26 +63,14 @@ __all__ = [
     "record_use",
     "record_uses",
     "revoke_certificate",
+    "rotate_seal_key",
     "sign_log_checkpoint",
+    "switch_profile",
+    "transparency_logs",
     "usable_certificates",
     "verify",
     "wallet",
 ]
-
-_ILLEGAL = str.maketrans({"I": "1", "O": "0", "Z": "2", "S": "5", "V": "4"})
-
-
-def demo_credit_code(prefix: str, name: str) -> str:
-    """A GB 32100-valid code for a public body whose real code is not available offline (demo data)."""
-    body = re.sub(r"[^0-9A-Z]", "", name.upper()).translate(_ILLEGAL)
-    first17 = prefix + ("0" * 17 + body)[-(17 - len(prefix)) :]
-    return first17 + credit_code_check_char(first17)
-
-
-def department_credit_code(department_code: str) -> str:
-    """Issuer code of a Changshu department: 机关 (11) + 320581 + a demo organisation code."""
-    return demo_credit_code("11320581", department_code)
-
 
 # ---- types -----------------------------------------------------------------------------------
 
@@ -127,54 +121,41 @@ def create_type(db: Session, *, actor: Principal, data: CertificateTypeCreate) -
     return CertificateTypeRead.model_validate(row)
 
 
-# ---- keys ------------------------------------------------------------------------------------
+# ---- keys and logs ---------------------------------------------------------------------------
 
 
-def _issuer_key(db: Session, *, keys: KeyStore, department_code: str) -> IssuerKey:
-    """The department's active signing key, created (file and row) on first use."""
-    row = db.execute(
-        select(IssuerKey).where(IssuerKey.department_code == department_code, IssuerKey.active.is_(True))
-    ).scalar_one_or_none()
-    if row is not None:
-        return row
-    department = org_service.get_department_by_code(db, code=department_code)
-    file_name = f"issuer_{department_code.lower()}_ed25519.pem"
-    private = keys.load_or_create(file_name)
-    public = notes.raw_public_key(private.public_key())
-    # Two first issues of a department at once both get here: the loser's insert yields to the
-    # winner's row (waiting for its commit on PostgreSQL) instead of failing on the unique name.
-    db.execute(
-        dialect_insert(db)(IssuerKey)
-        .values(
-            department_id=department.id,
-            department_code=department_code,
-            issuer_code=department_credit_code(department_code),
-            name=f"{department_code.lower()}.issuer.yiwang",
-            public_key=base64.b64encode(public).decode(),
-            key_file=file_name,
-            active=True,
-            created_at=utcnow(),
+def issuer_public_keys(db: Session) -> list[IssuerKeyRead]:
+    """Every published seal key (public half, algorithm, version, validity), for offline checks."""
+    return seals.published_keys(db)
+
+
+def rotate_seal_key(db: Session, *, actor: Principal, signing: SigningContext, department_code: str) -> IssuerKeyRead:
+    """Retire a department's seal key and start its next version (audited); the old one stays published."""
+    algorithm = logs.active_log(db, signing).signature_algorithm
+    return seals.rotate(db, actor=actor, signing=signing, department_code=department_code, algorithm=algorithm)
+
+
+def transparency_logs(db: Session, *, signing: SigningContext) -> list[CheckpointRead]:
+    """Every log of the installation, oldest first, each with its latest (for a frozen log: final) checkpoint."""
+    return [checkpoint(db, signing=signing, log_id=log.id) for log in logs.all_logs(db, signing)]
+
+
+def switch_profile(db: Session, *, signing: SigningContext, to: str) -> CheckpointRead:
+    """What certificates do when the installation switches crypto profile: freeze the active log and
+    start one in the new profile, retire seal keys of the old algorithm. Idempotent."""
+    before = logs.active_log(db, signing)
+    new = logs.switch_profile(db, signing, to=to)
+    retired = seals.retire_other_profiles(db, algorithm=suite(to).signature_name)
+    if new.id != before.id:
+        audit.record(
+            db,
+            actor=LOG_KEEPER,
+            action="certs.log.switch",
+            target_type="transparency_log",
+            target_id=before.origin,
+            details={"frozen": before.origin, "successor": new.origin, "profile": to, "seal_keys_retired": retired},
         )
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return db.execute(
-        select(IssuerKey).where(IssuerKey.department_code == department_code, IssuerKey.active.is_(True))
-    ).scalar_one()
-
-
-def issuer_public_keys(db: Session) -> list[dict[str, str]]:
-    """Every issuer key (public half), for anyone verifying signatures offline."""
-    rows = db.execute(select(IssuerKey).order_by(IssuerKey.id)).scalars()
-    return [
-        {
-            "name": r.name,
-            "department": r.department_code,
-            "issuer_code": r.issuer_code,
-            "public_key": r.public_key,
-            "active": str(r.active).lower(),
-        }
-        for r in rows
-    ]
+    return checkpoint(db, signing=signing, log_id=new.id)
 
 
 # ---- issuing and revoking --------------------------------------------------------------------
@@ -187,6 +168,7 @@ def _next_serial(db: Session, type_id: int, year: int) -> str:
 def _read(
     db: Session, cert: Certificate, ctype: CertificateType | None = None, key: IssuerKey | None = None
 ) -> CertificateRead:
+    """The certificate as its holder and its department see it."""
     ctype = ctype or db.get(CertificateType, cert.type_id)
     key = key or db.get(IssuerKey, cert.issuer_key_id)
     assert ctype is not None and key is not None
@@ -207,19 +189,17 @@ def _read(
         status=certificate_status(cert),
         revoked_at=cert.revoked_at,
         revoke_reason=cert.revoke_reason,
+        log_id=cert.log_id,
         log_index=cert.log_index,
+        revocation_log_id=cert.revocation_log_id,
         revocation_log_index=cert.revocation_log_index,
         source=cert.source,
     )
 
 
-def _sign_checkpoint(db: Session, keys: KeyStore, origin: str) -> None:
-    translog.sign_checkpoint(db, key=keys.log_key(), origin=origin)
-
-
-def sign_log_checkpoint(db: Session, *, keys: KeyStore, origin: str) -> None:
-    """Sign a checkpoint over the current log head (no-op when the latest already covers it)."""
-    _sign_checkpoint(db, keys, origin)
+def sign_log_checkpoint(db: Session, *, signing: SigningContext) -> None:
+    """Sign a checkpoint over the active log's head (no-op when the latest already covers it)."""
+    logs.sign_checkpoint(db, signing)
 
 
 def _issuing_department(db: Session, *, actor: Principal, ctype: CertificateType, requested: str | None) -> str:
@@ -268,8 +248,7 @@ def issue_certificate(
     db: Session,
     *,
     actor: Principal,
-    keys: KeyStore,
-    origin: str,
+    signing: SigningContext,
     type_code: str,
     department_code: str | None = None,
     holder_user_id: int | None,
@@ -281,15 +260,17 @@ def issue_certificate(
     source: str | None = None,
     checkpoint: bool = True,
 ) -> CertificateRead:
-    """Issue a certificate into the holder's wallet: sign it with the type's issuing department's key
-    and log it. `department_code`, when given, must be that department.
+    """Issue a certificate into the holder's wallet: seal it with the active key of the type's issuing
+    department (in the installation's profile) and log it. `department_code`, when given, must be
+    that department.
 
     With checkpoint=False (bulk loads) the caller signs one checkpoint after the batch.
     """
     ctype = _type(db, type_code)
     check_parameters(department_code)
     department_code = _issuing_department(db, actor=actor, ctype=ctype, requested=department_code)
-    key = _issuer_key(db, keys=keys, department_code=department_code)
+    log = logs.active_log(db, signing)  # its profile is the installation's current one
+    key = seals.active_key(db, signing=signing, department_code=department_code, algorithm=log.signature_algorithm)
     department = org_service.get_department_by_code(db, code=department_code)
     now = utcnow()
     local_today = now.astimezone(SHANGHAI).date()
@@ -314,9 +295,11 @@ def issue_certificate(
             "valid_from": valid_from.isoformat(),
             "valid_until": valid_until.isoformat() if valid_until else None,
             "key": key.name,
+            "key_version": key.version,
+            "signature_algorithm": key.algorithm,
         }
     ).decode()
-    signature = base64.b64encode(keys.load_or_create(key.key_file).sign(content.encode())).decode()
+    signature = base64.b64encode(seals.private_key(signing, key).sign(content.encode())).decode()
     cert = Certificate(
         identifier=identifier,
         type_id=ctype.id,
@@ -334,18 +317,27 @@ def issue_certificate(
         log_index=-1,
         source=source,
     )
-    (cert.log_index,) = translog.append(db, [issue_leaf(cert, key)])
+    cert.log_id = log.id
+    (cert.log_index,) = translog.append(db, log.id, [issue_leaf(cert, key, log)])
     db.add(cert)
     db.flush()
     if checkpoint:
-        _sign_checkpoint(db, keys, origin)
+        logs.sign_checkpoint(db, signing, log)
     audit.record(
         db,
         actor=actor,
         action="certs.certificate.issue",
         target_type="certificate",
         target_id=identifier,
-        details={"type": ctype.code, "holder_user_id": holder_user_id, "source": source, "log_index": cert.log_index},
+        details={
+            "type": ctype.code,
+            "holder_user_id": holder_user_id,
+            "source": source,
+            "key": key.name,
+            "signature_algorithm": key.algorithm,
+            "log_id": cert.log_id,
+            "log_index": cert.log_index,
+        },
     )
     events.publish(db, CertificateIssued(identifier=identifier, holder_user_id=holder_user_id, type_code=ctype.code))
     return _read(db, cert, ctype, key)
@@ -362,7 +354,7 @@ def _certificate(db: Session, identifier: str) -> Certificate:
 
 
 def revoke_certificate(
-    db: Session, *, actor: Principal, keys: KeyStore, origin: str, identifier: str, reason: str
+    db: Session, *, actor: Principal, signing: SigningContext, identifier: str, reason: str
 ) -> CertificateRead:
     """Revoke (注销) a certificate: only its issuing department; the revocation is logged too."""
     cert = _certificate(db, identifier)
@@ -372,16 +364,18 @@ def revoke_certificate(
     if cert.status == "revoked":
         raise Conflict("该证照已注销")
     cert.status, cert.revoked_at, cert.revoke_reason = "revoked", utcnow(), reason
-    (cert.revocation_log_index,) = translog.append(db, [revoke_leaf(cert)])
+    log = logs.active_log(db, signing)  # after a profile switch: the new log, not the certificate's
+    cert.revocation_log_id = log.id
+    (cert.revocation_log_index,) = translog.append(db, log.id, [revoke_leaf(cert)])
     db.flush()
-    _sign_checkpoint(db, keys, origin)
+    logs.sign_checkpoint(db, signing, log)
     audit.record(
         db,
         actor=actor,
         action="certs.certificate.revoke",
         target_type="certificate",
         target_id=cert.identifier,
-        details={"reason": reason, "log_index": cert.revocation_log_index},
+        details={"reason": reason, "log_id": log.id, "log_index": cert.revocation_log_index},
     )
     events.publish(db, CertificateRevoked(identifier=cert.identifier, holder_user_id=cert.holder_user_id))
     return _read(db, cert)

@@ -5,9 +5,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from yiwang.cityops import api, demo, jobs, open311, pages, service
+from yiwang.cityops import api, demo, jobs, lifecycle, open311, pages, service
 from yiwang.cityops import permissions as p
 from yiwang.core import workbench
+from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.events import subscribe
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
@@ -85,4 +86,14 @@ def plugin() -> DomainPlugin:
         jobs=jobs.jobs,
         on_startup=_startup,
         demo=lambda runtime, console: demo.load(runtime, console),
+        sealed=[
+            SealedTable(
+                "cityops_event",
+                "id",
+                (
+                    SealedColumn("reporter_name", lifecycle.REPORTER_CONTEXT_NAME),
+                    SealedColumn("reporter_phone", lifecycle.REPORTER_CONTEXT_PHONE),
+                ),
+            )
+        ],
     )

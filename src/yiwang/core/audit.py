@@ -1,8 +1,15 @@
-"""The audit chain (审计): an append-only, hash-chained log whose head is signed with Ed25519.
+"""The audit chain (审计): an append-only, hash-chained log whose head is signed.
 
 Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or
 reordering any stored entry breaks the chain from that entry on. Appenders serialise on the single
 chain-head row (SELECT … FOR UPDATE on PostgreSQL; SQLite transactions are IMMEDIATE already).
+
+The hash is the profile's: SHA-256 (intl) or SM3 (gm). The head row names the algorithm the next
+entry is hashed with; a profile switch appends a `crypto.profile_changed` entry (hashed with the old
+algorithm) and changes the head's algorithm in the same transaction, so the verifier checks the
+entries before it with the old hash and those after with the new. Heads are signed with the current
+`audit` key of the keyring (Ed25519 or SM2); each signature names its key version, and every older
+version stays to verify the heads it signed.
 """
 
 import base64
@@ -12,17 +19,17 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import BigInteger, Integer, String, Text, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from yiwang.core.crypto import public_key_b64, sha256_hex
+from yiwang.core.crypto import AUDIT, SHA_256, Keyring, suite, suite_for_hash
+from yiwang.core.crypto.keys import recorded_profile
 from yiwang.core.db import Base, UTCDateTime
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import SHANGHAI, utcnow
 
 GENESIS_HASH = "0" * 64
+PROFILE_CHANGED = "crypto.profile_changed"  # the entry after which the chain's hash is the new profile's
 
 
 class AuditEntry(Base):
@@ -53,6 +60,7 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     last_hash: Mapped[str] = mapped_column(String(64))
+    hash_algorithm: Mapped[str] = mapped_column(String(16), default=SHA_256, server_default=SHA_256)
 
 
 class AuditSignature(Base):
@@ -64,8 +72,10 @@ class AuditSignature(Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    public_key: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(128))  # base64 raw public key
     signature: Mapped[str] = mapped_column(String(128))
+    algorithm: Mapped[str] = mapped_column(String(16), default="Ed25519", server_default="Ed25519")
+    key_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 OUTCOME_SUCCESS = "success"
@@ -81,8 +91,8 @@ def _timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def compute_hash(entry: "AuditEntry | AppendedEntry") -> str:
-    """SHA-256 over the previous hash and every recorded field, in a fixed canonical form."""
+def compute_hash(entry: "AuditEntry | AppendedEntry", hash_name: str = SHA_256) -> str:
+    """The hash (SHA-256 or SM3) over the previous hash and every recorded field, in a fixed canonical form."""
     fields = [
         entry.seq,
         _timestamp(entry.occurred_at),
@@ -96,7 +106,7 @@ def compute_hash(entry: "AuditEntry | AppendedEntry") -> str:
         entry.outcome,
         entry.details,
     ]
-    return sha256_hex((entry.prev_hash + canonical_json(fields)).encode())
+    return suite_for_hash(hash_name).hexdigest((entry.prev_hash + canonical_json(fields)).encode())
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,9 @@ class AppendedEntry:
     entry_hash: str = ""
 
 
-_CHAIN_HEAD = select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+_CHAIN_HEAD = select(AuditChainHead.last_seq, AuditChainHead.last_hash, AuditChainHead.hash_algorithm).where(
+    AuditChainHead.id == 1
+)
 _LOCK_CHAIN_HEAD = _CHAIN_HEAD.with_for_update()
 _APPEND = insert(AuditEntry.__table__)
 _MOVE_HEAD = update(AuditChainHead.__table__).where(AuditChainHead.__table__.c.id == 1)
@@ -140,7 +152,7 @@ def record(
     so no session holds a stale copy of it, and an append costs three plain statements."""
     db.flush()  # the rows an entry describes are written before it
     connection = db.connection()
-    last_seq, last_hash = connection.execute(_LOCK_CHAIN_HEAD).one()
+    last_seq, last_hash, hash_name = connection.execute(_LOCK_CHAIN_HEAD).one()
     entry = AppendedEntry(
         seq=last_seq + 1,
         occurred_at=utcnow(),
@@ -155,10 +167,19 @@ def record(
         details=canonical_json(details or {}),
         prev_hash=last_hash,
     )
-    entry = replace(entry, entry_hash=compute_hash(entry))
+    entry = replace(entry, entry_hash=compute_hash(entry, hash_name))
     connection.execute(_APPEND, [asdict(entry)])
-    connection.execute(_MOVE_HEAD, {"last_seq": entry.seq, "last_hash": entry.entry_hash})
+    head = {"last_seq": entry.seq, "last_hash": entry.entry_hash}
+    if action == PROFILE_CHANGED:  # every later entry is hashed with the new profile's algorithm
+        head["hash_algorithm"] = suite(str((details or {})["to"])).hash_name
+    connection.execute(_MOVE_HEAD, head)
     return entry
+
+
+def head_algorithm(db: Session) -> str:
+    """The hash the next entry will be made with."""
+    row = db.execute(_CHAIN_HEAD).one_or_none()
+    return SHA_256 if row is None else str(row.hash_algorithm)
 
 
 @dataclass(frozen=True)
@@ -185,26 +206,46 @@ def _iter_entries(db: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         db.expunge_all()
 
 
-def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
+def _initial_hash(db: Session) -> str:
+    recorded = recorded_profile(db)
+    return SHA_256 if recorded is None else suite(recorded[1]).hash_name
+
+
+def _signature_problem(keyring: Keyring, sig: AuditSignature) -> str | None:
+    try:
+        key = keyring.get(AUDIT, sig.key_version)
+    except KeyError:
+        return f"第{sig.seq}条的链头签名所用密钥 {AUDIT}/v{sig.key_version} 不存在"
+    if key.algorithm != sig.algorithm or key.public_b64() != sig.public_key:
+        return f"第{sig.seq}条的链头签名所用公钥与密钥环不符"
+    message = f"{sig.seq}:{sig.entry_hash}:{_timestamp(sig.signed_at)}".encode()
+    assert key.verifier is not None
+    if not key.verifier.verify(base64.b64decode(sig.signature), message):
+        return f"第{sig.seq}条的链头签名无效"
+    return None
+
+
+def verify(db: Session, keyring: Keyring) -> VerifyResult:
     """Check every link and every signed head; name the first entry where the chain breaks."""
     signatures = {s.seq: s for s in db.execute(select(AuditSignature)).scalars()}
     for sig in signatures.values():
-        message = f"{sig.seq}:{sig.entry_hash}:{_timestamp(sig.signed_at)}".encode()
-        try:
-            public_key.verify(base64.b64decode(sig.signature), message)
-        except InvalidSignature:
-            return VerifyResult(False, 0, 0, sig.seq, f"第{sig.seq}条的链头签名无效")
+        problem = _signature_problem(keyring, sig)
+        if problem:
+            return VerifyResult(False, 0, 0, sig.seq, problem)
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    hash_name = _initial_hash(db)
     for entry in _iter_entries(db):
         if entry.seq != expected_seq:
             return VerifyResult(False, checked, len(signatures), expected_seq, f"缺少第{expected_seq}条（记录被删除）")
         if entry.prev_hash != expected_prev:
             return VerifyResult(False, checked, len(signatures), entry.seq, "前序哈希与上一条不一致")
-        if compute_hash(entry) != entry.entry_hash:
+        if compute_hash(entry, hash_name) != entry.entry_hash:
             return VerifyResult(False, checked, len(signatures), entry.seq, "记录内容与其哈希不一致（被篡改）")
         signed = signatures.get(entry.seq)
         if signed is not None and signed.entry_hash != entry.entry_hash:
             return VerifyResult(False, checked, len(signatures), entry.seq, "与已签名的链头不一致")
+        if entry.action == PROFILE_CHANGED and entry.outcome == OUTCOME_SUCCESS:
+            hash_name = suite(str(json.loads(entry.details)["to"])).hash_name
         expected_prev, expected_seq, checked = entry.entry_hash, expected_seq + 1, checked + 1
     beyond = [seq for seq in signatures if seq >= expected_seq]
     if beyond:
@@ -212,13 +253,16 @@ def verify(db: Session, public_key: Ed25519PublicKey) -> VerifyResult:
             False, checked, len(signatures), expected_seq, f"已签名的第{min(beyond)}条不存在（日志被截断）"
         )
     head = db.execute(_CHAIN_HEAD).one_or_none()
-    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != expected_prev):
+    if head is not None and (
+        head.last_seq != expected_seq - 1 or head.last_hash != expected_prev or head.hash_algorithm != hash_name
+    ):
         return VerifyResult(False, checked, len(signatures), expected_seq, "链头与最后一条记录不一致")
     return VerifyResult(True, checked, len(signatures))
 
 
-def sign_head(db: Session, key: Ed25519PrivateKey) -> AuditSignature | None:
-    """Sign the current chain head unless it is already signed; safe to run on several nodes."""
+def sign_head(db: Session, keyring: Keyring) -> AuditSignature | None:
+    """Sign the current chain head with the current audit key unless it is already signed; safe to run
+    on several nodes."""
     head = db.execute(_LOCK_CHAIN_HEAD).one()
     if head.last_seq == 0:
         return None
@@ -227,12 +271,15 @@ def sign_head(db: Session, key: Ed25519PrivateKey) -> AuditSignature | None:
         return None
     signed_at = utcnow()
     message = f"{head.last_seq}:{head.last_hash}:{_timestamp(signed_at)}".encode()
+    key = keyring.current(AUDIT)
     signature = AuditSignature(
         seq=head.last_seq,
         entry_hash=head.last_hash,
         signed_at=signed_at,
-        public_key=public_key_b64(key.public_key()),
-        signature=base64.b64encode(key.sign(message)).decode(),
+        public_key=key.public_b64(),
+        signature=base64.b64encode(key.signer().sign(message)).decode(),
+        algorithm=key.algorithm,
+        key_version=key.version,
     )
     db.add(signature)
     db.flush()

@@ -1,7 +1,10 @@
-"""The certificate-signing context: Ed25519 keys of the certificate issuers and of the transparency
-log, kept as files in key_dir/certs, and the log's identity. Built once per process, on the runtime.
+"""The certificate-signing context: the signature keys of the certificate issuers (seals) and of the
+transparency logs, kept as PEM files in key_dir/certs, and the log's base identity. Built once per
+process, on the runtime.
 
 Private keys never enter the database; the tables hold only public keys and the key file's name.
+Keys are Ed25519 (intl) or SM2 (gm); a file holds one key of one algorithm for its whole life, so a
+certificate sealed before a profile switch still names the key that verifies it.
 """
 
 import contextlib
@@ -10,12 +13,17 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from yiwang.core.crypto import (
+    ED25519,
+    SigningKey,
+    Suite,
+    generate_signing_key,
+    load_signing_key,
+    suite,
+    write_new_secret,
+)
 
-from yiwang.core.crypto import Suite, suite, write_new_secret
-
-LOG_KEY_FILE = "transparency_log_ed25519.pem"
+LOG_KEY_FILE = "transparency_log_ed25519.pem"  # the first (intl) log's key, named before logs had numbers
 _SAFE_NAME = re.compile(r"^[a-z0-9_]+\.pem$")
 
 
@@ -30,39 +38,35 @@ class KeyStore:
             raise ValueError(f"unsafe key file name {file_name!r}")
         return self.directory / file_name
 
-    def load_or_create(self, file_name: str) -> Ed25519PrivateKey:
+    def load_or_create(self, file_name: str, algorithm: str = ED25519) -> SigningKey:
+        """The key in file_name, made with `algorithm` if the file does not exist yet."""
         path = self._path(file_name)
         if not path.exists():
-            pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
+            pem = generate_signing_key(algorithm).private_pem()
             with contextlib.suppress(FileExistsError):  # another thread or process made it first
                 write_new_secret(path, pem)
-        return _load(path)
-
-    def log_key(self) -> Ed25519PrivateKey:
-        return self.load_or_create(LOG_KEY_FILE)
+        key = _load(path)
+        if key.algorithm != algorithm:
+            raise ValueError(f"{file_name} holds an {key.algorithm} key, not {algorithm}")
+        return key
 
 
 @cache
-def _load_cached(path: str, mtime_ns: int) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
-    return key
+def _load_cached(path: str, mtime_ns: int) -> SigningKey:
+    return load_signing_key(Path(path).read_bytes())
 
 
-def _load(path: Path) -> Ed25519PrivateKey:
+def _load(path: Path) -> SigningKey:
     return _load_cached(str(path), path.stat().st_mtime_ns)
 
 
 @dataclass(frozen=True)
 class SigningContext:
-    """What certificates and the transparency log are signed with, and the log's identity."""
+    """What certificates and the transparency log are signed with, and the logs' base identity."""
 
     keys: KeyStore
-    origin: str  # the log's identity: its checkpoints' origin line and the name of its note key
-    suite: Suite  # the installation's crypto profile: what new seals and log entries are made with
+    origin: str  # the first log's identity (checkpoint origin, note key name); later logs add "/<n>"
+    suite: Suite  # the installation's crypto profile: what new seals and new logs are made with
 
     @classmethod
     def build(cls, key_dir: Path, city_code: str, profile: str = "intl") -> "SigningContext":

@@ -8,8 +8,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from yiwang.core.crypto import FieldCipher
-
 
 def migrations_dir() -> Path:
     """The Alembic scripts: packaged inside the wheel, or at the top of a source checkout."""
@@ -25,20 +23,20 @@ def alembic_config() -> Config:
     return config
 
 
-# The key data migrations encrypt personal fields with (a FieldCipher), when the caller has one.
-FIELD_CIPHER = "field_cipher"
+# The master key, for data migrations that encrypt personal fields, when the caller has it.
+MASTER_KEY = "master_key"
 
 
-def upgrade(engine: Engine, revision: str = "heads", *, cipher: FieldCipher | None = None) -> None:
+def upgrade(engine: Engine, revision: str = "heads", *, master_key: bytes | None = None) -> None:
     """Bring the database to the given revision; "heads" applies every domain's branch.
 
-    `cipher` is the platform's field cipher, handed to migrations that encrypt existing rows; without
-    it they build one from the settings."""
+    `master_key` is handed to migrations that encrypt existing rows (they predate keyrings and use
+    version 1 of the intl keys, `FieldCipher.legacy`); without it they load it from the settings."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        if cipher is not None:
-            config.attributes[FIELD_CIPHER] = cipher
+        if master_key is not None:
+            config.attributes[MASTER_KEY] = master_key
         command.upgrade(config, revision)
 
 

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 
 from yiwang.config import Settings
 from yiwang.core import passwords
-from yiwang.core.crypto import FieldCipher, load_or_create_master_key, load_or_create_signing_key
+from yiwang.core.crypto import FieldCipher, Keyring, load_master_key
+from yiwang.core.crypto.keys import bind
 from yiwang.core.db import Database
 from yiwang.core.keyring import SigningContext
 
@@ -18,24 +18,28 @@ class Runtime:
     settings: Settings
     db: Database
     cipher: FieldCipher
-    signing_key: Ed25519PrivateKey
+    keyring: Keyring  # every versioned key of the installation; opened by bootstrap.prepare
     certificate_signing: SigningContext  # certificates and their transparency log
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         passwords.configure(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+        database = Database(
+            settings.resolved_database_url,
+            pool_wait_seconds=settings.db_pool_wait_seconds,
+            read_connections=settings.sqlite_read_connections,
+            pool_size=settings.db_pool_size,
+            pool_overflow=settings.db_pool_overflow,
+        )
+        master = load_master_key(settings.key_dir, configured=settings.field_key, command=settings.master_key_command)
+        keyring = Keyring(master=master, key_dir=settings.key_dir, database_url=settings.resolved_database_url)
+        bind(keyring, database.engine, database.reader)
         return cls(
             settings=settings,
-            db=Database(
-                settings.resolved_database_url,
-                pool_wait_seconds=settings.db_pool_wait_seconds,
-                read_connections=settings.sqlite_read_connections,
-                pool_size=settings.db_pool_size,
-                pool_overflow=settings.db_pool_overflow,
-            ),
-            cipher=FieldCipher(load_or_create_master_key(settings.key_dir, settings.field_key)),
-            signing_key=load_or_create_signing_key(settings.key_dir),
+            db=database,
+            cipher=FieldCipher(keyring),
+            keyring=keyring,
             certificate_signing=SigningContext.build(settings.key_dir, settings.city_code, settings.crypto_profile),
         )
 

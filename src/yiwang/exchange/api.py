@@ -86,7 +86,9 @@ def figures(db: DbSession, user: UsageReader) -> SharingFigures:
 @router.get(
     "/data/{grant_id}",
     response_class=Response,
-    responses={200: {"model": DataPage, "description": "头 X-Request-ID 与 X-Content-SHA256（响应体的 SHA-256）"}},
+    responses={
+        200: {"model": DataPage, "description": "头 X-Request-ID 与 X-Content-Digest（响应体摘要：SHA-256=… 或 SM3=…）"}
+    },
 )
 def read_data(
     request: Request,
@@ -119,5 +121,5 @@ def read_data(
     return Response(
         result.body,
         media_type="application/json",
-        headers={"X-Content-SHA256": result.sha256, "X-Row-Count": str(result.rows)},
+        headers={"X-Content-Digest": f"{result.digest_algorithm}={result.digest}", "X-Row-Count": str(result.rows)},
     )

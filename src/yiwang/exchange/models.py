@@ -70,5 +70,6 @@ class DataCall(Base):
     rows: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float)
-    body_sha256: Mapped[str] = mapped_column(String(64), default="")
+    body_digest: Mapped[str] = mapped_column(String(64), default="")  # with body_digest_algorithm
+    body_digest_algorithm: Mapped[str] = mapped_column(String(16), default="SHA-256", server_default="SHA-256")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -90,7 +90,8 @@ class CallRead(BaseModel):
     rows: int
     status_code: int
     duration_ms: float
-    body_sha256: str
+    body_digest: str
+    body_digest_algorithm: str  # SHA-256 or SM3
     occurred_at: datetime
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import EntryRead
 from yiwang.core import audit, workdays
-from yiwang.core.crypto import sha256_hex
+from yiwang.core.crypto import content_suite
 from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.security import Principal, check
 from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
@@ -308,7 +308,8 @@ def revoke_grant(db: Session, *, actor: Principal, grant_id: int, reason: str) -
 @dataclass
 class DataResponse:
     body: bytes
-    sha256: str
+    digest: str
+    digest_algorithm: str  # SHA-256 or SM3
     rows: int
 
 
@@ -374,9 +375,10 @@ def serve_data(
     }
     envelope = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
     body = (envelope[:-1] + ',"rows":').encode() + frame.write_json().encode() + b"}"
-    digest = sha256_hex(body)
-    _log(db, grant_id, caller, request_id, query, frame.height, 200, started, digest)
-    return DataResponse(body=body, sha256=digest, rows=frame.height)
+    algorithm = content_suite(db)
+    digest = algorithm.hexdigest(body)
+    _log(db, grant_id, caller, request_id, query, frame.height, 200, started, digest, algorithm.hash_name)
+    return DataResponse(body=body, digest=digest, digest_algorithm=algorithm.hash_name, rows=frame.height)
 
 
 def _log(
@@ -389,6 +391,7 @@ def _log(
     status: int,
     started: float,
     digest: str,
+    digest_algorithm: str = "",
 ) -> None:
     db.add(
         DataCall(
@@ -400,7 +403,8 @@ def _log(
             rows=rows,
             status_code=status,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            body_sha256=digest,
+            body_digest=digest,
+            body_digest_algorithm=digest_algorithm,
             occurred_at=utcnow(),
         )
     )

@@ -44,6 +44,7 @@ def run_job(runtime: Runtime, job_id: int) -> str:
             filename=filename,
             progress=progress,
             cancelled=cancelled,
+            digest=runtime.keyring.suite,
         )
         with database.unit_of_work() as db:
             if service.job_state(db, job_id)[1]:

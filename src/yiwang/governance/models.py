@@ -30,7 +30,8 @@ class DataVersion(Base):
     entry_code: Mapped[str] = mapped_column(String(30), index=True)
     version: Mapped[int] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(200))  # folder under data_dir/governance
-    checksum: Mapped[str] = mapped_column(String(64))  # SHA-256 of data.parquet
+    checksum: Mapped[str] = mapped_column(String(64))  # hash of data.parquet, with checksum_algorithm
+    checksum_algorithm: Mapped[str] = mapped_column(String(16), default="SHA-256", server_default="SHA-256")
     rows_in: Mapped[int] = mapped_column(Integer)
     rows_out: Mapped[int] = mapped_column(Integer)
     rows_quarantined: Mapped[int] = mapped_column(Integer)

@@ -16,6 +16,7 @@ class VersionRead(BaseModel):
     entry_code: str
     version: int
     checksum: str
+    checksum_algorithm: str  # SHA-256 or SM3
     rows_in: int
     rows_out: int
     rows_quarantined: int

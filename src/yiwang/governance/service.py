@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import EntryRead
 from yiwang.core import audit
+from yiwang.core.crypto import content_suite
 from yiwang.core.db import changed_rows
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
@@ -82,6 +83,7 @@ def register_snapshot(
         version=(last or 0) + 1,
         storage_key=snapshot.key,
         checksum=snapshot.checksum,
+        checksum_algorithm=snapshot.checksum_algorithm,
         rows_in=report["rows_in"],
         rows_out=report["rows_out"],
         rows_quarantined=report["rows_quarantined"],
@@ -112,6 +114,7 @@ def register_snapshot(
             "rows_out": version.rows_out,
             "quarantined": version.rows_quarantined,
             "checksum": version.checksum,
+            "checksum_algorithm": version.checksum_algorithm,
         },
     )
     return _version_read(version, current=True)
@@ -146,6 +149,7 @@ def ingest(
         frame=frame,
         progress=progress,
         cancelled=cancelled,
+        digest=content_suite(db),
     )
     return register_snapshot(
         db, actor=actor, entry=entry, snapshot=snapshot, source=source, filename=filename, note=note

@@ -3,7 +3,6 @@
 """
 
 import fcntl
-import hashlib
 import shutil
 import time
 import uuid
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.catalog.schemas import InfoItem
+from yiwang.core.crypto import Suite
 from yiwang.core.errors import AppError
 from yiwang.governance import pipeline
 from yiwang.governance.models import DataVersion
@@ -49,6 +49,7 @@ class Snapshot:
     key: str
     folder: Path
     checksum: str
+    checksum_algorithm: str
     report: dict[str, Any]
     encoding: str
 
@@ -116,12 +117,13 @@ def clean_orphan_snapshots(db: Session, *, data_dir: Path, older_than: timedelta
     return removed
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_digest(path: Path, digest: Suite) -> str:
+    """The file's hash with the installation's algorithm (SHA-256 or SM3), read in pieces."""
+    hasher = digest.hasher()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+            hasher.update(block)
+    return hasher.finalize().hex()
 
 
 def run_pipeline(
@@ -134,6 +136,7 @@ def run_pipeline(
     frame: pl.DataFrame | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    digest: Suite,
 ) -> Snapshot:
     """Parse, clean and write a new snapshot folder (data.parquet, quarantine.parquet); no database.
 
@@ -161,10 +164,17 @@ def run_pipeline(
     with _staging_folder(root) as staging:
         result.clean.write_parquet(staging / "data.parquet", statistics=True)
         result.quarantine.write_parquet(staging / "quarantine.parquet")
-        checksum = _sha256(staging / "data.parquet")
+        checksum = file_digest(staging / "data.parquet", digest)
         if stop():
             raise IngestCancelled()
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(folder)
     notify(0.95, "登记版本")
-    return Snapshot(key=key, folder=folder, checksum=checksum, report=result.report, encoding=encoding)
+    return Snapshot(
+        key=key,
+        folder=folder,
+        checksum=checksum,
+        checksum_algorithm=digest.hash_name,
+        report=result.report,
+        encoding=encoding,
+    )

@@ -252,8 +252,7 @@ def complete(task_id: IdPath, db: DbSession, user: Handler, signing: Certificate
         db,
         actor=user,
         task_id=task_id,
-        keys=signing.keys,
-        origin=signing.origin,
+        signing=signing,
     )
 
 

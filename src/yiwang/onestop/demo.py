@@ -233,7 +233,7 @@ def _principal(account_id: int, username: str, name: str, kind: str) -> Principa
 
 def _seed_certificates(runtime: Runtime, holders: list[tuple[int, str, str]], types: dict[str, str]) -> int:
     """存量证照归集: identity and household certificates already held by demo citizens, and licences."""
-    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
+    signing = runtime.certificate_signing
     count = 0
     for start in range(0, len(holders), 200):
         with runtime.db.unit_of_work() as db:
@@ -243,8 +243,7 @@ def _seed_certificates(runtime: Runtime, holders: list[tuple[int, str, str]], ty
                     certs_service.issue_certificate(
                         db,
                         actor=SYSTEM,
-                        keys=keys,
-                        origin=origin,
+                        signing=signing,
                         type_code=types[type_name],
                         holder_user_id=user_id,
                         holder_name=name,
@@ -254,13 +253,13 @@ def _seed_certificates(runtime: Runtime, holders: list[tuple[int, str, str]], ty
                         checkpoint=False,
                     )
                     count += 1
-            certs_service.sign_log_checkpoint(db, keys=keys, origin=origin)
+            certs_service.sign_log_checkpoint(db, signing=signing)
     return count
 
 
 def _progress(runtime: Runtime, number: str, state: str, rng: random.Random) -> None:
     """Move an application's tasks to the demo state through the same service functions staff use."""
-    keys, origin = runtime.certificate_signing.keys, runtime.certificate_signing.origin
+    signing = runtime.certificate_signing
     with runtime.db.unit_of_work() as db:
         application = db.execute(select(Application).where(Application.number == number)).scalar_one()
         tasks = list(db.execute(select(Task).where(Task.application_id == application.id)).scalars())
@@ -303,7 +302,7 @@ def _progress(runtime: Runtime, number: str, state: str, rng: random.Random) -> 
             )
             if state == "decided":
                 continue
-            service.complete_task(db, actor=CLERK, task_id=task.id, keys=keys, origin=origin)
+            service.complete_task(db, actor=CLERK, task_id=task.id, signing=signing)
         if state in ("completed", "refused", "rated_good", "rated_bad"):
             for task in tasks:  # spread the figures: some finished in a few working days
                 task.used_working_days = rng.randint(0, max(1, task.promised_days))

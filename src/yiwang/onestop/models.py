@@ -166,7 +166,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(60))
     size: Mapped[int] = mapped_column(Integer)
     pages: Mapped[int | None] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))  # the content's hash, with digest_algorithm
+    digest_algorithm: Mapped[str] = mapped_column(String(16), default="SHA-256", server_default="SHA-256")
     path: Mapped[str] = mapped_column(String(300))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -393,8 +393,7 @@ def task_action(
             db,
             actor=user,
             task_id=task_id,
-            keys=signing.keys,
-            origin=signing.origin,
+            signing=signing,
         )
     if form.errors:
         return _task_page(request, db, user, task_id, action_form=form, action_name=action, status_code=422)

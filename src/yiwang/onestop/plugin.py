@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from yiwang.core import workbench
+from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
-from yiwang.onestop import api, demo, jobs, pages, service
+from yiwang.onestop import api, demo, jobs, pages, personal, service
 from yiwang.onestop import permissions as p
 from yiwang.web.nav import Entry
 
@@ -36,4 +37,12 @@ def plugin() -> DomainPlugin:
         on_startup=_startup,
         jobs=jobs.jobs,
         demo=demo.load,
+        sealed=[
+            SealedTable(
+                "onestop_application",
+                "id",
+                (SealedColumn("personal_data", personal.PERSONAL_CONTEXT + ":{number}"),),
+                context_columns=("number",),
+            )
+        ],
     )

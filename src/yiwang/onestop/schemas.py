@@ -215,7 +215,8 @@ class AttachmentRead(BaseModel):
     content_type: str
     size: int
     pages: int | None
-    sha256: str
+    digest: str
+    digest_algorithm: str  # SHA-256 or SM3
 
 
 class ClaimRead(BaseModel):

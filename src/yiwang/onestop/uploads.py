@@ -1,6 +1,5 @@
 """Uploaded materials: checked (type by content, size, PDF page count) and stored under files_dir."""
 
-import hashlib
 import io
 import os
 import secrets
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
+from yiwang.core.crypto import content_suite
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
@@ -96,7 +96,8 @@ def store(
     """Check and keep an upload for the caller; it is bound to an application when submitted."""
     assert actor.user_id is not None
     kind, pages = check(content, filename, max_pages=max_pages)
-    digest = hashlib.sha256(content).hexdigest()
+    algorithm = content_suite(db)
+    digest = algorithm.hexdigest(content)
     now = utcnow()
     relative = Path(UPLOAD_FOLDER) / now.strftime("%Y/%m") / f"{digest[:16]}-{secrets.token_hex(8)}"
     target = files_dir / relative
@@ -111,7 +112,8 @@ def store(
         content_type=kind,
         size=len(content),
         pages=pages,
-        sha256=digest,
+        digest=digest,
+        digest_algorithm=algorithm.hash_name,
         path=str(relative),
         uploaded_at=now,
     )
@@ -123,7 +125,13 @@ def store(
         action="onestop.attachment.upload",
         target_type="attachment",
         target_id=row.id,
-        details={"material": material_key, "size": len(content), "pages": pages, "sha256": digest},
+        details={
+            "material": material_key,
+            "size": len(content),
+            "pages": pages,
+            "digest": digest,
+            "digest_algorithm": algorithm.hash_name,
+        },
     )
     return AttachmentRead.model_validate(row)
 

@@ -12,7 +12,7 @@ from yiwang.core import audit, events, timeutil, workdays
 from yiwang.core.crypto import FieldCipher
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied
 from yiwang.core.inputs import check_parameters
-from yiwang.core.keyring import KeyStore
+from yiwang.core.keyring import SigningContext
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import SHANGHAI, utcnow
@@ -203,7 +203,7 @@ def decide_task(db: Session, *, actor: Principal, task_id: int, data: DecisionIn
     )
 
 
-def complete_task(db: Session, *, actor: Principal, task_id: int, keys: KeyStore, origin: str) -> TaskRead:
+def complete_task(db: Session, *, actor: Principal, task_id: int, signing: SigningContext) -> TaskRead:
     """办结: close the task; an approved item that produces a certificate issues it into the wallet."""
     task, application = _task_for(db, actor, task_id)
     # Two completions at once must not both pass the stage check and issue two certificates: the
@@ -227,8 +227,7 @@ def complete_task(db: Session, *, actor: Principal, task_id: int, keys: KeyStore
                 cert = certs_service.issue_certificate(
                     db,
                     actor=actor,
-                    keys=keys,
-                    origin=origin,
+                    signing=signing,
                     type_code=item.produces_type_code,
                     holder_user_id=application.applicant_id,
                     holder_name=account.display_name,

@@ -7,7 +7,6 @@ without any messaging between them; the body's hash is its ETag, so a harvester 
 gets a 304.
 """
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yiwang.core.crypto import content_suite
 from yiwang.core.timeutil import utcnow
 from yiwang.opendata import dcat, service
 
@@ -47,7 +47,7 @@ def catalog_document(db: Session, *, base: str, site_name: str, fmt: str) -> Cat
         graph = dcat.catalog_graph(base, site_name, service.all_datasets(db))
         body = dcat.serialise(graph, fmt)
         document = CatalogDocument(
-            body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"', last_modified=_last_modified(marker)
+            body=body, etag=f'"{content_suite(db).hexdigest(body)[:32]}"', last_modified=_last_modified(marker)
         )
         if key not in _documents and len(_documents) >= MAX_DOCUMENTS:
             _documents.pop(next(iter(_documents)))

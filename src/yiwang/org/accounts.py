@@ -117,7 +117,9 @@ def create_user(
     grants.check_permissions_grantable(db, actor=actor, permissions=data.scopes, target=target)
     if data.id_number:
         taken = select(User.id).where(
-            User.id_number_hash == cipher.lookup_hash(normalise_id_number(data.id_number), context=ID_NUMBER_CONTEXT)
+            User.id_number_hash.in_(
+                cipher.lookup_hashes(normalise_id_number(data.id_number), context=ID_NUMBER_CONTEXT)
+            )
         )
         if db.execute(taken).first():
             raise Conflict("该身份证号码已注册")
@@ -308,6 +310,7 @@ def read_personal(db: Session, *, actor: Principal, user_id: int, cipher: FieldC
 
 
 def find_by_id_number(db: Session, *, id_number: str, cipher: FieldCipher) -> int | None:
-    """The account id holding an ID number, found through its keyed hash (no decryption)."""
-    digest = cipher.lookup_hash(normalise_id_number(id_number), context=ID_NUMBER_CONTEXT)
-    return db.execute(select(User.id).where(User.id_number_hash == digest)).scalar_one_or_none()
+    """The account id holding an ID number, found through its keyed hash (no decryption), under any
+    lookup key rows may still be under while keys change."""
+    digests = cipher.lookup_hashes(normalise_id_number(id_number), context=ID_NUMBER_CONTEXT)
+    return db.execute(select(User.id).where(User.id_number_hash.in_(digests))).scalar_one_or_none()

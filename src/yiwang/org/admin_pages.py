@@ -357,7 +357,7 @@ def audit_page(
 def audit_verify(
     request: Request, db: DbSession, _: Annotated[Principal, Depends(require(AUDIT_READ))], _csrf: CsrfChecked
 ) -> HTMLResponse:
-    result = audit.verify(db, request.app.state.runtime.signing_key.public_key())
+    result = audit.verify(db, request.app.state.runtime.keyring)
     rows, total = audit.search(db, query=audit.AuditQuery(), limit=PAGE_SIZE)
     return render(
         request,

@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from yiwang.config import Settings
 from yiwang.core import audit
-from yiwang.core.crypto import new_secret_token, sha256_hex
+from yiwang.core.crypto import new_secret_token, token_digest, token_digests
 from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
 from yiwang.core.security import MACHINE_APIS, Principal, client_ip
@@ -99,11 +98,11 @@ def issue_credential(
     scopes: str = "",
     label: str = "",
 ) -> tuple[str, Credential]:
-    """Create a bearer secret of the given kind; only its SHA-256 is stored."""
+    """Create a bearer secret of the given kind; only its MAC under the current token key is stored."""
     secret = new_secret_token(_PREFIX[kind])
     credential = Credential(
         kind=kind,
-        secret_hash=sha256_hex(secret.encode()),
+        secret_hash=token_digest(db, secret),
         user_id=user.id,
         scopes=scopes,
         label=label,
@@ -193,7 +192,7 @@ def _live(credential: Credential | None, kinds: tuple[str, ...]) -> Credential |
 def find_credential(db: Session, *, secret: str, kinds: tuple[str, ...]) -> Credential | None:
     """The live (not expired, not revoked) credential for a secret, or None."""
     credential = db.execute(
-        select(Credential).where(Credential.secret_hash == sha256_hex(secret.encode()))
+        select(Credential).where(Credential.secret_hash.in_(token_digests(db, secret)))
     ).scalar_one_or_none()
     return _live(credential, kinds)
 
@@ -202,14 +201,14 @@ def find_credential(db: Session, *, secret: str, kinds: tuple[str, ...]) -> Cred
 _CREDENTIAL_WITH_ACCOUNT = (
     select(Credential, User, access.version_expression())
     .join(User, User.id == Credential.user_id)
-    .where(Credential.secret_hash == bindparam("secret_hash"))
+    .where(Credential.secret_hash.in_(bindparam("secret_hashes", expanding=True)))
     .options(lazyload(User.roles))
 )
 
 
 def _find_for_request(db: Session, *, secret: str, kinds: tuple[str, ...]) -> tuple[Credential, User, int] | None:
     """A live credential with its account and the access version, in one query (the hot path)."""
-    row = db.execute(_CREDENTIAL_WITH_ACCOUNT, {"secret_hash": sha256_hex(secret.encode())}).one_or_none()
+    row = db.execute(_CREDENTIAL_WITH_ACCOUNT, {"secret_hashes": token_digests(db, secret)}).one_or_none()
     if row is None or _live(row[0], kinds) is None:
         return None
     return row[0], row[1], row[2]
@@ -218,7 +217,7 @@ def _find_for_request(db: Session, *, secret: str, kinds: tuple[str, ...]) -> tu
 def revoke_secret(db: Session, *, actor: Principal, secret: str) -> bool:
     """RFC 7009: revoke a token the caller owns (or any, for account admins); unknown tokens are fine."""
     credential = db.execute(
-        select(Credential).where(Credential.secret_hash == sha256_hex(secret.encode()))
+        select(Credential).where(Credential.secret_hash.in_(token_digests(db, secret)))
     ).scalar_one_or_none()
     if credential is None or credential.revoked_at is not None:
         return False
@@ -389,4 +388,4 @@ def new_client_secret() -> str:
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
-    return bool(expected and given and hmac.compare_digest(expected, given))
+    return bool(expected and given and secrets.compare_digest(expected, given))

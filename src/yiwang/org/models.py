@@ -95,7 +95,7 @@ class UserRole(Base):
 
 
 class Credential(Base):
-    """A bearer secret, stored only as its SHA-256: access token, API key or web session."""
+    """A bearer secret, stored only as its MAC under the token key: access token, API key or web session."""
 
     __tablename__ = "org_credential"
 

@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import admin_pages, api, pages
+from yiwang.org import accounts, admin_pages, api, pages
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
@@ -21,5 +22,15 @@ def plugin() -> DomainPlugin:
             Entry("admin", "部门", "/admin/departments", "部门与下属单位", p.DEPARTMENT_READ, 30),
             Entry("admin", "行政区划", "/admin/divisions", "镇（街道）与村（社区）", p.DIVISION_READ, 40),
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
+        ],
+        sealed=[
+            SealedTable(
+                "org_user",
+                "id",
+                (
+                    SealedColumn("id_number_enc", accounts.ID_NUMBER_CONTEXT, "id_number_hash"),
+                    SealedColumn("phone_enc", accounts.PHONE_CONTEXT, "phone_hash"),
+                ),
+            )
         ],
     )

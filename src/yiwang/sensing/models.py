@@ -187,7 +187,7 @@ class Cursor(Base):
 
 
 class DeviceToken(Base):
-    """A per-device ingest token (stored as a SHA-256 hash), bound to one Thing."""
+    """A per-device ingest token (stored only as its MAC under the token key), bound to one Thing."""
 
     __tablename__ = "sensing_device_token"
     id: Mapped[int] = mapped_column(primary_key=True)

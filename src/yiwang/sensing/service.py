@@ -3,7 +3,6 @@
 Other domains (the city brain) read sensing through these functions only.
 """
 
-import hashlib
 import secrets
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
+from yiwang.core.crypto import token_digest, token_digests
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import utcnow
@@ -142,10 +142,6 @@ def series(
 # ---- device tokens ---------------------------------------------------------------------------------------
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_device_token(db: Session, *, actor: Principal, thing_id: int, label: str = "device") -> tuple[int, str]:
     """Issue an ingest token bound to one device; the secret is shown once and stored as a hash."""
     thing = db.get(m.Thing, thing_id)
@@ -153,7 +149,7 @@ def create_device_token(db: Session, *, actor: Principal, thing_id: int, label: 
         raise NotFound("设备不存在")
     check_department_scope(actor, thing.department_id)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(24)
-    row = m.DeviceToken(thing_id=thing_id, token_hash=_hash(secret), label=label, created_at=utcnow())
+    row = m.DeviceToken(thing_id=thing_id, token_hash=token_digest(db, secret), label=label, created_at=utcnow())
     db.add(row)
     db.flush()
     audit.record(
@@ -172,7 +168,9 @@ def device_for_token(db: Session, *, token: str) -> int | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = db.execute(
-        select(m.DeviceToken.thing_id).where(m.DeviceToken.token_hash == _hash(token), m.DeviceToken.revoked.is_(False))
+        select(m.DeviceToken.thing_id).where(
+            m.DeviceToken.token_hash.in_(token_digests(db, token)), m.DeviceToken.revoked.is_(False)
+        )
     ).scalar()
     return row
 

@@ -1,6 +1,6 @@
 """OGC SensorThings API 1.1 at /sta/v1.1/: thin HTTP layer over the `sta` package and ingest.py."""
 
-import hmac
+import secrets
 from typing import Any
 
 import orjson
@@ -98,7 +98,7 @@ def _check_stream_scope(db: Session, principal: Principal, datastreams: set[int]
 def _check_csrf(request: Request, user: Principal) -> None:
     """A browser session's cookie rides along cross-site: writes with it must show the CSRF token too."""
     given = request.headers.get("x-csrf-token") or ""
-    if user.via == "session" and not (user.csrf_token and hmac.compare_digest(user.csrf_token, given)):
+    if user.via == "session" and not (user.csrf_token and secrets.compare_digest(user.csrf_token, given)):
         raise AppError("缺少或错误的 CSRF 令牌（X-CSRF-Token）", code="csrf_failed", status_code=403)
 
 

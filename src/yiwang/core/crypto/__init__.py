@@ -1,13 +1,34 @@
-"""The platform's one crypto service: profiles and their algorithms (suites), signature keys, field
-encryption and keyed hashes. No other module calls a hash, cipher or signature algorithm itself."""
+"""The platform's one crypto service: profiles and their algorithms (suites), keyrings of versioned
+keys, the master key, signature keys, field encryption, keyed hashes and token MACs. No other module
+calls a hash, cipher or signature algorithm itself."""
 
 from yiwang.core.crypto.fields import (
     FieldCipher,
-    load_or_create_master_key,
-    load_or_create_signing_key,
+    LegacyKeys,
+    cipher_for,
+    content_suite,
     new_secret_token,
-    public_key_b64,
-    sha256_hex,
+    parse_envelope,
+    token_digest,
+    token_digests,
+)
+from yiwang.core.crypto.keys import (
+    AUDIT,
+    FIELD,
+    LOOKUP,
+    PSEUDONYM,
+    TOKEN,
+    Keyring,
+    KeyringNotOpen,
+    KeyVersion,
+    ProfileMismatch,
+    keyring_for,
+)
+from yiwang.core.crypto.masterkey import (
+    KeyFileExposed,
+    MasterKeyError,
+    check_private,
+    load_master_key,
     write_new_secret,
 )
 from yiwang.core.crypto.signing import (
@@ -20,29 +41,47 @@ from yiwang.core.crypto.signing import (
     load_verifying_key,
     load_verifying_pem,
 )
-from yiwang.core.crypto.suites import GM, INTL, Aead, Profile, Suite, suite, suite_for_hash
+from yiwang.core.crypto.suites import GM, INTL, SHA_256, SM3, Aead, Profile, Suite, suite, suite_for_hash
 
 __all__ = [
+    "AUDIT",
     "ED25519",
+    "FIELD",
     "GM",
     "INTL",
+    "LOOKUP",
+    "PSEUDONYM",
+    "SHA_256",
     "SM2",
+    "SM3",
+    "TOKEN",
     "Aead",
     "FieldCipher",
+    "KeyFileExposed",
+    "KeyVersion",
+    "Keyring",
+    "KeyringNotOpen",
+    "LegacyKeys",
+    "MasterKeyError",
     "Profile",
+    "ProfileMismatch",
     "SigningKey",
     "Suite",
     "VerifyingKey",
+    "check_private",
+    "cipher_for",
+    "content_suite",
     "generate_signing_key",
-    "load_or_create_master_key",
-    "load_or_create_signing_key",
+    "keyring_for",
+    "load_master_key",
     "load_signing_key",
     "load_verifying_key",
     "load_verifying_pem",
     "new_secret_token",
-    "public_key_b64",
-    "sha256_hex",
+    "parse_envelope",
     "suite",
     "suite_for_hash",
+    "token_digest",
+    "token_digests",
     "write_new_secret",
 ]

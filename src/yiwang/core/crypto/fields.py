@@ -1,119 +1,146 @@
-"""Field encryption (AES-GCM), keyed hashes for exact lookup, and the platform's Ed25519 key."""
+"""Field encryption, keyed hashes for exact lookup, pseudonyms and token MACs, all through a keyring.
+
+A field's ciphertext is an envelope naming its algorithm and key version,
+`<algorithm>:<version>:<base64 nonce ‖ ciphertext ‖ tag>` (e.g. `SM4-GCM:2:…`); the older `v1:<…>`
+envelopes are AES-256-GCM under version 1 of an intl installation and still decrypt. The record's
+table and column are bound as associated data, so a ciphertext moved into another column fails.
+"""
 
 import base64
-import contextlib
-import hashlib
-import hmac
-import os
 import secrets
-import tempfile
-from pathlib import Path
+from datetime import datetime
+from typing import Protocol
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.orm import Session
 
-_ENVELOPE_VERSION = "v1"
+from yiwang.core.crypto.keys import FIELD, LOOKUP, PSEUDONYM, TOKEN, KeyVersion, keyring_for
+from yiwang.core.crypto.suites import AES_256_GCM, INTL, NONCE_BYTES, SHA_256, Suite
+from yiwang.core.timeutil import utcnow
 
-
-def write_new_secret(path: Path, data: bytes) -> None:
-    """Create a 0600 file holding data, all or nothing; FileExistsError if it exists already.
-
-    Written under a temporary name, synced, then hard-linked to its name: a process killed half-way
-    leaves no empty or partial key behind, and one starting at the same moment never reads one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
+_LEGACY_ENVELOPE = "v1"
 
 
-def load_or_create_master_key(key_dir: Path, configured: str | None) -> bytes:
-    """The 32-byte master key: from settings if given, else ./var/keys/field.key, created once."""
-    if configured:
-        key = base64.b64decode(configured)
-        if len(key) != 32:
-            raise ValueError("YIWANG_FIELD_KEY must be 32 bytes, base64-encoded")
-        return key
-    path = key_dir / "field.key"
-    if not path.exists():
-        with contextlib.suppress(FileExistsError):  # another process created it first
-            write_new_secret(path, base64.b64encode(secrets.token_bytes(32)))
-    key = base64.b64decode(path.read_bytes().strip())
-    if len(key) != 32:
-        raise ValueError(f"{path} does not hold a 32-byte base64 key")
-    return key
+class KeySource(Protocol):
+    def current(self, purpose: str) -> KeyVersion: ...
+    def get(self, purpose: str, version: int) -> KeyVersion: ...
+    def live(self, purpose: str) -> list[KeyVersion]: ...
+    @property
+    def suite(self) -> Suite: ...
 
 
-def _derive(master: bytes, purpose: bytes) -> bytes:
-    return HKDF(algorithm=SHA256(), length=32, salt=None, info=b"yiwang:" + purpose).derive(master)
+class LegacyKeys:
+    """Version 1 of an intl installation, derived from the master key alone (for data migrations
+    that predate keyrings)."""
+
+    def __init__(self, master: bytes) -> None:
+        now: datetime = utcnow()
+        self._keys = {
+            FIELD: KeyVersion(FIELD, 1, AES_256_GCM, now, secret=INTL.derive(master, "field-encryption", 32)),
+            LOOKUP: KeyVersion(LOOKUP, 1, "HMAC-SHA-256", now, secret=INTL.derive(master, "field-lookup", 32)),
+            PSEUDONYM: KeyVersion(PSEUDONYM, 1, "HMAC-SHA-256", now, secret=INTL.derive(master, "pseudonym", 32)),
+            TOKEN: KeyVersion(TOKEN, 1, SHA_256, now),
+        }
+
+    @property
+    def suite(self) -> Suite:
+        return INTL
+
+    def current(self, purpose: str) -> KeyVersion:
+        return self._keys[purpose]
+
+    def get(self, purpose: str, version: int) -> KeyVersion:
+        if version != 1:
+            raise KeyError(f"no key {purpose}/v{version}")
+        return self._keys[purpose]
+
+    def live(self, purpose: str) -> list[KeyVersion]:
+        return [self._keys[purpose]]
+
+
+def parse_envelope(envelope: str) -> tuple[str, int, bytes]:
+    """(algorithm, key version, nonce ‖ sealed) of a stored ciphertext; ValueError if it is none."""
+    head, _, rest = envelope.partition(":")
+    if head == _LEGACY_ENVELOPE:
+        return AES_256_GCM, 1, base64.b64decode(rest)
+    version, _, payload = rest.partition(":")
+    if not head or not version.isdigit() or not payload:
+        raise ValueError("unknown ciphertext format")
+    return head, int(version), base64.b64decode(payload)
 
 
 class FieldCipher:
     """Encrypts personal fields at rest and hashes them for exact-match lookup.
 
-    The encryption key and the lookup key are derived separately from one master key, so the lookup
-    hash reveals nothing that helps decrypt. The record's table and column are bound as associated
-    data, so a ciphertext moved into another column fails to decrypt.
-    """
+    The encryption, lookup and pseudonym keys are separate keyring purposes, so the lookup hash
+    reveals nothing that helps decrypt, and each can be rotated on its own."""
 
-    def __init__(self, master_key: bytes) -> None:
-        self._aead = AESGCM(_derive(master_key, b"field-encryption"))
-        self._lookup_key = _derive(master_key, b"field-lookup")
-        self._pseudonym_key = _derive(master_key, b"pseudonym")
+    def __init__(self, keys: KeySource) -> None:
+        self.keys = keys
+
+    @classmethod
+    def legacy(cls, master: bytes) -> "FieldCipher":
+        return cls(LegacyKeys(master))
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
-        nonce = secrets.token_bytes(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
-        return f"{_ENVELOPE_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
+        key = self.keys.current(FIELD)
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = key.aead().encrypt(nonce, plaintext.encode(), context.encode())
+        return f"{key.algorithm}:{key.version}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, envelope: str, *, context: str) -> str:
-        version, _, payload = envelope.partition(":")
-        if version != _ENVELOPE_VERSION:
-            raise ValueError("unknown ciphertext version")
-        raw = base64.b64decode(payload)
-        return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        algorithm, version, raw = parse_envelope(envelope)
+        key = self.keys.get(FIELD, version)
+        if key.algorithm != algorithm:
+            raise ValueError(f"ciphertext names {algorithm} but key {key.key_id} is {key.algorithm}")
+        return key.aead().decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()).decode()
+
+    def is_current(self, envelope: str) -> bool:
+        """Whether a stored ciphertext is under the current field key already."""
+        algorithm, version, _ = parse_envelope(envelope)
+        current = self.keys.current(FIELD)
+        return (algorithm, version) == (current.algorithm, current.version)
+
+    @staticmethod
+    def _lookup(key: KeyVersion, value: str, context: str) -> str:
+        return key.mac(context.encode() + b"\x00" + value.encode()).hex()
 
     def lookup_hash(self, value: str, *, context: str) -> str:
-        """Deterministic keyed hash (HMAC-SHA256) of a normalised value, for WHERE clauses."""
-        message = context.encode() + b"\x00" + value.encode()
-        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+        """Deterministic keyed hash (HMAC-SHA-256 or HMAC-SM3) under the current lookup key, to store."""
+        return self._lookup(self.keys.current(LOOKUP), value, context)
+
+    def lookup_hashes(self, value: str, *, context: str) -> list[str]:
+        """The value's hash under every lookup key rows may still be under, for `IN (…)` while keys change."""
+        return [self._lookup(key, value, context) for key in self.keys.live(LOOKUP)]
 
     def pseudonym(self, value: str, *, namespace: str) -> str:
         """A stable keyed-hash pseudonym, for de-identified views."""
-        message = namespace.encode() + b"\x00" + value.encode()
-        return hmac.new(self._pseudonym_key, message, hashlib.sha256).hexdigest()[:24]
+        return self.keys.current(PSEUDONYM).mac(namespace.encode() + b"\x00" + value.encode()).hex()[:24]
+
+    def token_digest(self, secret: str) -> str:
+        """The MAC of a bearer secret under the current token key: what is stored, never the secret."""
+        return self.keys.current(TOKEN).mac(secret.encode()).hex()
+
+    def token_digests(self, secret: str) -> list[str]:
+        """The secret's MAC under every token key version (a secret is never re-derived: it is not kept)."""
+        return [key.mac(secret.encode()).hex() for key in self.keys.live(TOKEN)]
 
 
-def load_or_create_signing_key(key_dir: Path) -> Ed25519PrivateKey:
-    """The platform's Ed25519 key in ./var/keys/platform_ed25519.pem, created once."""
-    path = key_dir / "platform_ed25519.pem"
-    if not path.exists():
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        with contextlib.suppress(FileExistsError):
-            write_new_secret(path, pem)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
-    return key
+def cipher_for(db: Session) -> FieldCipher:
+    """The field cipher of the platform whose database the session uses."""
+    return FieldCipher(keyring_for(db))
 
 
-def public_key_b64(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
+def token_digest(db: Session, secret: str) -> str:
+    return cipher_for(db).token_digest(secret)
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def token_digests(db: Session, secret: str) -> list[str]:
+    return cipher_for(db).token_digests(secret)
+
+
+def content_suite(db: Session) -> Suite:
+    """The algorithms new digests are made with: the installation's profile (store its hash_name beside)."""
+    return keyring_for(db).suite
 
 
 def new_secret_token(prefix: str) -> str:
