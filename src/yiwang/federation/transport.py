@@ -10,7 +10,9 @@ from yiwang.federation.schemas import Identity
 
 
 class PeerUnreachable(AppError):
-    status_code = 502
+    """The address given does not answer as a yiwang installation: the caller's to correct (or retry)."""
+
+    status_code = 422
     code = "peer_unreachable"
     message = "无法连接对方平台"
 
