@@ -51,7 +51,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sensing_common import machine, reset_postgres
 
-from yiwang.demo.loader import DEMO_CLIENT_SECRET, DEMO_PASSWORD
+from yiwang.demo.loader import DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_TOTP_SECRET
+from yiwang.org import totp
 
 ROLES = {
     "citizen": "zhangsan",
@@ -64,7 +65,7 @@ PAGES = {
     "citizen": ["/", "/onestop", "/onestop/me", "/cityops/mine", "/certs/wallet", "/opendata", "/cityops/report"],
     "handler": ["/workbench", "/onestop/tasks", "/cityops", "/catalog", "/cityops/mine"],
     "dispatcher": ["/workbench", "/cityops", "/cityops/supervision", "/sensing", "/sensing/alarms"],
-    "admin": ["/admin/users", "/admin/audit", "/catalog", "/governance", "/sensing/aqi", "/opendata/manage"],
+    "admin": ["/admin/users", "/admin/roles", "/catalog", "/governance", "/sensing/aqi", "/opendata/manage"],
     "leader": ["/brain", "/brain/cockpit", "/brain/indicators", "/brain/warnings", "/cityops/figures"],
 }
 # Share of each kind in the mix (in per cent); pages are split evenly between the five roles.
@@ -215,13 +216,38 @@ def _client(
     return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, transport=transport)
 
 
+_STEPS_USED: dict[tuple[str, str], int] = {}
+
+
+def _demo_code(url: str, username: str) -> str:
+    """A code of the demo administrators' published TOTP secret for a step not used yet on this server
+    (each step is accepted once per account); waits for the next step when both are spent."""
+    while True:
+        step = int(time.time()) // totp.PERIOD_SECONDS
+        for candidate in (step, step + 1):
+            if candidate > _STEPS_USED.get((url, username), -1):
+                _STEPS_USED[(url, username)] = candidate
+                return totp.code_at(DEMO_TOTP_SECRET, datetime.fromtimestamp(candidate * totp.PERIOD_SECONDS, UTC))
+        time.sleep(totp.PERIOD_SECONDS - time.time() % totp.PERIOD_SECONDS + 0.05)
+
+
+def _csrf(html: str) -> str:
+    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
 async def _login(url: str, username: str) -> httpx.AsyncClient:
-    """A browser-like session: the login form with its CSRF field, then the session cookie."""
+    """A browser-like session: the login form with its CSRF field (and the second step for the
+    administrators, who log in with a code), then the session cookie."""
     client = _client(url, 64)
     page = await client.get("/login", headers={"accept": "text/html"}, timeout=SETUP_TIMEOUT)
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = {"username": username, "password": DEMO_PASSWORD, "csrf_token": token, "next": "/"}
+    form = {"username": username, "password": DEMO_PASSWORD, "csrf_token": _csrf(page.text), "next": "/"}
     response = await client.post("/login", data=form, headers={"accept": "text/html"}, timeout=SETUP_TIMEOUT)
+    if response.status_code == 303 and response.headers["location"] == "/login/second-factor":
+        step = await client.get("/login/second-factor", headers={"accept": "text/html"}, timeout=SETUP_TIMEOUT)
+        form = {"code": _demo_code(url, username), "csrf_token": _csrf(step.text)}
+        response = await client.post(
+            "/login/second-factor", data=form, headers={"accept": "text/html"}, timeout=SETUP_TIMEOUT
+        )
     if response.status_code != 303:
         raise RuntimeError(f"login of {username} failed: {response.status_code}")
     return client
@@ -229,6 +255,9 @@ async def _login(url: str, username: str) -> httpx.AsyncClient:
 
 async def _bearer(api: httpx.AsyncClient, **form: str) -> dict[str, str]:
     response = await api.post("/api/auth/token", data=form)
+    if response.status_code == 401 and response.json()["error"]["code"] == "mfa_required":
+        form["otp"] = _demo_code(str(api.base_url).rstrip("/"), form["username"])
+        response = await api.post("/api/auth/token", data=form)
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

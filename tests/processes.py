@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port
+from tests.second_factor import fresh_code
 from yiwang.config import Settings
 
 
@@ -21,6 +22,7 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PYTHONPATH": src + os.pathsep + env.get("PYTHONPATH", ""),
         "YIWANG_DATA_DIR": str(settings.data_dir),
         "YIWANG_DATABASE_URL": settings.resolved_database_url,
+        "YIWANG_PUBLIC_URL": settings.public_url,
         "YIWANG_DEMO": "1" if settings.demo else "0",
         "YIWANG_DEMO_ON_FIRST_START": "false",
         "YIWANG_DEMO_SIZE": "small",
@@ -86,8 +88,12 @@ class Server:
 
 
 def token(url: str, username: str, password: str) -> str:
-    response = httpx.post(
-        f"{url}/api/auth/token", data={"grant_type": "password", "username": username, "password": password}
-    )
+    """A password-grant token from a live server; an account with a second factor (the demo's
+    administrators) adds a code of the published demo secret."""
+    data = {"grant_type": "password", "username": username, "password": password}
+    response = httpx.post(f"{url}/api/auth/token", data=data)
+    if response.status_code == 401 and response.json()["error"]["code"] == "mfa_required":
+        data["otp"] = fresh_code(url, username)
+        response = httpx.post(f"{url}/api/auth/token", data=data)
     assert response.status_code == 200, response.text
     return response.json()["access_token"]

@@ -130,8 +130,10 @@ def _announce_initial_admin(created: tuple[str, str] | None) -> None:
         return
     username, password = created
     console.print(
-        f"[bold yellow]已创建初始平台管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
-        "该密码只显示这一次，首次登录后必须修改。"
+        f"[bold yellow]已创建初始系统管理员[/] 用户名 [bold]{username}[/] 一次性密码 [bold]{password}[/]\n"
+        "该密码只显示这一次。首次登录时须先绑定身份验证器（双因素认证），再修改密码。\n"
+        "三员分立：请再用 yiwang user create … --role security_admin 和 --role audit_admin "
+        "分别创建安全管理员和审计管理员（不同的人）。"
     )
 
 
@@ -181,7 +183,8 @@ def user_create(
     role: Annotated[
         list[str],
         typer.Option(
-            help="角色代码，可重复：platform_admin dept_admin handler dispatcher data_steward leader citizen enterprise"
+            help="角色代码，可重复：platform_admin（系统管理员）security_admin（安全管理员）audit_admin（审计管理员）"
+            " dept_admin handler dispatcher data_steward leader citizen enterprise；三员角色不能兼任"
         ),
     ],
     department: Annotated[str | None, typer.Option(help="部门代码（工作人员必填）")] = None,
@@ -227,6 +230,54 @@ def user_create(
         console.print(f"[red]{exc.message}[/] {exc.details or ''}")
         raise typer.Exit(1) from exc
     console.print(f"[green]已创建账号[/] {created.username}（id {created.id}，角色 {', '.join(created.roles)}）")
+
+
+@user_app.command("roles")
+def user_roles(
+    username: Annotated[str, typer.Argument(help="账号用户名")],
+    role: Annotated[list[str], typer.Option(help="该账号应持有的全部角色，可重复；三员角色不能兼任")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="以该账号的身份和权限操作（适用同样的授权规则），默认为命令行操作员")
+    ] = None,
+) -> None:
+    """Set an existing account's roles (授权), e.g. name the security or audit administrator."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            actor = _acting_as(db, as_user) if as_user else _cli_actor()
+            user = accounts.get_user_by_username(db, username=username)
+            if user is None:
+                raise AppError(f"账号 {username} 不存在", code="not_found", status_code=404)
+            updated = accounts.assign_roles(db, actor=actor, user_id=user.id, role_codes=role, cipher=runtime.cipher)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已更新角色[/] {updated.username}：{', '.join(updated.roles) or '无'}")
+
+
+@user_app.command("reset-second-factor")
+def user_reset_second_factor(
+    username: Annotated[str, typer.Argument(help="账号用户名")],
+    reason: Annotated[str, typer.Option(help="重置事由（记入审计）")],
+) -> None:
+    """Remove an account's lost second factor (e.g. the only security administrator's); audited with the reason."""
+    from yiwang.core.errors import AppError
+    from yiwang.org import accounts, mfa
+
+    runtime = _runtime()
+    try:
+        with runtime.db.unit_of_work() as db:
+            user = accounts.get_user_by_username(db, username=username)
+            if user is None:
+                raise AppError(f"账号 {username} 不存在", code="not_found", status_code=404)
+            mfa.reset(db, actor=_cli_actor(), user_id=user.id, reason=reason)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已重置[/] {username} 的双因素认证；其登录会话已结束，下次登录按角色要求重新绑定。")
 
 
 @user_app.command("list")
@@ -546,11 +597,21 @@ def keys_status() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit，或证照用途")],
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | seal（证照印章）")],
+    department: Annotated[str | None, typer.Option(help="seal：颁证部门代码，如 GAJ")] = None,
 ) -> None:
-    """Add a new current version of a purpose's key: new data uses it at once."""
+    """Add a new current version of a purpose's key: new data uses it at once. `seal --department
+    CODE` rotates a department's certificate seal key (the same as `yiwang certs rotate-seal`)."""
     from yiwang.core import keyadmin
 
+    if purpose == "seal":
+        if not department:
+            console.print("[red]轮换印章密钥需要 --department[/]")
+            raise typer.Exit(2)
+        from yiwang.certs.commands import rotate_seal
+
+        rotate_seal(_runtime(), _cli_actor(), department)
+        return
     runtime = _runtime()
     with runtime.db.unit_of_work() as db:
         version = keyadmin.rotate(db, keyring=runtime.keyring, actor=_cli_actor(), purpose=purpose)
@@ -617,60 +678,14 @@ def keys_switch_profile(
     console.print(f"请把 YIWANG_CRYPTO_PROFILE 设为 {result.profile} 后再重启各进程")
 
 
-certs_app = typer.Typer(help="电子证照：印章密钥与透明日志", no_args_is_help=True)
-app.add_typer(certs_app, name="certs")
-
-
-@certs_app.command("rotate-seal")
-def certs_rotate_seal(department: Annotated[str, typer.Option(help="颁证部门代码，如 GAJ")]) -> None:
-    """Retire a department's seal key and start its next version (in the log's current profile);
-    certificates it sealed keep verifying, and it stays published until the last of them expires."""
-    from yiwang.certs import service as certs_service
-
-    runtime = _runtime()
-    with runtime.db.unit_of_work() as db:
-        key = certs_service.rotate_seal_key(
-            db, actor=_cli_actor(), signing=runtime.certificate_signing, department_code=department.upper()
-        )
-    console.print(f"[green]已启用[/] {key.name}（第 {key.version} 版，{key.algorithm}，密钥 ID {key.key_id}）")
-
-
-@certs_app.command("keys")
-def certs_keys() -> None:
-    """List the published seal keys: department, version, algorithm, key id, validity."""
-    from yiwang.certs import service as certs_service
-
-    runtime = _runtime()
-    with runtime.db.unit_of_work() as db:
-        keys = certs_service.issuer_public_keys(db)
-    table = Table("部门", "版本", "算法", "密钥 ID", "名称", "启用", "停用", "公开至")
-    for k in keys:
-        retired = f"{k.not_after:%Y-%m-%d}" if k.not_after else "使用中"
-        until = "长期" if k.retired and k.signatures_valid_until is None else str(k.signatures_valid_until or "")
-        table.add_row(
-            k.department, str(k.version), k.algorithm, k.key_id, k.name, f"{k.not_before:%Y-%m-%d}", retired, until
-        )
-    console.print(table)
-
-
-@certs_app.command("logs")
-def certs_logs() -> None:
-    """List the transparency logs: origin, algorithms, state, size, verifier key."""
-    from yiwang.certs import service as certs_service
-
-    runtime = _runtime()
-    with runtime.db.unit_of_work() as db:
-        found = certs_service.transparency_logs(db, signing=runtime.certificate_signing)
-    for log in found:
-        state = "当前" if log.state == "active" else f"已冻结，接续 {log.successor}"
-        console.print(f"[bold]{log.origin}[/] #{log.log_id} {log.algorithms.hash}/{log.algorithms.signature} {state}")
-        console.print(f"  树大小 {log.tree_size}  验证密钥 {log.verifier_key}")
-
-
-def _peer_app() -> typer.Typer:
+def _mount_domain_commands() -> None:
+    from yiwang.certs.commands import commands as certs_commands
     from yiwang.federation.commands import peer_commands
+    from yiwang.identity.commands import commands as oidc_commands
 
-    return peer_commands(_runtime, _cli_actor, console)
+    app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
+    app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
+    app.add_typer(peer_commands(_runtime, _cli_actor, console), name="peer")
 
 
-app.add_typer(_peer_app(), name="peer")
+_mount_domain_commands()

@@ -39,7 +39,10 @@ class Settings(BaseSettings):
         "full", description="full: the city at its real size; small: a few records per kind, for tests"
     )
     run_jobs_in_process: bool = True
-    session_minutes: int = 480
+    session_minutes: int = Field(480, ge=1, description="absolute lifetime of a yiwang browser session")
+    session_idle_minutes: int = Field(
+        60, ge=1, description="a browser session unused this long ends (its signed-in apps are logged out)"
+    )
     access_token_minutes: int = 60
     api_key_days: int = 365
     login_max_failures: int = Field(5, description="failed logins of one name from one address before back-off")
@@ -98,6 +101,16 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL: connections kept per process")
     db_pool_overflow: int = Field(20, ge=0, description="PostgreSQL: extra connections opened under load")
     db_busy_retry_after_seconds: int = Field(2, ge=1, description="Retry-After sent with a 503 database_busy")
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Connect issuer identifier (default: public_url); never change it once in use"
+    )
+    oidc_code_seconds: int = Field(60, ge=1, le=600, description="lifetime of an authorization code")
+    oidc_access_token_minutes: int = Field(15, ge=1, description="lifetime of an OIDC access token")
+    oidc_id_token_minutes: int = Field(15, ge=1, description="lifetime of an ID token")
+    oidc_refresh_token_days: int = Field(30, ge=1, description="lifetime of a refresh token (rotated on every use)")
+    oidc_backchannel_timeout_seconds: float = Field(
+        3.0, gt=0, le=30, description="how long a client's back-channel logout endpoint may take to answer"
+    )
     sqlite_read_connections: int = Field(
         4, ge=0, le=32, description="read-only SQLite connections for read-only endpoints (0: share the writer's)"
     )
@@ -108,6 +121,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'yiwang.db').resolve()}"
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID Connect issuer identifier: the configured one, else the public address."""
+        return (self.oidc_issuer or self.public_url).rstrip("/")
 
     @property
     def key_dir(self) -> Path:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # In dependency order: a domain's demo data may use the domains before it.
 DOMAIN_PACKAGES = (
     "yiwang.org",
+    "yiwang.identity",
     "yiwang.catalog",
     "yiwang.governance",
     "yiwang.exchange",

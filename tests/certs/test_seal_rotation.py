@@ -35,10 +35,13 @@ def test_rotating_a_seal_key_keeps_old_certificates_verifiable(client, anon, run
 
     # a version retired before it sealed anything is withdrawn from the published keys
     assert run_cli(runtime, "certs", "rotate-seal", "--department", "MZJ").exit_code == 0
-    assert run_cli(runtime, "certs", "rotate-seal", "--department", "MZJ").exit_code == 0
+    assert (
+        run_cli(runtime, "keys", "rotate", "seal", "--department", "MZJ").exit_code == 0
+    )  # the same, as a key purpose
     versions = [k["version"] for k in _keys(anon, "MZJ")]
     assert new["version"] in versions and new["version"] + 1 not in versions and new["version"] + 2 in versions
 
     listed = run_cli(runtime, "certs", "keys")
     assert listed.exit_code == 0 and "MZJ" in listed.output and log_signature in listed.output
     assert run_cli(runtime, "certs", "rotate-seal", "--department", "NOPE").exit_code != 0
+    assert run_cli(runtime, "keys", "rotate", "seal").exit_code == 2  # which department, then?

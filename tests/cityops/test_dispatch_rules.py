@@ -88,7 +88,7 @@ def audit_entries(client, action: str, rule_id: int, since: datetime) -> list[di
     response = client.get(
         "/api/audit/entries",
         params=wanted | {"since": since.isoformat()},
-        headers=bearer(client, "admin"),
+        headers=bearer(client, "auditor"),
     )
     assert response.status_code == 200, response.text
     return response.json()["items"]
@@ -335,7 +335,7 @@ def test_writes_are_audited(client, places):
     listed = client.get(
         "/api/audit/entries",
         params={"action": "cityops.dispatch_rule.create", "since": since.isoformat()},
-        headers=bearer(client, "admin"),
+        headers=bearer(client, "auditor"),
     ).json()["items"]
     assert all("ZZ99" not in e["details"] for e in listed)
 

@@ -143,9 +143,9 @@ def test_signed_head_detects_a_rewritten_chain(runtime):
     assert _verify(runtime).ok
 
 
-def test_audit_search_api_filters_and_requires_permission(client, admin_headers):
+def test_audit_search_api_filters_and_requires_permission(client, auditor_headers):
     marker = _record(client.app.state.runtime, "test.search.unique")
-    found = client.get("/api/audit/entries", params={"action": "test.search.unique"}, headers=admin_headers)
+    found = client.get("/api/audit/entries", params={"action": "test.search.unique"}, headers=auditor_headers)
     assert found.status_code == 200
     assert [item["seq"] for item in found.json()["items"]] == [marker]
     denied = client.get("/api/audit/entries", headers=bearer(client, "cgj_handler"))

@@ -23,7 +23,7 @@ class Applied:
 
 def _audit_total(client, number: str, outcome: str = "success") -> int:
     params = {"action": "personal.read_clear", "target_type": "application", "target_id": number, "outcome": outcome}
-    return client.get("/api/audit/entries", headers=bearer(client, "admin"), params=params).json()["total"]
+    return client.get("/api/audit/entries", headers=bearer(client, "auditor"), params=params).json()["total"]
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_with_the_permission_and_a_reason_staff_see_clear_values_and_the_read_is
     }
     entries = client.get(
         "/api/audit/entries",
-        headers=bearer(client, "admin"),
+        headers=bearer(client, "auditor"),
         params={"action": "personal.read_clear", "target_id": applied.number, "outcome": "success"},
     ).json()["items"]
     assert len(entries) == 1 and entries[0]["actor_name"] == "cgj_admin"

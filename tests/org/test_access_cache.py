@@ -52,19 +52,19 @@ def _principal(database: Database, secret: str) -> Principal:
         return auth.authenticate_request(Request(scope), db)
 
 
-def test_a_role_permission_change_reaches_an_existing_token_at_once(client, admin_headers):
+def test_a_role_permission_change_reaches_an_existing_token_at_once(client, security_headers):
     headers = bearer(client, "leader")
     before = set(_me(client, headers)["permissions"])  # warms the cache
     assert "org.user.read" not in before
     granted = client.put(
-        "/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": [*before, "org.user.read"]}
+        "/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": [*before, "org.user.read"]}
     )
     assert granted.status_code == 200
     try:
         assert "org.user.read" in _me(client, headers)["permissions"]
         assert client.get("/api/org/users", headers=headers).status_code == 200
     finally:
-        client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": sorted(before)})
+        client.put("/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": sorted(before)})
     assert set(_me(client, headers)["permissions"]) == before
     assert client.get("/api/org/users", headers=headers).status_code == 403
 

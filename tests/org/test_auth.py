@@ -144,7 +144,9 @@ def _fail_until_throttled(app, username: str, ip: str, attempts: int) -> None:
         assert failed.status_code == 401 and failed.json()["error"]["code"] == "invalid_grant"
 
 
-def test_failures_from_one_address_back_off_without_locking_the_account_elsewhere(app, client, admin_headers, runtime):
+def test_failures_from_one_address_back_off_without_locking_the_account_elsewhere(
+    app, client, admin_headers, auditor_headers, runtime
+):
     username = _new_staff(client, admin_headers)
     usual, attacker, elsewhere = "10.1.0.1", "203.0.113.9", "198.51.100.7"
     assert _login(app, username, "Handler2026x", usual).status_code == 200
@@ -171,7 +173,7 @@ def test_failures_from_one_address_back_off_without_locking_the_account_elsewher
     outcomes = [
         e["outcome"]
         for e in client.get(
-            "/api/audit/entries", headers=admin_headers, params={"action": "auth.login", "actor": username}
+            "/api/audit/entries", headers=auditor_headers, params={"action": "auth.login", "actor": username}
         ).json()["items"]
     ]
     assert outcomes.count("failure") == limit + 1 and outcomes.count("denied") == 2

@@ -2,7 +2,7 @@
 
 import secrets
 
-from tests.conftest import bearer, page_login, run_cli, token_for, unique
+from tests.conftest import bearer, enrol_through_pages, page_login, run_cli, token_for, unique
 from yiwang.demo.people import demo_credit_code, demo_id_number
 
 
@@ -25,22 +25,22 @@ def _staff(client, headers, *, roles, department="CGJ", password="Staff2026x"):
     )
 
 
-def _denials(client, admin_headers, actor: str) -> list[dict]:
+def _denials(client, actor: str) -> list[dict]:
     params = {"action": "org.grant", "actor": actor, "outcome": "denied"}
-    return client.get("/api/audit/entries", headers=admin_headers, params=params).json()["items"]
+    return client.get("/api/audit/entries", headers=bearer(client, "auditor"), params=params).json()["items"]
 
 
 def test_dept_admin_cannot_make_itself_platform_admin(client, admin_headers):
     headers = bearer(client, "cgj_admin")
     own_id = _me(client, headers)["user_id"]
-    before = len(_denials(client, admin_headers, "cgj_admin"))
+    before = len(_denials(client, "cgj_admin"))
     escalate = client.patch(f"/api/org/users/{own_id}", headers=headers, json={"roles": ["platform_admin"]})
     assert escalate.status_code == 403
     assert escalate.json()["error"]["code"] == "grant_denied"
     assert _me(client, bearer(client, "cgj_admin"))["roles"] == ["dept_admin"]
     # Still no audit log and no cross-department reach: the escalation did not happen.
     assert client.get("/api/audit/entries", headers=bearer(client, "cgj_admin")).status_code == 403
-    assert len(_denials(client, admin_headers, "cgj_admin")) == before + 1
+    assert len(_denials(client, "cgj_admin")) == before + 1
 
 
 def test_dept_admin_cannot_create_a_platform_admin_or_another_admin(client):
@@ -59,9 +59,13 @@ def test_dept_admin_cannot_grant_a_role_with_rights_it_lacks(client):
     assert _staff(client, headers, roles=["handler"]).status_code == 201
 
 
-def test_dept_admin_cannot_withdraw_the_platform_admin_role(client, admin_headers):
-    created = _staff(client, admin_headers, roles=["platform_admin"], department="CGJ")
+def test_dept_admin_cannot_withdraw_the_platform_admin_role(client, admin_headers, security_headers):
+    created = _staff(client, admin_headers, roles=["handler"], department="CGJ")
     assert created.status_code == 201
+    granted = client.put(
+        f"/api/org/users/{created.json()['id']}/roles", headers=security_headers, json={"roles": ["platform_admin"]}
+    )
+    assert granted.status_code == 200, granted.text
     stripped = client.patch(
         f"/api/org/users/{created.json()['id']}", headers=bearer(client, "cgj_admin"), json={"roles": []}
     )
@@ -71,9 +75,12 @@ def test_dept_admin_cannot_withdraw_the_platform_admin_role(client, admin_header
     ]
 
 
-def test_platform_admin_still_grants_any_role(client, admin_headers):
-    for role in ("dispatcher", "data_steward", "dept_admin", "platform_admin"):
+def test_system_admin_grants_business_roles_but_not_the_three_administrators(client, admin_headers):
+    for role in ("dispatcher", "data_steward", "dept_admin"):
         assert _staff(client, admin_headers, roles=[role]).status_code == 201, role
+    for role in ("platform_admin", "security_admin", "audit_admin"):
+        refused = _staff(client, admin_headers, roles=[role])
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "grant_denied", role
 
 
 def test_a_refused_grant_leaves_the_other_changes_undone(client, admin_headers):
@@ -87,14 +94,14 @@ def test_a_refused_grant_leaves_the_other_changes_undone(client, admin_headers):
     assert after["display_name"] == "测试人员" and after["roles"] == ["handler"]
 
 
-def test_role_permissions_cannot_be_widened_beyond_the_editors_own(client, admin_headers):
-    roles = {r["code"]: r["permissions"] for r in client.get("/api/org/roles", headers=admin_headers).json()}
+def test_role_permissions_cannot_be_widened_beyond_the_editors_own(client, security_headers):
+    roles = {r["code"]: r["permissions"] for r in client.get("/api/org/roles", headers=security_headers).json()}
     leader = roles["leader"]
     # Give leaders the right to edit roles, then let a leader try to widen its own role.
     assert (
         client.put(
             "/api/org/roles/leader/permissions",
-            headers=admin_headers,
+            headers=security_headers,
             json={"permissions": [*leader, "org.role.read", "org.role.write"]},
         ).status_code
         == 200
@@ -129,7 +136,7 @@ def test_role_permissions_cannot_be_widened_beyond_the_editors_own(client, admin
         assert admin_role.status_code == 403
         assert "core.audit.read" not in _me(client, bearer(client, "leader"))["permissions"]
     finally:
-        client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": leader})
+        client.put("/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": leader})
 
 
 def test_admin_pages_apply_the_same_rule(client, admin_headers):
@@ -146,7 +153,7 @@ def test_admin_pages_apply_the_same_rule(client, admin_headers):
         },
         headers={"accept": "text/html"},
     )
-    assert page.status_code == 403 and "管理员角色" in page.text
+    assert page.status_code == 403 and "不能修改自己账号的角色" in page.text
     assert _me(client, bearer(client, "cgj_admin"))["roles"] == ["dept_admin"]
     new = client.post(
         "/admin/users/new",
@@ -164,11 +171,11 @@ def test_admin_pages_apply_the_same_rule(client, admin_headers):
     assert new.status_code == 403
 
 
-def test_roles_page_refuses_a_widening_edit(client, admin_headers):
-    roles = {r["code"]: r["permissions"] for r in client.get("/api/org/roles", headers=admin_headers).json()}
+def test_roles_page_refuses_a_widening_edit(client, security_headers):
+    roles = {r["code"]: r["permissions"] for r in client.get("/api/org/roles", headers=security_headers).json()}
     leader = roles["leader"]
     with_role_write = [*leader, "org.role.read", "org.role.write"]
-    client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": with_role_write})
+    client.put("/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": with_role_write})
     try:
         csrf = page_login(client, "leader")
         page = client.post(
@@ -177,10 +184,10 @@ def test_roles_page_refuses_a_widening_edit(client, admin_headers):
             headers={"accept": "text/html"},
         )
         assert page.status_code == 403 and "只能由可授予管理员角色的管理员" in page.text
-        roles_now = {r["code"]: r["permissions"] for r in client.get("/api/org/roles", headers=admin_headers).json()}
+        roles_now = {r["code"]: r["permissions"] for r in client.get("/api/org/roles", headers=security_headers).json()}
         assert "core.audit.read" not in roles_now["leader"]
     finally:
-        client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": leader})
+        client.put("/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": leader})
 
 
 def test_roles_held_already_can_be_set_again(client, admin_headers):
@@ -253,7 +260,7 @@ def test_dept_admin_cannot_open_a_citizen_account_with_someones_id_number(client
         },
     )
     assert attempt.status_code == 403 and attempt.json()["error"]["code"] == "grant_denied", attempt.text
-    denied = _denials(client, admin_headers, "cgj_admin")
+    denied = _denials(client, "cgj_admin")
     assert any(e["target_id"] == f"new:{username}" and "citizen" in e["details"] for e in denied)
     enterprise = client.post(
         "/api/org/users",
@@ -299,6 +306,8 @@ def test_cli_operator_still_creates_administrators(runtime, client):
         "DSJ",
     )
     assert result.exit_code == 0, result.output
+    # Its role requires a second factor: the first login leads to enrolment, then it is in.
+    enrol_through_pages(client, username, "Cli2026pass")
     assert "platform_admin" in _me(client, bearer(client, username, "Cli2026pass"))["roles"]
 
 

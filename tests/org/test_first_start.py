@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import make_settings, page_login, run_cli
+from tests.conftest import database_of, enrol_through_pages, make_settings, run_cli
+from tests.second_factor import fresh_code
 from yiwang import bootstrap
 from yiwang.app import create_app
 from yiwang.config import DEMO_NOTICE, Settings
@@ -89,20 +90,24 @@ def test_a_database_holding_the_demo_is_refused_outside_demo_mode(settings):
         runtime.db.dispose()
 
 
-def test_first_administrator_must_change_the_one_time_password(fresh):
+def test_first_administrator_enrols_a_second_factor_then_changes_the_one_time_password(fresh):
     runtime = fresh.app.state.runtime
     username, password = bootstrap.ensure_initial_admin(runtime)
     assert bootstrap.ensure_initial_admin(runtime) is None  # only once
-    token = fresh.post("/api/auth/token", data={"grant_type": "password", "username": username, "password": password})
+    data = {"grant_type": "password", "username": username, "password": password}
+    refused = fresh.post("/api/auth/token", data=data)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "mfa_enrolment_required"
+    # The password alone opens the enrolment page and nothing else; enrolment comes first.
+    secret = enrol_through_pages(fresh, username, password)
+    token = fresh.post("/api/auth/token", data=data | {"otp": fresh_code(database_of(fresh), username, secret)})
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     me = fresh.get("/api/auth/me", headers=headers)
     assert me.status_code == 200 and me.json()["must_change_password"] is True
-    for path in ("/api/org/users", "/api/audit/entries", "/api/org/departments"):
+    for path in ("/api/org/users", "/api/org/departments"):
         blocked = fresh.get(path, headers=headers)
         assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "password_change_required", path
     assert fresh.post("/api/auth/api-keys", headers=headers).status_code == 403
-    # Pages send it to the change-password page.
-    page_login(fresh, username, password)
+    # Pages (the session the enrolment opened) send it to the change-password page.
     for path in ("/workbench", "/admin/users", "/account"):
         page = fresh.get(path, headers={"accept": "text/html"}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/account/password", path
@@ -114,6 +119,8 @@ def test_first_administrator_must_change_the_one_time_password(fresh):
     assert changed.status_code == 204
     assert fresh.get("/api/org/users", headers=headers).status_code == 200
     assert fresh.get("/api/auth/me", headers=headers).json()["must_change_password"] is False
+    # The system administrator does not read the audit log: that is the audit administrator's.
+    assert fresh.get("/api/audit/entries", headers=headers).status_code == 403
 
 
 def test_data_files_are_readable_by_the_platform_only(fresh_app, runtime):

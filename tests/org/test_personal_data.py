@@ -56,7 +56,7 @@ def test_duplicate_id_number_is_found_through_the_keyed_hash(client, admin_heade
     assert again.status_code == 409
 
 
-def test_clear_read_is_audited_with_reason(client, admin_headers):
+def test_clear_read_is_audited_with_reason(client, admin_headers, auditor_headers):
     id_number = demo_id_number("20020303", 503)
     created = _create_citizen(client, admin_headers, id_number)
     response = client.get(
@@ -66,7 +66,7 @@ def test_clear_read_is_audited_with_reason(client, admin_headers):
     assert response.json()["id_number"] == id_number and response.json()["phone"] == "13955556666"
     entries = client.get(
         "/api/audit/entries",
-        headers=admin_headers,
+        headers=auditor_headers,
         params={"action": "personal.read_clear", "target_type": "user", "target_id": str(created["id"])},
     ).json()["items"]
     assert len(entries) == 1
@@ -81,7 +81,7 @@ def test_clear_read_needs_a_reason(client, admin_headers):
     assert response.status_code == 422
 
 
-def test_staff_without_the_right_are_refused_and_the_attempt_is_audited(client, admin_headers):
+def test_staff_without_the_right_are_refused_and_the_attempt_is_audited(client, admin_headers, auditor_headers):
     target = client.get("/api/org/users", headers=admin_headers, params={"q": "cgj_handler"}).json()["items"][0]
     response = client.get(
         f"/api/org/users/{target['id']}/personal", headers=bearer(client, "leader"), params={"reason": "好奇"}
@@ -89,13 +89,13 @@ def test_staff_without_the_right_are_refused_and_the_attempt_is_audited(client, 
     assert response.status_code == 403
     denied = client.get(
         "/api/audit/entries",
-        headers=admin_headers,
+        headers=auditor_headers,
         params={"action": "personal.read_clear", "target_id": str(target["id"]), "outcome": "denied"},
     ).json()["items"]
     assert denied and denied[0]["actor_name"] == "leader"
 
 
-def test_holder_reads_own_data_in_clear_and_that_is_audited_too(client, admin_headers):
+def test_holder_reads_own_data_in_clear_and_that_is_audited_too(client, auditor_headers):
     me = client.get("/api/auth/me", headers=bearer(client, "zhangsan")).json()
     response = client.get(
         f"/api/org/users/{me['user_id']}/personal", headers=bearer(client, "zhangsan"), params={"reason": "本人查看"}
@@ -103,7 +103,7 @@ def test_holder_reads_own_data_in_clear_and_that_is_audited_too(client, admin_he
     assert response.status_code == 200
     assert response.json()["id_number"] == demo_id_number("19900307", 123)
     entries = client.get(
-        "/api/audit/entries", headers=admin_headers, params={"action": "personal.read_clear", "actor": "zhangsan"}
+        "/api/audit/entries", headers=auditor_headers, params={"action": "personal.read_clear", "actor": "zhangsan"}
     ).json()["items"]
     assert entries and '"own":true' in entries[0]["details"]
 

@@ -76,20 +76,20 @@ def test_handler_cannot_manage_accounts_at_all(client, admin_headers):
     assert client.get(f"/api/org/users/{own_id}", headers=headers).status_code == 200  # own account
 
 
-def test_role_permissions_are_checked_from_the_database(client, admin_headers):
+def test_role_permissions_are_checked_from_the_database(client, security_headers):
     headers = bearer(client, "leader")
-    roles = {r["code"]: r for r in client.get("/api/org/roles", headers=admin_headers).json()}
+    roles = {r["code"]: r for r in client.get("/api/org/roles", headers=security_headers).json()}
     leader = roles["leader"]["permissions"]
     assert client.get("/api/org/users", headers=headers).status_code == 403
     granted = client.put(
-        "/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": [*leader, "org.user.read"]}
+        "/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": [*leader, "org.user.read"]}
     )
     assert granted.status_code == 200
     try:
         assert client.get("/api/org/users", headers=bearer(client, "leader")).status_code == 200
     finally:
-        client.put("/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": leader})
+        client.put("/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": leader})
     unknown = client.put(
-        "/api/org/roles/leader/permissions", headers=admin_headers, json={"permissions": ["no.such.permission"]}
+        "/api/org/roles/leader/permissions", headers=security_headers, json={"permissions": ["no.such.permission"]}
     )
     assert unknown.status_code == 422 and unknown.json()["error"]["details"]["unknown"] == ["no.such.permission"]

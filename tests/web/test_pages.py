@@ -23,7 +23,7 @@ def test_static_assets_are_served_by_the_app(anon):
 
 def test_no_page_loads_anything_from_another_host(client):
     page_login(client, "admin")
-    for path in ("/", "/workbench", "/account", "/admin", "/admin/users", "/admin/roles", "/admin/audit"):
+    for path in ("/", "/workbench", "/account", "/account/second-factor", "/admin", "/admin/users", "/admin/roles"):
         html = client.get(path, headers=HTML).text
         external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
         assert external == [], (path, external)
@@ -98,6 +98,7 @@ def test_admin_reveals_personal_data_with_a_reason(client):
         f"/admin/users/{user_id}/reveal", headers=HTML, data={"csrf_token": token, "reason": "电话回访"}
     )
     assert shown.status_code == 200 and "13912345678" in shown.text and "已记入审计日志" in shown.text
+    page_login(client, "auditor")  # the audit log is the audit administrator's to read
     audit_page = client.get(
         "/admin/audit", headers=HTML, params={"action": "personal.read_clear", "target_id": user_id}
     )
@@ -111,20 +112,21 @@ def test_department_admin_sees_only_own_department_in_the_user_list(client):
 
 
 def test_admin_pages_render(client):
-    page_login(client, "admin")
-    for path, text in (
-        ("/admin", "系统管理"),
-        ("/admin/roles", "平台管理员"),
-        ("/admin/departments", "常熟市城市管理局"),
-        ("/admin/divisions", "虞山街道"),
-        ("/admin/audit", "审计日志"),
+    for account, path, text in (
+        ("admin", "/admin", "系统管理"),
+        ("admin", "/admin/roles", "系统管理员"),
+        ("secadmin", "/admin/roles", "要求双因素认证"),
+        ("admin", "/admin/departments", "常熟市城市管理局"),
+        ("admin", "/admin/divisions", "虞山街道"),
+        ("auditor", "/admin/audit", "审计日志"),
     ):
+        page_login(client, account)
         response = client.get(path, headers=HTML)
         assert response.status_code == 200 and text in response.text, path
 
 
 def test_audit_page_verifies_the_chain(client):
-    token = page_login(client, "admin")
+    token = page_login(client, "auditor")
     response = client.post("/admin/audit/verify", headers=HTML, data={"csrf_token": token})
     assert response.status_code == 200 and "哈希链完整" in response.text
 

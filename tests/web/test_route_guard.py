@@ -67,9 +67,19 @@ EXPECTED_PUBLIC = {
     # portal, login and health
     "/",
     "/login",
+    "/login/second-factor",
     "/healthz",
     "/readyz",
     "/api/auth/token",
+    # OpenID Connect: the provider's endpoints authenticate their callers the OAuth way
+    "/.well-known/openid-configuration",
+    "/api/oidc/jwks",
+    "/api/oidc/token",
+    "/api/oidc/userinfo",
+    "/api/oidc/introspect",
+    "/api/oidc/revoke",
+    "/oidc/authorize",
+    "/oidc/logout",
     # open data: portal pages, CKAN Action API, DCAT
     "/opendata",
     "/opendata/datasets/{code}",

@@ -14,6 +14,9 @@ class Role:
     code: str
     name: str
     description: str = ""
+    # The role's starting value of "requires a second factor" (双因素认证); the security
+    # administrator changes it afterwards, per role, in the database.
+    requires_second_factor: bool = False
 
 
 @dataclass
@@ -43,7 +46,9 @@ class PermissionRegistry:
 registry = PermissionRegistry()
 
 # The platform's roles, which every domain grants its permissions to; org names and describes them.
-PLATFORM_ADMIN = "platform_admin"
+PLATFORM_ADMIN = "platform_admin"  # the system administrator (系统管理员)
+SECURITY_ADMIN = "security_admin"  # 安全管理员
+AUDIT_ADMIN = "audit_admin"  # 审计管理员
 DEPT_ADMIN = "dept_admin"
 HANDLER = "handler"
 DISPATCHER = "dispatcher"
@@ -51,6 +56,9 @@ DATA_STEWARD = "data_steward"
 LEADER = "leader"
 CITIZEN = "citizen"
 ENTERPRISE = "enterprise"
+
+# Separation of the three administrators (三员分立): no account holds two of these roles.
+SEPARATED_ADMIN_ROLES = frozenset({PLATFORM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN})
 
 # The kernel's own permissions: the audit log and cross-department scope.
 AUDIT_READ = "core.audit.read"

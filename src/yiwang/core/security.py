@@ -15,6 +15,8 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
 PUBLIC_MARKER = "__yiwang_public__"
 # Endpoints an account that must change its password may still reach (change it, see who it is, leave).
 BEFORE_PASSWORD_CHANGE_MARKER = "__yiwang_before_password_change__"  # noqa: S105  (a marker name)
+# Endpoints a login that still has to enrol a second factor may reach (enrol, leave).
+DURING_ENROLMENT_MARKER = "__yiwang_during_enrolment__"
 
 # Path prefixes of interfaces for programs (JSON, SensorThings, Open311). Their writes are
 # authorised by tokens; a browser's session cookie there must also show the CSRF header.
@@ -39,6 +41,9 @@ class Principal:
     session_id: int | None = None
     csrf_token: str | None = None
     must_change_password: bool = False
+    # Logged in with the password only, by an account whose role requires a second factor it has
+    # not enrolled yet: nothing is open to it but enrolment (and logging out).
+    must_enrol_second_factor: bool = False
     # The scope of the token or key that made this call, when it was narrowed (None: the account's own
     # permissions). Credentials derived from this call never exceed it.
     token_scopes: frozenset[str] | None = None
@@ -82,6 +87,12 @@ def get_principal(request: Request, db: DbSession) -> Principal:
     return principal
 
 
+class SecondFactorEnrolmentPending(AppError):
+    status_code = 403
+    code = "mfa_enrolment_required"
+    message = "您的角色要求双因素认证：请先绑定身份验证器，再使用平台的其他功能"
+
+
 class PasswordChangeRequired(AppError):
     status_code = 403
     code = "password_change_required"
@@ -89,9 +100,13 @@ class PasswordChangeRequired(AppError):
 
 
 def get_current_user(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    """The authenticated caller; 401 when there is none, 403 while its password must be changed."""
+    """The authenticated caller; 401 when there is none, 403 while it must enrol a second factor or
+    change its password."""
     if not principal.is_authenticated:
         raise NotAuthenticated()
+    endpoint = request.scope.get("endpoint")
+    if principal.must_enrol_second_factor and not getattr(endpoint, DURING_ENROLMENT_MARKER, False):
+        raise SecondFactorEnrolmentPending()
     if principal.must_change_password and not allowed_before_password_change(request.scope.get("endpoint")):
         raise PasswordChangeRequired()
     return principal
@@ -143,3 +158,11 @@ def before_password_change(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 def allowed_before_password_change(endpoint: Callable[..., Any] | None) -> bool:
     return bool(getattr(endpoint, BEFORE_PASSWORD_CHANGE_MARKER, False))
+
+
+def during_enrolment(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an endpoint as reachable by a login that still has to enrol its second factor (and so
+    also before a required password change: enrolment comes first)."""
+    setattr(endpoint, DURING_ENROLMENT_MARKER, True)
+    setattr(endpoint, BEFORE_PASSWORD_CHANGE_MARKER, True)
+    return endpoint

@@ -19,12 +19,15 @@ from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.demo.people import CITY_CODE, demo_credit_code, demo_id_number
-from yiwang.org import service
+from yiwang.org import mfa, service
 from yiwang.org.schemas import DepartmentCreate, DivisionCreate, UserCreate
 
 DATA = Path(__file__).parent / "data"
 DEMO_PASSWORD = "changshu2026"  # noqa: S105  (published demo login)
 DEMO_CLIENT_SECRET = "demo-client-secret-2026"  # noqa: S105  (published demo client)
+# The published TOTP secret of the demo's administrators (demo only): add it to an authenticator app
+# (README, "Demo logins") to log in as them with a second factor, as their roles require.
+DEMO_TOTP_SECRET = "CHANGSHUYIWANGDEMOTOTPSECRETKEYS"  # noqa: S105  (published demo second factor)
 DEMO_CLIENT_ID = "demo-exchange-client"
 GOVERNMENT_CODE = "GOV"
 
@@ -105,7 +108,9 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount("admin", "平台管理员", "staff", ("platform_admin",), "DSJ"),
+    DemoAccount("admin", "系统管理员（演示）", "staff", ("platform_admin",), "DSJ"),
+    DemoAccount("secadmin", "安全管理员（演示）", "staff", ("security_admin",), "DSJ"),
+    DemoAccount("auditor", "审计管理员（演示）", "staff", ("audit_admin",), "DSJ"),
     DemoAccount("leader", "李市长（演示）", "staff", ("leader",), GOVERNMENT_CODE),
     DemoAccount("dsj_steward", "周数据（演示）", "staff", ("data_steward",), "DSJ", phone="13812340001"),
     DemoAccount("ldz_dispatcher", "陈调度（演示）", "staff", ("dispatcher",), "LDZ", phone="13812340002"),
@@ -198,7 +203,7 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
         with runtime.db.unit_of_work() as db:
             if service.find_account(db, username=account.username) is not None:
                 continue
-            service.create_account(
+            created = service.create_account(
                 db,
                 actor=_LOADER,
                 cipher=runtime.cipher,
@@ -215,6 +220,8 @@ def load(runtime: Runtime, *, console: Console | None = None) -> dict[str, int]:
                     credit_code=account.credit_code,
                 ),
             )
+            if mfa.role_requires(db, user_id=created.id):
+                mfa.install_totp(db, actor=_LOADER, user_id=created.id, secret=DEMO_TOTP_SECRET, cipher=runtime.cipher)
             counts["accounts"] += 1
     with runtime.db.unit_of_work() as db:
         if service.find_account(db, username=DEMO_CLIENT_ID) is None:

@@ -14,7 +14,7 @@ from yiwang.core.passwords import hash_password, policy_problems
 from yiwang.core.permissions import PERSONAL_READ_CLEAR, SCOPE_ALL_DEPARTMENTS, registry
 from yiwang.core.security import Principal, check_department_scope
 from yiwang.core.timeutil import utcnow
-from yiwang.org import grants, throttle
+from yiwang.org import grants, mfa, separation, throttle
 from yiwang.org.models import Department, Role, User, UserRole
 from yiwang.org.permissions import ROLES_BY_KIND
 from yiwang.org.schemas import PersonalRead, UserCreate, UserRead, UserUpdate
@@ -41,6 +41,7 @@ def _roles(db: Session, kind: str, codes: list[str]) -> list[Role]:
     missing = sorted(set(codes) - {r.code for r in roles})
     if missing:
         raise ValidationFailed("角色不存在", details={"roles": missing})
+    separation.check_account_roles(db, role_codes=codes)
     return roles
 
 
@@ -88,6 +89,7 @@ def _check_kind_rules(data: UserCreate) -> None:
         unknown = sorted(set(data.scopes) - set(registry.permissions))
         if unknown:
             raise ValidationFailed("包含未知权限", details={"unknown": unknown})
+        separation.check_client_scopes(data.scopes)
 
 
 def create_user(
@@ -242,7 +244,9 @@ def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate
     if data.roles is not None:
         roles = _roles(db, user.kind, data.roles)
         held = {ur.role.code for ur in user.roles}
-        grants.check_roles_grantable(db, actor=actor, role_codes=held ^ {r.code for r in roles}, target=str(user.id))
+        changed = held ^ {r.code for r in roles}
+        grants.check_not_own_roles(db, actor=actor, user_id=user.id, changed=changed)
+        grants.check_roles_grantable(db, actor=actor, role_codes=changed, target=str(user.id))
     if department is not user_department:
         user.department_id = department.id if department else None
     if data.display_name is not None:
@@ -250,21 +254,60 @@ def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate
     if data.active is not None:
         user.active = data.active
     if roles is not None:
-        _replace_roles(user, roles)
+        _replace_roles(db, user, roles)
     _set_personal(user, cipher, id_number=None, phone=data.phone)
     db.flush()
+    if roles is not None and mfa.requirement(db, user=user) is mfa.Requirement.ENROL:
+        mfa.end_login_credentials(db, user_id=user.id)  # signs in again and enrols
     safe_changes = {k: v for k, v in changes.items() if k != "phone"} | ({"phone": "已修改"} if data.phone else {})
     audit.record(db, actor=actor, action="org.user.update", target_type="user", target_id=user.id, details=safe_changes)
     return to_read(user, department, cipher, locked=_is_throttled(db, user))
 
 
-def _replace_roles(user: User, roles: list[Role]) -> None:
+def _replace_roles(db: Session, user: User, roles: list[Role]) -> None:
     """Set the account's roles to exactly these, keeping rows for roles it already holds: replacing
-    the whole collection would insert a held role again before deleting it (a unique violation)."""
+    the whole collection would insert a held role again before deleting it (a unique violation).
+    Withdrawn roles are deleted before new ones are inserted, so moving an account from one of the
+    three administrator roles to another passes the database's separation guard."""
     wanted = {r.code: r for r in roles}
     user.roles = [ur for ur in user.roles if ur.role.code in wanted]
+    db.flush()
     held = {ur.role.code for ur in user.roles}
     user.roles.extend(UserRole(role=r) for code, r in wanted.items() if code not in held)
+
+
+def assign_roles(
+    db: Session, *, actor: Principal, user_id: int, role_codes: list[str], cipher: FieldCipher
+) -> UserRead:
+    """The security administrator's authorisation (授权): set an existing account's roles, under the
+    grant rules and the separation of the three administrators; never one's own account."""
+    user = _load(db, user_id)
+    check_department_scope(actor, user.department_id)
+    roles = _roles(db, user.kind, role_codes)
+    held = {ur.role.code for ur in user.roles}
+    changed = held ^ {r.code for r in roles}
+    grants.check_not_own_roles(db, actor=actor, user_id=user.id, changed=changed)
+    grants.check_roles_grantable(db, actor=actor, role_codes=changed, target=str(user.id))
+    if changed:
+        _replace_roles(db, user, roles)
+        db.flush()
+        audit.record(
+            db,
+            actor=actor,
+            action="org.user.roles",
+            target_type="user",
+            target_id=user.id,
+            details={
+                "roles": sorted(r.code for r in roles),
+                "granted": sorted(changed - held),
+                "withdrawn": sorted(changed & held),
+            },
+        )
+        # New roles may require a second factor the account lacks: it signs in again and enrols.
+        if mfa.requirement(db, user=user) is mfa.Requirement.ENROL:
+            mfa.end_login_credentials(db, user_id=user.id)
+    department = db.get(Department, user.department_id) if user.department_id else None
+    return to_read(user, department, cipher, locked=_is_throttled(db, user))
 
 
 def unlock_user(db: Session, *, actor: Principal, user_id: int) -> None:

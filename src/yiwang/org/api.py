@@ -11,13 +11,15 @@ from pydantic import BaseModel
 
 from yiwang.core import audit
 from yiwang.core.db import DbSession
+from yiwang.core.downloads import attachment
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.pagination import Page, PageParams, page_params
 from yiwang.core.params import IdPath
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.core.runtime import CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, Principal, before_password_change, client_ip, public, require
-from yiwang.org import accounts, auth, service
+from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
+from yiwang.org import accounts, audit_reading, auth, mfa, service
 from yiwang.org import permissions as perm
 from yiwang.org.schemas import (
     ApiKeyCreated,
@@ -32,6 +34,9 @@ from yiwang.org.schemas import (
     PersonalRead,
     RolePermissionsUpdate,
     RoleRead,
+    RolesAssign,
+    RoleSecondFactorUpdate,
+    SecondFactorReset,
     TokenResponse,
     UserCreate,
     UserRead,
@@ -52,14 +57,20 @@ def issue_token(
     request: Request,
     db: DbSession,
     settings: SettingsDep,
+    cipher: CipherDep,
     grant_type: Annotated[str, Form()],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     scope: Annotated[str, Form()] = "",
+    otp: Annotated[str | None, Form(max_length=20, description="双因素认证：动态口令或恢复码")] = None,
 ) -> TokenResponse:
-    """OAuth2 token endpoint: `password` grant for people, `client_credentials` for system clients."""
+    """OAuth2 token endpoint: `password` grant for people, `client_credentials` for system clients.
+
+    An account with a second factor adds `otp` (its current code, or a recovery code) to the
+    password grant; without it the answer is 401 `mfa_required`. An account whose role requires a
+    factor it has not enrolled gets 403 `mfa_enrolment_required` (enrol on the account page)."""
     ip = client_ip(request)
     if grant_type == "password":
         if not username or not password:
@@ -67,6 +78,7 @@ def issue_token(
         user = auth.login_with_password(
             db, username=username, password=password, ip=ip, settings=settings, kinds={"staff", "citizen", "enterprise"}
         )
+        mfa.complete_api_login(db, user=user, otp=otp, ip=ip, settings=settings, cipher=cipher)
     elif grant_type == "client_credentials":
         client_id, client_secret = _client_from_basic(request, client_id, client_secret)
         user = auth.login_with_password(
@@ -212,6 +224,18 @@ def set_role_permissions(
     return service.set_role_permissions(db, actor=user, code=code, permissions=data.permissions)
 
 
+@router.put("/roles/{code}/second-factor", response_model=RoleRead)
+def set_role_second_factor(
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(perm.ROLE_WRITE))],
+    code: str,
+    data: RoleSecondFactorUpdate,
+) -> RoleRead:
+    """Whether the role's holders must log in with a second factor (always, for the three
+    administrator roles); turning it on signs out holders without a factor."""
+    return service.set_role_second_factor(db, actor=user, code=code, required=data.requires_second_factor)
+
+
 # ---- accounts --------------------------------------------------------------------------------
 
 
@@ -258,6 +282,31 @@ def update_user(
     data: UserUpdate,
 ) -> UserRead:
     return accounts.update_user(db, actor=user, user_id=user_id, data=data, cipher=cipher)
+
+
+@router.put("/users/{user_id}/roles", response_model=UserRead)
+def assign_roles(
+    db: DbSession,
+    cipher: CipherDep,
+    user: Annotated[Principal, Depends(require(perm.ROLE_ASSIGN))],
+    user_id: IdPath,
+    data: RolesAssign,
+) -> UserRead:
+    """Authorisation (授权): the account's complete set of roles. The three administrator roles are
+    never combined on one account, and nobody changes their own roles."""
+    return accounts.assign_roles(db, actor=user, user_id=user_id, role_codes=data.roles, cipher=cipher)
+
+
+@router.post("/users/{user_id}/second-factor/reset", status_code=204)
+def reset_second_factor(
+    db: DbSession,
+    user: Annotated[Principal, Depends(require(perm.SECOND_FACTOR_RESET))],
+    user_id: IdPath,
+    data: SecondFactorReset,
+) -> Response:
+    """Remove another account's lost second factor, with a written reason (audited); its sessions end."""
+    mfa.reset(db, actor=user, user_id=user_id, reason=data.reason)
+    return Response(status_code=204)
 
 
 @router.post("/users/{user_id}/unlock", status_code=204)
@@ -326,7 +375,7 @@ class AuditEntryRead(BaseModel):
 @audit_router.get("/entries", response_model=Page[AuditEntryRead])
 def search_audit(
     db: DbSession,
-    _: Annotated[Principal, Depends(require(AUDIT_READ))],
+    reader: Annotated[Principal, Depends(require(AUDIT_READ))],
     paging: Annotated[PageParams, Depends(page_params)],
     actor: str | None = None,
     action: str | None = None,
@@ -348,4 +397,28 @@ def search_audit(
     )
     rows, total = audit.search(db, query=query, offset=paging.offset, limit=paging.size)
     items = [AuditEntryRead.model_validate(r, from_attributes=True) for r in rows]
+    audit_reading.record_read(db, actor=reader, query=query, page=paging.page, found=total)
     return Page(items=items, total=total, page=paging.page, size=paging.size)
+
+
+@audit_router.post("/verify", response_model=audit_reading.VerifyRead)
+def verify_audit(
+    request: Request, db: DbSession, reader: Annotated[Principal, Depends(require(AUDIT_READ))]
+) -> audit_reading.VerifyRead:
+    """Recompute the whole chain and check its signed heads; the check itself is audited."""
+    return audit_reading.verify(db, actor=reader, keyring=request.app.state.runtime.keyring)
+
+
+@audit_router.get("/export", response_class=Response)
+def export_audit(
+    db: DbSession,
+    reader: Annotated[Principal, Depends(require(AUDIT_READ))],
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Response:
+    """The matching entries as an XLSX workbook (newest first, at most 10 000); the export is audited."""
+    query = audit.AuditQuery(actor=actor, action=action, since=since, until=until)
+    content = audit_reading.export_xlsx(db, actor=reader, query=query)
+    return attachment(content, filename="audit-log.xlsx", media_type=XLSX_MEDIA_TYPE)

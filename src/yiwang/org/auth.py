@@ -16,14 +16,22 @@ from yiwang.core.errors import AppError, NotAuthenticated, ValidationFailed
 from yiwang.core.passwords import hash_password, needs_rehash, policy_problems, verify_password
 from yiwang.core.security import MACHINE_APIS, Principal, client_ip
 from yiwang.core.timeutil import utcnow
-from yiwang.org import access, service, throttle
+from yiwang.org import access, mfa, service, sessions, throttle
 from yiwang.org.models import Credential, User
 
 ACCESS_TOKEN = "access_token"  # noqa: S105  (a credential kind, not a secret)
 API_KEY = "api_key"
 SESSION = "session"
-_PREFIX = {ACCESS_TOKEN: "ywt", API_KEY: "ywk", SESSION: "yws"}
+# After the password, an account whose role requires a second factor it lacks gets an enrolment
+# session (nothing open but enrolment); one with a factor gets a short pending login that only the
+# second step can turn into a session.
+ENROLMENT = "enrolment"
+MFA_PENDING = "mfa_pending"
+_PREFIX = {ACCESS_TOKEN: "ywt", API_KEY: "ywk", SESSION: "yws", ENROLMENT: "ywe", MFA_PENDING: "ywp"}
 SESSION_COOKIE = "yiwang_session"
+PENDING_COOKIE = "yiwang_mfa_pending"
+PENDING_LIFETIME = timedelta(minutes=5)
+ENROLMENT_LIFETIME = timedelta(minutes=15)
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
@@ -84,6 +92,9 @@ def login_with_password(
         action="auth.login",
         target_type="user",
         target_id=user.id,
+        # The password was right; "verify" and "enrol" mean the login goes on to a second step,
+        # recorded as auth.second_factor.* (or is held at enrolment).
+        details={"second_factor": mfa.requirement(db, user=user).value},
     )
     return user
 
@@ -97,6 +108,7 @@ def issue_credential(
     ip: str | None,
     scopes: str = "",
     label: str = "",
+    user_agent: str | None = None,
 ) -> tuple[str, Credential]:
     """Create a bearer secret of the given kind; only its MAC under the current token key is stored."""
     secret = new_secret_token(_PREFIX[kind])
@@ -106,10 +118,11 @@ def issue_credential(
         user_id=user.id,
         scopes=scopes,
         label=label,
-        csrf_token=secrets.token_urlsafe(24) if kind == SESSION else None,
+        csrf_token=secrets.token_urlsafe(24) if kind in (SESSION, ENROLMENT) else None,
         created_at=utcnow(),
         expires_at=utcnow() + lifetime,
         created_ip=ip,
+        user_agent=user_agent[:300] if user_agent else None,
     )
     db.add(credential)
     db.flush()
@@ -177,12 +190,13 @@ def issue_api_key(
     return secret, credential
 
 
-def _live(credential: Credential | None, kinds: tuple[str, ...]) -> Credential | None:
-    """The credential if it is of an accepted kind, not expired and not revoked; marks it used."""
+def _live(credential: Credential | None, kinds: tuple[str, ...], idle: timedelta | None = None) -> Credential | None:
+    """The credential if it is of an accepted kind, not expired, not revoked and (a session) not idle
+    past the limit; marks it used."""
     if credential is None or credential.kind not in kinds:
         return None
     now = utcnow()
-    if credential.revoked_at is not None or credential.expires_at <= now:
+    if not sessions.is_live(credential, now=now, idle=idle):
         return None
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_GRANULARITY:
         credential.last_used_at = now
@@ -206,10 +220,12 @@ _CREDENTIAL_WITH_ACCOUNT = (
 )
 
 
-def _find_for_request(db: Session, *, secret: str, kinds: tuple[str, ...]) -> tuple[Credential, User, int] | None:
+def _find_for_request(
+    db: Session, *, secret: str, kinds: tuple[str, ...], idle: timedelta | None = None
+) -> tuple[Credential, User, int] | None:
     """A live credential with its account and the access version, in one query (the hot path)."""
     row = db.execute(_CREDENTIAL_WITH_ACCOUNT, {"secret_hashes": token_digests(db, secret)}).one_or_none()
-    if row is None or _live(row[0], kinds) is None:
+    if row is None or _live(row[0], kinds, idle) is None:
         return None
     return row[0], row[1], row[2]
 
@@ -226,10 +242,36 @@ def revoke_secret(db: Session, *, actor: Principal, secret: str) -> bool:
         if owner is None or not actor.has("org.user.write") or not actor.can_reach_department(owner.department_id):
             return False
     credential.revoked_at = utcnow()
+    if credential.kind == SESSION:
+        sessions.announce_ended(db, user_id=credential.user_id, session_ids=[credential.id], reason="logout")
     audit.record(
         db, actor=actor, action=f"auth.{credential.kind}.revoke", target_type="credential", target_id=credential.id
     )
     return True
+
+
+def pending_login(db: Session, *, secret: str) -> tuple[Credential, User] | None:
+    """A live login waiting for its second step, with its account (None when expired or used)."""
+    credential = find_credential(db, secret=secret, kinds=(MFA_PENDING,))
+    if credential is None:
+        return None
+    user = db.get(User, credential.user_id)
+    if user is None or not user.active:
+        return None
+    return credential, user
+
+
+def end_pending_login(db: Session, *, credential: Credential) -> None:
+    """A pending login is used once: the second step that completes it ends it."""
+    credential.revoked_at = utcnow()
+    db.flush()
+
+
+def account_of(db: Session, *, principal: Principal) -> User:
+    user = db.get(User, principal.user_id) if principal.user_id else None
+    if user is None:
+        raise NotAuthenticated()
+    return user
 
 
 def revoke_user_credentials(
@@ -240,7 +282,9 @@ def revoke_user_credentials(
     )
     if keep_id is not None:
         stmt = stmt.where(Credential.id != keep_id)
-    db.execute(stmt.values(revoked_at=utcnow()))
+    revoked = db.execute(stmt.values(revoked_at=utcnow()).returning(Credential.id, Credential.kind)).all()
+    ended = [credential_id for credential_id, kind in revoked if kind == SESSION]
+    sessions.announce_ended(db, user_id=user_id, session_ids=ended, reason="credentials_revoked")
 
 
 def change_password(db: Session, *, actor: Principal, current_password: str, new_password: str) -> None:
@@ -305,6 +349,9 @@ def build_principal(
     permissions = set(user.scopes.split()) if user.kind == "system" else set(grants.permissions)
     if credential is not None and credential.scopes:
         permissions &= set(credential.scopes.split())
+    enrolling = credential is not None and credential.kind == ENROLMENT
+    if enrolling:  # the password alone: none of the account's rights until a second factor is enrolled
+        permissions = set()
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -313,13 +360,14 @@ def build_principal(
         department_id=user.department_id if scope else None,
         department_code=scope.department_code if scope else None,
         scope_department_ids=scope.department_ids if scope else frozenset(),
-        roles=grants.roles,
+        roles=frozenset() if enrolling else grants.roles,
         permissions=frozenset(permissions),
         ip=ip,
         via=via,
         session_id=credential.id if credential is not None else None,
         csrf_token=credential.csrf_token if credential is not None else None,
         must_change_password=user.must_change_password,
+        must_enrol_second_factor=enrolling,
         token_scopes=frozenset(credential.scopes.split()) if credential is not None and credential.scopes else None,
     )
 
@@ -346,6 +394,11 @@ def _basic(db: Session, header_value: str, ip: str | None, settings: Settings) -
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCredential("Basic 认证头格式错误") from exc
     user = login_with_password(db, username=username, password=password, ip=ip, settings=settings)
+    needs = mfa.requirement(db, user=user)
+    if needs is mfa.Requirement.VERIFY:  # HTTP Basic has nowhere to carry a code
+        raise mfa.SecondFactorRequired("该账号已启用双因素认证，不能使用 HTTP Basic；请用令牌接口并提供 otp")
+    if needs is mfa.Requirement.ENROL:
+        raise mfa.EnrolmentRequired()
     return build_principal(db, user=user, via="basic", ip=ip)
 
 
@@ -363,7 +416,8 @@ def authenticate_request(request: Request, db: Session) -> Principal:
         return _bearer(db, api_key.strip(), (API_KEY,), ip)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = _find_for_request(db, secret=cookie, kinds=(SESSION,))
+        idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+        found = _find_for_request(db, secret=cookie, kinds=(SESSION, ENROLMENT), idle=idle)
         if found is not None and found[1].active:
             credential, user, version = found
             _check_api_csrf(request, credential)

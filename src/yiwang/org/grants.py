@@ -5,6 +5,10 @@ carries, with the same or wider department scope. Administrator roles — those 
 `ADMIN_PERMISSIONS` — and administrative permissions move only by callers holding `ROLE_GRANT_ANY`.
 Internal actors built in code (the console operator `system:cli`, data loaders) have no account and
 are not requests; they act as the operator and are not bound by these rules.
+
+Separation of the three administrators (三员分立): the system, security and audit administrator
+roles, and the security and audit duties as permissions, are granted or withdrawn only by holders of
+`ADMIN_ROLE_GRANT` (the security administrator), and nobody changes the roles of their own account.
 """
 
 from collections.abc import Iterable
@@ -14,10 +18,17 @@ from sqlalchemy.orm import Session
 
 from yiwang.core import audit
 from yiwang.core.errors import PermissionDenied
-from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS
+from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, SEPARATED_ADMIN_ROLES
 from yiwang.core.security import Principal
 from yiwang.org.models import Role, RolePermission
-from yiwang.org.permissions import ADMIN_PERMISSIONS, PUBLIC_ACCOUNT_CREATE, ROLE_GRANT_ANY
+from yiwang.org.permissions import (
+    ADMIN_PERMISSIONS,
+    ADMIN_ROLE_GRANT,
+    AUDIT_DUTIES,
+    PUBLIC_ACCOUNT_CREATE,
+    ROLE_GRANT_ANY,
+    SECURITY_DUTIES,
+)
 
 
 class GrantDenied(PermissionDenied):
@@ -48,6 +59,9 @@ def permission_problem(actor: Principal, permissions: Iterable[str]) -> tuple[st
     wanted = set(permissions)
     if SCOPE_ALL_DEPARTMENTS in wanted and not actor.has(SCOPE_ALL_DEPARTMENTS):
         return "不能授予比自己更宽的部门范围", [SCOPE_ALL_DEPARTMENTS]
+    separated = sorted(wanted & (SECURITY_DUTIES | AUDIT_DUTIES))
+    if separated and not actor.has(ADMIN_ROLE_GRANT):
+        return "安全管理和审计职责只能由安全管理员授予", separated
     if actor.has(ROLE_GRANT_ANY):
         return None
     administrative = sorted(wanted & ADMIN_PERMISSIONS)
@@ -90,6 +104,15 @@ def check_roles_grantable(db: Session, *, actor: Principal, role_codes: Iterable
     codes = set(role_codes)
     if not codes or _is_internal(actor):
         return
+    separated = sorted(codes & SEPARATED_ADMIN_ROLES)
+    if separated and not actor.has(ADMIN_ROLE_GRANT):
+        raise _deny(
+            db,
+            actor=actor,
+            target=target,
+            message="系统管理员、安全管理员、审计管理员角色只能由安全管理员授予或撤销",
+            details={"roles": separated},
+        )
     for code, permissions in sorted(_role_grants(db, codes).items()):
         if is_admin_role(permissions) and not actor.has(ROLE_GRANT_ANY):
             raise _deny(
@@ -118,3 +141,16 @@ def check_public_account_creation(db: Session, *, actor: Principal, kind: str, t
         message="无权代为开设个人或企业账号",
         details={"kind": kind, "missing": [PUBLIC_ACCOUNT_CREATE]},
     )
+
+
+def check_not_own_roles(db: Session, *, actor: Principal, user_id: int, changed: Iterable[str]) -> None:
+    """Nobody changes the roles of their own account: an authoriser would otherwise grant itself."""
+    codes = sorted(set(changed))
+    if codes and actor.user_id == user_id:
+        raise _deny(
+            db,
+            actor=actor,
+            target=str(user_id),
+            message="不能修改自己账号的角色",
+            details={"roles": codes, "own": True},
+        )

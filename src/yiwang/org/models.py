@@ -43,6 +43,8 @@ class Role(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(String(200), default="")
+    # Holders must log in with a second factor (双因素认证); set by the security administrator.
+    requires_second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RolePermission(Base):
@@ -111,6 +113,7 @@ class Credential(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))  # sessions: the browser, for the sessions list
 
 
 class AccessVersion(Base):
@@ -141,3 +144,31 @@ class LoginThrottle(Base):
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TotpFactor(Base):
+    """An account's TOTP second factor (RFC 6238). The secret is AES-GCM ciphertext bound to this
+    column; until the first code confirms it the factor is only an enrolment in progress.
+    `last_step` is the last time step accepted, so a code is never accepted twice."""
+
+    __tablename__ = "org_totp_factor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("org_user.id", ondelete="CASCADE"), unique=True)
+    secret_enc: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code, stored only as its keyed hash; used once, then marked."""
+
+    __tablename__ = "org_recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("org_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

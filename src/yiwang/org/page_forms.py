@@ -12,7 +12,7 @@ from yiwang.web.forms import CHOICE, FormModel, Password
 class LoginForm(FormModel):
     username: str = Field(max_length=64, title="用户名")
     password: Password = Field(max_length=200, title="密码")
-    next: str = Field("/", max_length=500, title="登录后前往的页面")
+    next: str = Field("/", max_length=4000, title="登录后前往的页面")  # an application's sign-in request rides here
 
 
 class PasswordForm(FormModel):
@@ -59,3 +59,19 @@ class DivisionForm(FormModel):
     code: str = Field(title="代码")
     name: str = Field(title="名称")
     level: Annotated[str, CHOICE] = Field(title="层级")
+
+
+class OtpForm(FormModel):
+    code: str = Field(min_length=6, max_length=20, title="动态口令或恢复码")
+
+
+class SecondFactorResetForm(FormModel):
+    reason: str = Field(min_length=4, max_length=200, title="重置事由")
+
+
+class RoleSecondFactorForm(FormModel):
+    requires_second_factor: bool = Field(False, title="要求双因素认证")
+
+
+class AssignRolesForm(FormModel):
+    roles: list[str] = Field(default_factory=list, title="角色")

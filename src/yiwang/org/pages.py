@@ -8,14 +8,26 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yiwang.config import Settings
 from yiwang.core import workbench
 from yiwang.core.db import DbSession
 from yiwang.core.errors import AppError, NotFound
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import CurrentUser, MaybeUser, Principal, before_password_change, client_ip, public, require
-from yiwang.org import accounts, auth, service
+from yiwang.core.security import (
+    CurrentUser,
+    MaybeUser,
+    Principal,
+    before_password_change,
+    client_ip,
+    during_enrolment,
+    public,
+    require,
+)
+from yiwang.org import accounts, auth, mfa, service
+from yiwang.org.models import User
 from yiwang.org.page_forms import ApiKeyForm, LoginForm, PasswordForm
 from yiwang.org.permissions import WORKBENCH_VIEW
+from yiwang.web import signout
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import Submission
 from yiwang.web.templating import render
@@ -37,8 +49,11 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 @public
-def login_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
-    if user.is_authenticated:
+def login_page(request: Request, user: MaybeUser, next: str = "/", reauth: bool = False) -> Response:
+    """The one login page of the platform and of every application signed in through it (单点登录).
+
+    `reauth` asks a signed-in person to authenticate again (an application's prompt=login or max_age)."""
+    if user.is_authenticated and not reauth:
         return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "org/login.html", {"next_url": _safe_next(next)})
 
@@ -74,14 +89,62 @@ def login_submit(
             {"error_message": exc.message, "form": form, "next_url": next_url},
             status_code=exc.status_code,
         )
+    needs = mfa.requirement(db, user=user)
+    if needs is mfa.Requirement.VERIFY:  # the password was right: now the code, on its own page
+        pending, _ = auth.issue_credential(
+            db, user=user, kind=auth.MFA_PENDING, lifetime=auth.PENDING_LIFETIME, ip=ip, label=next_url[:100]
+        )
+        response = RedirectResponse("/login/second-factor", status_code=303)
+        response.set_cookie(
+            auth.PENDING_COOKIE,
+            pending,
+            max_age=int(auth.PENDING_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+            path="/login",
+        )
+        return response
+    if needs is mfa.Requirement.ENROL:  # a session that opens nothing but enrolment
+        return start_session(
+            request, db, user=user, settings=settings, ip=ip, target="/account/second-factor", kind=auth.ENROLMENT
+        )
+    return start_session(request, db, user=user, settings=settings, ip=ip, target=next_url)
+
+
+def start_session(
+    request: Request,
+    db: DbSession,
+    *,
+    user: User,
+    settings: Settings,
+    ip: str | None,
+    target: str,
+    kind: str = auth.SESSION,
+) -> Response:
+    """Issue a server-side session and set it as an HttpOnly SameSite cookie; go to `target`.
+
+    Signing in again (re-authentication) replaces the browser's previous session."""
+    previous = request.cookies.get(auth.SESSION_COOKIE)
+    if previous:
+        auth.revoke_secret(db, actor=auth.build_principal(db, user=user, via="password", ip=ip), secret=previous)
+    lifetime = timedelta(minutes=settings.session_minutes)
+    if kind == auth.ENROLMENT:
+        lifetime = min(lifetime, auth.ENROLMENT_LIFETIME)
     secret, _ = auth.issue_credential(
-        db, user=user, kind=auth.SESSION, lifetime=timedelta(minutes=settings.session_minutes), ip=ip, label="web"
+        db,
+        user=user,
+        kind=kind,
+        lifetime=lifetime,
+        ip=ip,
+        label="web",
+        user_agent=request.headers.get("user-agent"),
     )
-    response = RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,
         secret,
-        max_age=settings.session_minutes * 60,
+        max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=settings.cookie_secure,
@@ -91,12 +154,20 @@ def login_submit(
 
 
 @router.post("/logout")
-@before_password_change
+@during_enrolment
 def logout(request: Request, db: DbSession, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+    """End the browser session; applications signed in through it are logged out too (back-channel
+    through the events outbox, front-channel by the frames of the page shown here)."""
     secret = request.cookies.get(auth.SESSION_COOKIE)
     if secret:
         auth.revoke_secret(db, actor=user, secret=secret)
-    response = RedirectResponse("/?notice=logged_out", status_code=303)
+    frames = signout.frontchannel_urls(db, user.session_id)
+    response: Response
+    if frames:
+        response = render(request, "org/logged_out.html", {"frames": frames})
+        response.headers["content-security-policy"] = signout.frame_policy(frames)
+    else:
+        response = RedirectResponse("/?notice=logged_out", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
 
@@ -108,6 +179,7 @@ def _account_context(db: DbSession, user: CurrentUser, cipher: CipherDep) -> dic
         "account": accounts.get_user(db, actor=user, user_id=user.user_id, cipher=cipher),
         "kind_names": KIND_NAMES,
         "role_names": [roles.get(code, code) for code in sorted(user.roles)],
+        "second_factor": mfa.status(db, user_id=user.user_id),
     }
 
 

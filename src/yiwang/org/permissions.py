@@ -1,6 +1,7 @@
 """Permission names of the org domain, the platform's roles, and their default grants."""
 
 from yiwang.core.permissions import (
+    AUDIT_ADMIN,
     AUDIT_READ,
     CITIZEN,
     DATA_STEWARD,
@@ -13,6 +14,8 @@ from yiwang.core.permissions import (
     PERSONAL_READ_CLEAR,
     PLATFORM_ADMIN,
     SCOPE_ALL_DEPARTMENTS,
+    SECURITY_ADMIN,
+    SEPARATED_ADMIN_ROLES,
     Permission,
     Role,
     registry,
@@ -31,8 +34,13 @@ WORKBENCH_VIEW = "org.workbench.view"
 # Escalation guards: granting what one does not hold, and opening accounts bound to a person's identity.
 ROLE_GRANT_ANY = "org.role.grant_any"
 PUBLIC_ACCOUNT_CREATE = "org.user.create_public"
+# Separation of the three administrators: the security administrator authorises (gives roles to
+# existing accounts, grants the three administrator roles) and keeps the second-factor rules.
+ROLE_ASSIGN = "org.user.assign_roles"
+ADMIN_ROLE_GRANT = "org.role.grant_admin"
+SECOND_FACTOR_RESET = "org.second_factor.reset"
 
-STAFF_ROLES = (PLATFORM_ADMIN, DEPT_ADMIN, HANDLER, DISPATCHER, DATA_STEWARD, LEADER)
+STAFF_ROLES = (PLATFORM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN, DEPT_ADMIN, HANDLER, DISPATCHER, DATA_STEWARD, LEADER)
 PUBLIC_ROLES = (CITIZEN, ENTERPRISE)
 
 registry.add_permissions(
@@ -46,12 +54,17 @@ registry.add_permissions(
     Permission(DIVISION_WRITE, "管理行政区划"),
     Permission(CLIENT_WRITE, "管理系统接入客户端"),
     Permission(WORKBENCH_VIEW, "使用工作台"),
-    Permission(ROLE_GRANT_ANY, "授予任意角色和权限（含管理员角色）"),
+    Permission(ROLE_GRANT_ANY, "授予任意角色和权限（含部门管理员；三员角色另需授权）"),
     Permission(PUBLIC_ACCOUNT_CREATE, "代为开设绑定身份证号码或信用代码的个人、企业账号"),
+    Permission(ROLE_ASSIGN, "为已有账号分配角色"),
+    Permission(ADMIN_ROLE_GRANT, "授予或撤销系统管理员、安全管理员、审计管理员角色"),
+    Permission(SECOND_FACTOR_RESET, "重置他人的双因素认证（须填写事由）"),
 )
 
 registry.add_roles(
-    Role(PLATFORM_ADMIN, "平台管理员", "大数据局平台运维与账号、权限、审计管理"),
+    Role(PLATFORM_ADMIN, "系统管理员", "账号、部门、行政区划、接入客户端与平台运维（三员之一）", True),
+    Role(SECURITY_ADMIN, "安全管理员", "角色权限、授权、双因素认证等安全策略（三员之一）", True),
+    Role(AUDIT_ADMIN, "审计管理员", "审计日志的查询与校验，仅此而已（三员之一）", True),
     Role(DEPT_ADMIN, "部门管理员", "管理本部门账号与业务配置"),
     Role(HANDLER, "业务经办人", "办理本部门的申请与派遣事件"),
     Role(DISPATCHER, "调度员", "联动指挥中心受理、分拨、督办事件"),
@@ -66,18 +79,29 @@ registry.grant(
     PLATFORM_ADMIN,
     *_ALL_READS,
     USER_WRITE,
-    ROLE_WRITE,
     DEPARTMENT_WRITE,
     DIVISION_WRITE,
     CLIENT_WRITE,
     WORKBENCH_VIEW,
     ROLE_GRANT_ANY,
     PUBLIC_ACCOUNT_CREATE,
-    AUDIT_READ,
     EVENTS_MANAGE,
     SCOPE_ALL_DEPARTMENTS,
     PERSONAL_READ_CLEAR,
 )
+registry.grant(
+    SECURITY_ADMIN,
+    USER_READ,
+    ROLE_READ,
+    DEPARTMENT_READ,
+    ROLE_WRITE,
+    ROLE_ASSIGN,
+    ROLE_GRANT_ANY,
+    ADMIN_ROLE_GRANT,
+    SECOND_FACTOR_RESET,
+    SCOPE_ALL_DEPARTMENTS,
+)
+registry.grant(AUDIT_ADMIN, AUDIT_READ)
 registry.grant(DEPT_ADMIN, *_ALL_READS, USER_WRITE, WORKBENCH_VIEW, PERSONAL_READ_CLEAR)
 for _role in (HANDLER, DISPATCHER, DATA_STEWARD):
     registry.grant(_role, DEPARTMENT_READ, DIVISION_READ, WORKBENCH_VIEW)
@@ -99,8 +123,22 @@ ADMIN_PERMISSIONS = frozenset(
         AUDIT_READ,
         SCOPE_ALL_DEPARTMENTS,
         PERSONAL_READ_CLEAR,
+        ROLE_ASSIGN,
+        ADMIN_ROLE_GRANT,
+        SECOND_FACTOR_RESET,
     }
 )
+
+# The duties of the three administrators (三员分立). No role and no account carries the duties of two
+# of them (org.separation), and the security and audit duties are handed out only by holders of
+# ADMIN_ROLE_GRANT, so the system administrator cannot give them to an account or client it made.
+SYSTEM_DUTIES = frozenset(
+    {USER_WRITE, DEPARTMENT_WRITE, DIVISION_WRITE, CLIENT_WRITE, PUBLIC_ACCOUNT_CREATE, EVENTS_MANAGE}
+)
+SECURITY_DUTIES = frozenset({ROLE_WRITE, ROLE_ASSIGN, ADMIN_ROLE_GRANT, SECOND_FACTOR_RESET})
+AUDIT_DUTIES = frozenset({AUDIT_READ})
+DUTIES_BY_ADMIN_ROLE = {PLATFORM_ADMIN: SYSTEM_DUTIES, SECURITY_ADMIN: SECURITY_DUTIES, AUDIT_ADMIN: AUDIT_DUTIES}
+assert set(DUTIES_BY_ADMIN_ROLE) == SEPARATED_ADMIN_ROLES
 
 # Which roles each kind of account may hold.
 ROLES_BY_KIND = {

@@ -5,7 +5,17 @@ from pathlib import Path
 from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.permissions import AUDIT_READ
 from yiwang.domains import DomainPlugin
-from yiwang.org import accounts, admin_pages, api, pages
+from yiwang.org import (
+    accounts,
+    admin_pages,
+    api,
+    jobs,
+    mfa,
+    pages,
+    second_factor_api,
+    second_factor_pages,
+    security_pages,
+)
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
 
@@ -13,16 +23,26 @@ from yiwang.web.nav import Entry
 def plugin() -> DomainPlugin:
     return DomainPlugin(
         name="org",
-        routers=[api.auth_router, api.router, api.audit_router, pages.router, admin_pages.router],
+        routers=[
+            api.auth_router,
+            second_factor_api.router,
+            api.router,
+            api.audit_router,
+            pages.router,
+            second_factor_pages.router,
+            admin_pages.router,
+            security_pages.router,
+        ],
         template_dir=Path(__file__).parent / "templates",
         nav=[
-            Entry("data", "统一身份认证", "/account", "账号、密码与 API 密钥", order=10),
+            Entry("data", "统一身份认证", "/account", "账号、密码、双因素认证与 API 密钥", order=10),
             Entry("admin", "账号管理", "/admin/users", "工作人员、个人、企业与系统账号", p.USER_READ, 10),
             Entry("admin", "角色与权限", "/admin/roles", "角色的权限配置", p.ROLE_READ, 20),
             Entry("admin", "部门", "/admin/departments", "部门与下属单位", p.DEPARTMENT_READ, 30),
             Entry("admin", "行政区划", "/admin/divisions", "镇（街道）与村（社区）", p.DIVISION_READ, 40),
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
         ],
+        jobs=jobs.jobs,
         sealed=[
             SealedTable(
                 "org_user",
@@ -31,6 +51,7 @@ def plugin() -> DomainPlugin:
                     SealedColumn("id_number_enc", accounts.ID_NUMBER_CONTEXT, "id_number_hash"),
                     SealedColumn("phone_enc", accounts.PHONE_CONTEXT, "phone_hash"),
                 ),
-            )
+            ),
+            SealedTable("org_totp_factor", "id", (SealedColumn("secret_enc", mfa.SECRET_CONTEXT),)),
         ],
     )

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yiwang.core.events import EventPayload
 from yiwang.core.identifiers import CreditCode, IdNumber, Mobile
 from yiwang.core.inputs import StrictInput
 
@@ -63,10 +64,52 @@ class RoleRead(BaseModel):
     name: str
     description: str
     permissions: list[str]
+    requires_second_factor: bool = False
 
 
 class RolePermissionsUpdate(StrictInput):
     permissions: list[str]
+
+
+class RoleSecondFactorUpdate(StrictInput):
+    """Whether holders of the role must log in with a second factor (双因素认证)."""
+
+    requires_second_factor: bool
+
+
+class RolesAssign(StrictInput):
+    """The complete set of roles an account is to hold."""
+
+    roles: list[str]
+
+
+class SecondFactorReset(StrictInput):
+    reason: str = Field(min_length=4, max_length=200, description="重置事由，记入审计")
+
+
+class SecondFactorStatusRead(BaseModel):
+    enrolled: bool
+    pending: bool
+    required: bool
+    recovery_codes_left: int
+    confirmed_at: datetime | None
+
+
+class TotpEnrolmentRead(BaseModel):
+    """A TOTP secret being enrolled: type it or scan the otpauth URI, then confirm with a code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class OtpInput(StrictInput):
+    code: str = Field(min_length=6, max_length=20, description="身份验证器的6位动态口令，或一个恢复码")
+
+
+class RecoveryCodesRead(BaseModel):
+    """Shown once: each code signs in once in place of a dynamic code."""
+
+    recovery_codes: list[str]
 
 
 class UserCreate(StrictInput):
@@ -150,3 +193,26 @@ class ApiKeyCreated(BaseModel):
     api_key: str
     expires_at: datetime
     scope: str = Field("", description="空：账号自身的全部权限；否则为空格分隔的权限")
+
+
+class SessionRead(BaseModel):
+    """A yiwang browser session as its holder sees it (登录设备)."""
+
+    id: int
+    user_id: int
+    device: str = Field(description="浏览器与操作系统，取自 User-Agent")
+    ip: str | None
+    created_at: datetime = Field(description="登录时间")
+    last_used_at: datetime | None
+    expires_at: datetime
+    live: bool
+
+
+class SessionEnded(EventPayload):
+    """A yiwang browser session ended: logout, ended from the sessions list, timed out, or revoked."""
+
+    event_name = "org.session_ended"
+
+    session_id: int
+    user_id: int
+    reason: str

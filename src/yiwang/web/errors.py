@@ -47,6 +47,8 @@ def _respond(
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         if code == "password_change_required":
             return RedirectResponse("/account/password", status_code=303)
+        if code == "mfa_enrolment_required":
+            return RedirectResponse("/account/second-factor", status_code=303)
         from yiwang.web.templating import render
 
         response = render(

@@ -29,6 +29,11 @@ NOTICES = {
     "password_changed": "密码已修改，其他会话已退出，API 密钥已失效",
     "logged_out": "已安全退出",
     "unlocked": "账号已解锁",
+    "second_factor_expired": "登录已超时，请重新输入用户名和密码",
+    "recovery_code_used": "已用恢复码登录：该恢复码已作废，请检查身份验证器或生成新的恢复码",
+    "second_factor_removed": "已移除身份验证器",
+    "second_factor_reset": "已重置该账号的双因素认证，其登录会话已结束",
+    "roles_assigned": "角色已更新",
 }
 
 
