@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     event_max_attempts: int = Field(8, description="deliveries of an event before it is marked failed")
     event_retry_seconds: float = Field(5, description="first retry delay; doubled on each further failure")
     event_keep_days: int = Field(7, description="days a delivered event stays in the outbox")
+    federation_name: str | None = Field(
+        None, description="how this installation names itself to peers; default site_name"
+    )
+    federation_delivery_seconds: float = Field(
+        2, gt=0, description="how often the worker sends messages waiting for peers"
+    )
+    federation_sync_seconds: float = Field(60, gt=0, description="how often catalog changes are queued to peers")
+    federation_retry_seconds: float = Field(
+        5, gt=0, description="first retry delay to a peer; doubled per failure, jittered"
+    )
+    federation_retry_max_seconds: float = Field(600, gt=0, description="longest wait between retries to a peer")
+    federation_timeout_seconds: float = Field(10, gt=0, description="HTTP time-out of one delivery to a peer")
+    federation_replay_window_seconds: int = Field(
+        300, ge=10, description="a peer message signed longer ago (or ahead) than this is refused as a replay"
+    )
     mqtt_url: str | None = None
     mqtt_username: str | None = Field(None, description="the bridge's broker account (or in mqtt_url)")
     mqtt_password: str | None = Field(None, description="the bridge account's password (or in mqtt_url)")

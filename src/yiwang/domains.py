@@ -34,6 +34,7 @@ DOMAIN_PACKAGES = (
     "yiwang.onestop",
     "yiwang.sensing",
     "yiwang.cityops",
+    "yiwang.federation",
     "yiwang.brain",
 )
 

@@ -77,8 +77,9 @@ def test_registry_indicators_from_hand_made_rows(fresh):
         assert values[2].value == pytest.approx(33.33) and values[2].denominator == 3  # 1 of 3 private integrated
         assert values[3].value == 60.0  # 3 of 5 IPv6
         assert values[10].value == 3  # live scenarios
-        assert values[17].value == 50.0  # 2 of 4 done
-        assert values[18].value is None and values[18].status == "no_data" and "台账" in values[18].status_reason
+        # The upstream registry is a record only: 17 counts the cascade's messages, and no peer is registered.
+        assert values[17].source == "computed" and values[17].value is None
+        assert values[18].value is None and values[18].status == "no_data" and "对接节点" in values[18].status_reason
         assert values[16].status == "no_data"
         drill = svc.drill_down(db, principal=SYSTEM, no=1)
         assert drill.counted == 3 and drill.total == 5

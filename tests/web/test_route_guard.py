@@ -130,6 +130,9 @@ EXPECTED_PUBLIC = {
     "/open311/v2/services.{fmt}",
     "/open311/v2/services/{code}.{fmt}",
     "/open311/v2/tokens/{token}.{fmt}",
+    # peers: an installation's identity and public key; peer messages (authenticated by their signature)
+    "/api/federation/identity",
+    "/api/federation/messages",
 }
 
 

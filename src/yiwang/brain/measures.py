@@ -11,6 +11,7 @@ from yiwang.brain.sources import read
 from yiwang.certs import service as certs_service
 from yiwang.cityops import service as cityops_service
 from yiwang.exchange import service as exchange_service
+from yiwang.federation import service as federation_service
 from yiwang.governance import service as governance_service
 from yiwang.onestop import service as onestop_service
 from yiwang.onestop.schemas import ItemSummary
@@ -335,6 +336,48 @@ def shared_data_utilisation(db: Session, *, records: bool = False) -> Measure:
     return result
 
 
+# --- 向上对接 ------------------------------------------------------------------------------------------
+
+CASCADE_COLUMNS = [("code", "节点"), ("name", "必须交换的消息"), ("detail", "完成情况")]
+
+
+def _cascade(no: int, db: Session, records: bool) -> Measure:
+    """17–20: over the upper-level platforms registered as peers, the required exchanges done (a kind
+    counts once a message of it was delivered and acknowledged, or received; catalog sync and answers
+    count in proportion), from the federation's message records instead of a hand-kept checklist."""
+    f = read("federation", federation_service.cascade_figures, db, indicator_no=no)
+    if not f.items:
+        return Measure(None, 0, 0, "未登记对应的苏州市级平台对接节点，或节点未设必须交换的消息")
+    result = Measure(_pct(round(f.completed / len(f.items), 4)), f.completed, len(f.items), f"{f.peers} 个上级平台节点")
+    if records:
+        result.columns = CASCADE_COLUMNS
+        result.records = [
+            {"code": i.peer_name, "name": i.kind, "detail": i.detail, "department_code": "", "counted": i.done >= 1}
+            for i in f.items
+        ]
+    return result
+
+
+def sharing_platform_cascade(db: Session, *, records: bool = False) -> Measure:
+    """17 苏州市级政务信息资源共享平台级联对接完成率."""
+    return _cascade(17, db, records)
+
+
+def security_platform_cascade(db: Session, *, records: bool = False) -> Measure:
+    """18 苏州市级政务外网安全管理平台对接完成率."""
+    return _cascade(18, db, records)
+
+
+def cloud_operations_cascade(db: Session, *, records: bool = False) -> Measure:
+    """19 苏州市级政务云运维平台对接完成率."""
+    return _cascade(19, db, records)
+
+
+def project_platform_cascade(db: Session, *, records: bool = False) -> Measure:
+    """20 苏州市级项目管理平台对接完成率."""
+    return _cascade(20, db, records)
+
+
 COMPUTED: dict[int, Indicator] = {
     4: catalog_mounting_rate,
     5: high_frequency_certificate_coverage,
@@ -347,4 +390,8 @@ COMPUTED: dict[int, Indicator] = {
     13: open_data_freshness,
     14: cleaned_rows_deidentified_rate,
     15: shared_data_utilisation,
+    17: sharing_platform_cascade,
+    18: security_platform_cascade,
+    19: cloud_operations_cascade,
+    20: project_platform_cascade,
 }

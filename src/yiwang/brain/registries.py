@@ -155,8 +155,8 @@ SPECS: dict[str, RegistrySpec] = {
                 Column("done_on", "完成日期", "date"),
                 Column("note", "备注"),
             ),
-            "与苏州市级平台的对接事项（指标17–20分别对应共享平台级联、政务外网安全管理平台、"
-            "政务云运维平台、项目管理平台）；完成率 = 已完成事项 / 全部事项。",
+            "与苏州市级平台的对接工作事项，备查。指标17–20不再由本台账计算，而由向上对接的消息记录计算"
+            "（/federation：登记为上级节点的各平台必须交换的消息是否已送达并经确认）。",
         ),
     )
 }
@@ -554,33 +554,5 @@ def measure(db: Session, no: int) -> RegistryMeasure:
             records,
             columns,
             "" if enterprises else "台账中没有记录",
-        )
-    if no in UPSTREAM_PLATFORMS:
-        integrations = list(
-            db.execute(
-                select(m.UpstreamIntegration)
-                .where(m.UpstreamIntegration.indicator_no == no)
-                .order_by(m.UpstreamIntegration.code)
-            ).scalars()
-        )
-        records = [
-            {
-                "code": r.code,
-                "name": r.name,
-                "department_code": r.department_code,
-                "detail": dict(UPSTREAM_STATE)[r.state] + (f"（{r.done_on}）" if r.done_on else ""),
-                "counted": r.state == "done",
-            }
-            for r in integrations
-        ]
-        counted = sum(r["counted"] for r in records)
-        columns = [("code", "事项编号"), ("name", "对接事项"), ("department_code", "部门"), ("detail", "状态")]
-        return RegistryMeasure(
-            _ratio(counted, len(integrations)),
-            counted,
-            len(integrations),
-            records,
-            columns,
-            "" if integrations else "台账中没有记录",
         )
     raise KeyError(no)

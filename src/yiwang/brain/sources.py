@@ -27,6 +27,7 @@ DOMAIN_NAMES = {
     "onestop": "一网通办",
     "sensing": "物联感知",
     "cityops": "一网统管",
+    "federation": "向上对接",
 }
 
 

@@ -15,6 +15,7 @@ from yiwang.core.downloads import attachment
 from yiwang.core.errors import AppError, PayloadTooLarge
 from yiwang.core.security import Principal, require
 from yiwang.core.spreadsheets import XLSX_MEDIA_TYPE
+from yiwang.federation import service as federation_service
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import Submission, UploadForm, upload_bytes
@@ -68,6 +69,8 @@ def search_page(
     )
     result = service.search(db, query=query, actor=user)
     names = {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)}
+    # Peers' entries (上级目录 …) matching the words, listed beside the city's own (docs/federation.md).
+    remote = federation_service.search_remote(db, q=query.q, limit=10) if query.q.strip() else []
     return render(
         request,
         "catalog/search.html",
@@ -79,6 +82,7 @@ def search_page(
             "page": query.page,
             "can_write": user.has(perm.ENTRY_WRITE),
             "bureau": service.is_bureau(db, user),
+            "remote": remote,
             **_vocab(),
         },
     )

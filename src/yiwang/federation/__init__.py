@@ -1,0 +1,1 @@
+"""向上对接: peers, signed durable messages, catalog sync and cross-level applications."""

@@ -1,0 +1,149 @@
+"""Two live installations on loopback, each a real `yiwang serve` with its own database: the city on
+SQLite and the Suzhou level on PostgreSQL (SQLite too when the suite runs without PostgreSQL)."""
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, make_url
+
+from tests.conftest import PG_URL, bearer, free_port, make_settings
+from tests.databases import WORKER, Templates, _recreate
+from tests.processes import Server, process_env, yiwang
+from yiwang.config import Settings
+
+FAST = {
+    "YIWANG_DEMO_ON_FIRST_START": "true",
+    "YIWANG_RUN_JOBS_IN_PROCESS": "true",
+    "YIWANG_FEDERATION_DELIVERY_SECONDS": "1",
+    "YIWANG_FEDERATION_SYNC_SECONDS": "2",
+    "YIWANG_FEDERATION_RETRY_SECONDS": "0.5",
+    "YIWANG_FEDERATION_RETRY_MAX_SECONDS": "2",
+    "YIWANG_FEDERATION_TIMEOUT_SECONDS": "5",
+}
+
+
+class PinnedServer(Server):
+    """`yiwang serve` on a given port, so a restarted installation is where its peer expects it."""
+
+    def __init__(self, settings: Settings, log: Path, port: int, **env: str) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log.open("ab")
+        self.process = subprocess.Popen(
+            yiwang("serve", "--port", str(port)),
+            env=process_env(settings, **env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@dataclass
+class Installation:
+    name: str
+    settings: Settings
+    log: Path
+    port: int = field(default_factory=free_port)
+    server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return FAST | {"YIWANG_FEDERATION_NAME": self.name, "YIWANG_PUBLIC_URL": self.url}
+
+    def start(self, wait: bool = True) -> "Installation":
+        self.server = PinnedServer(self.settings, self.log, self.port, **self.env)
+        if wait:
+            self.ready()
+        return self
+
+    def ready(self) -> None:
+        assert self.server is not None
+        self.server.wait_ready(timeout=240)
+
+    def kill(self) -> None:
+        assert self.server is not None
+        self.server.kill()
+        self.server = None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            yiwang(*args),
+            env=process_env(self.settings, **self.env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def as_user(self, username: str) -> dict[str, str]:
+        with self.http() as client:
+            return bearer(client, username)
+
+
+def _suzhou_database(templates: Templates) -> str | None:
+    """A PostgreSQL database of this worker's own for the upper level, copied from the run's template."""
+    if not PG_URL:
+        return None
+    base = make_url(PG_URL)
+    name = f"{base.database}_{WORKER}_upper"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with templates._exclusive():  # a template cannot be copied while another copy is being made
+            _recreate(admin, name, template=f"{base.database}_template")
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pair(settings, templates, tmp_path_factory) -> Iterator[tuple[Installation, Installation]]:
+    """(city, suzhou), both started with the small demo, shared by the federation tests (one xdist group);
+    the session's `settings` builds the database templates first."""
+    root = tmp_path_factory.mktemp("federation")
+    city_settings = make_settings(templates.migrated_data_dir(root / "city"))
+    suzhou_url = _suzhou_database(templates)
+    suzhou_dir = root / "suzhou"
+    suzhou_settings = (
+        make_settings(suzhou_dir, suzhou_url) if suzhou_url else make_settings(templates.migrated_data_dir(suzhou_dir))
+    )
+    city = Installation("常熟市一网平台", city_settings, root / "city.log")
+    suzhou = Installation("苏州市政务信息资源共享平台", suzhou_settings, root / "suzhou.log")
+    try:
+        city.start(wait=False)
+        suzhou.start(wait=False)  # both load the demo at once
+        city.ready()
+        suzhou.ready()
+        yield city, suzhou
+    finally:
+        city.stop()
+        suzhou.stop()
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 60, every: float = 0.5, what: str = "") -> Any:
+    """Poll until condition() is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(every)
