@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("algorithm", sa.String(length=16), nullable=False),
         sa.Column("public_key", sa.String(length=200), nullable=False),
         sa.Column("key_id", sa.String(length=80), nullable=False),
+        sa.Column("own_key_version", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("added_by", sa.String(length=100), nullable=False),

@@ -1,6 +1,7 @@
 """Two live installations on loopback, each a real `yiwang serve` with its own database: the city on
 SQLite and the Suzhou level on PostgreSQL (SQLite too when the suite runs without PostgreSQL)."""
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -10,12 +11,23 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import PG_URL, bearer, free_port, make_settings
 from tests.databases import WORKER, Templates, _recreate
 from tests.processes import Server, process_env, yiwang
 from yiwang.config import Settings
+from yiwang.core.crypto import load_signing_key
+from yiwang.core.db import make_engine
+from yiwang.core.migrate import upgrade
+from yiwang.federation.keys import InstallationKey
+
+# Where the upper level's PostgreSQL is when the run itself is on SQLite: a database of its own is made
+# there (and dropped after). Under CI the federation tests fail rather than fall back when it is missing.
+FEDERATION_PG_SERVER = os.environ.get(
+    "YIWANG_TEST_FEDERATION_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 FAST = {
     "YIWANG_DEMO_ON_FIRST_START": "true",
@@ -98,10 +110,44 @@ class Installation:
             return bearer(client, username)
 
 
-def _suzhou_database(templates: Templates) -> str | None:
-    """A PostgreSQL database of this worker's own for the upper level, copied from the run's template."""
-    if not PG_URL:
+def _own_postgres_database() -> str | None:
+    """A fresh, migrated PostgreSQL database on FEDERATION_PG_SERVER; None when no server answers there
+    (a failure instead under CI, where the PostgreSQL half must run)."""
+    server = make_url(FEDERATION_PG_SERVER)
+    name = f"yiwang_federation_{WORKER}_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        _recreate(admin, name)
+    except OperationalError as exc:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"the upper level needs PostgreSQL at {server.render_as_string()}: {exc}")
         return None
+    finally:
+        admin.dispose()
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+def _drop(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(make_url(FEDERATION_PG_SERVER), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _suzhou_database(templates: Templates) -> str | None:
+    """A PostgreSQL database of this worker's own for the upper level: copied from the run's template
+    when the run is on PostgreSQL, else made and migrated on FEDERATION_PG_SERVER."""
+    if not PG_URL:
+        return _own_postgres_database()
     base = make_url(PG_URL)
     name = f"{base.database}_{WORKER}_upper"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -135,6 +181,21 @@ def pair(settings, templates, tmp_path_factory) -> Iterator[tuple[Installation, 
     finally:
         city.stop()
         suzhou.stop()
+        if suzhou_url and not PG_URL:
+            _drop(suzhou_url)
+
+
+def federation_key(installation: Installation) -> InstallationKey:
+    """The installation's current federation key, read from its keyring's key files (what its outbox signs with)."""
+    with installation.http() as client:
+        wanted = client.get("/api/federation/identity").json()["key_id"]
+    for path in sorted((installation.settings.key_dir / "ring").glob("federation.v*.pem")):
+        signer = load_signing_key(path.read_bytes())
+        version = int(path.name.removeprefix("federation.v").removesuffix(".pem"))
+        key = InstallationKey(version, signer, signer.algorithm, signer.public_key().raw())
+        if key.key_id == wanted:
+            return key
+    raise AssertionError(f"no key file of {installation.name} holds {wanted}")
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 60, every: float = 0.5, what: str = "") -> Any:

@@ -14,7 +14,7 @@ from yiwang.core.crypto import INTL
 from yiwang.federation import outbox, protocol
 from yiwang.federation.models import OutgoingMessage
 from yiwang.federation.schemas import Identity
-from yiwang.federation.transport import own_key
+from yiwang.federation.transport import own_key, own_keys
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def upper(client, runtime):
             actor=actor,
             identity=identity,
             data=PeerCreate(url=identity.url, role="upper", fingerprint=identity.fingerprint),
-            own_key_id=own_key(runtime.settings).key_id,
+            own=own_keys(runtime),
         )
     return key, identity, peer
 
@@ -53,7 +53,7 @@ def _send(client, runtime, key, identity, kind: str, payload: dict):
         message_id=message_id,
         kind=kind,
         sender=identity.key_id,
-        recipient=own_key(runtime.settings).key_id,
+        recipient=own_key(runtime).key_id,
         created=datetime.now(UTC),
         payload=payload,
     ).encode()

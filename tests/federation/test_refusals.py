@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.federation.conftest import wait_for
+from tests.federation.conftest import federation_key, wait_for
 from yiwang.core.crypto import INTL
 from yiwang.federation import protocol
-from yiwang.federation.keys import installation_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
 
@@ -34,7 +33,7 @@ def _peered(city, suzhou) -> None:
 
 def _signed(city, suzhou, *, kind="report:security", payload=None, signed_at=None, message_id=None):
     """A message from the city to the upper level, signed with the city's own key file."""
-    key = installation_key(city.settings.key_dir, "intl")
+    key = federation_key(city)
     with suzhou.http() as client:
         recipient = client.get("/api/federation/identity").json()["key_id"]
     message_id = message_id or uuid.uuid4().hex
@@ -83,7 +82,7 @@ def test_replayed_forged_unsigned_and_stale_messages_are_refused(pair):
     forged_digest = _post(suzhou, tampered, rehashed)
     assert forged_digest.status_code == 401 and _code(forged_digest) == "bad_signature"
     impostor = INTL.new_signing_key()  # a key nobody pinned, claiming to be the city
-    key_id = installation_key(city.settings.key_dir, "intl").key_id
+    key_id = federation_key(city).key_id
     message_id = json.loads(other_body)["id"]
     signed_by_impostor = protocol.sign(
         body=other_body, key=impostor, keyid=key_id, message_id=message_id, signed_at=int(time.time())

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from yiwang.catalog import permissions as catalog_perm
 from yiwang.core.db import DbSession
 from yiwang.core.params import IdPath
-from yiwang.core.runtime import SettingsDep
+from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal, public, require
 from yiwang.federation import permissions as perm
 from yiwang.federation import service
@@ -29,7 +29,7 @@ from yiwang.federation.schemas import (
     ReportCreate,
     ReturnedData,
 )
-from yiwang.federation.transport import fetch_identity, own_identity, own_key
+from yiwang.federation.transport import fetch_identity, own_identity, own_keys
 
 router = APIRouter(prefix="/api/federation", tags=["向上对接 federation"])
 Manager = Annotated[Principal, Depends(require(perm.PEER_MANAGE))]
@@ -43,17 +43,25 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
 @router.get("/identity", response_model=Identity)
 @public
-def identity(settings: SettingsDep) -> Identity:
+def identity(runtime: RuntimeDep) -> Identity:
     """This installation's name, address and public key, with the fingerprint to check out of band."""
-    return own_identity(settings)
+    return own_identity(runtime)
 
 
 @router.post("/messages", response_model=Receipt)
 @public
 def receive_message(
-    request: Request, db: DbSession, settings: SettingsDep, body: Annotated[bytes, Depends(_raw_body)]
+    request: Request, db: DbSession, runtime: RuntimeDep, body: Annotated[bytes, Depends(_raw_body)]
 ) -> Receipt:
     """A peer's signed message (RFC 9421 signature over method, path, content type and Content-Digest).
 
@@ -63,8 +71,8 @@ def receive_message(
         db,
         headers=dict(request.headers),
         body=body,
-        own_key_id=own_key(settings).key_id,
-        window=timedelta(seconds=settings.federation_replay_window_seconds),
+        own_key_ids=own_keys(runtime).key_ids,
+        window=timedelta(seconds=runtime.settings.federation_replay_window_seconds),
     )
 
 
@@ -74,10 +82,10 @@ def list_peers(db: DbSession, user: Reader) -> list[PeerRead]:
 
 
 @router.post("/peers", response_model=PeerRead, status_code=201)
-def add_peer(db: DbSession, settings: SettingsDep, user: Manager, data: PeerCreate) -> PeerRead:
+def add_peer(db: DbSession, runtime: RuntimeDep, user: Manager, data: PeerCreate) -> PeerRead:
     """Fetch the peer's identity and pin its key if the fingerprint given matches it."""
-    found = fetch_identity(str(data.url), timeout=settings.federation_timeout_seconds)
-    return service.add_peer(db, actor=user, identity=found, data=data, own_key_id=own_key(settings).key_id)
+    found = fetch_identity(str(data.url), timeout=runtime.settings.federation_timeout_seconds)
+    return service.add_peer(db, actor=user, identity=found, data=data, own=own_keys(runtime))
 
 
 @router.get("/peers/{peer_id}", response_model=PeerRead)

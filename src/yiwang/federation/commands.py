@@ -31,7 +31,7 @@ def peer_commands(_runtime: Callable[[], Any], _cli_actor: Callable[[], Any], co
         from yiwang.core.errors import AppError
         from yiwang.federation import service as federation_service
         from yiwang.federation.schemas import PeerCreate
-        from yiwang.federation.transport import fetch_identity, own_key
+        from yiwang.federation.transport import fetch_identity, own_keys
 
         runtime = _runtime()
         try:
@@ -58,7 +58,7 @@ def peer_commands(_runtime: Callable[[], Any], _cli_actor: Callable[[], Any], co
             )
             with runtime.db.unit_of_work() as db:
                 peer = federation_service.add_peer(
-                    db, actor=_cli_actor(), identity=identity, data=data, own_key_id=own_key(runtime.settings).key_id
+                    db, actor=_cli_actor(), identity=identity, data=data, own=own_keys(runtime)
                 )
         except ValidationError as exc:
             console.print(f"[red]参数无效：{exc.errors()[0]['msg']}[/]")
@@ -66,7 +66,7 @@ def peer_commands(_runtime: Callable[[], Any], _cli_actor: Callable[[], Any], co
         except AppError as exc:
             console.print(f"[red]{exc.message}[/]")
             raise typer.Exit(1) from exc
-        own = own_key(runtime.settings)
+        own = own_keys(runtime).current
         console.print(f"[green]已添加对接节点 #{peer.id} {peer.name}[/]。请对方也添加本平台：")
         typer.echo(f"  yiwang peer add {runtime.settings.public_url} --fingerprint {own.fingerprint}")
 

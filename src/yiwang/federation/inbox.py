@@ -80,7 +80,7 @@ def receive(
     *,
     headers: Mapping[str, str],
     body: bytes,
-    own_key_id: str,
+    own_key_ids: frozenset[str],
     window: timedelta,
     now: datetime | None = None,
 ) -> Receipt:
@@ -106,7 +106,7 @@ def receive(
     if (
         message.get("id") != claims.nonce
         or message.get("sender") != peer.key_id
-        or message.get("recipient") != own_key_id
+        or message.get("recipient") not in own_key_ids
     ):
         raise _refuse(db, peer, MessageRefused("消息的编号、发送方或接收方与签名不符", code="misaddressed"))
     kind = str(message.get("kind", ""))

@@ -4,7 +4,7 @@ applications through the exchange flow. Each is idempotent and safe on several n
 from yiwang.core.jobs import Job
 from yiwang.core.runtime import Runtime
 from yiwang.federation import outbox, service
-from yiwang.federation.transport import own_key
+from yiwang.federation.transport import own_keys
 
 
 def policy_of(runtime: Runtime) -> outbox.RetryPolicy:
@@ -17,7 +17,7 @@ def policy_of(runtime: Runtime) -> outbox.RetryPolicy:
 
 
 def deliver(runtime: Runtime) -> int:
-    return outbox.deliver_due(runtime.db.engine, key=own_key(runtime.settings), policy=policy_of(runtime))
+    return outbox.deliver_due(runtime.db.engine, keys=own_keys(runtime), policy=policy_of(runtime))
 
 
 def sync_catalog(runtime: Runtime) -> int:

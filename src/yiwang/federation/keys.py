@@ -1,21 +1,26 @@
 """The installation's federation key (对接密钥): what every message to a peer is signed with.
 
-One key pair in the installation's profile (Ed25519 for intl, SM2 for gm), its private half a 0600
-PEM file under key_dir/federation, created once; peers pin its public half.
+The keyring's `federation` purpose: versioned signing keys in the installation's profile (Ed25519 for
+intl, SM2 for gm), private halves 0600 PEM files under key_dir/ring, public halves in the keyring's
+table. Peers pin the public half of one version. `yiwang keys rotate federation` adds a version; the
+outbox then tells each peer the new key in a message signed with the version that peer pinned, and
+signs with the new one only once the peer has it. Every version stays, so a message addressed to an
+older key of ours is still ours.
 """
 
 import base64
-import contextlib
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
-from yiwang.core.crypto import SigningKey, load_signing_key, suite, write_new_secret
+from yiwang.core.crypto import Keyring, SigningKey
+from yiwang.core.db import Database
 from yiwang.federation import protocol
+
+FEDERATION = "federation"
 
 
 @dataclass(frozen=True)
 class InstallationKey:
+    version: int
     signer: SigningKey
     algorithm: str
     public_raw: bytes
@@ -33,17 +38,35 @@ class InstallationKey:
         return protocol.key_id(self.algorithm, self.public_raw)
 
 
-@cache
-def _load(path: str) -> InstallationKey:
-    signer = load_signing_key(Path(path).read_bytes())
-    return InstallationKey(signer, signer.algorithm, signer.public_key().raw())
+@dataclass(frozen=True)
+class FederationKeys:
+    """Every version of the installation's federation key; the current one signs new peerings."""
+
+    versions: dict[int, InstallationKey]
+
+    @property
+    def current(self) -> InstallationKey:
+        return self.versions[max(self.versions)]
+
+    def version(self, number: int) -> InstallationKey:
+        """A given version (what a peer pinned); the current one if that version is unknown here."""
+        return self.versions.get(number, self.current)
+
+    @property
+    def key_ids(self) -> frozenset[str]:
+        return frozenset(k.key_id for k in self.versions.values())
 
 
-def installation_key(key_dir: Path, profile: str) -> InstallationKey:
-    """The key of this installation's profile, created on first use (a concurrent creator's file wins)."""
-    profile_suite = suite(profile)
-    path = key_dir / "federation" / f"{profile_suite.signature_name.lower()}.pem"
-    if not path.exists():
-        with contextlib.suppress(FileExistsError):
-            write_new_secret(path, profile_suite.new_signing_key().private_pem())
-    return _load(str(path))
+def federation_keys(keyring: Keyring, database: Database) -> FederationKeys:
+    """The installation's federation keys, creating version 1 in its profile on first use."""
+    try:
+        versions = keyring.versions(FEDERATION)
+    except KeyError:
+        with database.unit_of_work() as db:
+            keyring.ensure(db, FEDERATION)
+        versions = keyring.versions(FEDERATION)
+    found = {}
+    for key in versions:
+        signer = key.signer()
+        found[key.version] = InstallationKey(key.version, signer, signer.algorithm, signer.public_key().raw())
+    return FederationKeys(found)

@@ -22,6 +22,7 @@ class Peer(Base):
     algorithm: Mapped[str] = mapped_column(String(16))  # Ed25519 | SM2
     public_key: Mapped[str] = mapped_column(String(200))  # base64 raw public key
     key_id: Mapped[str] = mapped_column(String(80), unique=True)  # the peer's fingerprint, as it names itself
+    own_key_version: Mapped[int] = mapped_column(Integer)  # the version of our federation key the peer pinned
     department_id: Mapped[int] = mapped_column(Integer)  # the local department that stands for the peer
     status: Mapped[str] = mapped_column(String(16), index=True)  # active | removed
     added_by: Mapped[str] = mapped_column(String(100))

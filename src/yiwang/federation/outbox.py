@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from yiwang.core.timeutil import utcnow
-from yiwang.federation import protocol
-from yiwang.federation.keys import InstallationKey
+from yiwang.federation import protocol, rollover
+from yiwang.federation.keys import FederationKeys, InstallationKey
 from yiwang.federation.models import CatalogSync, OutgoingMessage, Peer
 from yiwang.federation.schemas import Payload
 
@@ -89,12 +89,13 @@ class Claimed:
     body: bytes
     message_id: str
     attempts: int
+    key: InstallationKey  # the version of our key this peer pinned
 
 
 Sender = Callable[[str, bytes, dict[str, str]], httpx.Response]
 
 
-def _claim(engine: Engine, *, peer_id: int, key: InstallationKey, policy: RetryPolicy, now: datetime) -> Claimed | None:
+def _claim(engine: Engine, *, peer_id: int, keys: FederationKeys, policy: RetryPolicy, now: datetime) -> Claimed | None:
     with Session(engine, expire_on_commit=False) as db, db.begin():
         peer = db.execute(
             select(Peer).where(Peer.id == peer_id, Peer.status == "active").with_for_update(skip_locked=True)
@@ -111,6 +112,7 @@ def _claim(engine: Engine, *, peer_id: int, key: InstallationKey, policy: RetryP
             return None
         head.attempts += 1
         head.available_at = now + policy.lease
+        key = keys.version(peer.own_key_version)
         return Claimed(
             head.id,
             peer.id,
@@ -118,6 +120,7 @@ def _claim(engine: Engine, *, peer_id: int, key: InstallationKey, policy: RetryP
             body_of(head, sender=key.key_id, recipient=peer.key_id),
             head.message_id,
             head.attempts,
+            key,
         )
 
 
@@ -170,8 +173,49 @@ def _post(client: httpx.Client) -> Sender:
     return send
 
 
+def _roll_key_over(engine: Engine, *, peer_id: int, keys: FederationKeys, sender: Sender) -> bool:
+    """Tell the peer our current key under the one it pinned, if it has an older one; False on failure.
+
+    The rollover is tried at each delivery round until the peer accepts it: its state is the peer's
+    `own_key_version`, so nothing waits in the outbox for it and nothing overtakes it."""
+    with Session(engine) as db:
+        peer = db.get(Peer, peer_id)
+        if peer is None or peer.own_key_version >= keys.current.version:
+            return True
+        old, new, recipient, url = keys.version(peer.own_key_version), keys.current, peer.key_id, peer.url
+    message_id = rollover.message_id(old, new, recipient)
+    body = protocol.envelope(
+        message_id=message_id,
+        kind=rollover.KIND,
+        sender=old.key_id,
+        recipient=recipient,
+        created=utcnow(),
+        payload=rollover.payload(old, new).model_dump(),
+    ).encode()
+    headers = protocol.sign(
+        body=body, key=old.signer, keyid=old.key_id, message_id=message_id, signed_at=int(time.time())
+    )
+    response, error = None, ""
+    try:
+        response = sender(url + protocol.PATH, body, headers)
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    status, error = _outcome(response, error)
+    with Session(engine) as db, db.begin():
+        peer = db.get(Peer, peer_id)
+        if peer is None:
+            return False
+        if status == "delivered":
+            peer.own_key_version, peer.last_error = new.version, ""
+            log.info("peer %s now pins federation key v%s", peer.name, new.version)
+            return True
+        peer.last_error = f"密钥轮换通知未送达：{error}"[:ERROR_LIMIT]
+        log.warning("key rollover to %s failed: %s", peer.name, error)
+        return False
+
+
 def deliver_due(
-    engine: Engine, *, key: InstallationKey, policy: RetryPolicy, limit: int = 200, send: Sender | None = None
+    engine: Engine, *, keys: FederationKeys, policy: RetryPolicy, limit: int = 200, send: Sender | None = None
 ) -> int:
     """Send every due message, peer by peer in order, until a peer fails or limit is reached."""
     with Session(engine) as db:
@@ -180,14 +224,16 @@ def deliver_due(
     with httpx.Client(timeout=policy.timeout_seconds) as client:
         sender = send or _post(client)
         for peer_id in peer_ids:
+            if not _roll_key_over(engine, peer_id=peer_id, keys=keys, sender=sender):
+                continue
             while delivered < limit:
-                claimed = _claim(engine, peer_id=peer_id, key=key, policy=policy, now=utcnow())
+                claimed = _claim(engine, peer_id=peer_id, keys=keys, policy=policy, now=utcnow())
                 if claimed is None:
                     break
                 headers = protocol.sign(
                     body=claimed.body,
-                    key=key.signer,
-                    keyid=key.key_id,
+                    key=claimed.key.signer,
+                    keyid=claimed.key.key_id,
                     message_id=claimed.message_id,
                     signed_at=int(time.time()),
                 )

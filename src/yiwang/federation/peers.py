@@ -15,6 +15,7 @@ from yiwang.core.timeutil import utcnow
 from yiwang.exchange import permissions as exchange_perm
 from yiwang.federation import permissions as perm
 from yiwang.federation import protocol
+from yiwang.federation.keys import FederationKeys
 from yiwang.federation.models import IncomingMessage, OutgoingMessage, Peer
 from yiwang.federation.schemas import DEFAULT_KINDS, ROLE_NAMES, Identity, PeerCreate, PeerRead
 from yiwang.org import service as org_service
@@ -34,14 +35,17 @@ def _public_raw(identity: Identity) -> bytes:
     return raw
 
 
-def add_peer(db: Session, *, actor: Principal, identity: Identity, data: PeerCreate, own_key_id: str) -> PeerRead:
-    """Pin a peer's key, only when the fingerprint checked out of band matches the key it presented."""
+def add_peer(db: Session, *, actor: Principal, identity: Identity, data: PeerCreate, own: FederationKeys) -> PeerRead:
+    """Pin a peer's key, only when the fingerprint checked out of band matches the key it presented.
+
+    The peer is taken to pin our current key: that is what our identity shows it (and what the
+    command tells its operator to check)."""
     check(actor, perm.PEER_MANAGE)
     raw = _public_raw(identity)
     key_id = protocol.key_id(identity.algorithm, raw)
     if normalise_fingerprint(data.fingerprint) != key_id:
         raise ValidationFailed("指纹与对方公钥不符，未添加：请与对方重新核对", code="fingerprint_mismatch")
-    if key_id == own_key_id:
+    if key_id in own.key_ids:
         raise ValidationFailed("不能把本平台添加为对接节点", code="self_peer")
     existing = db.execute(select(Peer).where(Peer.key_id == key_id)).scalar_one_or_none()
     if existing is not None and existing.status == "active":
@@ -62,7 +66,7 @@ def add_peer(db: Session, *, actor: Principal, identity: Identity, data: PeerCre
     )
     peer.required_kinds, peer.algorithm, peer.public_key = list(kinds), identity.algorithm, identity.public_key
     peer.department_id, peer.status, peer.added_by, peer.added_at = department_id, "active", actor.username, now
-    peer.removed_at, peer.last_error = None, ""
+    peer.removed_at, peer.last_error, peer.own_key_version = None, "", own.current.version
     if existing is None:
         db.add(peer)
     db.flush()

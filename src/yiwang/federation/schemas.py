@@ -304,3 +304,13 @@ class CascadeFigures(BaseModel):
     @property
     def completed(self) -> float:
         return round(sum(i.done for i in self.items), 4)
+
+
+class KeyRolloverPayload(Payload):
+    """A new version of the sender's federation key, sent under the key the receiver pinned; `proof` is
+    the new key's signature of the rollover statement, so the sender shows it holds the new key."""
+
+    algorithm: str = Field(max_length=16)
+    public_key: str = Field(max_length=200)
+    version: int = Field(ge=1)
+    proof: str = Field(max_length=400)

@@ -3,9 +3,9 @@
 import httpx
 from pydantic import ValidationError
 
-from yiwang.config import Settings
 from yiwang.core.errors import AppError
-from yiwang.federation.keys import InstallationKey, installation_key
+from yiwang.core.runtime import Runtime
+from yiwang.federation.keys import FederationKeys, InstallationKey, federation_keys
 from yiwang.federation.schemas import Identity
 
 
@@ -17,12 +17,17 @@ class PeerUnreachable(AppError):
     message = "无法连接对方平台"
 
 
-def own_key(settings: Settings) -> InstallationKey:
-    return installation_key(settings.key_dir, settings.crypto_profile)
+def own_keys(runtime: Runtime) -> FederationKeys:
+    return federation_keys(runtime.keyring, runtime.db)
 
 
-def own_identity(settings: Settings) -> Identity:
-    key = own_key(settings)
+def own_key(runtime: Runtime) -> InstallationKey:
+    """The current version of the installation's federation key."""
+    return own_keys(runtime).current
+
+
+def own_identity(runtime: Runtime) -> Identity:
+    settings, key = runtime.settings, own_key(runtime)
     return Identity(
         name=settings.federation_name or settings.site_name,
         url=settings.public_url,
