@@ -597,7 +597,7 @@ def keys_status() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | federation（对接密钥）| seal（证照印章）")],
+    purpose: Annotated[str, typer.Argument(help="field | lookup | pseudonym | token | audit | federation | seal")],
     department: Annotated[str | None, typer.Option(help="seal：颁证部门代码，如 GAJ")] = None,
 ) -> None:
     """Add a new current version of a purpose's key: new data uses it at once. `seal --department

@@ -1,11 +1,14 @@
 """Two live installations on loopback, each a real `yiwang serve` with its own database: the city on
 SQLite and the Suzhou level on PostgreSQL (SQLite too when the suite runs without PostgreSQL)."""
 
+import base64
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,13 @@ from tests.conftest import PG_URL, bearer, free_port, make_settings
 from tests.databases import WORKER, Templates, _recreate
 from tests.processes import Server, process_env, yiwang
 from yiwang.config import Settings
-from yiwang.core.crypto import load_signing_key
+from yiwang.core.crypto import INTL, load_signing_key
 from yiwang.core.db import make_engine
 from yiwang.core.migrate import upgrade
+from yiwang.federation import protocol
 from yiwang.federation.keys import InstallationKey
+from yiwang.federation.schemas import Identity
+from yiwang.federation.transport import own_key, own_keys
 
 # Where the upper level's PostgreSQL is when the run itself is on SQLite: a database of its own is made
 # there (and dropped after). Under CI the federation tests fail rather than fall back when it is missing.
@@ -208,3 +214,49 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 60, every: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         time.sleep(every)
+
+
+@pytest.fixture
+def upper(client, runtime):
+    """A peer that exists only as a key pair: pinned here through the API, its messages signed by the test."""
+    key = INTL.new_signing_key()
+    raw = key.public_key().raw()
+    identity = Identity(
+        name=f"上级测试平台{uuid.uuid4().hex[:6]}",
+        url="http://127.0.0.1:9",
+        algorithm=key.algorithm,
+        public_key=base64.b64encode(raw).decode(),
+        fingerprint=protocol.fingerprint(key.algorithm, raw),
+        key_id=protocol.key_id(key.algorithm, raw),
+    )
+    from yiwang.core.permissions import registry
+    from yiwang.core.security import Principal
+    from yiwang.federation import service
+    from yiwang.federation.schemas import PeerCreate
+
+    actor = Principal(None, "test", "测试", "system", permissions=frozenset(registry.permissions))
+    with runtime.db.unit_of_work() as db:
+        peer = service.add_peer(
+            db,
+            actor=actor,
+            identity=identity,
+            data=PeerCreate(url=identity.url, role="upper", fingerprint=identity.fingerprint),
+            own=own_keys(runtime),
+        )
+    return key, identity, peer
+
+
+def send_signed(client, runtime, key, identity, kind: str, payload: dict):
+    message_id = uuid.uuid4().hex
+    body = protocol.envelope(
+        message_id=message_id,
+        kind=kind,
+        sender=identity.key_id,
+        recipient=own_key(runtime).key_id,
+        created=datetime.now(UTC),
+        payload=payload,
+    ).encode()
+    headers = protocol.sign(
+        body=body, key=key, keyid=identity.key_id, message_id=message_id, signed_at=int(time.time())
+    )
+    return client.post(protocol.PATH, content=body, headers=headers), message_id

@@ -1,66 +1,13 @@
 """In one installation: a peer's signed messages through the receiving route, the federation pages,
 and a data objection answered by the entry's steward and queued back to the peer."""
 
-import base64
 import json
-import time
 import uuid
-from datetime import UTC, datetime
-
-import pytest
 
 from tests.conftest import bearer, page_login
-from yiwang.core.crypto import INTL
-from yiwang.federation import outbox, protocol
+from tests.federation.conftest import send_signed
+from yiwang.federation import outbox
 from yiwang.federation.models import OutgoingMessage
-from yiwang.federation.schemas import Identity
-from yiwang.federation.transport import own_key, own_keys
-
-
-@pytest.fixture
-def upper(client, runtime):
-    """A peer that exists only as a key pair: pinned here through the API, its messages signed by the test."""
-    key = INTL.new_signing_key()
-    raw = key.public_key().raw()
-    identity = Identity(
-        name=f"上级测试平台{uuid.uuid4().hex[:6]}",
-        url="http://127.0.0.1:9",
-        algorithm=key.algorithm,
-        public_key=base64.b64encode(raw).decode(),
-        fingerprint=protocol.fingerprint(key.algorithm, raw),
-        key_id=protocol.key_id(key.algorithm, raw),
-    )
-    from yiwang.core.permissions import registry
-    from yiwang.core.security import Principal
-    from yiwang.federation import service
-    from yiwang.federation.schemas import PeerCreate
-
-    actor = Principal(None, "test", "测试", "system", permissions=frozenset(registry.permissions))
-    with runtime.db.unit_of_work() as db:
-        peer = service.add_peer(
-            db,
-            actor=actor,
-            identity=identity,
-            data=PeerCreate(url=identity.url, role="upper", fingerprint=identity.fingerprint),
-            own=own_keys(runtime),
-        )
-    return key, identity, peer
-
-
-def _send(client, runtime, key, identity, kind: str, payload: dict):
-    message_id = uuid.uuid4().hex
-    body = protocol.envelope(
-        message_id=message_id,
-        kind=kind,
-        sender=identity.key_id,
-        recipient=own_key(runtime).key_id,
-        created=datetime.now(UTC),
-        payload=payload,
-    ).encode()
-    headers = protocol.sign(
-        body=body, key=key, keyid=identity.key_id, message_id=message_id, signed_at=int(time.time())
-    )
-    return client.post(protocol.PATH, content=body, headers=headers), message_id
 
 
 def test_an_objection_reaches_the_steward_who_answers_it_back(client, runtime, upper):
@@ -73,7 +20,7 @@ def test_an_objection_reaches_the_steward_who_answers_it_back(client, runtime, u
         "description": "字段口径与上级标准不一致",
         "raised_by": "苏州审核员",
     }
-    sent, _ = _send(client, runtime, key, identity, "objection.raise", objection)
+    sent, _ = send_signed(client, runtime, key, identity, "objection.raise", objection)
     assert sent.status_code == 200 and sent.json()["status"] == "accepted", sent.text
     steward = bearer(client, "hbj_steward")
     listed = client.get("/api/federation/objections", headers=steward).json()
@@ -114,7 +61,7 @@ def test_federation_pages_show_peers_catalog_and_history(client, runtime, upper)
         "items": [{"name": "credit_code", "label": "统一社会信用代码"}],
         "dcat": {"@type": "dcat:Dataset"},
     }
-    assert _send(client, runtime, key, identity, "catalog.entry", entry)[0].status_code == 200
+    assert send_signed(client, runtime, key, identity, "catalog.entry", entry)[0].status_code == 200
     page_login(client, "admin")
     overview = client.get("/federation")
     assert overview.status_code == 200 and identity.fingerprint in overview.text and identity.name in overview.text
