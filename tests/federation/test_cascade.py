@@ -38,6 +38,18 @@ def _published(installation) -> set[str]:
     return {e["code"] for e in found["items"]}
 
 
+def test_the_two_installations_run_on_their_own_databases_one_sqlite_one_postgresql(pair):
+    city, suzhou = pair
+    assert city.settings.resolved_database_url.startswith("sqlite")
+    if not suzhou.settings.resolved_database_url.startswith("postgresql"):  # CI fails in the fixture instead
+        pytest.skip("no PostgreSQL server for the upper level on this machine")
+    with suzhou.http() as client, city.http() as other:
+        assert (
+            client.get("/api/federation/identity").json()["key_id"]
+            != other.get("/api/federation/identity").json()["key_id"]
+        )
+
+
 def test_a_peer_is_pinned_only_after_its_fingerprint_is_confirmed(pair):
     city, suzhou = pair
     upper, lower = _identity(suzhou), _identity(city)
@@ -185,6 +197,66 @@ def test_a_cross_level_application_survives_both_sides_stopping_and_is_applied_o
     with suzhou.http() as client:
         calls = client.get("/api/exchange/usage", headers=bearer(client, "admin")).json()
     assert any(u["entry_code"] == entry["code"] and u["rows"] == len(ROWS) for u in calls)
+
+
+def test_the_upper_level_applies_for_city_data_and_the_city_decides(pair):
+    city, suzhou = pair
+    with city.http() as client:  # a city resource with data, synchronised upward
+        entry = publish_entry(client, name="常熟市人员反向测试资源", sharing_type="有条件共享")
+        mounted = client.post(
+            f"/api/governance/resources/{entry['code']}/upload",
+            files={"file": ("p.csv", person_csv(ROWS).encode())},
+            headers=bearer(client, "hbj_steward"),
+        )
+        assert mounted.status_code == 201, mounted.text
+    wait_for(lambda: _remote(suzhou, q="常熟市人员反向测试资源"), what="the resource upward")
+    lower_id = _peer_id(suzhou, city.name)
+    body = {"peer_id": lower_id, "entry_code": entry["code"], "fields": ["person_id", "town"]}
+    with suzhou.http() as client:
+        created = client.post(
+            "/api/federation/applications",
+            json=body | {"purpose": "上级统筹分析", "period_end": END},
+            headers=suzhou.as_user("hbj_steward"),
+        )
+    assert created.status_code == 201, created.text
+    application = created.json()
+    incoming = wait_for(lambda: _incoming(city, application["reference"]), what="the application downward")
+    exchange_id = wait_for(
+        lambda: _incoming(city, application["reference"])[0]["exchange_application_id"], what="in the city's flow"
+    )
+    assert len(incoming) == 1
+    with city.http() as client:
+        refused_early = client.post(
+            f"/api/exchange/applications/{exchange_id}/bureau-decision",
+            json={"approve": True, "reason": "越过提供方"},
+            headers=bearer(client, "admin"),
+        )
+        assert refused_early.status_code in (409, 422), refused_early.text  # the provider decides first
+        provider = client.post(
+            f"/api/exchange/applications/{exchange_id}/provider-decision",
+            json={"approve": True, "reason": "同意向上级共享"},
+            headers=bearer(client, "hbj_admin"),
+        )
+        assert provider.status_code == 200, provider.text
+        bureau = client.post(
+            f"/api/exchange/applications/{exchange_id}/bureau-decision",
+            json={"approve": True, "reason": "准予共享"},
+            headers=bearer(client, "admin"),
+        )
+        assert bureau.status_code == 200 and bureau.json()["status"] == "granted", bureau.text
+    returned = wait_for(
+        lambda: (a := _application(suzhou, "hbj_steward", application["id"]))["status"] == "returned" and a,
+        timeout=90,
+        what="the city's data back upward",
+    )
+    assert returned["rows_total"] == len(ROWS)
+    with suzhou.http() as client:
+        data = client.get(
+            f"/api/federation/applications/{application['id']}/data", headers=suzhou.as_user("hbj_steward")
+        )
+    assert data.status_code == 200, data.text
+    rows = data.json()["rows"]
+    assert len(rows) == len(ROWS) and all(set(r) == {"person_id", "town"} for r in rows)
 
 
 def test_indicator_17_is_computed_from_the_exchanges(pair):

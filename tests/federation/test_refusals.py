@@ -115,10 +115,21 @@ def test_the_receiving_route_under_concurrent_load_with_other_routes(pair):
     duplicate = messages[0]
     reader = suzhou.as_user("admin")
 
+    paths = [
+        "/api/federation/peers",
+        "/api/catalog/entries",
+        "/api/federation/catalog",
+        "/api/exchange/grants",
+        "/api/federation/messages",
+        "/api/federation/sync",
+        "/api/federation/applications",
+        "/api/federation/objections",
+        "/api/federation/identity",
+        "/api/brain/indicators",
+    ]
+
     def other(n: int) -> int:
-        path = ["/api/federation/peers", "/api/catalog/entries", "/api/federation/catalog", "/api/exchange/grants"][
-            n % 4
-        ]
+        path = paths[n % len(paths)]
         with suzhou.http() as client:
             for _ in range(50):
                 status = client.get(path, headers=reader).status_code
@@ -130,7 +141,7 @@ def test_the_receiving_route_under_concurrent_load_with_other_routes(pair):
     with ThreadPoolExecutor(max_workers=12) as pool:
         sent = [pool.submit(_post, suzhou, body, headers) for body, headers in messages]
         racing = [pool.submit(_post, suzhou, *duplicate) for _ in range(6)]
-        reads = [pool.submit(other, n) for n in range(40)]
+        reads = [pool.submit(other, n) for n in range(60)]
         statuses = [f.result().status_code for f in sent]
         raced = [f.result().status_code for f in racing]
         read_statuses = [f.result() for f in reads]
@@ -173,3 +184,50 @@ def test_a_removed_peer_is_refused_and_what_waited_for_it_is_cancelled(pair):
 def _peer_state(installation, peer_id: int) -> dict:
     with installation.http() as client:
         return client.get(f"/api/federation/peers/{peer_id}", headers=installation.as_user("admin")).json()
+
+
+def test_a_rotated_key_reaches_the_peer_under_the_old_one_and_signs_from_then_on(pair):
+    city, suzhou = pair
+    _peered(city, suzhou)
+    before = federation_key(city)
+    rotated = city.cli("keys", "rotate", "federation")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    after = wait_for(lambda: (k := federation_key(city)).key_id != before.key_id and k, what="the new key shown")
+    assert after.version == before.version + 1 and after.algorithm == before.algorithm
+    with city.http() as client:
+        peers = client.get("/api/federation/peers", headers=city.as_user("admin")).json()
+        upper = next(p for p in peers if p["url"] == suzhou.url and p["status"] == "active")
+        report = client.post(
+            f"/api/federation/peers/{upper['id']}/reports",
+            json={"topic": "security", "content": {"after_rotation": 1}},
+            headers=city.as_user("admin"),
+        )
+    assert report.status_code == 202, report.text
+    message_id = report.json()["message_id"]
+
+    def seen_at_suzhou() -> list[dict]:
+        with suzhou.http() as client:
+            found = client.get("/api/federation/messages", headers=suzhou.as_user("admin")).json()
+        return [m for m in found if m["direction"] == "received" and m["message_id"] == message_id]
+
+    assert len(wait_for(seen_at_suzhou, what="the report under the new key")) == 1
+    with suzhou.http() as client:
+        pinned = client.get("/api/federation/peers", headers=suzhou.as_user("admin")).json()
+    city_peer = next(p for p in pinned if p["url"] == city.url and p["status"] == "active")
+    assert city_peer["fingerprint"] == after.fingerprint  # the rollover replaced the pinned key
+    with suzhou.http() as client:
+        recipient = client.get("/api/federation/identity").json()["key_id"]
+    old_id = uuid.uuid4().hex
+    old_body = protocol.envelope(
+        message_id=old_id,
+        kind="report:security",
+        sender=before.key_id,
+        recipient=recipient,
+        created=datetime.now(UTC),
+        payload={"topic": "security", "content": {"old_key": 1}},
+    ).encode()
+    old_headers = protocol.sign(
+        body=old_body, key=before.signer, keyid=before.key_id, message_id=old_id, signed_at=int(time.time())
+    )
+    assert _code(_post(suzhou, old_body, old_headers)) == "unknown_key"  # the old key is no longer trusted
+    assert _post(suzhou, *_signed(city, suzhou)).status_code == 200  # the new one is
