@@ -259,6 +259,54 @@ def test_the_upper_level_applies_for_city_data_and_the_city_decides(pair):
     assert len(rows) == len(ROWS) and all(set(r) == {"person_id", "town"} for r in rows)
 
 
+def test_an_objection_from_the_upper_level_reaches_the_citys_steward_and_the_answer_goes_back(pair):
+    city, suzhou = pair
+    with city.http() as client:
+        entry = publish_entry(client, name="常熟市异议测试资源")
+    wait_for(lambda: _remote(suzhou, q="常熟市异议测试资源"), what="the entry upward")
+    lower_id = _peer_id(suzhou, city.name)
+    with suzhou.http() as client:
+        raised = client.post(
+            "/api/federation/objections",
+            json={"peer_id": lower_id, "entry_code": entry["code"], "description": "手机号码字段与上级标准口径不一致"},
+            headers=suzhou.as_user("admin"),
+        )
+    assert raised.status_code == 201, raised.text
+    reference = raised.json()["reference"]
+
+    def at_city(user: str) -> list[dict]:
+        with city.http() as client:
+            found = client.get("/api/federation/objections", headers=city.as_user(user)).json()
+        return [o for o in found if o["reference"] == reference]
+
+    incoming = wait_for(lambda: at_city("hbj_steward"), what="the objection at the steward")
+    assert incoming[0]["status"] == "open" and incoming[0]["entry_code"] == entry["code"]
+    assert at_city("cgj_admin") == []  # another department's steward does not see it
+    with city.http() as client:
+        answered = client.post(
+            f"/api/federation/objections/{incoming[0]['id']}/answer",
+            json={"answer": "已按上级标准修订口径"},
+            headers=city.as_user("hbj_steward"),
+        )
+    assert answered.status_code == 200, answered.text
+
+    def at_suzhou() -> dict | None:
+        with suzhou.http() as client:
+            found = client.get("/api/federation/objections", headers=suzhou.as_user("admin")).json()
+        mine = [o for o in found if o["reference"] == reference]
+        return mine[0] if mine and mine[0]["status"] == "answered" else None
+
+    back = wait_for(at_suzhou, what="the answer upward")
+    assert back["answer"] == "已按上级标准修订口径"
+    with suzhou.http() as client:
+        trail = client.get(
+            "/api/audit/entries",
+            params={"action": "federation.objection.raise", "size": 100},
+            headers=bearer(client, "auditor"),
+        )
+    assert trail.status_code == 200 and any(e["target_id"] == reference for e in trail.json()["items"]), trail.text
+
+
 def test_indicator_17_is_computed_from_the_exchanges(pair):
     city, _ = pair
     with city.http() as client:
