@@ -260,3 +260,33 @@ def send_signed(client, runtime, key, identity, kind: str, payload: dict):
         body=body, key=key, keyid=identity.key_id, message_id=message_id, signed_at=int(time.time())
     )
     return client.post(protocol.PATH, content=body, headers=headers), message_id
+
+
+def ensure_peered(city: Installation, suzhou: Installation) -> None:
+    """Both sides pin each other — the city the upper level as its upper sharing platform, the upper level
+    the city as lower — whatever the tests before this one on this worker left."""
+    for here, there, role in ((city, suzhou, "upper"), (suzhou, city, "lower")):
+        admin = here.as_user("admin")
+        with here.http() as client:
+            peers = client.get("/api/federation/peers", headers=admin).json()
+            if any(p["url"] == there.url and p["status"] == "active" for p in peers):
+                continue
+            with there.http() as other:
+                fingerprint = other.get("/api/federation/identity").json()["fingerprint"]
+            added = client.post(
+                "/api/federation/peers",
+                json={"url": there.url, "role": role, "platform": "sharing", "fingerprint": fingerprint},
+                headers=admin,
+            )
+            assert added.status_code in (201, 409), added.text
+
+
+def unpeer(city: Installation, suzhou: Installation) -> None:
+    """Neither side trusts the other (each removes the other if it had it)."""
+    for here, there in ((city, suzhou), (suzhou, city)):
+        admin = here.as_user("admin")
+        with here.http() as client:
+            for peer in client.get("/api/federation/peers", headers=admin).json():
+                if peer["url"] == there.url and peer["status"] == "active":
+                    removed = client.delete(f"/api/federation/peers/{peer['id']}", headers=admin)
+                    assert removed.status_code == 200, removed.text

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.federation.conftest import federation_key, wait_for
+from tests.federation.conftest import ensure_peered, federation_key, wait_for
 from yiwang.core.crypto import INTL
 from yiwang.federation import protocol
 
@@ -19,16 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
 
 
 def _peered(city, suzhou) -> None:
-    for here, there, role in ((city, suzhou, "upper"), (suzhou, city, "lower")):
-        with there.http() as client:
-            fingerprint = client.get("/api/federation/identity").json()["fingerprint"]
-        with here.http() as client:
-            added = client.post(
-                "/api/federation/peers",
-                json={"url": there.url, "role": role, "platform": "security", "fingerprint": fingerprint},
-                headers=here.as_user("admin"),
-            )
-            assert added.status_code in (201, 409), added.text
+    ensure_peered(city, suzhou)
 
 
 def _signed(city, suzhou, *, kind="report:security", payload=None, signed_at=None, message_id=None):

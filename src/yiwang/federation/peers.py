@@ -4,7 +4,7 @@ import base64
 import binascii
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit
@@ -16,7 +16,7 @@ from yiwang.exchange import permissions as exchange_perm
 from yiwang.federation import permissions as perm
 from yiwang.federation import protocol
 from yiwang.federation.keys import FederationKeys
-from yiwang.federation.models import IncomingMessage, OutgoingMessage, Peer
+from yiwang.federation.models import CatalogSync, IncomingMessage, OutgoingMessage, Peer
 from yiwang.federation.schemas import DEFAULT_KINDS, ROLE_NAMES, Identity, PeerCreate, PeerRead
 from yiwang.org import service as org_service
 from yiwang.org.schemas import DepartmentCreate
@@ -69,6 +69,8 @@ def add_peer(db: Session, *, actor: Principal, identity: Identity, data: PeerCre
     peer.removed_at, peer.last_error, peer.own_key_version = None, "", own.current.version
     if existing is None:
         db.add(peer)
+    else:  # what was queued before the removal was cancelled: a peer added again gets the whole catalog
+        db.execute(delete(CatalogSync).where(CatalogSync.peer_id == existing.id))
     db.flush()
     audit.record(
         db,
