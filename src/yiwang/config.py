@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     login_account_max_failures: int = Field(
         50, description="failures of one name from all addresses before unfamiliar addresses are held back"
     )
+    sms_gateway: str = Field(
+        "outbox",
+        description="message gateway (消息网关): outbox (a local outbox the system administrator reads) or an "
+        "http(s) URL of an SMS gateway that takes JSON POST {to, template, params, request_id}",
+    )
+    sms_gateway_token: str | None = Field(None, description="bearer token sent to the HTTP SMS gateway")
+    sms_gateway_timeout_seconds: float = Field(5.0, gt=0, description="how long one call to the SMS gateway may take")
+    sms_keep_days: int = Field(7, ge=1, description="days sent messages and code requests are kept")
+    code_valid_minutes: int = Field(5, ge=1, description="how long a one-time SMS code stays valid")
+    code_max_attempts: int = Field(5, ge=1, description="wrong entries of one code before it is void")
+    code_resend_seconds: int = Field(60, ge=0, description="least wait between two codes to one mobile number")
+    code_daily_per_number: int = Field(10, ge=1, description="codes one mobile number may receive in 24 hours")
+    code_hourly_per_address: int = Field(30, ge=1, description="codes one client address may request in an hour")
+    registration_min_age: int = Field(18, ge=0, description="youngest age at which a citizen may register alone")
     password_time_cost: int = Field(
         3, ge=1, description="Argon2id passes over memory per password hash (existing hashes keep their own cost)"
     )

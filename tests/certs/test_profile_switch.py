@@ -10,21 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.certs.platforms import admin, fresh_platform, issue, type_codes
-from tests.conftest import bearer
 from yiwang.certs import translog, verifier, verify_log
 from yiwang.core import events
 from yiwang.core.profile import CryptoProfileChanged
-
-
-@pytest.fixture(scope="module")
-def intl_app(tmp_path_factory, templates, runtime):
-    yield from fresh_platform(tmp_path_factory, templates, runtime, "intl")
-
-
-@pytest.fixture
-def site(intl_app):
-    with TestClient(intl_app, base_url="http://testserver") as client:
-        yield client
 
 
 def _switch(app, to: str = "gm") -> None:
@@ -33,14 +21,35 @@ def _switch(app, to: str = "gm") -> None:
         events.publish(db, CryptoProfileChanged.model_validate({"from": "intl", "to": to}))
 
 
-def test_the_switch_freezes_the_intl_log_and_starts_a_gm_log(site, intl_app):
-    headers = admin(site)
-    before = issue(site, headers, type_codes(site, headers)["居民户口簿"])
-    old = site.get("/api/transparency/checkpoint").json()
-    assert old["algorithms"] == old["algorithms"] | {"hash": "SHA-256", "signature": "Ed25519"}
-    assert old["log_id"] == 1 and before["log_id"] == 1
+@pytest.fixture(scope="module")
+def switched(tmp_path_factory, templates, runtime):
+    """A fresh intl installation with two certificates sealed in intl, then switched to gm. Each test
+    reads this state and changes nothing another test relies on, so they hold in any order."""
+    for app in fresh_platform(tmp_path_factory, templates, runtime, "intl"):
+        with TestClient(app, base_url="http://testserver") as client:
+            headers = admin(client)
+            household = type_codes(client, headers)["居民户口簿"]
+            before = {"kept": issue(client, headers, household), "revoked": issue(client, headers, household)}
+            old = client.get("/api/transparency/checkpoint").json()
+        _switch(app)
+        yield app, before, old
 
-    _switch(intl_app)
+
+@pytest.fixture
+def intl_app(switched):
+    return switched[0]
+
+
+@pytest.fixture
+def site(intl_app):
+    with TestClient(intl_app, base_url="http://testserver") as client:
+        yield client
+
+
+def test_the_switch_freezes_the_intl_log_and_starts_a_gm_log(site, intl_app, switched):
+    _, sealed, old = switched
+    assert old["algorithms"] == old["algorithms"] | {"hash": "SHA-256", "signature": "Ed25519"}
+    assert old["log_id"] == 1 and {c["log_id"] for c in sealed.values()} == {1}
 
     logs = site.get("/api/transparency/logs").json()
     assert [(log["log_id"], log["state"]) for log in logs] == [(1, "frozen"), (2, "active")]
@@ -68,15 +77,14 @@ def test_the_switch_freezes_the_intl_log_and_starts_a_gm_log(site, intl_app):
     assert json.loads(recorded[0][1])["successor"] == current["origin"]
 
 
-def test_certificates_of_both_eras_verify_and_keys_stay_published(site):
+def test_certificates_of_both_eras_verify_and_keys_stay_published(site, switched):
     headers = admin(site)
     codes = type_codes(site, headers)
     after = issue(site, headers, codes["居民户口簿"])
     assert after["log_id"] == 2
-    sealed_before = [c for c in site.get("/api/certs/wallet", headers=_lisi(site)).json() if c["log_id"] == 1]
-    assert sealed_before
+    kept = switched[1]["kept"]
     results = {}
-    for identifier in {after["identifier"], *(c["identifier"] for c in sealed_before)}:
+    for identifier in (after["identifier"], kept["identifier"]):
         results[identifier] = site.get(f"/api/certs/{identifier}/verify").json()
     assert all(r["ok"] for r in results.values()), results
     new = results[after["identifier"]]
@@ -90,21 +98,19 @@ def test_certificates_of_both_eras_verify_and_keys_stay_published(site):
     assert keys[0]["not_after"] is not None and keys[0]["certificates"] >= 1
 
 
-def test_a_certificate_sealed_before_the_switch_still_verifies_after_it(site):
-    headers = admin(site)
-    lisi = [c for c in site.get("/api/certs/wallet", headers=_lisi(site)).json() if c["log_id"] == 1]
-    assert lisi, "the certificate issued before the switch"
-    result = site.get(f"/api/certs/{lisi[-1]['identifier']}/verify").json()
+def test_a_certificate_sealed_before_the_switch_still_verifies_after_it(site, switched):
+    identifier = switched[1]["revoked"]["identifier"]
+    result = site.get(f"/api/certs/{identifier}/verify").json()
     assert result["ok"] is True, result
     assert result["certificate"]["signature_algorithm"] == "Ed25519" and result["log_hash"] == "SHA-256"
     checks = {c["name"]: c["message"] for c in result["checks"]}
     assert "Ed25519" in checks["signature"] and "已冻结" in checks["inclusion"]
-    page = site.get(f"/certs/verify/{lisi[-1]['identifier']}", headers={"accept": "text/html"}).text
+    page = site.get(f"/certs/verify/{identifier}", headers={"accept": "text/html"}).text
     assert "核验通过" in page and "第 1 版，Ed25519" in page and "（SHA-256）" in page
     # revoked after the switch: the revocation goes to the gm log; the seal and inclusion still check
-    revoked = site.post(f"/api/certs/{lisi[-1]['identifier']}/revoke", headers=headers, json={"reason": "换发新证"})
+    revoked = site.post(f"/api/certs/{identifier}/revoke", headers=admin(site), json={"reason": "换发新证"})
     assert revoked.status_code == 200 and revoked.json()["revocation_log_id"] == 2
-    checks = {c["name"]: c["ok"] for c in site.get(f"/api/certs/{lisi[-1]['identifier']}/verify").json()["checks"]}
+    checks = {c["name"]: c["ok"] for c in site.get(f"/api/certs/{identifier}/verify").json()["checks"]}
     assert checks == checks | {"signature": True, "inclusion": True, "revocation": False}
 
 
@@ -121,7 +127,3 @@ def test_both_logs_pass_the_independent_verifier_and_redelivery_changes_nothing(
         verify_log.check(site, trust=site.get("/api/transparency/logs").json()[1]["verifier_key"])
     page = site.get("/certs/log", headers={"accept": "text/html"}).text
     assert "全部日志" in page and "已冻结，接续" in page and "SM3 / SM2" in page and "SHA-256 / Ed25519" in page
-
-
-def _lisi(site) -> dict[str, str]:
-    return bearer(site, "lisi")

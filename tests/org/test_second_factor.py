@@ -2,6 +2,7 @@
 replays, recovery codes, throttling, removal, the administrator's reset and the role rule."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -143,41 +144,67 @@ def test_a_user_removes_an_optional_factor_with_a_current_code(client, admin_hea
 
 
 def test_the_page_login_asks_for_the_code_after_the_password(app, admin_headers):
+    # An application's sign-in request waiting behind the login (any same-site address, however long).
+    target = "/account?" + urlencode({"state": "s" * 1500, "next": "/oidc/authorize?client_id=x"})
     with TestClient(app, base_url="http://testserver") as client:
         username = _staff(client, admin_headers)
         _enrol_by_api(client, username)
         login = client.get("/login", headers=HTML)
         step = client.post(
             "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": csrf_from(login.text), "next": "/account"},
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf_from(login.text), "next": target},
             headers=HTML,
             follow_redirects=False,
         )
-        assert step.status_code == 303 and step.headers["location"] == "/login/second-factor"
+        assert step.status_code == 303 and step.headers["location"].startswith("/login/second-factor?next=")
         # The password alone opened nothing.
         assert client.get("/account", headers=HTML, follow_redirects=False).status_code == 303
-        page = client.get("/login/second-factor", headers=HTML)
+        page = client.get(step.headers["location"], headers=HTML)
         assert page.status_code == 200 and "动态口令" in page.text
-        wrong = client.post(
-            "/login/second-factor", data={"code": "12345", "csrf_token": csrf_from(page.text)}, headers=HTML
-        )
+        form = {"csrf_token": csrf_from(page.text), "next": target}
+        wrong = client.post("/login/second-factor", data=form | {"code": "12345"}, headers=HTML)
         assert wrong.status_code == 422
-        bad = client.post(
-            "/login/second-factor", data={"code": "9999999999", "csrf_token": csrf_from(page.text)}, headers=HTML
-        )
+        bad = client.post("/login/second-factor", data=form | {"code": "9999999999"}, headers=HTML)
         assert bad.status_code == 401 and "动态口令或恢复码不正确" in bad.text
+        assert 'name="next" value="' + target.replace("&", "&amp;") + '"' in bad.text  # kept for the retry
         done = client.post(
             "/login/second-factor",
-            data={"code": fresh_code(database_of(client), username), "csrf_token": csrf_from(page.text)},
+            data=form | {"code": fresh_code(database_of(client), username)},
             headers=HTML,
             follow_redirects=False,
         )
-        assert done.status_code == 303 and done.headers["location"] == "/account"
+        assert done.status_code == 303 and done.headers["location"] == target
         account = client.get("/account", headers=HTML)
         assert account.status_code == 200 and "已启用" in account.text
         # The pending login was used once: going back to the second step leads to the login page.
         again = client.get("/login/second-factor", headers=HTML, follow_redirects=False)
         assert again.status_code == 303 and again.headers["location"].startswith("/login")
+
+
+def test_the_second_step_goes_only_to_addresses_of_the_platform(app, admin_headers):
+    with TestClient(app, base_url="http://testserver") as client:
+        username = _staff(client, admin_headers)
+        _enrol_by_api(client, username)
+        login = client.get("/login", headers=HTML)
+        client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf_from(login.text), "next": "/"},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        page = client.get("/login/second-factor", params={"next": "https://elsewhere.example/"}, headers=HTML)
+        assert 'name="next" value="/"' in page.text
+        done = client.post(
+            "/login/second-factor",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "next": "//elsewhere.example/",
+                "code": fresh_code(database_of(client), username),
+            },
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/"
 
 
 def test_wrong_codes_are_throttled_like_wrong_passwords(app, admin_headers, runtime):

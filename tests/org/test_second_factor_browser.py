@@ -65,7 +65,7 @@ def test_enrol_from_the_qr_page_then_log_in_with_a_code_and_a_recovery_code(
 
     # Password, then the code on its own page.
     _login(page, live_url, username)
-    page.wait_for_url(f"{live_url}/login/second-factor")
+    page.wait_for_url(f"{live_url}/login/second-factor?*")
     page.fill("input[name=code]", "000000")
     page.click("button.primary")
     assert "动态口令或恢复码不正确" in page.locator(".alert").inner_text()
@@ -77,7 +77,7 @@ def test_enrol_from_the_qr_page_then_log_in_with_a_code_and_a_recovery_code(
 
     # A recovery code in place of the phone: used once, and the account page says how many are left.
     _login(page, live_url, username)
-    page.wait_for_url(f"{live_url}/login/second-factor")
+    page.wait_for_url(f"{live_url}/login/second-factor?*")
     page.fill("input[name=code]", codes[0])
     page.click("button.primary")
     page.wait_for_url(f"{live_url}/account/second-factor?notice=recovery_code_used")

@@ -71,6 +71,17 @@ EXPECTED_PUBLIC = {
     "/healthz",
     "/readyz",
     "/api/auth/token",
+    # self-registration and password reset by SMS code (org/registration_api.py, registration_pages.py)
+    "/register",
+    "/register/citizen",
+    "/register/enterprise",
+    "/register/sent",
+    "/password-reset",
+    "/api/register/code",
+    "/api/register/citizen",
+    "/api/register/enterprise",
+    "/api/password-reset/code",
+    "/api/password-reset",
     # OpenID Connect: the provider's endpoints authenticate their callers the OAuth way
     "/.well-known/openid-configuration",
     "/api/oidc/jwks",

@@ -4,7 +4,6 @@ A confidential client's secret is shown once and stored only as its digest (the 
 MAC, `core.crypto.token_digest`, so the crypto profile and key rotation apply to it); a disabled client can
 neither start a sign-in nor use the token endpoint."""
 
-import hmac
 import secrets
 
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from yiwang.org import service as org
 def secret_matches(db: Session, row: OidcClient, secret: str) -> bool:
     """Whether a presented secret is the client's: its digest under any live token key matches."""
     stored = row.secret_hash or ""
-    return bool(stored) and any(hmac.compare_digest(stored, digest) for digest in token_digests(db, secret))
+    return bool(stored) and any(secrets.compare_digest(stored, digest) for digest in token_digests(db, secret))
 
 
 def _lines(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from joserfc import jwt
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yiwang.config import Settings
@@ -45,24 +46,29 @@ def record_signin(
     """Note that the application signed in through this session (once per session and application),
     with the subject and issuer its logout token will name."""
     now = utcnow()
-    row = db.execute(
-        select(AppSession).where(AppSession.session_id == session_id, AppSession.client_pk == client.id)
-    ).scalar_one_or_none()
+    match = select(AppSession).where(AppSession.session_id == session_id, AppSession.client_pk == client.id)
+    row = db.execute(match).scalar_one_or_none()
     if row is None:
-        db.add(
-            AppSession(
-                session_id=session_id,
-                client_pk=client.id,
-                user_id=user_id,
-                sid=sid,
-                subject=subject,
-                issuer=issuer,
-                created_at=now,
-                last_seen_at=now,
-            )
-        )
-    else:
-        row.last_seen_at, row.ended_at = now, None
+        try:
+            # Two sign-ins through one session can race here: the loser's insert meets the unique key,
+            # and then the winner's row is the one to refresh.
+            with db.begin_nested():
+                db.add(
+                    AppSession(
+                        session_id=session_id,
+                        client_pk=client.id,
+                        user_id=user_id,
+                        sid=sid,
+                        subject=subject,
+                        issuer=issuer,
+                        created_at=now,
+                        last_seen_at=now,
+                    )
+                )
+            return
+        except IntegrityError:
+            row = db.execute(match).scalar_one()
+    row.last_seen_at, row.ended_at = now, None
     db.flush()
 
 

@@ -125,6 +125,8 @@ def create_user(
         )
         if db.execute(taken).first():
             raise Conflict("该身份证号码已注册")
+    if data.credit_code and db.execute(select(User.id).where(User.credit_code == data.credit_code)).first():
+        raise Conflict("该统一社会信用代码已注册")
     if data.password and enforce_password_policy and password_hash is None:
         problems = policy_problems(data.password, username=data.username)
         if problems:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yiwang.core.db import Base, UTCDateTime
@@ -69,11 +69,17 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Personal fields: AES-GCM ciphertext plus a keyed hash for exact lookup; never stored in clear.
+    # One account per ID number and per credit code: the unique indexes hold it even when two
+    # registrations of the same number arrive at once.
     id_number_enc: Mapped[str | None] = mapped_column(Text)
-    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     phone_enc: Mapped[str | None] = mapped_column(Text)
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)  # public register data
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True, unique=True)  # public register data
+    # Enterprise accounts: the legal representative (法定代表人, public register data) and the person
+    # who operates the account (经办人), whose mobile is the account's phone.
+    legal_representative: Mapped[str | None] = mapped_column(String(100))
+    operator_name: Mapped[str | None] = mapped_column(String(100))
     scopes: Mapped[str] = mapped_column(Text, default="")  # system clients: space-separated permissions
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -144,6 +150,63 @@ class LoginThrottle(Base):
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class VerificationCode(Base):
+    """One request for a one-time SMS code (短信验证码), bound to a purpose and a mobile number.
+
+    Only a keyed hash of the code is kept. A request for a number that must not be told apart (a
+    password reset for a number no account holds) is stored like any other, with a code nobody
+    receives, so it counts against the same limits and is refused the same way."""
+
+    __tablename__ = "org_verification_code"
+    __table_args__ = (
+        Index("ix_org_verification_code_number", "phone_hash", "created_at"),
+        Index("ix_org_verification_code_address", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # register | reset | phone_change
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    delivered: Mapped[bool] = mapped_column(Boolean, default=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CodeSender(Base):
+    """One row per mobile number and per client address asking for codes, locked while a request is
+    counted, so two requests at once are counted one after the other (PostgreSQL; SQLite has one writer)."""
+
+    __tablename__ = "org_code_sender"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Message(Base):
+    """A text message (短信) to a mobile number, through the message gateway (消息网关).
+
+    With the embedded outbox gateway it stays here for the system administrator to read; with an HTTP
+    gateway a domain event carries it to the gateway after commit and retries until it is accepted.
+    The number and the parameters (a code, a username) are encrypted; the parameters are erased once
+    an HTTP gateway has taken the message."""
+
+    __tablename__ = "org_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    template: Mapped[str] = mapped_column(String(40))
+    to_enc: Mapped[str] = mapped_column(Text)
+    to_masked: Mapped[str] = mapped_column(String(20))
+    params_enc: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # outbox | pending | sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class TotpFactor(Base):

@@ -61,8 +61,56 @@ class DivisionForm(FormModel):
     level: Annotated[str, CHOICE] = Field(title="层级")
 
 
+# ---- self-registration and password reset: each page's form also has a 获取验证码 button, which
+# sends only the fields of its code form and shows the page again with everything typed kept.
+
+
+class RegisterCodeForm(FormModel):
+    """The 获取验证码 button of a registration or a new mobile: the number alone."""
+
+    phone: str = Field(max_length=11, title="手机号码")
+
+
+class CitizenRegisterForm(FormModel):
+    display_name: str = Field(max_length=50, title="姓名")
+    id_number: str = Field(max_length=18, title="身份证号码")
+    phone: str = Field(max_length=11, title="手机号码")
+    code: str = Field(max_length=6, title="短信验证码")
+    username: str = Field(max_length=64, title="用户名")
+    password: Password = Field(max_length=200, title="密码")
+
+
+class EnterpriseRegisterForm(FormModel):
+    enterprise_name: str = Field(max_length=100, title="企业名称")
+    credit_code: str = Field(max_length=18, title="统一社会信用代码")
+    legal_representative: str = Field(max_length=50, title="法定代表人姓名")
+    operator_name: str = Field(max_length=50, title="经办人姓名")
+    phone: str = Field(max_length=11, title="经办人手机号码")
+    code: str = Field(max_length=6, title="短信验证码")
+    username: str = Field(max_length=64, title="用户名")
+    password: Password = Field(max_length=200, title="密码")
+
+
+class ResetCodeForm(FormModel):
+    username: str = Field(max_length=64, title="用户名")
+    phone: str = Field(max_length=11, title="手机号码")
+
+
+class ResetForm(FormModel):
+    username: str = Field(max_length=64, title="用户名")
+    phone: str = Field(max_length=11, title="手机号码")
+    code: str = Field(max_length=6, title="短信验证码")
+    new_password: Password = Field(max_length=200, title="新密码")
+
+
+class PhoneChangeForm(FormModel):
+    phone: str = Field(max_length=11, title="新手机号码")
+    code: str = Field(max_length=6, title="短信验证码")
+
+
 class OtpForm(FormModel):
     code: str = Field(min_length=6, max_length=20, title="动态口令或恢复码")
+    next: str = Field("/", max_length=4000, title="登录后前往的页面")
 
 
 class SecondFactorResetForm(FormModel):

@@ -3,7 +3,7 @@ staff workbench, headed by the account's department and roles."""
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -92,9 +92,12 @@ def login_submit(
     needs = mfa.requirement(db, user=user)
     if needs is mfa.Requirement.VERIFY:  # the password was right: now the code, on its own page
         pending, _ = auth.issue_credential(
-            db, user=user, kind=auth.MFA_PENDING, lifetime=auth.PENDING_LIFETIME, ip=ip, label=next_url[:100]
+            db, user=user, kind=auth.MFA_PENDING, lifetime=auth.PENDING_LIFETIME, ip=ip, label="second factor"
         )
-        response = RedirectResponse("/login/second-factor", status_code=303)
+        # Where to go afterwards rides along in the address and the form, as on the login page: an
+        # application's sign-in request can be longer than any column would hold.
+        after = "" if next_url == "/" else "?" + urlencode({"next": next_url})
+        response = RedirectResponse(f"/login/second-factor{after}", status_code=303)
         response.set_cookie(
             auth.PENDING_COOKIE,
             pending,

@@ -31,6 +31,7 @@ DIVISION_READ = "org.division.read"
 DIVISION_WRITE = "org.division.write"
 CLIENT_WRITE = "org.client.write"
 WORKBENCH_VIEW = "org.workbench.view"
+MESSAGE_READ = "org.message.read"  # the local SMS outbox: codes in clear, so an administrator's grant
 # Escalation guards: granting what one does not hold, and opening accounts bound to a person's identity.
 ROLE_GRANT_ANY = "org.role.grant_any"
 PUBLIC_ACCOUNT_CREATE = "org.user.create_public"
@@ -54,6 +55,7 @@ registry.add_permissions(
     Permission(DIVISION_WRITE, "管理行政区划"),
     Permission(CLIENT_WRITE, "管理系统接入客户端"),
     Permission(WORKBENCH_VIEW, "使用工作台"),
+    Permission(MESSAGE_READ, "查看消息网关的短信记录（含本地发件箱中的验证码）"),
     Permission(ROLE_GRANT_ANY, "授予任意角色和权限（含部门管理员；三员角色另需授权）"),
     Permission(PUBLIC_ACCOUNT_CREATE, "代为开设绑定身份证号码或信用代码的个人、企业账号"),
     Permission(ROLE_ASSIGN, "为已有账号分配角色"),
@@ -83,6 +85,7 @@ registry.grant(
     DIVISION_WRITE,
     CLIENT_WRITE,
     WORKBENCH_VIEW,
+    MESSAGE_READ,
     ROLE_GRANT_ANY,
     PUBLIC_ACCOUNT_CREATE,
     EVENTS_MANAGE,
@@ -118,6 +121,7 @@ ADMIN_PERMISSIONS = frozenset(
         DEPARTMENT_WRITE,
         DIVISION_WRITE,
         CLIENT_WRITE,
+        MESSAGE_READ,
         ROLE_GRANT_ANY,
         PUBLIC_ACCOUNT_CREATE,
         AUDIT_READ,

@@ -1,6 +1,7 @@
 """How the org domain plugs into the platform."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.permissions import AUDIT_READ
@@ -10,14 +11,31 @@ from yiwang.org import (
     admin_pages,
     api,
     jobs,
+    messages,
     mfa,
     pages,
+    registration_api,
+    registration_pages,
     second_factor_api,
     second_factor_pages,
     security_pages,
 )
 from yiwang.org import permissions as p
 from yiwang.web.nav import Entry
+
+if TYPE_CHECKING:
+    from yiwang.core.runtime import Runtime
+
+
+def _startup(runtime: "Runtime") -> None:
+    """Messages for an HTTP SMS gateway leave through the events outbox, after their transaction commits."""
+    from yiwang.core import events
+    from yiwang.org.schemas import SmsRequested
+
+    def deliver(db, payload: SmsRequested) -> None:
+        messages.deliver(db, message_id=payload.message_id, settings=runtime.settings, cipher=runtime.cipher)
+
+    events.subscribe(SmsRequested, deliver, key="org.deliver_sms")
 
 
 def plugin() -> DomainPlugin:
@@ -28,8 +46,10 @@ def plugin() -> DomainPlugin:
             second_factor_api.router,
             api.router,
             api.audit_router,
+            registration_api.router,
             pages.router,
             second_factor_pages.router,
+            registration_pages.router,
             admin_pages.router,
             security_pages.router,
         ],
@@ -41,7 +61,9 @@ def plugin() -> DomainPlugin:
             Entry("admin", "部门", "/admin/departments", "部门与下属单位", p.DEPARTMENT_READ, 30),
             Entry("admin", "行政区划", "/admin/divisions", "镇（街道）与村（社区）", p.DIVISION_READ, 40),
             Entry("admin", "审计日志", "/admin/audit", "哈希链审计与校验", AUDIT_READ, 50),
+            Entry("admin", "短信记录", "/admin/messages", "消息网关的短信与本地发件箱", p.MESSAGE_READ, 60),
         ],
+        on_startup=_startup,
         jobs=jobs.jobs,
         sealed=[
             SealedTable(
@@ -53,5 +75,13 @@ def plugin() -> DomainPlugin:
                 ),
             ),
             SealedTable("org_totp_factor", "id", (SealedColumn("secret_enc", mfa.SECRET_CONTEXT),)),
+            SealedTable(
+                "org_message",
+                "id",
+                (
+                    SealedColumn("to_enc", messages.TO_CONTEXT),
+                    SealedColumn("params_enc", messages.PARAMS_CONTEXT),
+                ),
+            ),
         ],
     )

@@ -1,7 +1,7 @@
 """Input and output models of the org domain."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -193,6 +193,99 @@ class ApiKeyCreated(BaseModel):
     api_key: str
     expires_at: datetime
     scope: str = Field("", description="空：账号自身的全部权限；否则为空格分隔的权限")
+
+
+# ---- self-registration, one-time codes, password reset (docs/registration.md) --------------------
+
+CodePurpose = Literal["register", "reset", "phone_change"]
+Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+OneTimeCode = Annotated[str, Field(pattern=r"^\d{6}$", description="短信验证码，6位数字")]
+PersonName = Annotated[str, Field(min_length=2, max_length=50)]
+
+
+class CodeRequest(StrictInput):
+    """Ask for a code to a mobile number (registration, or binding a new number to one's account)."""
+
+    phone: Mobile
+
+
+class ResetCodeRequest(StrictInput):
+    """Ask for a password-reset code: sent only when the username and the mobile belong together."""
+
+    username: str = Field(min_length=1, max_length=64)
+    phone: Mobile
+
+
+class CodeSent(BaseModel):
+    """The same answer whether or not a message went out (an unknown number is not told apart)."""
+
+    message: str
+    expires_in_seconds: int
+    resend_after_seconds: int
+
+
+class CitizenRegistration(StrictInput):
+    """实名注册 of a citizen: name, ID number (GB 11643), and a mobile proven by its code."""
+
+    display_name: PersonName
+    id_number: IdNumber
+    phone: Mobile
+    code: OneTimeCode
+    username: Username
+    password: str = Field(min_length=1, max_length=200)
+
+
+class EnterpriseRegistration(StrictInput):
+    """An enterprise: its credit code (GB 32100), legal representative, and the operator's mobile."""
+
+    enterprise_name: str = Field(min_length=2, max_length=100)
+    credit_code: CreditCode
+    legal_representative: PersonName
+    operator_name: PersonName
+    phone: Mobile
+    code: OneTimeCode
+    username: Username
+    password: str = Field(min_length=1, max_length=200)
+
+
+class RegistrationAccepted(BaseModel):
+    """One answer for a new account and for a number already registered: the outcome goes by SMS."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+class PasswordReset(StrictInput):
+    username: str = Field(min_length=1, max_length=64)
+    phone: Mobile
+    code: OneTimeCode
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class PhoneChange(StrictInput):
+    phone: Mobile
+    code: OneTimeCode
+
+
+class MessageRead(BaseModel):
+    """A message in the gateway's record; the number masked, the text as the recipient reads it."""
+
+    id: int
+    request_id: str
+    created_at: datetime
+    to: str
+    template: str
+    text: str
+    status: str
+    sent_at: datetime | None
+
+
+class SmsRequested(EventPayload):
+    """A message is waiting for the HTTP SMS gateway (delivered after commit, retried until accepted)."""
+
+    event_name: ClassVar[str] = "org.sms_requested"
+
+    message_id: int
 
 
 class SessionRead(BaseModel):

@@ -34,11 +34,11 @@ def _back_to_login() -> Response:
 
 @router.get("/login/second-factor", response_class=HTMLResponse)
 @public
-def second_step_page(request: Request, db: DbSession) -> Response:
+def second_step_page(request: Request, db: DbSession, next: str = "/") -> Response:
     """The code after the password; without a live pending login, back to the login page."""
     if _pending(request, db) is None:
         return _back_to_login()
-    return render(request, "org/login_second_factor.html", {})
+    return render(request, "org/login_second_factor.html", {"next_url": _safe_next(next)})
 
 
 @router.post("/login/second-factor", response_class=HTMLResponse)
@@ -56,8 +56,10 @@ def second_step_submit(
     if found is None:
         return _back_to_login()
     credential, user = found
+    next_url = _safe_next(form.value("next", "/"))
     if form.data is None:
-        return render(request, "org/login_second_factor.html", {"form": form}, status_code=422)
+        context = {"form": form, "next_url": next_url}
+        return render(request, "org/login_second_factor.html", context, status_code=422)
     ip = client_ip(request)
     try:
         method = mfa.verify_login(
@@ -68,11 +70,11 @@ def second_step_submit(
         return render(
             request,
             "org/login_second_factor.html",
-            {"form": form, "error_message": exc.message},
+            {"form": form, "error_message": exc.message, "next_url": next_url},
             status_code=exc.status_code,
         )
     auth.end_pending_login(db, credential=credential)
-    target = _safe_next(credential.label)
+    target = next_url
     if method == "recovery_code":
         target = "/account/second-factor?notice=recovery_code_used"
     response = start_session(request, db, user=user, settings=settings, ip=ip, target=target)

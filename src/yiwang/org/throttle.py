@@ -103,6 +103,15 @@ def release(db: Session, *, username: str) -> None:
     )
 
 
+def clear_pair(db: Session, *, username: str, ip: str | None) -> None:
+    """Forget one address's failures at one name (its holder proved who they are another way)."""
+    db.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.username == account_key(username), LoginThrottle.ip == _address(ip))
+        .values(failures=0, blocked_until=None)
+    )
+
+
 def throttled_names(db: Session, *, usernames: list[str], now: datetime) -> set[str]:
     """Which of these account names some address is currently held back from."""
     if not usernames:

@@ -1,7 +1,6 @@
 """TOTP codes (RFC 6238) through pyotp: new secrets, the otpauth URI and its QR code, and matching a
 code against the time steps around now."""
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +9,8 @@ from typing import Any
 import pyotp
 import segno
 from pyotp.utils import strings_equal
+
+from yiwang.core.crypto import TOTP_DIGEST
 
 DIGITS = 6
 PERIOD_SECONDS = 30
@@ -54,7 +55,7 @@ def match(
     at: datetime,
     last_step: int | None,
     digits: int = DIGITS,
-    digest: Callable[..., Any] = hashlib.sha1,
+    digest: Callable[..., Any] = TOTP_DIGEST,
 ) -> Match:
     """Which step of the window around `at` this code is, refusing a step at or before `last_step`.
 

@@ -29,6 +29,8 @@ NOTICES = {
     "password_changed": "密码已修改，其他会话已退出，API 密钥已失效",
     "logged_out": "已安全退出",
     "unlocked": "账号已解锁",
+    "password_reset": "密码已重置，其他设备上的登录已退出，请用新密码登录",
+    "phone_changed": "手机号已更换，原号码已收到通知",
     "second_factor_expired": "登录已超时，请重新输入用户名和密码",
     "recovery_code_used": "已用恢复码登录：该恢复码已作废，请检查身份验证器或生成新的恢复码",
     "second_factor_removed": "已移除身份验证器",

@@ -41,7 +41,18 @@ from yiwang.core.crypto.signing import (
     load_verifying_key,
     load_verifying_pem,
 )
-from yiwang.core.crypto.suites import GM, INTL, SHA_256, SM3, Aead, Profile, Suite, suite, suite_for_hash
+from yiwang.core.crypto.suites import (
+    GM,
+    INTL,
+    SHA_256,
+    SM3,
+    TOTP_DIGEST,
+    Aead,
+    Profile,
+    Suite,
+    suite,
+    suite_for_hash,
+)
 
 __all__ = [
     "AUDIT",
@@ -55,6 +66,7 @@ __all__ = [
     "SM2",
     "SM3",
     "TOKEN",
+    "TOTP_DIGEST",
     "Aead",
     "FieldCipher",
     "KeyFileExposed",

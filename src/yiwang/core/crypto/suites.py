@@ -136,3 +136,9 @@ def suite_for_hash(hash_name: str) -> Suite:
         if candidate.hash_name == hash_name:
             return candidate
     raise ValueError(f"unknown hash algorithm {hash_name!r}")
+
+
+# Authenticator apps compute TOTP codes (RFC 6238) with HMAC-SHA-1 whatever the installation's profile:
+# the code is a second factor typed by a person, not data the platform protects, so it is not a 密评
+# item, and an app on the user's phone could not follow a profile switch.
+TOTP_DIGEST = hashlib.sha1
