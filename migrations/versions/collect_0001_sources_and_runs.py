@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("query", sa.Text(), nullable=False),
         sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("mapping", sa.JSON(), nullable=False),
-        sa.Column("secret_enc", sa.Text(), nullable=False),
+        sa.Column("secret_enc", sa.Text(), nullable=True),
         sa.Column("mode", sa.String(length=12), nullable=False),
         sa.Column("watermark_column", sa.String(length=128), nullable=False),
         sa.Column("watermark", sa.JSON(), nullable=True),

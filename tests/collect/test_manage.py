@@ -9,6 +9,7 @@ from tests.collect.helpers import create_source, needs_postgres, people_table, p
 from tests.conftest import bearer, page_login, run_cli
 from yiwang.collect import loads, runs
 from yiwang.collect.models import CollectSource
+from yiwang.collect.service import secret_context
 
 HTML = {"accept": "text/html"}
 
@@ -87,7 +88,7 @@ def test_the_credential_is_encrypted_and_never_shown_again(client, runtime):
     with runtime.db.read_only() as db:
         kept = db.execute(select(CollectSource).where(CollectSource.code == source["code"])).scalar_one()
         assert kept.secret_enc == stored and kept.name == "改过的名字" and kept.options["paging"] == "page"
-        assert runtime.cipher.decrypt(kept.secret_enc, context=f"collect.source:{source['code']}") == secret
+        assert runtime.cipher.decrypt(kept.secret_enc, context=secret_context(source["code"])) == secret
     audit = client.get(
         "/api/audit/entries", params={"action": "collect.source.create"}, headers=bearer(client, "auditor")
     )

@@ -25,7 +25,7 @@ class CollectSource(Base):
     query: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[dict] = mapped_column(JSON, default=dict)  # api paging and auth, folder patterns
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # source column -> item name
-    secret_enc: Mapped[str] = mapped_column(Text, default="")  # FieldCipher envelope; never shown again
+    secret_enc: Mapped[str | None] = mapped_column(Text)  # field-cipher envelope (None: no credential); never shown
     mode: Mapped[str] = mapped_column(String(12), default="full")  # full | incremental
     watermark_column: Mapped[str] = mapped_column(String(128), default="")
     watermark: Mapped[dict | None] = mapped_column(JSON)  # {"type": "int"|"float"|"datetime"|"date"|"str", "value"}

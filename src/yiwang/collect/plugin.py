@@ -4,6 +4,8 @@ from pathlib import Path
 
 from yiwang.collect import api, pages
 from yiwang.collect import permissions as p
+from yiwang.collect.service import SECRET_CONTEXT
+from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.domains import DomainPlugin
 from yiwang.web.nav import Entry
 
@@ -35,4 +37,5 @@ def plugin() -> DomainPlugin:
         nav=[Entry("data", "数据归集", "/collect", "从部门数据库、接口和文件夹定时归集数据", p.SOURCE_READ, 35)],
         jobs=_jobs,
         on_startup=_on_startup,
+        sealed=[SealedTable("collect_source", "id", (SealedColumn("secret_enc", SECRET_CONTEXT),), ("code",))],
     )

@@ -34,6 +34,7 @@ from yiwang.core.security import Principal, check
 from yiwang.core.timeutil import utcnow
 
 __all__ = [
+    "SECRET_CONTEXT",
     "alerts_for",
     "create_source",
     "delete_source",
@@ -47,9 +48,13 @@ __all__ = [
 ]
 
 
+# The cipher context of a source's credential, formatted with the source's code: an envelope copied
+# to another source won't open. `yiwang keys reencrypt` formats it the same way (plugin.py).
+SECRET_CONTEXT = "collect_source.secret:{code}"  # noqa: S105  (an encryption context, not a secret)
+
+
 def secret_context(code: str) -> str:
-    """The cipher context of a source's credential: an envelope moved to another source won't open."""
-    return f"collect.source:{code}"
+    return SECRET_CONTEXT.format(code=code)
 
 
 def _read(source: CollectSource, now: datetime | None = None) -> SourceRead:
@@ -177,7 +182,7 @@ def create_source(
         department_id=entry.department_id,
         created_by=actor.username,
         created_at=now,
-        secret_enc=cipher.encrypt(data.secret, context=secret_context(data.code)) if data.secret else "",
+        secret_enc=cipher.encrypt(data.secret, context=secret_context(data.code)) if data.secret else None,
     )
     _apply(source, data, location, now)
     db.add(source)
@@ -211,7 +216,7 @@ def update_source(
     if data.secret:
         source.secret_enc = cipher.encrypt(data.secret, context=secret_context(code))
     elif data.clear_secret:
-        source.secret_enc = ""
+        source.secret_enc = None
     db.flush()
     audit.record(
         db,
