@@ -1,9 +1,7 @@
-"""Readers of department systems: relational databases, REST/JSON APIs and watched folders.
+"""What a source may say, and readers of REST/JSON APIs and watched folders (databases: databases.py).
 
 Each reader returns the rows as text columns named after the entry's items (through the source's
-mapping), ready for the governance pipeline, plus the greatest watermark value it saw. Databases are
-read through the driver's own cursor in batches — a server-side cursor where the driver has one — so
-a million rows are held once, as Polars columns, and never also as a million Python tuples.
+mapping), ready for the governance pipeline, plus the greatest watermark value it saw.
 """
 
 import json
@@ -18,10 +16,8 @@ from urllib.parse import urljoin
 
 import httpx
 import polars as pl
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
 
 from yiwang.collect.schemas import ApiOptions
 from yiwang.core.errors import AppError, ValidationFailed
@@ -163,7 +159,7 @@ def _cell(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _mapped(
+def mapped(
     frame: pl.DataFrame, mapping: dict[str, str], keep: Sequence[str] = (), *, absent_is_null: bool = False
 ) -> pl.DataFrame:
     """Source columns renamed to items; with a mapping, only the mapped columns (and `keep`) remain.
@@ -181,7 +177,7 @@ def _mapped(
     return frame.select(wanted).rename({source: item for source, item in mapping.items()})
 
 
-def _typed_watermark(value: Any) -> dict[str, Any] | None:
+def typed_watermark(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -222,116 +218,6 @@ def greater(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any
         return a if watermark_value(a) >= watermark_value(b) else b
     except TypeError:
         return a if str(a["value"]) >= str(b["value"]) else b
-
-
-# ---- relational databases ---------------------------------------------------------------------------
-
-
-def _engine_url(spec: ReadSpec) -> URL:
-    url = make_url(normalise_database_url(spec.location))
-    return url.set(password=spec.secret) if spec.secret else url
-
-
-def _connect_args(driver: str) -> dict[str, Any]:
-    if driver in ("postgresql+psycopg", "mysql+mysqldb", "mariadb+mysqldb", "mysql+pymysql"):
-        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    return {}
-
-
-def _server_side_cursor(driver: str, connection: Any, batch_rows: int) -> Any:
-    """A cursor that streams rows from the server instead of loading the whole result first."""
-    if driver == "postgresql+psycopg":
-        cursor = connection.cursor(name="yiwang_collect")
-        cursor.itersize = batch_rows
-        return cursor
-    if driver in ("mysql+mysqldb", "mariadb+mysqldb"):
-        import MySQLdb.cursors
-
-        return connection.cursor(MySQLdb.cursors.SSCursor)
-    if driver == "mysql+pymysql":
-        import pymysql.cursors
-
-        return connection.cursor(pymysql.cursors.SSCursor)
-    cursor = connection.cursor()  # pyodbc streams on fetchmany; oracledb and dmPython fetch arraysize rows
-    cursor.arraysize = batch_rows
-    return cursor
-
-
-def _quoted_table(dialect: Dialect, name: str) -> str:
-    return ".".join(dialect.identifier_preparer.quote(part) for part in name.split("."))
-
-
-def _select(spec: ReadSpec, dialect: Dialect, *, since: dict[str, Any] | None, columns: Sequence[str] | None) -> Any:
-    quote = dialect.identifier_preparer.quote
-    table = _quoted_table(dialect, spec.table_name) if spec.table_name else ""
-    base = spec.query.strip().rstrip(";") if spec.query else f"SELECT * FROM {table}"  # noqa: S608  (quoted)
-    chosen = ", ".join(quote(c) for c in columns) if columns else "*"
-    if since is None and not columns:
-        return text(base)
-    sql = f"SELECT {chosen} FROM ({base}) src"  # noqa: S608  (quoted names; the base is the steward's own query)
-    if since is None:
-        return text(sql)
-    mark = quote(spec.watermark_column)
-    return text(f"{sql} WHERE {mark} > :watermark ORDER BY {mark}").bindparams(watermark=watermark_value(since))
-
-
-def _frames(cursor: Any, batch_rows: int, on_rows: RowsRead) -> Iterator[pl.DataFrame]:
-    names = [d[0] for d in cursor.description]
-    seen = 0
-    while rows := cursor.fetchmany(batch_rows):
-        seen += len(rows)
-        yield pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-        on_rows(seen)
-
-
-def read_database(
-    spec: ReadSpec, *, since: dict[str, Any] | None = None, columns: Sequence[str] | None = None, on_rows: RowsRead
-) -> ReadResult:
-    """Rows of the table or query (only those past `since` when given; only `columns` when given)."""
-    url = _engine_url(spec)
-    driver = url.drivername
-    engine = create_engine(url, poolclass=NullPool, connect_args=_connect_args(driver))
-    statement = _select(spec, engine.dialect, since=since, columns=columns)
-    compiled = statement.compile(dialect=engine.dialect)
-    params = compiled.construct_params()
-    args: Any = tuple(params[n] for n in compiled.positiontup or ()) if engine.dialect.positional else params
-    keep = [spec.watermark_column] if spec.watermark_column else []
-    parts: list[pl.DataFrame] = []
-    mark: dict[str, Any] | None = None
-    rows_read = 0
-    try:
-        connection = engine.raw_connection()
-    except Exception as exc:  # the driver's own error types differ per database
-        raise CollectFailed(f"无法连接数据库：{_reason(exc)}") from exc
-    try:
-        cursor = _server_side_cursor(driver, connection.driver_connection, spec.batch_rows)
-        try:
-            cursor.execute(str(compiled), args)
-            for batch in _frames(cursor, spec.batch_rows, on_rows):
-                rows_read += batch.height
-                if spec.watermark_column and not columns:
-                    if spec.watermark_column not in batch.columns:
-                        raise CollectFailed(f"数据源没有水位线列 {spec.watermark_column}")
-                    mark = greater(mark, _typed_watermark(batch[spec.watermark_column].max()))
-                parts.append(as_text(batch if columns else _mapped(batch, spec.mapping, keep)))
-        finally:
-            cursor.close()
-    except AppError:
-        raise
-    except Exception as exc:
-        raise CollectFailed(f"读取数据库失败：{_reason(exc)}") from exc
-    finally:
-        connection.rollback()  # only read; ends the snapshot transaction
-        connection.close()
-        engine.dispose()
-    frame = pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else pl.DataFrame()
-    return ReadResult(frame=frame, rows_read=rows_read, watermark=mark)
-
-
-def _reason(exc: Exception) -> str:
-    """The driver's message, first line, without anything that could carry the credential."""
-    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return line[:300]
 
 
 # ---- REST/JSON APIs ---------------------------------------------------------------------------------
@@ -405,8 +291,8 @@ def read_api(spec: ReadSpec, *, since: dict[str, Any] | None = None, on_rows: Ro
             rows_read += len(records)
             if spec.watermark_column:
                 column = pl.Series([r.get(spec.watermark_column) for r in records], strict=False).drop_nulls()
-                mark = greater(mark, _typed_watermark(column.max()) if column.len() else None)
-            parts.append(_mapped(_records_frame(records), spec.mapping, keep, absent_is_null=True))
+                mark = greater(mark, typed_watermark(column.max()) if column.len() else None)
+            parts.append(mapped(_records_frame(records), spec.mapping, keep, absent_is_null=True))
             on_rows(rows_read)
     except httpx.HTTPError as exc:
         raise CollectFailed(f"无法访问接口：{type(exc).__name__}") from exc
@@ -431,6 +317,6 @@ def read_folder(spec: ReadSpec, *, read_table: Callable[[bytes, str], pl.DataFra
     assert spec.folder is not None
     files = pending_files(spec.folder)
     chosen = files[-1:] if newest_only else files
-    parts = [_mapped(read_table(p.read_bytes(), p.name), spec.mapping) for p in chosen]
+    parts = [mapped(read_table(p.read_bytes(), p.name), spec.mapping) for p in chosen]
     frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
     return ReadResult(frame=frame, rows_read=frame.height, files=files)

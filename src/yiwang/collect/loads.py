@@ -18,7 +18,7 @@ import polars as pl
 
 from yiwang.catalog import service as catalog_service
 from yiwang.catalog.schemas import InfoItem
-from yiwang.collect import connectors, runs
+from yiwang.collect import connectors, databases, runs
 from yiwang.collect.connectors import CollectFailed, ReadResult, ReadSpec
 from yiwang.collect.models import CollectRun
 from yiwang.collect.schemas import ApiOptions, RunRead
@@ -123,7 +123,7 @@ def to_items(frame: pl.DataFrame, items: Sequence[InfoItem], drop: Sequence[str]
 
 def _read(plan: Plan, *, read_table: Callable[[bytes, str], pl.DataFrame], on_rows: connectors.RowsRead) -> ReadResult:
     if plan.kind == "database":
-        return connectors.read_database(plan.spec, since=plan.watermark, on_rows=on_rows)
+        return databases.read_database(plan.spec, since=plan.watermark, on_rows=on_rows)
     if plan.kind == "api":
         return connectors.read_api(plan.spec, since=plan.watermark, on_rows=on_rows)
     return connectors.read_folder(plan.spec, read_table=read_table, newest_only=not plan.incremental)
@@ -134,7 +134,7 @@ def _source_keys(plan: Plan) -> pl.DataFrame:
     reverse = {item: source for source, item in plan.spec.mapping.items()}
     columns = [reverse.get(k, k) for k in plan.keys]
     if plan.kind == "database":
-        result = connectors.read_database(plan.spec, columns=columns, on_rows=lambda _n: None)
+        result = databases.read_database(plan.spec, columns=columns, on_rows=lambda _n: None)
         frame = result.frame.rename(dict(zip(columns, plan.keys, strict=True)))
     else:
         full = connectors.read_api(plan.spec, on_rows=lambda _n: None)
