@@ -1,7 +1,7 @@
-"""Collection throughput: 1,000,000 rows from MariaDB and from PostgreSQL into a governance version (read
-in batches through the source's driver, text columns, the whole pipeline, Parquet snapshot, version
-registered), against the same rows read with the bare driver into Polars and written to Parquet in the
-same run. Also the bare read through PyMySQL, to compare MySQL drivers.
+"""Collection throughput: 1,000,000 rows from MariaDB and from PostgreSQL into a governance version
+(read in bulk as the server's text — COPY for PostgreSQL, a streaming cursor for MariaDB — then the
+whole pipeline, Parquet snapshot, version registered), against the same rows read with the bare driver into Polars and written to Parquet in the
+same run. Also the bare read through PyMySQL when it is installed, to compare MySQL drivers.
 
     .venv/bin/python bench/collect.py [--rows 1000000]
 
@@ -90,9 +90,10 @@ def ensure_table(kind: str, rows: int) -> None:
     engine.dispose()
 
 
-def bare_read(kind: str, out: Path, driver: str = "") -> float:
-    """The driver's own server-side cursor into Polars batches, concatenated and written to Parquet."""
-    started = time.perf_counter()
+def bare_read(kind: str, out: Path, driver: str = "") -> tuple[float, float]:
+    """The driver's own server-side cursor into Polars batches, concatenated and written to Parquet;
+    (wall-clock seconds, this process's CPU seconds)."""
+    started, cpu = time.perf_counter(), time.process_time()
     if kind == "postgresql":
         import psycopg
 
@@ -121,7 +122,7 @@ def bare_read(kind: str, out: Path, driver: str = "") -> float:
     cursor.close()
     connection.close()
     pl.concat(frames).write_parquet(out)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def main() -> None:
@@ -153,14 +154,14 @@ def main() -> None:
         ).raise_for_status()
         for kind in ("mariadb", "postgresql"):
             ensure_table(kind, args.rows)
-            bare = bare_read(kind, Path(tmp) / f"bare-{kind}.parquet")
+            bare, bare_cpu = bare_read(kind, Path(tmp) / f"bare-{kind}.parquet")
             body = {"code": f"BENCH-{kind}", "name": kind, "entry_code": entry, "kind": "database"}
             body |= {"location": source_url(kind), "query": QUERY}
             source = client.post("/api/collect/sources", json=body, headers=steward)
             source.raise_for_status()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             run = loads.run_source(runtime, source_id=source.json()["id"], trigger="cli")
-            elapsed = time.perf_counter() - started
+            elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - cpu
             assert run is not None and run.status == "succeeded", run
             assert run.rows_loaded == args.rows, run
             figures[kind] = {
@@ -168,10 +169,13 @@ def main() -> None:
                 "rows_per_second": round(args.rows / elapsed),
                 "bare_read_seconds": round(bare, 2),
                 "ratio": round(elapsed / bare, 2),
+                "collect_cpu_seconds": round(elapsed_cpu, 2),  # this process's CPU (the database server's apart)
+                "bare_read_cpu_seconds": round(bare_cpu, 2),
+                "load_average_1m": round(os.getloadavg()[0], 2),
             }
         try:
             figures["mariadb_bare_read_pymysql_seconds"] = round(
-                bare_read("mariadb", Path(tmp) / "bare-pymysql.parquet", driver="pymysql"), 2
+                bare_read("mariadb", Path(tmp) / "bare-pymysql.parquet", driver="pymysql")[0], 2
             )
         except ImportError:
             figures["mariadb_bare_read_pymysql_seconds"] = None
