@@ -17,6 +17,7 @@ SLOW_SECONDS = 10.0
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @needs_postgres
 def test_collect_routes_under_concurrent_load_with_other_routes(live_url, client):
     entry = person_entry(client)
