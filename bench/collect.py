@@ -1,7 +1,8 @@
 """Collection throughput: 1,000,000 rows from MariaDB and from PostgreSQL into a governance version
 (read in bulk as the server's text — COPY for PostgreSQL, a streaming cursor for MariaDB — then the
-whole pipeline, Parquet snapshot, version registered), against the same rows read with the bare driver into Polars and written to Parquet in the
-same run. Also the bare read through PyMySQL when it is installed, to compare MySQL drivers.
+whole pipeline, Parquet snapshot, version registered), against the same rows read with the bare
+driver into Polars and written to Parquet in the same run. Also the bare read through PyMySQL when it
+is installed, to compare MySQL drivers.
 
     .venv/bin/python bench/collect.py [--rows 1000000]
 
