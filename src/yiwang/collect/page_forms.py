@@ -42,7 +42,7 @@ class SourceForm(FormModel):
     mode: Literal["full", "incremental"] = Field("full", title="归集方式")
     watermark_column: str = Field("", max_length=128, title="水位线列")
     key_check_every: int = Field(0, ge=0, le=10000, title="主键比对间隔")
-    schedule: str = Field("", max_length=100, title="计划（cron）")
+    schedule: str = Field("", max_length=100, title="运行计划")
     enabled: bool = Field(False, title="启用计划")
     api_paging: Literal["none", "page", "offset", "next"] = Field("none", title="分页方式")
     api_records: str = Field("", max_length=100, title="记录路径")
