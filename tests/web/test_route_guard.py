@@ -112,6 +112,8 @@ EXPECTED_PUBLIC = {
     "/api/transparency/entries",
     "/api/transparency/proof/consistency",
     "/api/transparency/proof/inclusion",
+    # the platform's message-signing keys, so providers can verify mediated requests
+    "/api/exchange/message-keys",
     # the public service catalogue
     "/onestop",
     "/onestop/items/{code}",

@@ -18,9 +18,9 @@ BEFORE_PASSWORD_CHANGE_MARKER = "__yiwang_before_password_change__"  # noqa: S10
 # Endpoints a login that still has to enrol a second factor may reach (enrol, leave).
 DURING_ENROLMENT_MARKER = "__yiwang_during_enrolment__"
 
-# Path prefixes of interfaces for programs (JSON, SensorThings, Open311). Their writes are
-# authorised by tokens; a browser's session cookie there must also show the CSRF header.
-MACHINE_APIS = ("/api/", "/sta/", "/open311/")
+# Path prefixes of interfaces for programs (JSON, SensorThings, Open311, mediated services). Their
+# writes are authorised by tokens; a browser's session cookie there must also show the CSRF header.
+MACHINE_APIS = ("/api/", "/sta/", "/open311/", "/x/")
 
 
 @dataclass(frozen=True)
