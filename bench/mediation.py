@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -25,7 +26,8 @@ from open311 import pct, run_at_rate
 from sensing_common import machine, reset_postgres
 from server_process import ServerProcess
 
-from yiwang.demo.loader import DEMO_PASSWORD
+from yiwang.demo.loader import DEMO_PASSWORD, DEMO_TOTP_SECRET
+from yiwang.org import totp
 
 
 def serve_provider(port: int) -> None:
@@ -48,9 +50,12 @@ def _free_port() -> int:
 
 
 def _token(url: str, username: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{url}/api/auth/token", data={"grant_type": "password", "username": username, "password": DEMO_PASSWORD}
-    )
+    """A password-grant token; an administrator adds a code of the demo's published TOTP secret."""
+    data = {"grant_type": "password", "username": username, "password": DEMO_PASSWORD}
+    response = httpx.post(f"{url}/api/auth/token", data=data)
+    if response.status_code == 401 and response.json()["error"]["code"] == "mfa_required":
+        now = datetime.now(UTC)
+        response = httpx.post(f"{url}/api/auth/token", data=data | {"otp": totp.code_at(DEMO_TOTP_SECRET, now)})
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -140,6 +140,20 @@ def check_department_scope(principal: Principal, department_id: int | None) -> N
         raise PermissionDenied("无权访问其他部门的记录", code="department_scope")
 
 
+AUTHENTICATES_MARKER = "__yiwang_authenticates__"
+
+
+def authenticates(dependency: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a dependency that resolves the caller through `get_current_user` itself, for a route that
+    does so together with other work in one worker-thread hop (the route guard accepts it)."""
+    setattr(dependency, AUTHENTICATES_MARKER, True)
+    return dependency
+
+
+def is_authenticating(dependency: Callable[..., Any] | None) -> bool:
+    return dependency is get_current_user or bool(getattr(dependency, AUTHENTICATES_MARKER, False))
+
+
 def public(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """Mark an endpoint as deliberately reachable without logging in."""
     setattr(endpoint, PUBLIC_MARKER, True)

@@ -2,7 +2,7 @@
 
 from yiwang.core.jobs import Job
 from yiwang.core.runtime import Runtime
-from yiwang.exchange import gateway, message_log
+from yiwang.exchange import counters, message_log
 from yiwang.exchange.message_keys import MessageKeys
 
 
@@ -15,7 +15,7 @@ def jobs(runtime: Runtime) -> list[Job]:
 
     def purge_counters() -> None:
         with runtime.db.unit_of_work() as db:
-            gateway.purge_counters(db)
+            counters.purge(db)
 
     return [
         Job("exchange.sign_messages", runtime.settings.audit_sign_seconds, sign_messages),

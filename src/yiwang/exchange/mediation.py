@@ -1,40 +1,43 @@
 """Forwarding a mediated call (服务中介): `/x/{service}/{path}` → the provider, and its answer back.
 
-Every step that touches the database (admission, the message log) runs in a worker thread; the rest
-awaits the network, so the event loop is never blocked. Both bodies pass through a `Spool`: held in
+A call touches the database twice, each time in a worker thread: once to authenticate the caller
+(which also reads the version of the services and grants, `directory`), and once to commit its
+record in the message log — shared with the calls that finish at the same time (`log_writer`).
+Admission itself is decided in memory (`gateway`); the rest awaits the network, so the event loop
+is never blocked. Both bodies pass through a `Spool`: held in
 memory up to `mediation_spool_memory_bytes`, beyond that in a temporary file written and read in
 worker threads — never whole in memory. A body is hashed as it arrives, because its Content-Digest
 (RFC 9530) goes in the signed header before the body: the request is forwarded once the consumer has
 sent all of it, and the answer is returned once the provider has sent all of it and the call is logged.
 """
 
+import asyncio
 import math
 import secrets
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
-import anyio
-import anyio.to_thread
 import httpx
 from fastapi import Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from yiwang.core.crypto import Hasher
 from yiwang.core.errors import AppError
 from yiwang.core.httpsig import MessageSignature, content_digest, sign_request, sign_response
 from yiwang.core.runtime import Runtime
-from yiwang.core.security import Principal
+from yiwang.core.security import Principal, get_current_user, get_principal
 from yiwang.core.timeutil import utcnow
-from yiwang.exchange import gateway, message_log
+from yiwang.exchange import counters, gateway, message_log
 from yiwang.exchange.breaker import Breakers
+from yiwang.exchange.counters import Counters
+from yiwang.exchange.directory import Directory, DirectoryCache
+from yiwang.exchange.log_writer import LogWriter
 from yiwang.exchange.message_keys import MessageKeys
+from yiwang.exchange.spool import CHUNK, Spool
 
-CHUNK = 64 * 1024
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
     "trailer", "transfer-encoding", "upgrade",
@@ -86,59 +89,17 @@ class BodyTooLarge(AppError):
     message = "服务提供方的响应超过平台允许的大小"
 
 
-class Spool:
-    """A body on its way through: hashed as it comes, in memory while small, else in a temporary file."""
+@dataclass(frozen=True)
+class MediatedCaller:
+    """The authenticated caller and the services and grants as of its authenticating transaction."""
 
-    def __init__(self, hasher: Hasher, memory_bytes: int) -> None:
-        self.hasher = hasher
-        self.memory_bytes = memory_bytes
-        self._buffer = bytearray()
-        self._file: IO[bytes] | None = None
-        self.digest = b""
-
-    @property
-    def size(self) -> int:
-        return self.hasher.size
-
-    async def write(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        self.hasher.update(chunk)
-        if self._file is None and len(self._buffer) + len(chunk) <= self.memory_bytes:
-            self._buffer += chunk
-            return
-        if self._file is None:
-            self._file = await anyio.to_thread.run_sync(tempfile.TemporaryFile)
-            pending, self._buffer = bytes(self._buffer) + chunk, bytearray()
-        else:
-            pending = chunk
-        await anyio.to_thread.run_sync(self._file.write, pending)
-
-    def finish(self) -> str:
-        self.digest = self.hasher.digest()
-        return content_digest(self.hasher.name, self.digest)
-
-    def in_memory(self) -> bytes | None:
-        return bytes(self._buffer) if self._file is None else None
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        if self._file is None:
-            if self._buffer:
-                yield bytes(self._buffer)
-            return
-        file = self._file
-        await anyio.to_thread.run_sync(file.seek, 0)
-        while chunk := await anyio.to_thread.run_sync(file.read, CHUNK):
-            yield chunk
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()  # a temporary file: closing it removes it
-            self._file = None
+    principal: Principal
+    directory: Directory
 
 
 class Gateway:
-    """The per-process parts of mediation: the message key, the breakers and the HTTP clients."""
+    """The per-process parts of mediation: the message key, the copy of the services and grants, the
+    rate and quota figures, the breakers, the log's group commit and the HTTP clients."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -146,29 +107,47 @@ class Gateway:
         self.keys = MessageKeys(runtime.keyring)
         self.suite = runtime.keyring.suite
         self.breakers = Breakers()
+        self.directory = DirectoryCache()
+        self.counters = Counters()
+        self.writer = LogWriter(self._write)
         self._clients: WeakKeyDictionary[Any, httpx.AsyncClient] = WeakKeyDictionary()
 
     def client(self) -> httpx.AsyncClient:
         """One pooled client per event loop (a test client may run several loops, one after another)."""
-        import asyncio
-
         loop = asyncio.get_running_loop()
         found = self._clients.get(loop)
         if found is None:
-            limits = httpx.Limits(max_connections=self.settings.mediation_max_connections, keepalive_expiry=30)
+            limits = httpx.Limits(
+                max_connections=self.settings.mediation_max_connections,
+                max_keepalive_connections=self.settings.mediation_max_connections,
+                keepalive_expiry=30,
+            )
             found = self._clients[loop] = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
         return found
 
-    def admit(self, start: gateway.CallStart) -> gateway.Admitted:
-        with self.runtime.db.unit_of_work() as session:
-            return gateway.admit(session, start=start, keys=self.keys, hash_name=self.suite.hash_name)
+    def authenticate(self, request: Request, service_code: str) -> MediatedCaller:
+        """In one worker-thread hop and one read-only transaction: the caller (as every route has it), the
+        services and grants as of now, and the stored quota figures this process has not read yet."""
+        with self.runtime.db.unit_of_work() as db:
+            principal = get_current_user(request, get_principal(request, db))
+            directory = self.directory.current(db)
+            windows = gateway.quota_windows(
+                directory, service_code=service_code, department_id=principal.department_id, now=utcnow()
+            )
+            self.counters.load(db, self.counters.unknown(windows))
+        return MediatedCaller(principal, directory)
 
-    def log(self, record: message_log.CallRecord, request_body: bytes | None, response_body: bytes | None) -> None:
-        with self.runtime.db.unit_of_work() as session:
-            message_log.append(
-                session, record=record, hash_name=self.suite.hash_name, keys=self.keys,
-                request_body=request_body, response_body=response_body,
-            )  # fmt: skip
+    def _write(self, entries: list[message_log.Entry]) -> None:
+        """One group commit: the calls' records and the calls they add to the counters."""
+        taken = self.counters.drain()
+        try:
+            with self.runtime.db.unit_of_work() as db:
+                message_log.append_many(db, entries=entries, hash_name=self.suite.hash_name, keys=self.keys)
+                totals = counters.save(db, taken)
+        except BaseException:
+            self.counters.give_back(taken)
+            raise
+        self.counters.settle(totals)
 
 
 async def gateway_of(request: Request) -> Gateway:
@@ -223,7 +202,7 @@ def _forward_headers(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.headers.items() if k.lower() not in DROP_REQUEST]
 
 
-async def forward(gw: Gateway, request: Request, *, caller: Principal, service_code: str, path: str) -> Response:
+async def forward(gw: Gateway, request: Request, *, caller: MediatedCaller, service_code: str, path: str) -> Response:
     """Admit, forward, sign, log and answer one call; refusals and failures raise in the error shape."""
     started = time.perf_counter()
     start = gateway.CallStart(
@@ -233,9 +212,14 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
         method=request.method,
         path="/" + path,
         query=request.url.query,
-        caller=caller,
+        caller=caller.principal,
     )
-    admitted = await anyio.to_thread.run_sync(gw.admit, start)
+    try:
+        admitted = gateway.admit(caller.directory, gw.counters, start=start)
+    except gateway.Refused as refused:
+        if refused.record is not None:
+            await gw.writer.commit(message_log.Entry(refused.record))
+        raise refused.error from None
     breaker = gw.breakers.get(
         admitted.service_code, threshold=admitted.breaker_failures, reset_seconds=admitted.breaker_reset_s
     )
@@ -243,7 +227,7 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
     if wait is not None:
         refusal = CircuitOpen(details={"retry_after_seconds": max(1, math.ceil(wait))})
         record = _record(start, admitted, started, outcome="refused", status_code=503, error_code=refusal.code)
-        await anyio.to_thread.run_sync(gw.log, record, None, None)
+        await gw.writer.commit(message_log.Entry(record))
         raise refusal
     memory = gw.settings.mediation_spool_memory_bytes
     outgoing, answer = Spool(gw.suite.counting_hasher(), memory), Spool(gw.suite.counting_hasher(), memory)
@@ -282,7 +266,7 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
         )  # fmt: skip
         outgoing.close()
         answer.close()
-        await anyio.to_thread.run_sync(gw.log, record, None, None)
+        await gw.writer.commit(message_log.Entry(record))
         raise
     except BaseException:
         outgoing.close()
@@ -307,7 +291,7 @@ async def forward(gw: Gateway, request: Request, *, caller: Principal, service_c
     keep = _kept(gw, admitted, outgoing, answer)
     record = _answered(start, admitted, started, status, outgoing, answer, key_id, signed, reply, keep)
     try:
-        await anyio.to_thread.run_sync(gw.log, record, *(keep or (None, None)))
+        await gw.writer.commit(message_log.Entry(record, *(keep or (None, None))))
     except BaseException:
         outgoing.close()
         answer.close()

@@ -4,7 +4,8 @@ signed with the platform's message key every CHECKPOINT_EVERY entries, by the `e
 job and whenever evidence needs one. Bodies are kept beside the chain only when the service says so.
 
 Appenders serialise on the single head row (SELECT … FOR UPDATE on PostgreSQL; SQLite transactions
-are IMMEDIATE already), as the audit chain's do.
+are IMMEDIATE already), as the audit chain's do. The mediation appends through `log_writer`, which
+gathers the calls that finish together into one transaction (group commit).
 """
 
 import base64
@@ -114,6 +115,44 @@ def _locked_head(db: Session) -> tuple[int, str]:
     return int(head.last_seq), str(head.last_hash)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A call to append, with its bodies when the service keeps them."""
+
+    record: CallRecord
+    request_body: bytes | None = None
+    response_body: bytes | None = None
+
+
+def append_many(db: Session, *, entries: list[Entry], hash_name: str, keys: MessageKeys) -> list[int]:
+    """Append calls in order in the caller's transaction, under one head lock; their sequence numbers.
+    A head whose number passes a multiple of CHECKPOINT_EVERY is signed."""
+    if not entries:
+        return []
+    connection = db.connection()
+    last_seq, last_hash = _locked_head(db)
+    first_seq, rows, bodies = last_seq + 1, [], []
+    for offset, entry in enumerate(entries):
+        seq = first_seq + offset
+        rounded = CallRecord(**(asdict(entry.record) | {"duration_ms": round(entry.record.duration_ms, 2)}))
+        entry_hash = link_hash(last_hash, content_hash(record_fields(seq, rounded), hash_name), hash_name)
+        rows.append(
+            asdict(rounded)
+            | {"seq": seq, "hash_algorithm": hash_name, "prev_hash": last_hash, "entry_hash": entry_hash}
+        )
+        if rounded.bodies_kept:
+            bodies.append({"seq": seq, "request_body": entry.request_body, "response_body": entry.response_body})
+        last_hash = entry_hash
+    last_seq = first_seq + len(entries) - 1
+    connection.execute(insert(MessageRecord.__table__), rows)
+    if bodies:
+        connection.execute(insert(MessageBody.__table__), bodies)
+    connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=last_seq, last_hash=last_hash))
+    if last_seq // CHECKPOINT_EVERY > (first_seq - 1) // CHECKPOINT_EVERY:
+        _sign(db, last_seq, last_hash, keys)
+    return list(range(first_seq, last_seq + 1))
+
+
 def append(
     db: Session,
     *,
@@ -124,23 +163,8 @@ def append(
     response_body: bytes | None = None,
 ) -> int:
     """Append one call in the caller's transaction; returns its sequence number."""
-    connection = db.connection()
-    last_seq, last_hash = _locked_head(db)
-    seq = last_seq + 1
-    rounded = CallRecord(**(asdict(record) | {"duration_ms": round(record.duration_ms, 2)}))
-    entry_hash = link_hash(last_hash, content_hash(record_fields(seq, rounded), hash_name), hash_name)
-    connection.execute(
-        insert(MessageRecord.__table__),
-        [asdict(rounded) | {"seq": seq, "hash_algorithm": hash_name, "prev_hash": last_hash, "entry_hash": entry_hash}],
-    )
-    if record.bodies_kept:
-        connection.execute(
-            insert(MessageBody.__table__), [{"seq": seq, "request_body": request_body, "response_body": response_body}]
-        )
-    connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=entry_hash))
-    if seq % CHECKPOINT_EVERY == 0:
-        _sign(db, seq, entry_hash, keys)
-    return seq
+    entry = Entry(record, request_body, response_body)
+    return append_many(db, entries=[entry], hash_name=hash_name, keys=keys)[0]
 
 
 def _checkpoint_message(seq: int, entry_hash: str, signed_at: datetime) -> bytes:

@@ -171,6 +171,16 @@ class MessageBody(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class DirectoryVersion(Base):
+    """One counter that database triggers raise whenever a service or a grant changes; processes key
+    their copy of the services and grants that admit mediated calls on it."""
+
+    __tablename__ = "exch_directory_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class MessageHead(Base):
     """One row: the message log's last sequence number and hash, the lock appenders serialise on."""
 

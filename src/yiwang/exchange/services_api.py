@@ -3,13 +3,14 @@ the message log, evidence and the platform's published message keys."""
 
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.downloads import attachment
 from yiwang.core.pagination import Page, PageParams, page_params
-from yiwang.core.security import CurrentUser, Principal, public, require
+from yiwang.core.security import Principal, authenticates, public, require
 from yiwang.exchange import evidence, live_services, mediation
 from yiwang.exchange import permissions as perm
 from yiwang.exchange.schemas import (
@@ -94,12 +95,13 @@ def message_keys(gw: GatewayDep) -> list[MessageKeyRead]:
     return [MessageKeyRead(**vars(key)) for key in gw.keys.published()]
 
 
-def released_caller(user: CurrentUser, db: DbSession) -> Principal:
-    """The authenticated caller, with the authentication's transaction ended at once: a mediated call may
-    last minutes and must not hold a database connection (on SQLite the only writer) meanwhile. The
-    permission is checked at admission, so that a refused call is logged like any other."""
-    db.commit()
-    return user
+@authenticates
+async def mediated_caller(request: Request, gw: GatewayDep, service: ServiceCode) -> mediation.MediatedCaller:
+    """The authenticated caller (`get_current_user`, as every route), resolved in one worker-thread hop
+    whose short transaction ends before the call goes on: a mediated call may last minutes and must
+    not hold a database connection meanwhile. The permission is checked at admission, so that a
+    refused call is logged like any other."""
+    return await anyio.to_thread.run_sync(gw.authenticate, request, service)
 
 
 @router.api_route(
@@ -119,7 +121,7 @@ async def call_service(
     request: Request,
     service: ServiceCode,
     path: str,
-    caller: Annotated[Principal, Depends(released_caller)],
+    caller: Annotated[mediation.MediatedCaller, Depends(mediated_caller)],
     gw: GatewayDep,
 ) -> Response:
     """Call an operation of a live service through the platform with the consumer's token: the grant
