@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    for plugin in domains.plugins():
+        for router in plugin.first_routers:
+            app.include_router(router)
     app.include_router(web_pages.health_router)
     app.include_router(web_pages.router)
     app.include_router(events_admin.api_router)

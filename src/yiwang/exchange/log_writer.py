@@ -3,7 +3,7 @@ and calls that finish together share one transaction.
 
 A finished call puts its entry in the queue and waits. When no write is under way, one starts: it
 takes every queued entry, appends them to the chain under one head lock, adds the admitted calls to
-the rate and quota counters, and commits — in a worker thread, the event loop never waits on the
+the rate and quota counters, and commits — in the writer's own thread, the event loop never waits on the
 database. Entries queued meanwhile go in the next write, so under load a write carries many calls and
 a call waits at most about two writes. Each waiting call is released only when the transaction that
 holds its record has committed (or with the write's error): whatever was answered survives the
@@ -13,8 +13,7 @@ process being killed. The queue belongs to one event loop; each loop of a proces
 import asyncio
 import weakref
 from collections.abc import Callable
-
-import anyio.to_thread
+from concurrent.futures import Executor
 
 from yiwang.exchange.message_log import Entry
 
@@ -29,8 +28,9 @@ class _LoopQueue:
 
 
 class LogWriter:
-    def __init__(self, write: Write) -> None:
-        self._write = write  # appends and commits, in a worker thread
+    def __init__(self, write: Write, thread: Executor) -> None:
+        self._write = write  # appends and commits, in the writer's thread
+        self._thread = thread
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue] = weakref.WeakKeyDictionary()
 
     async def commit(self, entry: Entry) -> None:
@@ -52,7 +52,8 @@ class LogWriter:
             while queue.pending:
                 batch, queue.pending = queue.pending, []
                 try:
-                    await anyio.to_thread.run_sync(self._write, [entry for entry, _ in batch])
+                    entries = [entry for entry, _ in batch]
+                    await asyncio.get_running_loop().run_in_executor(self._thread, self._write, entries)
                 except BaseException as failure:  # every waiting call learns that its record was not kept
                     for _, done in batch:
                         if not done.done():

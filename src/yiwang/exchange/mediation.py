@@ -12,9 +12,12 @@ sent all of it, and the answer is returned once the provider has sent all of it 
 """
 
 import asyncio
+import contextvars
+import functools
 import math
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -109,7 +112,12 @@ class Gateway:
         self.breakers = Breakers()
         self.directory = DirectoryCache()
         self.counters = Counters()
-        self.writer = LogWriter(self._write)
+        # Threads of mediation's own: its two hops to the database per call do not queue behind other
+        # routes' work, and a hand-off to them costs less than to the shared pool. One writer: the
+        # log's appends serialise on its head anyway.
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mediation-auth")
+        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mediation-log")
+        self.writer = LogWriter(self._write, self._writer_thread)
         self._clients: WeakKeyDictionary[Any, httpx.AsyncClient] = WeakKeyDictionary()
 
     def client(self) -> httpx.AsyncClient:
@@ -124,6 +132,11 @@ class Gateway:
             )
             found = self._clients[loop] = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
         return found
+
+    async def caller(self, request: Request, service_code: str) -> MediatedCaller:
+        """`authenticate` in one of mediation's threads, with the request's context."""
+        run = functools.partial(contextvars.copy_context().run, self.authenticate, request, service_code)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
     def authenticate(self, request: Request, service_code: str) -> MediatedCaller:
         """In one worker-thread hop and one read-only transaction: the caller (as every route has it), the
@@ -298,6 +311,9 @@ async def forward(gw: Gateway, request: Request, *, caller: MediatedCaller, serv
         raise
     outgoing.close()
     response_headers["Content-Length"] = str(answer.size)
+    held = answer.in_memory()
+    if held is not None:  # a small answer is already here: sent at once, with nothing left to clean up
+        return Response(held, status_code=status, headers=response_headers)
     return StreamingResponse(
         answer.chunks(), status_code=status, headers=response_headers, background=BackgroundTask(answer.close)
     )

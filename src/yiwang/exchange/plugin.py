@@ -52,6 +52,7 @@ def plugin() -> DomainPlugin:
     return DomainPlugin(
         name="exchange",
         routers=[api.router, services_api.router, pages.router, service_pages.router],
+        first_routers=[services_api.call_router],
         template_dir=Path(__file__).parent / "templates",
         nav=[
             Entry("data", "共享交换", "/exchange", "共享申请、授权、数据接口与调用日志", p.USAGE_READ, 40),

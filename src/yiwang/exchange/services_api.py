@@ -3,7 +3,6 @@ the message log, evidence and the platform's published message keys."""
 
 from typing import Annotated, Literal
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
@@ -24,6 +23,7 @@ from yiwang.exchange.schemas import (
 )
 
 router = APIRouter(tags=["服务共享 live services"])
+call_router = APIRouter(tags=["服务共享 live services"])  # `/x/…`, matched before all other routes
 Registrar = Annotated[Principal, Depends(require(perm.SERVICE_REGISTER))]
 Applicant = Annotated[Principal, Depends(require(perm.APPLY))]
 UsageReader = Annotated[Principal, Depends(require(perm.USAGE_READ))]
@@ -101,10 +101,10 @@ async def mediated_caller(request: Request, gw: GatewayDep, service: ServiceCode
     whose short transaction ends before the call goes on: a mediated call may last minutes and must
     not hold a database connection meanwhile. The permission is checked at admission, so that a
     refused call is logged like any other."""
-    return await anyio.to_thread.run_sync(gw.authenticate, request, service)
+    return await gw.caller(request, service)
 
 
-@router.api_route(
+@call_router.api_route(
     "/x/{service}/{path:path}",
     methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
     response_class=Response,
