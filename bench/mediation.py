@@ -127,8 +127,15 @@ def main() -> None:
             response = client_for(local, server.url).get(f"/x/{code}/persons/P{i % 1000:04d}", headers=consumer)
             return response.status_code == 200 and "signature" in response.headers
 
+        def me(i: int, local) -> bool:
+            return client_for(local, server.url).get("/api/auth/me", headers=consumer).status_code == 200
+
         run_at_rate(mediated, args.rate, 2)  # warm: connections, the key, the counters' rows
         base_lat, base_fail = run_at_rate(direct, args.rate, args.seconds)
+        # For scale: the server CPU of the platform's lightest authenticated route at the same rate.
+        cpu_before = server.cpu_seconds()
+        me_lat, _ = run_at_rate(me, args.rate, min(args.seconds, 5))
+        me_cpu_ms = (server.cpu_seconds() - cpu_before) / max(len(me_lat), 1) * 1000
         cpu_before = server.cpu_seconds()
         lat, fail = run_at_rate(mediated, args.rate, args.seconds)
         cpu_per_call_ms = (server.cpu_seconds() - cpu_before) / max(len(lat), 1) * 1000
@@ -157,6 +164,8 @@ def main() -> None:
                     "added_ms": {"p50": round(pct(lat, 0.5) - pct(base_lat, 0.5), 2), "p99": added_p99},
                     "ratio_p99": round(pct(lat, 0.99) / max(pct(base_lat, 0.99), 0.01), 2),
                     "server_cpu_ms_per_call": round(cpu_per_call_ms, 2),
+                    "auth_me_cpu_ms_per_call": round(me_cpu_ms, 2),
+                    "auth_me_ms": {"p50": pct(me_lat, 0.5), "p99": pct(me_lat, 0.99)},
                     "targets": {"added_p99_ms": 10},
                     "machine": machine(),
                 },
