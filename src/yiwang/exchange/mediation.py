@@ -25,6 +25,7 @@ from weakref import WeakKeyDictionary
 
 import httpx
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
@@ -139,15 +140,29 @@ class Gateway:
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
     def authenticate(self, request: Request, service_code: str) -> MediatedCaller:
-        """In one worker-thread hop and one read-only transaction: the caller (as every route has it), the
-        services and grants as of now, and the stored quota figures this process has not read yet."""
+        """The caller (as every route has it), the services and grants as of now, and the stored quota
+        figures this process has not read yet — in one short transaction.
+
+        A token or API key is resolved in a read transaction (on SQLite one of the reader connections,
+        which neither wait for the writer nor hold it up, and the log's writer is busy); only when that
+        leaves something to write — the credential's last use, recorded about once a minute, or a
+        password or session sign-in — is it done again in a writing one."""
+        if _token_sent(request):
+            with self.runtime.db.read_only() as db, db.no_autoflush:
+                principal = get_current_user(request, get_principal(request, db))
+                if not (db.dirty or db.new or db.deleted):
+                    return self._admission_view(db, principal, service_code)
+            request.state.principal = None  # resolved again below, where its change can be written
         with self.runtime.db.unit_of_work() as db:
             principal = get_current_user(request, get_principal(request, db))
-            directory = self.directory.current(db)
-            windows = gateway.quota_windows(
-                directory, service_code=service_code, department_id=principal.department_id, now=utcnow()
-            )
-            self.counters.load(db, self.counters.unknown(windows))
+            return self._admission_view(db, principal, service_code)
+
+    def _admission_view(self, db: Session, principal: Principal, service_code: str) -> MediatedCaller:
+        directory = self.directory.current(db)
+        windows = gateway.quota_windows(
+            directory, service_code=service_code, department_id=principal.department_id, now=utcnow()
+        )
+        self.counters.load(db, self.counters.unknown(windows))
         return MediatedCaller(principal, directory)
 
     def _write(self, entries: list[message_log.Entry]) -> None:
@@ -161,6 +176,11 @@ class Gateway:
             self.counters.give_back(taken)
             raise
         self.counters.settle(totals)
+
+
+def _token_sent(request: Request) -> bool:
+    scheme = request.headers.get("authorization", "").partition(" ")[0].lower()
+    return scheme == "bearer" or (not scheme and "x-api-key" in request.headers)
 
 
 async def gateway_of(request: Request) -> Gateway:
