@@ -269,3 +269,29 @@ def test_the_service_refuses_two_of_the_three_to_any_caller(runtime, client, adm
             )
         assert updated.value.code == "admin_roles_combined"
     assert client.get(f"/api/org/users/{account['id']}", headers=admin_headers).json()["roles"] == ["handler"]
+
+
+@pytest.mark.parametrize("role", ["security_admin", "audit_admin"])
+def test_the_system_administrator_cannot_disable_or_reroute_another_administrator(
+    client, admin_headers, security_headers, auditor_headers, role
+):
+    account = _staff(client, admin_headers)
+    path = f"/api/org/users/{account['id']}"
+    made = client.put(f"{path}/roles", headers=security_headers, json={"roles": [role]})
+    assert made.status_code == 200, made.text
+    for change in ({"active": False}, {"phone": "13912345678"}, {"department_code": "CGJ"}):
+        refused = client.patch(path, headers=admin_headers, json=change)
+        assert refused.status_code == 403, (change, refused.text)
+        assert "三员分立" in refused.json()["error"]["message"]
+    still = client.get(path, headers=admin_headers).json()
+    assert still["active"] is True and still["department_code"] == "DSJ"
+    # A harmless change goes through; the refusals are in the audit chain.
+    assert client.patch(path, headers=admin_headers, json={"display_name": "改名"}).status_code == 200
+    entries = client.get(
+        "/api/audit/entries", headers=auditor_headers, params={"action": "org.grant", "target_id": account["id"]}
+    ).json()
+    assert sum(1 for e in entries["items"] if e["outcome"] == "denied") >= 3
+    # Once the security administrator takes the role back, it is an ordinary account again.
+    assert client.put(f"{path}/roles", headers=security_headers, json={"roles": ["handler"]}).status_code == 200
+    disabled = client.patch(path, headers=admin_headers, json={"active": False})
+    assert disabled.status_code == 200 and disabled.json()["active"] is False

@@ -6,6 +6,7 @@ themselves, the OAuth way (client credentials, PKCE, bearer tokens) — and answ
 OAuth error (`error`, `error_description`), never a 5xx."""
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
@@ -35,8 +36,10 @@ def oauth_request(request: Request, settings: SettingsDep, form: Any = None) -> 
     return server.HttpRequest(request.method, uri, request.headers, request.query_params, form)
 
 
-def provider_for(db: DbSession, settings: SettingsDep, cipher: CipherDep) -> server.Provider:
-    return server.Provider(server.Context(db=db, settings=settings, cipher=cipher))
+def provider_for(request: Request, db: ReadDbSession, settings: SettingsDep, cipher: CipherDep) -> server.Provider:
+    """The provider of the programs' endpoints: it reads through a read-only session and writes in short
+    transactions of its own, so an exchange never holds SQLite's write lock while it signs."""
+    return server.Provider(server.Context(db=db, settings=settings, cipher=cipher, database=request.app.state.db))
 
 
 Provider = Annotated[server.Provider, Depends(provider_for)]
@@ -98,7 +101,7 @@ def _userinfo(request: Request, provider: server.Provider) -> Response:
         return server.json_error(
             "invalid_request", "Send the access token as Authorization: Bearer.", 401, **{"WWW-Authenticate": "Bearer"}
         )
-    found = server.access_token_owner(provider.ctx, secret.strip())
+    found = server.access_token_owner(provider, secret.strip())
     if found is None:
         challenge = 'Bearer error="invalid_token", error_description="The access token is not active."'
         return server.json_error(
@@ -110,14 +113,16 @@ def _userinfo(request: Request, provider: server.Provider) -> Response:
         return server.json_error(
             "insufficient_scope", "The token lacks the openid scope.", 403, **{"WWW-Authenticate": challenge}
         )
-    body = claims.userinfo_claims(
-        provider.ctx.db,
-        provider.ctx.cipher,
-        user=user,
-        scope=token.row.scope,
-        client_id=token.client.client_id,
-        client_name=token.client.name,
-    )
+    # A clear phone number is released with an audit entry: only then does userinfo write.
+    with provider.ctx.writing() if "phone" in token.row.scope.split() else nullcontext(provider.ctx.db) as db:
+        body = claims.userinfo_claims(
+            db,
+            provider.ctx.cipher,
+            user=user,
+            scope=token.row.scope,
+            client_id=token.client.client_id,
+            client_name=token.client.name,
+        )
     return JSONResponse(body, headers=_NO_STORE)
 
 

@@ -9,6 +9,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,8 +151,11 @@ def _load_private(key_dir: Path, kid: str) -> SigningPrivateKey:
     return key
 
 
-def signing_key(db: Session, *, key_dir: Path, alg: str) -> SigningPrivateKey:
-    """The active private key of an algorithm (made on the spot if a fresh database has none).
+def signing_key(
+    db: Session, *, key_dir: Path, alg: str, writing: Callable[[], AbstractContextManager[Session]] | None = None
+) -> SigningPrivateKey:
+    """The active private key of an algorithm (made on the spot if a fresh database has none; through
+    `writing` when `db` is a read-only session).
 
     Which key is active is remembered for ACTIVE_KEY_SECONDS: after a rotation another process may
     sign with the previous key that long, which the JWKS still publishes."""
@@ -160,7 +165,11 @@ def signing_key(db: Session, *, key_dir: Path, alg: str) -> SigningPrivateKey:
     if remembered is not None and now - remembered[1] < ACTIVE_KEY_SECONDS:
         return _load_private(key_dir, remembered[0])
     row = _active_row(db, alg)
-    kid = row.kid if row is not None and _usable(row, key_dir) else create_key(db, key_dir=key_dir, alg=alg).kid
+    if row is not None and _usable(row, key_dir):
+        kid = row.kid
+    else:
+        with writing() if writing is not None else nullcontext(db) as write:
+            kid = create_key(write, key_dir=key_dir, alg=alg).kid
     key = _load_private(key_dir, kid)
     with _cache_lock:
         _active_kid[alg] = (kid, now)

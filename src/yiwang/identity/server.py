@@ -6,11 +6,18 @@ This module gives it yiwang's storage and rules: clients, single-use codes and t
 hashes, refresh-token rotation with reuse detection, pairwise subjects, and the signing keys.
 
 A `Provider` is built per request around that request's database session; requests reach Authlib as
-`OAuth2Request`s made from the Starlette request, answers come back as Starlette responses."""
+`OAuth2Request`s made from the Starlette request, answers come back as Starlette responses.
+
+The token and userinfo endpoints read through a read-only session and write in short transactions of
+their own (claiming a code, storing a token, auditing a released phone number). On SQLite every write
+transaction holds the one write lock: an exchange that held it while Authlib validated the request and
+signed the ID token made every other writer of the platform queue behind an RSA signature."""
 
 import json
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +31,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import AuthorizationCodeMixin
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.rpinitiated import EndSessionEndpoint
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, Headers, QueryParams
 from starlette.responses import JSONResponse, Response
@@ -32,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from yiwang.config import Settings
 from yiwang.core import audit
 from yiwang.core.crypto import FieldCipher, new_secret_token, token_digest, token_digests
+from yiwang.core.db import Database
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
 from yiwang.identity import claims, clients, keys, signins
@@ -183,6 +191,20 @@ class Context:
     session_id: int | None = None  # the browser's yiwang session, at the authorization endpoint
     auth_time: datetime | None = None
     clients: dict[str, ClientModel | None] = field(default_factory=dict)
+    # Set when `db` is a read-only session: writes then go through a short transaction of their own.
+    database: Database | None = None
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """Where this request writes: the request's own session, or a transaction committed at once."""
+        if self.database is None:
+            yield self.db
+            self.db.flush()
+            return
+        # End the read transaction first: a request waiting for the writer must not hold a reader too.
+        self.db.commit()
+        with self.database.unit_of_work() as session:
+            yield session
 
 
 class Provider(AuthorizationServer):
@@ -228,21 +250,27 @@ class Provider(AuthorizationServer):
         code = request.authorization_code
         previous: TokenModel | None = request.refresh_token
         refresh = token.get("refresh_token")
-        row = IssuedToken(
-            client_pk=request.client.row.id,
-            user_id=request.user.user_id,
-            family=previous.row.family if previous else secrets.token_hex(16),
-            code_id=code.row.id if code else (previous.row.code_id if previous else None),
-            session_id=code.row.session_id if code else (previous.row.session_id if previous else None),
-            access_hash=token_digest(self.ctx.db, token["access_token"]),
-            refresh_hash=token_digest(self.ctx.db, refresh) if refresh else None,
-            scope=token["scope"],
-            issued_at=now,
-            access_expires_at=now + timedelta(seconds=token["expires_in"]),
-            refresh_expires_at=now + timedelta(days=settings.oidc_refresh_token_days) if refresh else None,
-        )
-        self.ctx.db.add(row)
-        self.ctx.db.flush()
+        values = {
+            "client_pk": request.client.row.id,
+            "user_id": request.user.user_id,
+            "family": previous.row.family if previous else secrets.token_hex(16),
+            "code_id": code.row.id if code else (previous.row.code_id if previous else None),
+            "session_id": code.row.session_id if code else (previous.row.session_id if previous else None),
+            "access_hash": token_digest(self.ctx.db, token["access_token"]),
+            "refresh_hash": token_digest(self.ctx.db, refresh) if refresh else None,
+            "scope": token["scope"],
+            "issued_at": now,
+            "access_expires_at": now + timedelta(seconds=token["expires_in"]),
+            "refresh_expires_at": now + timedelta(days=settings.oidc_refresh_token_days) if refresh else None,
+        }
+        # The code is spent in the transaction that stores its token: one short write per exchange, and
+        # of two exchanges racing with one code exactly one stores a token.
+        with self.ctx.writing() as db:
+            spent = code is None or _spend_code(db, code.row, request.client.client_id)
+            if spent:
+                db.execute(_INSERT_TOKEN, values)
+        if not spent:
+            raise InvalidGrantError("Authorization code was already used.")
 
     def create_oauth2_request(self, request: HttpRequest) -> HttpRequest:
         return request
@@ -282,20 +310,26 @@ class Provider(AuthorizationServer):
         return None
 
     def revoke_family(self, family: str, *, reason: str, client_id: str, user_id: int) -> None:
-        self.ctx.db.execute(
-            update(IssuedToken)
-            .where(IssuedToken.family == family, IssuedToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-        audit.record(
-            self.ctx.db,
-            actor=_SYSTEM,
-            action=f"identity.token.{reason}",
-            target_type="oidc_client",
-            target_id=client_id,
-            outcome=audit.OUTCOME_DENIED if reason == "reuse_detected" else audit.OUTCOME_SUCCESS,
-            details={"user_id": user_id, "family": family[:8]},
-        )
+        with self.ctx.writing() as db:
+            revoke_family(db, family, reason=reason, client_id=client_id, user_id=user_id)
+
+
+def revoke_family(db: Session, family: str, *, reason: str, client_id: str, user_id: int) -> None:
+    """Revoke every token of a grant's family, audited with why."""
+    db.execute(
+        update(IssuedToken)
+        .where(IssuedToken.family == family, IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    audit.record(
+        db,
+        actor=_SYSTEM,
+        action=f"identity.token.{reason}",
+        target_type="oidc_client",
+        target_id=client_id,
+        outcome=audit.OUTCOME_DENIED if reason == "reuse_detected" else audit.OUTCOME_SUCCESS,
+        details={"user_id": user_id, "family": family[:8]},
+    )
 
 
 # ---- grants and endpoints ------------------------------------------------------------------------
@@ -339,7 +373,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         ctx.db.flush()
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:
-        """The code, claimed for this exchange: single use even under concurrent exchanges. A code
+        """The code, if it is unspent and live. It is spent with the token it buys (`save_token`); a code
         presented again revokes whatever its first exchange issued (RFC 6749 §4.1.2)."""
         db = self.server.ctx.db
         row = db.execute(
@@ -350,21 +384,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         ).scalar_one_or_none()
         if row is None:
             return None
-        now = utcnow()
-        claimed = db.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
-            .values(used_at=now)
-            .returning(AuthorizationCode.id)
-        ).all()
-        if not claimed:
-            families = db.execute(select(IssuedToken.family).where(IssuedToken.code_id == row.id).distinct()).scalars()
-            for family in list(families):
-                self.server.revoke_family(
-                    family, reason="code_replayed", client_id=client.client_id, user_id=row.user_id
-                )
+        if row.used_at is not None:
+            with self.server.ctx.writing() as write:
+                _revoke_what_code_bought(write, row, client.client_id)
             raise InvalidGrantError("Authorization code was already used.")
-        if row.expires_at <= now:
+        if row.expires_at <= utcnow():
             raise InvalidGrantError("Authorization code has expired.")
         return CodeModel(row)
 
@@ -373,6 +397,31 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: CodeModel) -> claims.EndUser | None:
         return self.server.end_user(authorization_code.row.user_id, self.request.client.row)
+
+
+# Built once with bound parameters: a statement made per call with its values inlined costs SQLAlchemy
+# a cache-key walk over every value, which was most of the time an exchange spent writing.
+_INSERT_TOKEN = insert(IssuedToken.__table__)
+_SPEND_CODE = (
+    update(AuthorizationCode.__table__)
+    .where(AuthorizationCode.__table__.c.id == bindparam("code_id"), AuthorizationCode.__table__.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+    .returning(AuthorizationCode.__table__.c.id)
+)
+
+
+def _spend_code(db: Session, row: AuthorizationCode, client_id: str) -> bool:
+    """Mark the code used; False (and its tokens revoked) when another exchange spent it first."""
+    spent = db.execute(_SPEND_CODE, {"code_id": row.id, "now": utcnow()}).all()
+    if not spent:
+        _revoke_what_code_bought(db, row, client_id)
+    return bool(spent)
+
+
+def _revoke_what_code_bought(db: Session, row: AuthorizationCode, client_id: str) -> None:
+    families = db.execute(select(IssuedToken.family).where(IssuedToken.code_id == row.id).distinct()).scalars()
+    for family in list(families):
+        revoke_family(db, family, reason="code_replayed", client_id=client_id, user_id=row.user_id)
 
 
 class S256Challenge(CodeChallenge):
@@ -409,7 +458,9 @@ class IdToken(OpenIDCode):
 
     def resolve_client_private_key(self, client: ClientModel) -> keys.SigningPrivateKey:
         if self._key is None:  # asked twice per token (header, then signature): one answer
-            self._key = keys.signing_key(self.ctx.db, key_dir=self.ctx.settings.key_dir, alg=client.row.id_token_alg)
+            self._key = keys.signing_key(
+                self.ctx.db, key_dir=self.ctx.settings.key_dir, alg=client.row.id_token_alg, writing=self.ctx.writing
+            )
         return self._key
 
     def get_encode_header(self, client: ClientModel) -> dict[str, Any]:
@@ -452,12 +503,15 @@ class RefreshGrant(grants.RefreshTokenGrant):
         row = token.row
         if row.revoked_at is not None or row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
             return None
-        claimed = self.server.ctx.db.execute(
-            update(IssuedToken)
-            .where(IssuedToken.id == row.id, IssuedToken.refresh_used_at.is_(None), IssuedToken.revoked_at.is_(None))
-            .values(refresh_used_at=utcnow())
-            .returning(IssuedToken.id)
-        ).all()
+        with self.server.ctx.writing() as write:
+            claimed = write.execute(
+                update(IssuedToken)
+                .where(
+                    IssuedToken.id == row.id, IssuedToken.refresh_used_at.is_(None), IssuedToken.revoked_at.is_(None)
+                )
+                .values(refresh_used_at=utcnow())
+                .returning(IssuedToken.id)
+            ).all()
         if not claimed:
             self.server.revoke_family(
                 row.family, reason="reuse_detected", client_id=client.client_id, user_id=row.user_id
@@ -515,8 +569,12 @@ class Revocation(RevocationEndpoint):
                 token.row.family, reason="revoked", client_id=token.client.client_id, user_id=token.row.user_id
             )
         elif token.row.revoked_at is None:
-            token.row.revoked_at = utcnow()
-            self.server.ctx.db.flush()
+            with self.server.ctx.writing() as db:
+                db.execute(
+                    update(IssuedToken)
+                    .where(IssuedToken.id == token.row.id, IssuedToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
 
 
 class EndSession(EndSessionEndpoint):
@@ -529,12 +587,12 @@ class EndSession(EndSessionEndpoint):
         return None  # the page ends the browser's yiwang session itself (org), after this validation
 
 
-def access_token_owner(ctx: Context, secret: str) -> tuple[TokenModel, claims.EndUser] | None:
+def access_token_owner(provider: Provider, secret: str) -> tuple[TokenModel, claims.EndUser] | None:
     """The live access token presented at the userinfo endpoint, with its person; None if not live."""
-    token = Provider(ctx).find_token(secret, "access_token")
+    token = provider.find_token(secret, "access_token")
     if token is None or token.is_expired() or token.is_revoked() or not token.client.active:
         return None
-    user = Provider(ctx).end_user(token.row.user_id, token.client)
+    user = provider.end_user(token.row.user_id, token.client)
     return (token, user) if user is not None else None
 
 

@@ -242,11 +242,18 @@ def update_user(db: Session, *, actor: Principal, user_id: int, data: UserUpdate
         check_department_scope(actor, department.id if department else None)
     if data.active is False and actor.user_id == user.id:
         raise ValidationFailed("不能停用自己的账号")
+    held_roles = {ur.role.code for ur in user.roles}
+    grants.check_admin_account_change(
+        db,
+        actor=actor,
+        target_roles=held_roles,
+        target=str(user.id),
+        changes=[k for k, v in changes.items() if not (k == "active" and v is True)],
+    )
     roles = None
     if data.roles is not None:
         roles = _roles(db, user.kind, data.roles)
-        held = {ur.role.code for ur in user.roles}
-        changed = held ^ {r.code for r in roles}
+        changed = held_roles ^ {r.code for r in roles}
         grants.check_not_own_roles(db, actor=actor, user_id=user.id, changed=changed)
         grants.check_roles_grantable(db, actor=actor, role_codes=changed, target=str(user.id))
     if department is not user_department:

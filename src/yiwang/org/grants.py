@@ -154,3 +154,28 @@ def check_not_own_roles(db: Session, *, actor: Principal, user_id: int, changed:
             message="不能修改自己账号的角色",
             details={"roles": codes, "own": True},
         )
+
+
+# What another administrator may not change on an account holding one of the three roles: disabling
+# it would silence its holder, and a new phone number or department would hand its recovery or scope
+# to someone else.
+PROTECTED_ADMIN_ACCOUNT_FIELDS = frozenset({"active", "phone", "department_code"})
+
+
+def check_admin_account_change(
+    db: Session, *, actor: Principal, target_roles: Iterable[str], target: str, changes: Iterable[str]
+) -> None:
+    """Raise (and audit) when the actor would disable or re-route the account of one of the three
+    administrators whose role the actor does not hold itself (三员分立). Such an account is first
+    taken out of its role by the security administrator; then it is an ordinary account again."""
+    foreign = sorted(set(target_roles) & SEPARATED_ADMIN_ROLES - actor.roles)
+    touched = sorted(set(changes) & PROTECTED_ADMIN_ACCOUNT_FIELDS)
+    if not foreign or not touched or _is_internal(actor):
+        return
+    raise _deny(
+        db,
+        actor=actor,
+        target=target,
+        message="三员分立：不能停用其他管理员的账号或更改其手机号、部门；请先由安全管理员撤销其管理员角色",
+        details={"roles": foreign, "fields": touched},
+    )

@@ -491,10 +491,11 @@ def account_role_codes(db: Session, *, user_id: int) -> list[str]:
 
 def masked_phone(db: Session, *, user_id: int, cipher: "FieldCipher") -> str | None:
     """The account's mobile number, masked (138****1234); None when it has none."""
-    user = db.get(User, user_id)
-    if user is None or not user.phone_enc:
+    # The one column, not the account with its roles: userinfo asks this on every call.
+    phone_enc = db.execute(select(User.phone_enc).where(User.id == user_id)).scalar_one_or_none()
+    if not phone_enc:
         return None
-    return mask_phone(cipher.decrypt(user.phone_enc, context=accounts.PHONE_CONTEXT))
+    return mask_phone(cipher.decrypt(phone_enc, context=accounts.PHONE_CONTEXT))
 
 
 def release_phone(db: Session, *, actor: Principal, user_id: int, cipher: "FieldCipher", reason: str) -> str | None:
