@@ -20,7 +20,6 @@ client_app = typer.Typer(help="系统接入客户端", no_args_is_help=True)
 audit_app = typer.Typer(help="审计哈希链", no_args_is_help=True)
 events_app = typer.Typer(help="跨域事件发件箱：投递状态与失败重试", no_args_is_help=True)
 keys_app = typer.Typer(help="密钥管理：密钥环状态、轮换、重新加密与切换密码配置", no_args_is_help=True)
-exchange_app = typer.Typer(help="共享交换：在线服务的消息日志", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (demo_app, "demo"),
@@ -30,7 +29,6 @@ for sub, name in (
     (audit_app, "audit"),
     (events_app, "events"),
     (keys_app, "keys"),
-    (exchange_app, "exchange"),
 ):
     app.add_typer(sub, name=name)
 
@@ -388,36 +386,6 @@ def audit_sign() -> None:
     console.print(f"已签名链头 第 {signature.seq} 条" if signature else "链头已签名或为空，无需重复签名")
 
 
-@exchange_app.command("verify-messages")
-def exchange_verify_messages() -> None:
-    """Check the message log of mediated calls: every link, signed head and message signature."""
-    from yiwang.exchange import message_keys, message_log
-
-    runtime = _runtime(prepare=False)
-    with runtime.db.read_only() as db:
-        result = message_log.verify(db, keys=message_keys.MessageKeys(runtime.keyring))
-    if result.ok:
-        console.print(
-            f"[green]消息日志完整[/]：{result.entries_checked} 条记录，{result.checkpoints_checked} 个链头签名、"
-            f"{result.signatures_checked} 个报文签名校验通过"
-        )
-        return
-    console.print(f"[red]消息日志被破坏[/]：第 {result.first_broken_seq} 条 — {result.reason}")
-    print(f"first_broken_seq={result.first_broken_seq}")
-    raise typer.Exit(1)
-
-
-@exchange_app.command("sign-messages")
-def exchange_sign_messages() -> None:
-    """Sign the message log's current head now (the worker does this periodically)."""
-    from yiwang.exchange import message_keys, message_log
-
-    runtime = _runtime(prepare=False)
-    with runtime.db.unit_of_work() as db:
-        checkpoint = message_log.sign_head(db, keys=message_keys.MessageKeys(runtime.keyring))
-    console.print(f"已签名消息日志链头 第 {checkpoint.seq} 条" if checkpoint else "链头已签名或为空，无需重复签名")
-
-
 @events_app.command("list")
 def events_list(
     status: Annotated[str | None, typer.Option(help="pending | delivered | failed")] = "failed",
@@ -712,10 +680,12 @@ def keys_switch_profile(
 
 def _mount_domain_commands() -> None:
     from yiwang.certs.commands import commands as certs_commands
+    from yiwang.exchange.commands import commands as exchange_commands
     from yiwang.identity.commands import commands as oidc_commands
 
     app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
     app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
+    app.add_typer(exchange_commands(_runtime), name="exchange")
 
 
 _mount_domain_commands()

@@ -71,7 +71,7 @@ class ServiceForm(FormModel):
         for line in value.splitlines():
             parts = line.split()
             if parts and (len(parts) not in (2, 3) or not parts[1].startswith("/")):
-                raise ValueError("每行一个操作：方法 路径 [标识]，如 GET /persons/{id} getPerson")
+                raise ValueError("每行一个操作：方法、以 / 开头的路径和可选的标识，以空格分隔")
         return value
 
     def operation_list(self) -> list[dict[str, str]]:

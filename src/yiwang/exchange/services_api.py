@@ -96,12 +96,13 @@ def message_keys(gw: GatewayDep) -> list[MessageKeyRead]:
 
 
 @authenticates
-async def mediated_caller(request: Request, gw: GatewayDep, service: ServiceCode) -> mediation.MediatedCaller:
+async def mediated_caller(request: Request, gw: GatewayDep) -> mediation.MediatedCaller:
     """The authenticated caller (`get_current_user`, as every route), resolved in one worker-thread hop
     whose short transaction ends before the call goes on: a mediated call may last minutes and must
     not hold a database connection meanwhile. The permission is checked at admission, so that a
-    refused call is logged like any other."""
-    return await gw.caller(request, service)
+    refused call is logged like any other. The service code is read unvalidated (it only picks the
+    quota figures to load), so an anonymous caller is told 401 before anything about the path."""
+    return await gw.caller(request, str(request.path_params.get("service", "")))
 
 
 @call_router.api_route(
