@@ -4,7 +4,7 @@
 #   make test   — install with test tools, then run the whole suite (static checks, then the tests)
 # And while working on the code (after one `make test` or `make install-test`):
 #   make check  — the static checks alone: ruff, format, the import rule between packages, mypy
-.PHONY: start test check install install-test assets browser
+.PHONY: start test check install install-test assets browser mysql-headers
 
 PYTHON ?= python3
 VENV := .venv
@@ -21,10 +21,10 @@ test: install-test browser
 check:
 	bash scripts/check.sh
 
-install: $(BIN)/python assets
+install: $(BIN)/python assets mysql-headers
 	$(BIN)/pip install --quiet -e .
 
-install-test: $(BIN)/python assets
+install-test: $(BIN)/python assets mysql-headers
 	$(BIN)/pip install --quiet -e '.[test]'
 
 $(BIN)/python:
@@ -35,6 +35,10 @@ $(BIN)/python:
 assets:
 	npm ci --no-audit --no-fund --loglevel=error
 	$(PYTHON) scripts/vendor_assets.py
+
+# The MySQL/MariaDB driver (mysqlclient) compiles against Debian's MariaDB client headers.
+mysql-headers:
+	bash scripts/ensure_mysql_headers.sh
 
 # Browser tests drive Debian's Chromium; no tool downloads a browser of its own.
 browser:

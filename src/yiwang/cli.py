@@ -680,10 +680,12 @@ def keys_switch_profile(
 
 def _mount_domain_commands() -> None:
     from yiwang.certs.commands import commands as certs_commands
+    from yiwang.collect.commands import commands as collect_commands
     from yiwang.exchange.commands import commands as exchange_commands
     from yiwang.identity.commands import commands as oidc_commands
 
     app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
+    app.add_typer(collect_commands(_runtime, _cli_actor), name="source")
     app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
     app.add_typer(exchange_commands(_runtime), name="exchange")
 

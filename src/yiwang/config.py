@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     event_max_attempts: int = Field(8, description="deliveries of an event before it is marked failed")
     event_retry_seconds: float = Field(5, description="first retry delay; doubled on each further failure")
     event_keep_days: int = Field(7, description="days a delivered event stays in the outbox")
+    collect_poll_seconds: float = Field(15, gt=0, description="how often the worker looks for collection sources due")
+    collect_lease_seconds: int = Field(
+        120, ge=2, description="a running collection's lease; renewed while it runs, taken over after a crash"
+    )
+    collect_folder_root: Path | None = Field(
+        None, description="watched folders of collection sources lie under it (default: data_dir/collect_inbox)"
+    )
+    collect_batch_rows: int = Field(50000, ge=100, description="rows a collection reads from a source per batch")
     mqtt_url: str | None = None
     mqtt_username: str | None = Field(None, description="the bridge's broker account (or in mqtt_url)")
     mqtt_password: str | None = Field(None, description="the bridge account's password (or in mqtt_url)")

@@ -28,6 +28,7 @@ DOMAIN_PACKAGES = (
     "yiwang.identity",
     "yiwang.catalog",
     "yiwang.governance",
+    "yiwang.collect",
     "yiwang.exchange",
     "yiwang.opendata",
     "yiwang.certs",

@@ -2,6 +2,7 @@
 failed after the last attempt, shown to the platform administrator and retried from the API, the page
 and the command line."""
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -213,3 +214,48 @@ def test_two_nodes_delivering_at_once_never_deliver_a_row_twice(runtime, probe):
     mine = [label for label in probe.received if label.startswith("node-")]
     assert sorted(mine) == sorted(labels)  # every row once, none twice
     assert delivered >= len(labels)
+
+
+class IoProbe(EventPayload):
+    event_name: ClassVar[str] = "test.io_probe"
+
+    label: str
+
+
+def test_an_io_handler_runs_outside_the_transaction_under_a_lease(runtime):
+    """A handler that calls another system runs with no transaction open (so the database is free while
+    it waits), the row leased so no other deliverer takes it meanwhile; a failure is retried as usual,
+    and the row's ordinary handlers run after the io handler got through."""
+    seen: list[str] = []
+    ordinary: list[str] = []
+    state = {"fail": True}
+
+    def io_handler(transaction, probe: IoProbe) -> None:
+        with runtime.db.unit_of_work() as other:  # another writer gets in: nothing holds the database
+            other.execute(select(OutboxMessage.id).limit(1))
+        # The row is leased: a second deliverer finds nothing due.
+        assert events.deliver_due(runtime.db.engine) == 0
+        with transaction() as db:
+            assert db.get(OutboxMessage, row_id_of(probe.label)).status == "pending"
+        if state["fail"]:
+            raise RuntimeError("对方系统暂不可用")
+        seen.append(probe.label)
+
+    def row_id_of(label: str) -> int:
+        with runtime.db.sessions() as db:
+            return db.execute(select(OutboxMessage.id).where(OutboxMessage.payload.contains(label))).scalar_one()
+
+    events.subscribe_io(IoProbe, io_handler, key="test.io_probe_io")
+    events.subscribe(IoProbe, lambda db, probe: ordinary.append(probe.label), key="test.io_probe_db")
+    label = f"io-{time.monotonic_ns()}"
+    with runtime.db.unit_of_work() as db:
+        events.publish(db, IoProbe(label=label))
+    row = _row(runtime, row_id_of(label))
+    assert (row.status, row.attempts) == ("pending", 1) and "对方系统暂不可用" in (row.last_error or "")
+    assert seen == [] and ordinary == []  # the ordinary handler waits for the io one
+
+    state["fail"] = False
+    events.deliver_due(runtime.db.engine, now=utcnow() + timedelta(hours=2))
+    done = _row(runtime, row.id)
+    assert done.status == "delivered" and seen == [label] and ordinary == [label]
+    assert set(json.loads(done.handlers_done)) == {"test.io_probe_io", "test.io_probe_db"}

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOKEN = "gateway-secret-token"
@@ -13,6 +14,7 @@ class Gateway:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.answers: list[int] = []
+        self.delay_seconds = 0.0  # a slow gateway: how long each answer takes
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,6 +29,7 @@ class Gateway:
                     }
                 )
                 status = gateway.answers.pop(0) if gateway.answers else 200
+                time.sleep(gateway.delay_seconds)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

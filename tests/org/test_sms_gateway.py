@@ -2,12 +2,14 @@
 token), a failing gateway is retried through the events outbox with the same request_id, and a
 registration completes with the code the gateway received."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import bearer, token_for
+from tests.conftest import bearer, token_for, unique
 from tests.org.gateway import TOKEN, Gateway
 from tests.org.signup import PASSWORD, citizen, client_at, new_phone
 from yiwang.app import create_app
@@ -107,4 +109,46 @@ def test_an_unreachable_gateway_keeps_the_message_waiting(settings, runtime, gat
             assert row.status == "pending" and "unreachable" in row.last_error
     finally:
         app.state.db.dispose()
+        plugin().on_startup(runtime)
+
+
+def test_a_slow_gateway_holds_up_no_other_writer(gateway_app, gateway, runtime, admin_headers):
+    """The gateway is called outside any transaction: while one request waits on a slow gateway, other
+    requests write (on SQLite, through the platform's single write lock) without waiting for it."""
+    phone = new_phone()
+    plugin().on_startup(gateway_app.state.runtime)  # this platform's messages go to the test gateway
+    gateway.delay_seconds = 3.0
+    try:
+        with (
+            client_at(gateway_app) as sender,
+            client_at(gateway_app) as other,
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
+            started = time.perf_counter()
+            slow = pool.submit(lambda: sender.post("/api/register/code", json={"phone": phone}))
+            while not gateway.to(phone) and time.perf_counter() - started < 10:
+                time.sleep(0.02)  # the message has reached the gateway, which is still answering
+            assert gateway.to(phone), slow.result().text if slow.done() else "the gateway never received it"
+            writes = []
+            for n in range(3):
+                began = time.perf_counter()
+                answer = other.post(
+                    "/api/org/departments",
+                    headers=admin_headers,
+                    json={
+                        "code": unique("SLOW").upper().replace("-", "_")[:20],
+                        "short_name": f"慢网关{n}",
+                        "full_name": f"慢网关测试科室{n}",
+                        "parent_code": "DSJ",
+                    },
+                )
+                assert answer.status_code == 201, answer.text
+                writes.append(time.perf_counter() - began)
+            assert slow.result().status_code == 202
+        assert max(writes) < 1.5, writes
+        with gateway_app.state.runtime.db.sessions() as db:
+            request_id = gateway.to(phone)[0]["request_id"]
+            assert db.execute(select(Message.status).where(Message.request_id == request_id)).scalar_one() == "sent"
+    finally:
+        gateway.delay_seconds = 0.0
         plugin().on_startup(runtime)

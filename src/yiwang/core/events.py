@@ -9,13 +9,20 @@ with `SELECT … FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one writer), an
 the claiming transaction, which also marks the row delivered, so a handler's changes and the mark
 commit together. Handlers are still written to be idempotent. A row whose handler keeps failing is
 marked failed after `max_attempts` and waits for an administrator to retry it.
+
+A handler that talks to another system (an SMS gateway, an application's logout endpoint) subscribes
+with `io=True`: it must not wait on the network inside the claiming transaction, which on SQLite holds
+the platform's single write lock. The row is leased instead (`available_at` moved past the call's
+longest time), the claiming transaction commits, the handler runs with short transactions of its own,
+and a second transaction records the outcome and runs the row's other handlers.
 """
 
 import json
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeVar
@@ -72,11 +79,15 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+Transactions = Callable[[], Any]  # opens a short transaction: `with transaction() as db: …` commits
+
+
 @dataclass(frozen=True)
 class Subscription:
     key: str  # stable name of the handler, e.g. "cityops.open_from_alarm"
     payload_type: type[EventPayload]
-    handler: Callable[[Session, Any], None]
+    handler: Callable[[Any, Any], None]  # (Session, payload), or (Transactions, payload) when io
+    io: bool = False
 
 
 @dataclass
@@ -85,6 +96,8 @@ class DeliveryPolicy:
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 3600.0
     batch: int = 200
+    # How long an io handler may take before another deliverer may claim its row again.
+    io_lease_seconds: float = 300.0
 
     def delay(self, attempts: int) -> timedelta:
         """Exponential back-off: base, 2×base, 4×base … capped."""
@@ -107,6 +120,12 @@ def subscribe(payload_type: type[P], handler: Callable[[Session, P], None], *, k
     The handler flushes, never commits; it must be idempotent (delivery is at least once). Subscribing
     the same key again replaces the handler, so a process that starts twice does not deliver twice."""
     _subscriptions[payload_type.event_name][key] = Subscription(key, payload_type, handler)
+
+
+def subscribe_io(payload_type: type[P], handler: Callable[[Transactions, P], None], *, key: str) -> None:
+    """Run handler(transaction, payload) outside any transaction, for a handler that calls another
+    system; `with transaction() as db:` gives it short ones of its own. Failures are retried as usual."""
+    _subscriptions[payload_type.event_name][key] = Subscription(key, payload_type, handler, io=True)
 
 
 def subscriptions(name: str) -> list[Subscription]:
@@ -194,7 +213,7 @@ def _claim(db: Session, *, row_id: int | None, now: datetime) -> OutboxMessage |
 def _run_handlers(db: Session, row: OutboxMessage, now: datetime) -> bool:
     done: list[str] = json.loads(row.handlers_done or "[]")
     for sub in subscriptions(row.name):
-        if sub.key in done:
+        if sub.key in done or sub.io:  # io handlers ran before, outside the transaction
             continue
         try:
             payload = sub.payload_type.model_validate_json(row.payload)
@@ -224,14 +243,53 @@ def _record_failure(
 
 
 def deliver_one(engine: Engine, *, row_id: int | None = None, now: datetime | None = None) -> DeliveryResult:
-    """Claim one due row (a given one, or the oldest) and deliver it, all in one transaction."""
+    """Claim one due row (a given one, or the oldest) and deliver it, all in one transaction — or, when
+    an io handler is due, in two around it."""
     now = now or utcnow()
     with Session(bind=engine, expire_on_commit=False) as db, db.begin():
         row = _claim(db, row_id=row_id, now=now)
         if row is None:
             return DeliveryResult(claimed=False)
+        done: list[str] = json.loads(row.handlers_done or "[]")
+        io_due = [sub for sub in subscriptions(row.name) if sub.io and sub.key not in done]
+        if not io_due:
+            return DeliveryResult(claimed=True, delivered=_run_handlers(db, row, now))
+        row.available_at = now + timedelta(seconds=policy.io_lease_seconds)  # the lease
+        claimed_id, payload = row.id, row.payload
+    finished, failure = _run_io_handlers(engine, io_due, payload)
+    with Session(bind=engine, expire_on_commit=False) as db, db.begin():
+        row = db.get(OutboxMessage, claimed_id, with_for_update=True)
+        if row is None or row.status != "pending":  # an administrator settled it meanwhile
+            return DeliveryResult(claimed=True)
+        done = list(dict.fromkeys(json.loads(row.handlers_done or "[]") + finished))
+        if failure is not None:
+            key, exc = failure
+            _record_failure(row, key, exc, done, now, permanent=isinstance(exc, ValidationError))
+            return DeliveryResult(claimed=True)
+        row.handlers_done = json.dumps(done)
         delivered = _run_handlers(db, row, now)
     return DeliveryResult(claimed=True, delivered=delivered)
+
+
+def _run_io_handlers(
+    engine: Engine, due: list[Subscription], payload: str
+) -> tuple[list[str], tuple[str, Exception] | None]:
+    """Run the io handlers in turn, outside any transaction: the keys that got through, and the first
+    failure (the rest wait for the retry)."""
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        with Session(bind=engine, expire_on_commit=False) as db, db.begin():
+            yield db
+
+    finished: list[str] = []
+    for sub in due:
+        try:
+            sub.handler(transaction, sub.payload_type.model_validate_json(payload))
+        except Exception as exc:
+            return finished, (sub.key, exc)
+        finished.append(sub.key)
+    return finished, None
 
 
 def deliver_due(engine: Engine, *, now: datetime | None = None, limit: int | None = None) -> int:

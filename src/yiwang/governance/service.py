@@ -156,6 +156,48 @@ def ingest(
     )
 
 
+def ingest_frame(
+    db: Session,
+    *,
+    actor: Principal,
+    data_dir: Path,
+    entry_code: str,
+    frame: pl.DataFrame,
+    source: str,
+    label: str,
+    note: str = "",
+    progress: Progress | None = None,
+) -> VersionRead:
+    """Mount a frame of text columns (already read from another system, e.g. by collection) on an
+    entry as a new current version, through the same pipeline as a file; `label` names where it came
+    from in the version's file and encoding columns."""
+    entry = _entry_for_write(db, actor, entry_code)
+    snapshot = run_pipeline(
+        data_dir=data_dir,
+        entry_code=entry.code,
+        items=entry.items,
+        frame=frame,
+        progress=progress,
+        frame_label=label[:20],
+        digest=content_suite(db),
+    )
+    return register_snapshot(db, actor=actor, entry=entry, snapshot=snapshot, source=source, filename=label, note=note)
+
+
+def current_rows(db: Session, *, data_dir: Path, entry_code: str) -> pl.DataFrame | None:
+    """The clean rows of the entry's current version, typed as stored (None when nothing is mounted);
+    for a caller that builds the next version from the current one (incremental collection)."""
+    resource = _resource(db, entry_code)
+    if resource is None or resource.current_version_id is None:
+        return None
+    return pl.read_parquet(_parquet(data_dir, _version(db, entry_code, None)))
+
+
+def read_table(content: bytes, filename: str) -> pl.DataFrame:
+    """A CSV (UTF-8, GBK, GB18030), XLSX or JSON file as text columns, decoded as an upload would be."""
+    return pipeline.read_any(content, filename)[0]
+
+
 def _version_read(version: DataVersion, *, current: bool) -> VersionRead:
     read = VersionRead.model_validate(version)
     read.current = current

@@ -136,6 +136,7 @@ def run_pipeline(
     frame: pl.DataFrame | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    frame_label: str = "JSON",
     digest: Suite,
 ) -> Snapshot:
     """Parse, clean and write a new snapshot folder (data.parquet, quarantine.parquet); no database.
@@ -150,7 +151,7 @@ def run_pipeline(
         frame, encoding = pipeline.read_any(content or b"", filename)
         first_row = 2
     else:
-        encoding, first_row = "JSON", 1
+        encoding, first_row = frame_label, 1
     frame = pipeline.align_columns(frame, items)
     if stop():
         raise IngestCancelled()

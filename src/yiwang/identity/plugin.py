@@ -2,9 +2,7 @@
 
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
-from yiwang.core.events import subscribe
+from yiwang.core.events import Transactions, subscribe, subscribe_io
 from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
 from yiwang.identity import account_pages, admin_pages, api, jobs, keys, pages, signins
@@ -18,11 +16,11 @@ from yiwang.web.nav import Entry
 def _startup(runtime: Runtime) -> None:
     settings = runtime.settings
 
-    def on_logout_due(db: Session, payload: BackchannelLogoutDue) -> None:
-        signins.send_backchannel_logout(db, payload, settings=settings)
+    def on_logout_due(transaction: Transactions, payload: BackchannelLogoutDue) -> None:
+        signins.send_backchannel_logout(transaction, payload, settings=settings)
 
     subscribe(SessionEnded, signins.on_session_ended, key="identity.end_app_sessions")
-    subscribe(BackchannelLogoutDue, on_logout_due, key="identity.backchannel_logout")
+    subscribe_io(BackchannelLogoutDue, on_logout_due, key="identity.backchannel_logout")
     signout.register("identity", pages.frontchannel_provider(settings))
     with runtime.db.unit_of_work() as db:
         keys.ensure_keys(db, key_dir=settings.key_dir)

@@ -22,6 +22,7 @@ from yiwang.config import Settings
 from yiwang.core import audit, events
 from yiwang.core.crypto import FieldCipher
 from yiwang.core.errors import NotFound, PermissionDenied
+from yiwang.core.events import Transactions
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
 from yiwang.identity import keys
@@ -190,13 +191,17 @@ class BackchannelRefused(RuntimeError):
     """The application did not acknowledge the logout token; the outbox retries later."""
 
 
-def send_backchannel_logout(db: Session, payload: BackchannelLogoutDue, *, settings: Settings) -> None:
-    """Event handler: POST the logout token; anything but 200/204 is a failure the outbox retries."""
-    client = db.execute(select(OidcClient).where(OidcClient.client_id == payload.client_id)).scalar_one_or_none()
-    if client is None:
-        return  # the application was removed: nobody left to tell
-    uri = client.backchannel_logout_uri or payload.uri
-    token = logout_token(db, key_dir=settings.key_dir, client=client, iss=payload.iss, sub=payload.sub, sid=payload.sid)
+def send_backchannel_logout(transaction: Transactions, payload: BackchannelLogoutDue, *, settings: Settings) -> None:
+    """Event io handler: POST the logout token, outside any transaction (an application slow to answer
+    must not hold the database); anything but 200/204 is a failure the outbox retries."""
+    with transaction() as db:
+        client = db.execute(select(OidcClient).where(OidcClient.client_id == payload.client_id)).scalar_one_or_none()
+        if client is None:
+            return  # the application was removed: nobody left to tell
+        uri = client.backchannel_logout_uri or payload.uri
+        token = logout_token(
+            db, key_dir=settings.key_dir, client=client, iss=payload.iss, sub=payload.sub, sid=payload.sid
+        )
     request = urllib.request.Request(  # noqa: S310  (an http(s) URI the administrator registered)
         uri,
         data=urlencode({"logout_token": token}).encode(),

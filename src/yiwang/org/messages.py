@@ -22,12 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from yiwang.config import Settings
 from yiwang.core import audit, events
 from yiwang.core.crypto import FieldCipher
+from yiwang.core.events import Transactions
 from yiwang.core.masking import mask_phone
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import utcnow
@@ -99,35 +100,37 @@ def gateway_request(message: Message, cipher: FieldCipher) -> dict[str, Any]:
     }
 
 
-def deliver(db: Session, *, message_id: int, settings: Settings, cipher: FieldCipher) -> None:
-    """Hand one pending message to the HTTP gateway (the event handler); idempotent.
+def deliver(transaction: Transactions, *, message_id: int, settings: Settings, cipher: FieldCipher) -> None:
+    """Hand one pending message to the HTTP gateway (the event's io handler); idempotent.
 
+    The gateway is called between two short transactions, never inside one: on SQLite a transaction
+    that writes holds the platform's one write lock, and a slow gateway would hold up every writer.
     Raises GatewayRefused when the gateway fails or answers other than 2xx, so the events outbox tries
     again later. A platform switched back to the outbox gateway keeps the message there instead."""
-    message = db.execute(
-        select(Message).where(Message.id == message_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if message is None or message.status != "pending":
-        return
-    if uses_outbox(settings):
-        message.status = OUTBOX
-        db.flush()
-        return
+    with transaction() as db:
+        message = db.get(Message, message_id)
+        if message is None or message.status != "pending":
+            return
+        if uses_outbox(settings):
+            message.status = OUTBOX
+            return
+        body = gateway_request(message, cipher)
     headers = {"Authorization": f"Bearer {settings.sms_gateway_token}"} if settings.sms_gateway_token else {}
     try:
         response = httpx.post(
-            settings.sms_gateway,
-            json=gateway_request(message, cipher),
-            headers=headers,
-            timeout=settings.sms_gateway_timeout_seconds,
+            settings.sms_gateway, json=body, headers=headers, timeout=settings.sms_gateway_timeout_seconds
         )
     except httpx.HTTPError as exc:
         raise GatewayRefused(f"SMS gateway unreachable: {type(exc).__name__}") from exc
     if not response.is_success:
         raise GatewayRefused(f"SMS gateway answered {response.status_code}")
-    message.status, message.sent_at, message.last_error = "sent", utcnow(), None
-    message.params_enc = None  # the code or username is no longer needed here
-    db.flush()
+    with transaction() as db:
+        # The code or username is no longer needed here once the gateway has it.
+        db.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == "pending")
+            .values(status="sent", sent_at=utcnow(), last_error=None, params_enc=None)
+        )
 
 
 def list_messages(

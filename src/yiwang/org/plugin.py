@@ -32,10 +32,10 @@ def _startup(runtime: "Runtime") -> None:
     from yiwang.core import events
     from yiwang.org.schemas import SmsRequested
 
-    def deliver(db, payload: SmsRequested) -> None:
-        messages.deliver(db, message_id=payload.message_id, settings=runtime.settings, cipher=runtime.cipher)
+    def deliver(transaction: events.Transactions, payload: SmsRequested) -> None:
+        messages.deliver(transaction, message_id=payload.message_id, settings=runtime.settings, cipher=runtime.cipher)
 
-    events.subscribe(SmsRequested, deliver, key="org.deliver_sms")
+    events.subscribe_io(SmsRequested, deliver, key="org.deliver_sms")
 
 
 def plugin() -> DomainPlugin:
