@@ -55,11 +55,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.authenticator = org_auth.authenticate_request
 
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_json_bytes=settings.max_json_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_json_bytes=settings.max_json_bytes,
+        max_passthrough_bytes=settings.mediation_max_body_bytes,
+    )
     app.add_middleware(AdmissionMiddleware, limits=_admission_limits(settings))
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    for plugin in domains.plugins():
+        for router in plugin.first_routers:
+            app.include_router(router)
     app.include_router(web_pages.health_router)
     app.include_router(web_pages.router)
     app.include_router(events_admin.api_router)

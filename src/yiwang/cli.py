@@ -1,4 +1,4 @@
-"""The `yiwang` command: serve, worker, db, demo, user, apikey, client, audit."""
+"""The `yiwang` command: serve, worker, db, demo, user, apikey, client, audit, events, exchange."""
 
 import logging
 import signal
@@ -681,6 +681,7 @@ def keys_switch_profile(
 def _mount_domain_commands() -> None:
     from yiwang.certs.commands import commands as certs_commands
     from yiwang.collect.commands import commands as collect_commands
+    from yiwang.exchange.commands import commands as exchange_commands
     from yiwang.federation.commands import peer_commands
     from yiwang.identity.commands import commands as oidc_commands
 
@@ -688,6 +689,7 @@ def _mount_domain_commands() -> None:
     app.add_typer(collect_commands(_runtime, _cli_actor), name="source")
     app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
     app.add_typer(peer_commands(_runtime, _cli_actor, console), name="peer")
+    app.add_typer(exchange_commands(_runtime), name="exchange")
 
 
 _mount_domain_commands()

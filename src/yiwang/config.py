@@ -114,6 +114,18 @@ class Settings(BaseSettings):
     admission_max_queue: int = Field(8, ge=0, description="requests that may wait for a slot; more are refused at once")
     admission_queue_ms: int = Field(100, ge=0, description="longest wait for a slot before a 503")
     admission_retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with a 503 overloaded")
+    mediation_max_body_bytes: int = Field(
+        4 * 1024 * 1024 * 1024,
+        ge=0,
+        description="largest request or response body a mediated service call passes through",
+    )
+    mediation_spool_memory_bytes: int = Field(
+        1024 * 1024, ge=0, description="a mediated body larger than this waits in a temporary file, never in memory"
+    )
+    mediation_keep_body_bytes: int = Field(
+        1024 * 1024, ge=0, description="largest body kept in the message log for a service that keeps bodies"
+    )
+    mediation_max_connections: int = Field(200, ge=1, description="open connections to all providers, per process")
     public_url: str = Field(
         "http://127.0.0.1:8000", description="the platform's address as the public reaches it (links it publishes)"
     )

@@ -46,6 +46,8 @@ class DomainPlugin:
 
     name: str
     routers: list[APIRouter] = field(default_factory=list)
+    # Matched before every other route: a hot path under a prefix of its own (routes are tried in order).
+    first_routers: list[APIRouter] = field(default_factory=list)
     template_dir: Path | None = None
     nav: list["Entry"] = field(default_factory=list)
     jobs: Callable[["Runtime"], list["Job"]] | None = None

@@ -57,7 +57,12 @@ def test_client_credentials_grant_for_system_clients(client):
             "client_secret": DEMO_CLIENT_SECRET,
         },
     ).json()
-    assert set(body["scope"].split()) == {"org.department.read", "org.division.read", "exchange.data.read"}
+    assert set(body["scope"].split()) == {
+        "org.department.read",
+        "org.division.read",
+        "exchange.data.read",
+        "exchange.service.call",
+    }
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert client.get("/api/org/departments", headers=headers).status_code == 200
     assert client.get("/api/org/users", headers=headers).status_code == 403

@@ -2,7 +2,8 @@
 and checked against the live answers.
 
 Expected answers come from two declarations and nothing else:
-- each route's gate, read from its dependency tree: `@public`; a login (`get_current_user`); or the
+- each route's gate, read from its dependency tree: `@public`; a login (`get_current_user` or a dependency
+  marked `@authenticates`); or the
   permissions named by `require(...)` (its `__yiwang_permissions__`), all of which are needed;
 - each demo account's permissions: its roles in the demo loader (`DEMO_ACCOUNTS`) and those roles'
   grants in the permission registry (`registry.default_grants`), which start-up syncs to the database.
@@ -45,7 +46,7 @@ from tests.conftest import token_for
 from tests.web.test_route_guard import _api_routes, _calls
 from yiwang.catalog import permissions as catalog_perm
 from yiwang.core.permissions import SCOPE_ALL_DEPARTMENTS, registry
-from yiwang.core.security import get_current_user, is_public
+from yiwang.core.security import is_authenticating, is_public
 from yiwang.demo.loader import DEMO_ACCOUNTS, department_rows
 from yiwang.exchange import permissions as exchange_perm
 from yiwang.org import permissions as org_perm
@@ -175,7 +176,7 @@ def _gate(route, method: str) -> Gate:
     if is_public(route.endpoint):
         return Gate(public=True, permissions=frozenset())
     calls = _calls(route.dependant)
-    assert get_current_user in calls, f"{route.path} is neither public nor behind a login"
+    assert any(is_authenticating(call) for call in calls), f"{route.path} is neither public nor behind a login"
     declared = {name for call in calls for name in getattr(call, "__yiwang_permissions__", ())}
     handler = SERVICE_CHECKED.get((method, route.path), HandlerCheck(()))
     return Gate(public=False, permissions=frozenset(declared | set(handler.permissions)), bureau=handler.bureau)

@@ -19,7 +19,7 @@ from yiwang.web.form_messages import message_for
 from yiwang.web.forms import FormModel, Password, Submission
 
 HTML = {"accept": "text/html"}
-ALLOWED_LATIN = {"JSON", "http", "https", "XLSX"}
+ALLOWED_LATIN = {"JSON", "http", "https", "XLSX", "OpenAPI"}  # names of formats and protocols
 # What pydantic's own English messages are made of, as a page would show them.
 PYDANTIC_ENGLISH = re.compile(
     r"should|Field required|Value error|Assertion failed|Extra inputs|unable to|Expected UploadFile|"

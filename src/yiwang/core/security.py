@@ -18,9 +18,9 @@ BEFORE_PASSWORD_CHANGE_MARKER = "__yiwang_before_password_change__"  # noqa: S10
 # Endpoints a login that still has to enrol a second factor may reach (enrol, leave).
 DURING_ENROLMENT_MARKER = "__yiwang_during_enrolment__"
 
-# Path prefixes of interfaces for programs (JSON, SensorThings, Open311). Their writes are
-# authorised by tokens; a browser's session cookie there must also show the CSRF header.
-MACHINE_APIS = ("/api/", "/sta/", "/open311/")
+# Path prefixes of interfaces for programs (JSON, SensorThings, Open311, mediated services). Their
+# writes are authorised by tokens; a browser's session cookie there must also show the CSRF header.
+MACHINE_APIS = ("/api/", "/sta/", "/open311/", "/x/")
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,20 @@ def check_department_scope(principal: Principal, department_id: int | None) -> N
     """Raise 403 when the record's department is outside the caller's scope."""
     if not principal.can_reach_department(department_id):
         raise PermissionDenied("无权访问其他部门的记录", code="department_scope")
+
+
+AUTHENTICATES_MARKER = "__yiwang_authenticates__"
+
+
+def authenticates(dependency: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a dependency that resolves the caller through `get_current_user` itself, for a route that
+    does so together with other work in one worker-thread hop (the route guard accepts it)."""
+    setattr(dependency, AUTHENTICATES_MARKER, True)
+    return dependency
+
+
+def is_authenticating(dependency: Callable[..., Any] | None) -> bool:
+    return dependency is get_current_user or bool(getattr(dependency, AUTHENTICATES_MARKER, False))
 
 
 def public(endpoint: Callable[..., Any]) -> Callable[..., Any]:

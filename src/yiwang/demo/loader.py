@@ -151,7 +151,7 @@ def load_all(runtime: Runtime, *, console: Console | None = None) -> dict[str, d
     return results
 
 
-DEMO_CLIENT_SCOPES = ("org.department.read", "org.division.read", "exchange.data.read")
+DEMO_CLIENT_SCOPES = ("org.department.read", "org.division.read", "exchange.data.read", "exchange.service.call")
 
 
 def _registered(scopes: tuple[str, ...]) -> list[str]:

@@ -12,8 +12,8 @@ from yiwang.core.errors import AppError
 from yiwang.core.params import IdPath
 from yiwang.core.security import CurrentUser, Principal, require
 from yiwang.core.timeutil import local_today
+from yiwang.exchange import live_services, service
 from yiwang.exchange import permissions as perm
-from yiwang.exchange import service
 from yiwang.exchange.page_forms import ApplyForm, DecisionForm, RevokeForm
 from yiwang.exchange.schemas import ApplicationCreate, Decision
 from yiwang.org import service as org_service
@@ -92,10 +92,11 @@ def _application_page(
     request: Request, db: DbSession, user: Principal, application_id: int, *, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
     application = service.get_application(db, actor=user, application_id=application_id)
-    entry = catalog_service.get_entry(db, code=application.entry_code)
+    is_service = application.kind == "service"
     context = {
         "a": application,
-        "entry": entry,
+        "entry": None if is_service else catalog_service.get_entry(db, code=application.entry_code),
+        "live_service": live_services.get_service(db, code=application.entry_code) if is_service else None,
         "departments": _departments(db),
         "status_names": STATUS_NAMES,
         "can_provider": user.has(perm.REVIEW) and user.can_reach_department(application.provider_department_id),

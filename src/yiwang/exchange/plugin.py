@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from yiwang.domains import DomainPlugin
-from yiwang.exchange import api, pages
+from yiwang.exchange import api, pages, service_pages, services_api
 from yiwang.exchange import permissions as p
 from yiwang.web.nav import Entry
 
@@ -30,6 +30,17 @@ def _on_startup(runtime) -> None:
 
     workbench.register("exchange", pending)
 
+    from yiwang.exchange.message_keys import MessageKeys
+
+    with runtime.db.unit_of_work() as db:  # the message-signing key exists before the first call
+        MessageKeys(runtime.keyring).ensure(db)
+
+
+def _jobs(runtime):
+    from yiwang.exchange import jobs
+
+    return jobs.jobs(runtime)
+
 
 def _demo(runtime, console):
     from yiwang.exchange import demo
@@ -40,9 +51,14 @@ def _demo(runtime, console):
 def plugin() -> DomainPlugin:
     return DomainPlugin(
         name="exchange",
-        routers=[api.router, pages.router],
+        routers=[api.router, services_api.router, pages.router, service_pages.router],
+        first_routers=[services_api.call_router],
         template_dir=Path(__file__).parent / "templates",
-        nav=[Entry("data", "共享交换", "/exchange", "共享申请、授权、数据接口与调用日志", p.USAGE_READ, 40)],
+        nav=[
+            Entry("data", "共享交换", "/exchange", "共享申请、授权、数据接口与调用日志", p.USAGE_READ, 40),
+            Entry("data", "服务共享", "/exchange/services", "在线服务登记、申请、调用记录与存证", p.USAGE_READ, 41),
+        ],
+        jobs=_jobs,
         on_startup=_on_startup,
         demo=_demo,
     )

@@ -1,4 +1,5 @@
 """The read model other domains use: sharing figures and grant use, as typed shapes (never grant rows).
+Data sharing only: applications and grants for live services are counted by their message log.
 
 A grant is active until it expires or is revoked; it is used when the data API served it successfully
 in the last 30 days.
@@ -18,7 +19,8 @@ USE_WINDOW = timedelta(days=30)
 
 
 def _active(now: datetime) -> ColumnElement[bool]:
-    return ShareGrant.revoked_at.is_(None) & (ShareGrant.expires_at > now)
+    """Active data grants: grants of live services are not data sharing and have their own log."""
+    return (ShareGrant.kind == "data") & ShareGrant.revoked_at.is_(None) & (ShareGrant.expires_at > now)
 
 
 def _successful_calls_since(since: datetime) -> ColumnElement[bool]:
@@ -30,7 +32,13 @@ def sharing_figures(db: Session) -> SharingFigures:
     active grants used in them (the grant side of plan indicator 15)."""
     now = utcnow()
     since = now - USE_WINDOW
-    by_status = dict(db.execute(select(ShareApplication.status, func.count()).group_by(ShareApplication.status)).all())
+    by_status = dict(
+        db.execute(
+            select(ShareApplication.status, func.count())
+            .where(ShareApplication.kind == "data")
+            .group_by(ShareApplication.status)
+        ).all()
+    )
     active = db.execute(select(func.count(ShareGrant.id)).where(_active(now))).scalar_one()
     used = db.execute(
         select(func.count(ShareGrant.id)).where(
@@ -44,7 +52,9 @@ def sharing_figures(db: Session) -> SharingFigures:
     overdue = db.execute(
         select(func.count()).where(ShareApplication.status == "pending_provider", ShareApplication.provider_due < today)
     ).scalar_one()
-    consumers = db.execute(select(func.count(func.distinct(ShareGrant.consumer_department_id)))).scalar_one()
+    consumers = db.execute(
+        select(func.count(func.distinct(ShareGrant.consumer_department_id))).where(ShareGrant.kind == "data")
+    ).scalar_one()
     return SharingFigures(
         applications=by_status,
         active_grants=active,

@@ -1,7 +1,7 @@
 """Shapes of the exchange."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +48,10 @@ class ApplicationRead(BaseModel):
     refusal_reason: str
     grant_id: int | None
     created_at: datetime
+    kind: str = "data"
+    operations: list[str] | None = None
+    rate_per_second: int | None = None
+    daily_quota: int | None = None
 
 
 class GrantRead(BaseModel):
@@ -66,6 +70,10 @@ class GrantRead(BaseModel):
     revoke_reason: str
     created_at: datetime
     active: bool = False
+    kind: str = "data"
+    operations: list[str] | None = None
+    rate_per_second: int | None = None
+    daily_quota: int | None = None
 
 
 class GrantUsage(BaseModel):
@@ -105,6 +113,119 @@ class DataPage(BaseModel):
     size: int
     total: int
     rows: list[dict[str, Any]]
+
+
+# ---- live services (服务共享) ----------------------------------------------------------------------
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+SERVICE_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
+
+
+class OperationIn(StrictInput):
+    id: str | None = Field(
+        None, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$", description="操作标识，缺省为“方法 路径”"
+    )
+    method: HttpMethod
+    path: str = Field(min_length=1, max_length=500, pattern=r"^/[^\s?#]*$", description="路径模板，如 /persons/{id}")
+
+
+class Operation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    method: str
+    path: str
+
+
+class ServiceCreate(StrictInput):
+    code: str = Field(pattern=SERVICE_CODE_PATTERN, description="服务编码：小写字母、数字和连字符，用于 /x/{编码}/…")
+    name: str = Field(min_length=2, max_length=200, description="服务名称")
+    description: str = Field("", max_length=2000, description="说明")
+    base_url: str = Field(max_length=500, pattern=r"^https?://[^\s]+$", description="提供方服务地址")
+    operations: list[OperationIn] = Field(default_factory=list, max_length=500, description="操作列表")
+    openapi: dict[str, Any] | None = Field(None, description="OpenAPI 文档（JSON）；与操作列表二选一")
+    openapi_url: str | None = Field(
+        None, max_length=500, pattern=r"^https?://[^\s]+$", description="OpenAPI 文档地址，登记时读取"
+    )
+    keep_bodies: bool = Field(False, description="消息日志是否保存报文正文")
+    connect_timeout_s: float = Field(3.0, ge=0.05, le=60, description="连接超时（秒）")
+    read_timeout_s: float = Field(30.0, ge=0.05, le=600, description="读取超时（秒）")
+    breaker_failures: int = Field(5, ge=1, le=100, description="连续失败多少次后熔断")
+    breaker_reset_s: float = Field(30.0, ge=0.1, le=3600, description="熔断后多久试探恢复（秒）")
+
+
+class ServiceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    description: str
+    provider_department_id: int
+    base_url: str
+    operations: list[Operation]
+    openapi_source: str
+    keep_bodies: bool
+    connect_timeout_s: float
+    read_timeout_s: float
+    breaker_failures: int
+    breaker_reset_s: float
+    active: bool
+    created_at: datetime
+
+
+class ServiceApplicationCreate(StrictInput):
+    service_code: str = Field(pattern=SERVICE_CODE_PATTERN)
+    operations: list[str] = Field(min_length=1, max_length=500, description="申请调用的操作")
+    purpose: str = Field(min_length=4, max_length=2000, description="用途")
+    period_end: date = Field(description="使用期限（截止日期）")
+    rate_per_second: int = Field(10, ge=1, le=10000, description="每秒最多调用次数")
+    daily_quota: int | None = Field(10000, ge=1, le=100_000_000, description="每日调用配额；空为不限")
+
+
+class MessageRead(BaseModel):
+    """One mediated call as the message log keeps it (the digests and signatures, not the bodies)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    call_id: str
+    received_at: datetime
+    duration_ms: float
+    service_code: str
+    operation_id: str
+    method: str
+    path: str
+    query: str
+    provider_department_id: int
+    consumer_department_id: int | None
+    caller_name: str
+    grant_id: int | None
+    outcome: str
+    status_code: int
+    error_code: str
+    request_digest: str
+    response_digest: str
+    request_bytes: int
+    response_bytes: int
+    bodies_kept: bool
+
+
+class MessageKeyRead(BaseModel):
+    key_id: str
+    alg: str = Field(description="RFC 9421 的 alg：ed25519，或国密配置下的 sm2-sm3（非 RFC 9421 注册名）")
+    algorithm: str
+    public_key: str = Field(description="原始公钥的 base64")
+    pem: str
+
+
+class MessageChainCheck(BaseModel):
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    signatures_checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
 
 
 # ---- the read model other domains use (exchange.reads) -----------------------------------------

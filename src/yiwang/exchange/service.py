@@ -21,6 +21,7 @@ from yiwang.core.crypto import content_suite
 from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.security import Principal, check
 from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
+from yiwang.exchange import live_services
 from yiwang.exchange import permissions as perm
 from yiwang.exchange.models import DataCall, ShareApplication, ShareGrant
 
@@ -209,8 +210,10 @@ def bureau_decide(db: Session, *, actor: Principal, application_id: int, decisio
         raise ValidationFailed("拒绝共享须说明理由")
     application.bureau_by, application.bureau_at = actor.username, utcnow()
     application.bureau_opinion = decision.reason
-    entry = catalog_service.get_entry(db, code=application.entry_code)
-    if decision.approve:
+    if decision.approve and application.kind == "service":
+        live_services.grant_service(db, actor=actor, application=application, opinion=decision.reason)
+    elif decision.approve:
+        entry = catalog_service.get_entry(db, code=application.entry_code)
         _grant(db, actor=actor, application=application, entry=entry, masking=decision.masking, opinion=decision.reason)
     else:
         application.status, application.refusal_reason = "refused", f"大数据局：{decision.reason}"
@@ -343,7 +346,7 @@ def serve_data(
         if grant is not None:
             _log(db, grant_id, caller, request_id, query, 0, 403, started, "")
         raise PermissionDenied("没有读取共享数据的权限", details={"missing": [perm.DATA_READ]}, commit=True)
-    if grant is None:
+    if grant is None or grant.kind != "data":
         raise NotFound("共享授权不存在")
     if caller.department_id != grant.consumer_department_id:
         _log(db, grant_id, caller, request_id, query, 0, 403, started, "")

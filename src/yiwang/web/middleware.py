@@ -60,6 +60,9 @@ class RequestContextMiddleware:
 # Interfaces that read their own bodies and answer a malformed one in their protocol's error shape
 # (CKAN's {"success": false, ...}, Open311's error list), with the same parser.
 OWN_BODY_PARSERS = ("/api/3/action/", "/api/action/", "/open311/")
+# Mediated service calls (docs/exchange.md): the body belongs to the provider's protocol, is streamed
+# through to it without being parsed here, and has its own, much larger limit.
+PASSTHROUGH_PREFIX = "/x/"
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # A refused body is still read and discarded (up to the upload limit, and for at most this long) so
 # that a client still sending gets to read the answer instead of a reset connection.
@@ -74,10 +77,11 @@ class BodyLimitMiddleware:
     route that takes it (JSON models, forms, CKAN, SensorThings), whatever content type the client
     declares, so it gets the JSON limit: `Content-Type: text/plain` is no way round it."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_json_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_json_bytes: int, max_passthrough_bytes: int = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_json_bytes = max_json_bytes
+        self.max_passthrough_bytes = max_passthrough_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,6 +90,9 @@ class BodyLimitMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1").strip().lower()
         limit = self.max_bytes if content_type.startswith("multipart/form-data") else self.max_json_bytes
+        passthrough = scope["path"].startswith(PASSTHROUGH_PREFIX)
+        if passthrough:
+            limit = self.max_passthrough_bytes
         may_drain = headers.get(b"expect", b"").lower() != b"100-continue"  # else the body is not coming
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -95,6 +102,7 @@ class BodyLimitMiddleware:
             return
         if (
             _is_json(content_type)
+            and not passthrough
             and scope["method"] in _BODY_METHODS
             and not scope["path"].startswith(OWN_BODY_PARSERS)
         ):

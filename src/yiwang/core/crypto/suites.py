@@ -57,6 +57,22 @@ class Aead:
         return decryptor.update(body) + decryptor.finalize()
 
 
+class Hasher:
+    """update() with each chunk, then digest() once."""
+
+    def __init__(self, name: str, state: hashes.Hash) -> None:
+        self.name = name
+        self._state = state
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        self._state.update(data)
+        self.size += len(data)
+
+    def digest(self) -> bytes:
+        return self._state.finalize()
+
+
 SHA_256 = "SHA-256"
 SM3 = "SM3"
 AES_256_GCM = "AES-256-GCM"
@@ -96,6 +112,10 @@ class Suite:
     def hasher(self) -> hashes.Hash:
         """An incremental hash (update, finalize) for data read in pieces."""
         return hashes.Hash(self._hash())
+
+    def counting_hasher(self) -> "Hasher":
+        """An incremental hash that also counts the bytes, for bodies too large to hold at once."""
+        return Hasher(self.hash_name, hashes.Hash(self._hash()))
 
     def mac(self, key: bytes, data: bytes) -> bytes:
         """HMAC-SHA-256 or HMAC-SM3."""
