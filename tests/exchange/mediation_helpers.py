@@ -2,12 +2,12 @@
 written from the documentation alone (hashlib and the published key, none of the platform's code)."""
 
 import base64
-import hashlib
 import json
 
 import httpx
 
 from tests.conftest import bearer, unique
+from tests.exchange import signature_profile
 from tests.exchange.conftest import END
 from tests.exchange.provider import OPERATIONS
 from yiwang.core.crypto import load_verifying_pem
@@ -54,8 +54,8 @@ def grant(client, code: str, operations=("getPerson", "echo"), **extra) -> int:
     return granted.json()["grant_id"]
 
 
-def _sha256_digest(body: bytes) -> str:
-    return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode()}:"
+def _body_digest(body: bytes) -> str:
+    return signature_profile.content_digest(body)
 
 
 def _canonical(value) -> bytes:
@@ -63,7 +63,7 @@ def _canonical(value) -> bytes:
 
 
 def _h(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    return signature_profile.hexdigest(text.encode())
 
 
 def check_evidence(document: dict, keys: dict[str, str], *, request_body: bytes, response_body: bytes) -> list[str]:
@@ -81,7 +81,7 @@ def check_evidence(document: dict, keys: dict[str, str], *, request_body: bytes,
         problems.append("entry hash")
     current = message["entry_hash"]
     for later_content, hash_name in chain["later"]:
-        assert hash_name == "SHA-256"
+        assert hash_name == signature_profile.CHAIN_HASH_NAME
         current = _h(current + later_content)
     checkpoint = chain["checkpoint"]
     if current != checkpoint["entry_hash"]:
@@ -91,9 +91,9 @@ def check_evidence(document: dict, keys: dict[str, str], *, request_body: bytes,
         base64.b64decode(checkpoint["signature"]), signed.encode()
     ):
         problems.append("checkpoint signature")
-    if message["request_digest"] != _sha256_digest(request_body):
+    if message["request_digest"] != _body_digest(request_body):
         problems.append("request digest")
-    if message["response_digest"] != _sha256_digest(response_body):
+    if message["response_digest"] != _body_digest(response_body):
         problems.append("response digest")
     for side in ("request", "response"):
         base = message[f"{side}_signature_base"]

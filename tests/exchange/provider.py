@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.conftest import free_port
+from tests.exchange import signature_profile
 from yiwang.core.crypto import INTL
 
 
@@ -60,7 +61,7 @@ class Provider:
             def resolve_public_key(self, key_id: str):
                 return provider.public_keys.get(key_id)
 
-        verifier = hms.HTTPMessageVerifier(signature_algorithm=hms.algorithms.ED25519, key_resolver=Keys())
+        verifier = signature_profile.verifier(Keys())
         try:
             results = verifier.verify(
                 _Message(method, url, headers),

@@ -14,6 +14,7 @@ import pytest
 from http_message_signatures.structures import CaseInsensitiveDict
 
 from tests.conftest import bearer, free_port, run_cli, token_for
+from tests.exchange import signature_profile
 from tests.exchange.mediation_helpers import (
     CONSUMER_USER,
     PROVIDER_USER,
@@ -54,7 +55,7 @@ def _verify_answer(response: httpx.Response, keys: dict[str, str]) -> dict[str, 
             url = str(response.request.url)
             headers = CaseInsensitiveDict(dict(response.request.headers))
 
-    verifier = hms.HTTPMessageVerifier(signature_algorithm=hms.algorithms.ED25519, key_resolver=Keys())
+    verifier = signature_profile.verifier(Keys())
     result = verifier.verify(
         Message,
         expect_tag="yiwang-response",

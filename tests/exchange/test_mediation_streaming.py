@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import bearer
+from tests.exchange import signature_profile
 from tests.exchange.mediation_helpers import CONSUMER_USER, grant, register
 from tests.exchange.provider import Provider
 from tests.processes import Server
@@ -51,7 +52,7 @@ def test_a_200_mb_body_streams_both_ways_without_being_held_in_memory(client, se
             assert uploaded.json() == {"size": SIZE, "sha256": expected.hexdigest()}
             assert provider.seen[-1].headers["content-length"] == str(SIZE)
 
-            received = hashlib.sha256()
+            received = hashlib.new(signature_profile.HASH)
             size = 0
             with http.stream("GET", f"/x/{code}/download", params={"size": SIZE}, headers=consumer) as answer:
                 assert answer.status_code == 200
@@ -60,7 +61,7 @@ def test_a_200_mb_body_streams_both_ways_without_being_held_in_memory(client, se
                     size += len(chunk)
                 digest = answer.headers["content-digest"]
             assert size == SIZE
-            assert digest == f"sha-256=:{base64.b64encode(received.digest()).decode()}:"
+            assert digest == f"{signature_profile.DIGEST_LABEL}=:{base64.b64encode(received.digest()).decode()}:"
             growth = _peak_rss(server.process.pid) - baseline
             assert growth < MEMORY_LIMIT, f"peak memory grew by {growth / 2**20:.0f} MiB"
     finally:

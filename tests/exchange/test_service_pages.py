@@ -10,6 +10,7 @@ from tests.conftest import bearer, csrf_from, page_login, unique
 from tests.exchange.conftest import END
 from tests.exchange.mediation_helpers import CONSUMER_USER, PROVIDER_USER, grant, register
 from tests.exchange.provider import Provider
+from tests.exchange.signature_profile import PROFILE
 from yiwang.exchange.live_services import template_pattern
 
 OPENAPI = {
@@ -164,17 +165,20 @@ def test_the_message_key_is_a_keyring_purpose_whose_old_versions_keep_verifying(
     from yiwang.core.crypto import ED25519, SM2, Profile
     from yiwang.exchange.message_keys import PURPOSE, MessageKeys
 
+    # The installation's own profile, and the other one a rotation may be asked for.
+    own, other_profile, other = (ED25519, Profile.GM, SM2) if PROFILE == "intl" else (SM2, Profile.INTL, ED25519)
+    names = {ED25519: "ed25519", SM2: "sm2-sm3"}
     keys = MessageKeys(runtime.keyring)
     first_id, first = keys.current()
-    assert first_id.startswith(f"{PURPOSE}/v") and first.algorithm == ED25519
+    assert first_id.startswith(f"{PURPOSE}/v") and first.algorithm == own
     signature = first.sign(b"signed before the switch")
     with runtime.db.unit_of_work() as db:
-        gm = runtime.keyring.rotate(db, PURPOSE, profile=Profile.GM)
-    assert keys.current()[1].algorithm == SM2 and keys.current()[0] == gm.key_id
+        switched = runtime.keyring.rotate(db, PURPOSE, profile=other_profile)
+    assert keys.current()[1].algorithm == other and keys.current()[0] == switched.key_id
     published = {k["key_id"]: k["alg"] for k in anon.get("/api/exchange/message-keys").json()}
-    assert published[first_id] == "ed25519" and published[gm.key_id] == "sm2-sm3"
-    with runtime.db.unit_of_work() as db:  # the installation is intl: start-up makes an Ed25519 version again
+    assert published[first_id] == names[own] and published[switched.key_id] == names[other]
+    with runtime.db.unit_of_work() as db:  # start-up makes a version of the installation's profile again
         back = MessageKeys(runtime.keyring).ensure(db)
-    assert back not in (first_id, gm.key_id) and keys.current()[1].algorithm == ED25519
+    assert back not in (first_id, switched.key_id) and keys.current()[1].algorithm == own
     assert keys.verifier(first_id).verify(signature, b"signed before the switch")
     assert keys.verifier(f"{PURPOSE}/v999") is None and keys.verifier("other/v1") is None
