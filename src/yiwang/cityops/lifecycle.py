@@ -16,6 +16,7 @@ from yiwang.cityops import models as m
 from yiwang.cityops import permissions as p
 from yiwang.cityops.rules import Route, category_info, classify, department_by_code, route_for
 from yiwang.cityops.schemas import (
+    SOURCE_NAMES,
     ClassifyResult,
     EventAction,
     EventCreate,
@@ -167,7 +168,7 @@ def create_event(
         division = org_service.get_division_by_code(db, code=event.division_code)
         event.lon, event.lat = division.lon, division.lat
     db.add(event)
-    _record(db, event, "create", None, "received", actor, now, f"来源：{data.source}")
+    _record(db, event, "create", None, "received", actor, now, f"来源：{SOURCE_NAMES.get(data.source, data.source)}")
     chosen = data.category_code
     if not chosen and top and not suggestion.needs_dispatcher:
         chosen = top.category_code

@@ -188,9 +188,10 @@ def decide_task(db: Session, *, actor: Principal, task_id: int, data: DecisionIn
     task.stage, task.decision, task.decision_reason, task.decided_at = "decided", data.decision, data.reason, utcnow()
     record_event(db, task, "准予" if data.decision == "approved" else "不予许可", actor, data.reason or "")
     if data.decision == "refused":
+        department = org_service.get_department_by_code(db, code=task.department_code).short_name
         for sibling in tasks_of(db, application.id):
             if sibling.id != task.id:
-                record_event(db, sibling, "联办部门不予许可", actor, f"{task.department_code}：{data.reason}")
+                record_event(db, sibling, "联办部门不予许可", actor, f"{department}：{data.reason}")
         notify(
             db,
             application.applicant_id,
