@@ -96,13 +96,15 @@ def catalog_page(
 
 @router.get("/onestop/items/{code}", response_class=HTMLResponse)
 @public
-def item_page(request: Request, code: str, db: DbSession) -> HTMLResponse:
+def item_page(request: Request, code: str, db: DbSession, user: MaybeUser) -> HTMLResponse:
+    """An item for everyone; a logged-in applicant can start it from here (在线办理)."""
     return render(request, "onestop/item.html", {"item": service.get_item(db, code=code), "db_names": DATABASE_NAMES})
 
 
 @router.get("/onestop/bundles/{code}", response_class=HTMLResponse)
 @public
-def bundle_page(request: Request, code: str, db: DbSession) -> HTMLResponse:
+def bundle_page(request: Request, code: str, db: DbSession, user: MaybeUser) -> HTMLResponse:
+    """A bundle for everyone; a logged-in applicant can start it from here (一次办理)."""
     return render(request, "onestop/bundle.html", {"bundle": service.get_bundle(db, code=code)})
 
 

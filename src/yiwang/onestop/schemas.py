@@ -169,6 +169,8 @@ class MergedMaterial(BaseModel):
     produced_by: str | None
     max_pages: int
     items: list[str]
+    form: str = "电子件"  # 材料形式 of the first item that asks for it
+    copies: int = 1
 
 
 class Savings(BaseModel):

@@ -12,6 +12,19 @@
         table.setAttribute("tabindex", "0");
       }
     });
+    // Long texts: count characters against the limit as the person types (the server checks too).
+    Array.prototype.forEach.call(document.querySelectorAll("textarea[data-limit]"), function (area) {
+      var limit = parseInt(area.getAttribute("data-limit"), 10);
+      var count = area.parentNode.querySelector(".char-count");
+      if (!count) return;
+      function update() {
+        var used = Array.from(area.value).length;
+        count.textContent = used > limit ? "已超出 " + (used - limit) + " 字（最多 " + limit + " 字）" : "已输入 " + used + " / " + limit + " 字";
+        count.classList.toggle("field-error", used > limit);
+      }
+      area.addEventListener("input", update);
+      update();
+    });
     var button = document.getElementById("care-toggle");
     if (!button) return;
     button.setAttribute("aria-pressed", on ? "true" : "false");
