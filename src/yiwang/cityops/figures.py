@@ -53,7 +53,9 @@ def supervision(db: Session, *, now: datetime | None = None) -> dict[str, Any]:
         "soon": soon,
         "total_late": len(late),
         "unattended": unattended,
-        "unattended_departments": {e.department_id: departments[e.department_id].short_name for e in unattended},
+        "unattended_departments": {
+            e.department_id: departments[e.department_id].short_name for e in unattended if e.department_id is not None
+        },
     }
 
 
