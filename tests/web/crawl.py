@@ -242,6 +242,8 @@ def english_words(text: str) -> set[str]:
             continue  # identifiers and codes (SJ-20261128-000123, 320581…) are data, not words
         if len(token) < 3 or token in ALLOWED_ENGLISH or token.upper() in ALLOWED_ENGLISH:
             continue
+        if "/" in token and all(part.upper() in ALLOWED_ENGLISH for part in token.split("/")):
+            continue  # PDF/JPG/PNG
         words.add(token)
     return words
 
