@@ -69,7 +69,13 @@ def prepare(runtime: Runtime, *, allow_profile_mismatch: bool = False) -> None:
         log.warning(DEMO_NOTICE)
         if empty and runtime.settings.demo_on_first_start:
             log.info("empty database: loading the Changshu demo")
-            loader.load_all(runtime)
+            # Said on the terminal as it goes: the first start takes a minute or two before it serves.
+            from rich.console import Console
+
+            console = Console(stderr=True)
+            console.print("[bold]首次启动：正在装载常熟演示数据，完成后即可访问（约一到两分钟）…[/]")
+            loader.load_all(runtime, console=console)
+            console.print("[bold green]演示数据装载完成[/]")
         return
     if loader.has_demo_data(runtime):
         raise DemoDataWithoutDemoMode()

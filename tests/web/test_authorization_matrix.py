@@ -95,6 +95,7 @@ HARMLESS_WRITES = {
     ("POST", "/oidc/logout"),  # the same, at the OpenID Connect end-session endpoint
     ("POST", "/account/reveal"),  # shows the caller their own personal data (audited)
     ("POST", "/admin/audit/verify"),
+    ("POST", "/onestop/notifications/read"),  # marks the caller's own messages read
     ("POST", "/api/audit/verify"),
     # new recovery codes for the caller's own enrolled factor (the demo administrators'; no test uses them)
     ("POST", "/account/second-factor/recovery-codes"),

@@ -118,6 +118,8 @@ EXPECTED_PUBLIC = {
     # the public service catalogue
     "/onestop",
     "/onestop/items/{code}",
+    "/onestop/find",
+    "/favicon.ico",
     "/onestop/bundles/{code}",
     "/api/onestop/items",
     "/api/onestop/items/{code}",

@@ -234,7 +234,7 @@ def open_data_department_coverage(db: Session, *, records: bool = False) -> Meas
         return Measure(None, 0, 0, "没有部门")
     result = Measure(_pct(f.department_coverage), f.departments_open, f.departments)
     if records:
-        result.columns = [("code", "部门代码"), ("name", "部门"), ("detail", "开放数据集")]
+        result.columns = [("name", "部门"), ("detail", "开放数据集")]
         result.records = [
             {"code": code, "name": d.name, "department_code": code, "detail": f"{d.open} 个", "counted": d.open > 0}
             for code, d in f.by_department.items()

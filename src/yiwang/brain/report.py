@@ -3,6 +3,7 @@
 The PDF is drawn with fpdf2 and embeds a subset of Noto Sans SC shipped by the PyPI package
 pylopdf-fonts-zh-cn, so it reads the same on any machine, with no system fonts."""
 
+import logging
 from datetime import date
 from functools import cache
 from typing import Any
@@ -56,6 +57,8 @@ def pdf(ctx: dict[str, Any]) -> bytes:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
+    # fontTools reports every glyph table it subsets at INFO: hundreds of lines a report.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     doc = FPDF(orientation="P", unit="mm", format="A4")
     doc.set_auto_page_break(auto=True, margin=14)
     doc.add_font("noto", "", _font_path())

@@ -19,6 +19,7 @@ from yiwang.federation import service as federation_service
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import Submission, UploadForm, upload_bytes
+from yiwang.web.labels import label
 from yiwang.web.templating import render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
@@ -36,7 +37,7 @@ def _vocab() -> dict[str, object]:
         "open_types": s.OPEN_TYPES,
         "update_cycles": s.UPDATE_CYCLES,
         "grades": s.DATA_GRADES,
-        "data_types": s.DATA_TYPES,
+        "data_types": [(t, label(t, "data_type")) for t in s.DATA_TYPES],
         "validators": s.VALIDATOR_NAMES,
         "maskings": s.MASKING_NAMES,
         "sensitivities": s.SENSITIVITY_NAMES,

@@ -2,10 +2,15 @@
 
 from pathlib import Path
 
-from yiwang.catalog import api, pages
+from yiwang.catalog import api, pages, schemas
 from yiwang.catalog import permissions as p
 from yiwang.domains import DomainPlugin
+from yiwang.web import labels
 from yiwang.web.nav import Entry
+
+labels.register("catalog_status", schemas.STATUS_NAMES)
+labels.register("masking", schemas.MASKING_NAMES)
+labels.register("sensitivity", {str(k): v for k, v in schemas.SENSITIVITY_NAMES.items()})
 
 
 def _demo(runtime, console):

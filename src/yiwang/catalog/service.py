@@ -254,6 +254,10 @@ def review_entry(db: Session, *, actor: Principal, code: str, decision: ReviewDe
     entry = _load(db, code)
     if entry.status != "pending":
         raise Conflict("该目录不在待审核状态")
+    if decision.approve and entry.created_by == actor.username:
+        raise PermissionDenied(
+            "职责分离：编制该目录的人员不能审核发布它，请由大数据局其他人员审核", code="separation_of_duties"
+        )
     names = _department_names(db)
     if decision.approve:
         if entry.draft is not None:

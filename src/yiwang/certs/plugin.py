@@ -32,7 +32,7 @@ def plugin() -> DomainPlugin:
         template_dir=Path(__file__).parent / "templates",
         nav=[
             Entry("onestop", "电子证照核验", "/certs/verify", "扫码或输入标识核验电子证照", "public", 60),
-            Entry("data", "电子证照透明日志", "/certs/log", "RFC 6962 日志与签名检查点", "public", 70),
+            Entry("data", "电子证照透明日志", "/certs/log", "任何人都能核验证照签发与注销记录", "public", 70),
             Entry("onestop", "我的证照夹", "/certs/wallet", "电子证照与用证记录", p.WALLET, 30),
         ],
         jobs=jobs.jobs,

@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 
 from yiwang.cityops import models as m
 from yiwang.cityops.lifecycle import OPEN_STATUSES
+from yiwang.cityops.permissions import HANDLE
 from yiwang.cityops.reading import departments_by_id
 from yiwang.cityops.reads import city_event_figures, event_figures
 from yiwang.cityops.schemas import FigureRow
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.timeutil import utcnow
+from yiwang.org import service as org_service
 
 
 def supervision(db: Session, *, now: datetime | None = None) -> dict[str, Any]:
@@ -36,7 +38,38 @@ def supervision(db: Session, *, now: datetime | None = None) -> dict[str, Any]:
             .order_by(m.Event.deadline)
         ).scalars()
     )
-    return {"late": dict(sorted(by_dept.items(), key=lambda kv: -len(kv[1]))), "soon": soon, "total_late": len(late)}
+    # Work nobody can take: events waiting on a department with no active account that may handle them.
+    staffed = _staffed_department_ids(db)
+    unattended = list(
+        db.execute(
+            select(m.Event)
+            .where(m.Event.status.in_(("dispatched", "handling")), m.Event.department_id.is_not(None))
+            .order_by(m.Event.deadline)
+        ).scalars()
+    )
+    unattended = [e for e in unattended if e.department_id not in staffed]
+    return {
+        "late": dict(sorted(by_dept.items(), key=lambda kv: -len(kv[1]))),
+        "soon": soon,
+        "total_late": len(late),
+        "unattended": unattended,
+        "unattended_departments": {
+            e.department_id: departments[e.department_id].short_name for e in unattended if e.department_id is not None
+        },
+    }
+
+
+def _staffed_department_ids(db: Session) -> set[int]:
+    """Departments with an active account whose roles may handle dispatched events, in the department
+    or above it (a handler reaches the sub-units of their department)."""
+    handling_roles = [r.code for r in org_service.list_roles(db) if HANDLE in r.permissions]
+    homes = {
+        a.department_id
+        for role in handling_roles
+        for a in org_service.list_accounts(db, role=role, kind="staff")
+        if a.active and a.department_id is not None
+    }
+    return {d for home in homes for d in org_service.department_subtree_ids(db, department_id=home)}
 
 
 def figures(

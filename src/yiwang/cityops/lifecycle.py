@@ -16,6 +16,7 @@ from yiwang.cityops import models as m
 from yiwang.cityops import permissions as p
 from yiwang.cityops.rules import Route, category_info, classify, department_by_code, route_for
 from yiwang.cityops.schemas import (
+    SOURCE_NAMES,
     ClassifyResult,
     EventAction,
     EventCreate,
@@ -71,7 +72,8 @@ ACTION_NAMES = {
 
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "register": (("received",), "registered", "dispatch"),
-    "dispatch": (("registered",), "dispatched", "dispatch"),
+    # From "dispatched" too: 改派 before anyone signs, when the department cannot take it.
+    "dispatch": (("registered", "dispatched"), "dispatched", "dispatch"),
     "sign": (("dispatched",), "handling", "lead"),
     "send_back": (("dispatched", "handling"), "registered", "lead"),
     "request_extension": (("handling",), None, "lead"),
@@ -167,7 +169,7 @@ def create_event(
         division = org_service.get_division_by_code(db, code=event.division_code)
         event.lon, event.lat = division.lon, division.lat
     db.add(event)
-    _record(db, event, "create", None, "received", actor, now, f"来源：{data.source}")
+    _record(db, event, "create", None, "received", actor, now, f"来源：{SOURCE_NAMES.get(data.source, data.source)}")
     chosen = data.category_code
     if not chosen and top and not suggestion.needs_dispatcher:
         chosen = top.category_code
@@ -337,6 +339,11 @@ def _a_register(db: Session, e: m.Event, actor: Principal, now: datetime, d: Eve
 
 
 def _a_dispatch(db: Session, e: m.Event, actor: Principal, now: datetime, d: EventAction) -> None:
+    if e.status == "dispatched":
+        if not d.department_code or not d.note:
+            raise ValidationFailed("改派须选择新的责任部门并说明理由")
+        if e.department_id == department_by_code(db, d.department_code).id:
+            raise Conflict("事件已派遣至该部门", code="same_department")
     if d.category_code:
         category_info(db, d.category_code)
         e.category_code = d.category_code

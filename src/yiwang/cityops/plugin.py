@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.cityops import api, demo, jobs, lifecycle, open311, pages, service
 from yiwang.cityops import permissions as p
+from yiwang.cityops.schemas import SOURCE_NAMES
 from yiwang.core import workbench
 from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.events import subscribe
@@ -16,6 +17,7 @@ from yiwang.core.timeutil import utcnow
 from yiwang.core.workbench import WorkItem
 from yiwang.domains import DomainPlugin
 from yiwang.sensing.schemas import AlarmConfirmed
+from yiwang.web import labels
 from yiwang.web.nav import Entry
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,9 @@ def _startup(runtime: Runtime) -> None:
 
     subscribe(AlarmConfirmed, on_alarm, key="cityops.open_from_alarm")
     workbench.register("cityops", pending_work)
+    labels.register("event_status", lifecycle.STATUS_NAMES)
+    labels.register("event_action", lifecycle.ACTION_NAMES)
+    labels.register("event_source", SOURCE_NAMES)
 
 
 def plugin() -> DomainPlugin:

@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from yiwang.core.inputs import StrictInput
 
 SOURCES = ("citizen", "open311", "hotline", "grid", "sensor")
+SOURCE_NAMES = {
+    "citizen": "群众上报",
+    "open311": "第三方应用上报",
+    "hotline": "12345 热线",
+    "grid": "网格员",
+    "sensor": "物联感知告警",
+}
 
 
 class EventCreate(StrictInput):

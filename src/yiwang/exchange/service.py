@@ -206,6 +206,8 @@ def bureau_decide(db: Session, *, actor: Principal, application_id: int, decisio
     application = _application(db, application_id)
     if application.status != "pending_bureau":
         raise Conflict("该申请不在待大数据局审批状态")
+    if decision.approve and application.applicant_name == actor.username:
+        raise PermissionDenied("职责分离：提出共享申请的人员不能审批自己的申请", code="separation_of_duties")
     if not decision.approve and not decision.reason:
         raise ValidationFailed("拒绝共享须说明理由")
     application.bureau_by, application.bureau_at = actor.username, utcnow()

@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 
 from yiwang.certs import service as certs_service
 from yiwang.core.db import DbSession
-from yiwang.core.errors import AppError
+from yiwang.core.errors import AppError, NotFound
 from yiwang.core.params import IdPath
 from yiwang.core.runtime import CertificateSigningDep, CipherDep, SettingsDep
 from yiwang.core.security import CurrentUser, MaybeUser, Principal, public, require
@@ -96,13 +96,15 @@ def catalog_page(
 
 @router.get("/onestop/items/{code}", response_class=HTMLResponse)
 @public
-def item_page(request: Request, code: str, db: DbSession) -> HTMLResponse:
+def item_page(request: Request, code: str, db: DbSession, user: MaybeUser) -> HTMLResponse:
+    """An item for everyone; a logged-in applicant can start it from here (在线办理)."""
     return render(request, "onestop/item.html", {"item": service.get_item(db, code=code), "db_names": DATABASE_NAMES})
 
 
 @router.get("/onestop/bundles/{code}", response_class=HTMLResponse)
 @public
-def bundle_page(request: Request, code: str, db: DbSession) -> HTMLResponse:
+def bundle_page(request: Request, code: str, db: DbSession, user: MaybeUser) -> HTMLResponse:
+    """A bundle for everyone; a logged-in applicant can start it from here (一次办理)."""
     return render(request, "onestop/bundle.html", {"bundle": service.get_bundle(db, code=code)})
 
 
@@ -325,8 +327,20 @@ def _task_page(
 ) -> HTMLResponse:
     task = service.get_task(db, actor=user, task_id=task_id)
     application = service.get_application(db, actor=user, number=task.application_number)
-    context = {"task": task, "app": application, "outcomes": OUTCOMES}
+    context = {"task": task, "app": application, "outcomes": OUTCOMES, "field_labels": _field_labels(db, application)}
     return render(request, "onestop/task.html", context | extra, status_code=status_code)
+
+
+def _field_labels(db: DbSession, application: Any) -> dict[str, str]:
+    """The Chinese label of each form field, from the item's or bundle's form definition."""
+    try:
+        if application.kind == "bundle":
+            fields = service.get_bundle(db, code=application.target_code).form
+        else:
+            fields = service.get_item(db, code=application.target_code).form
+    except NotFound:
+        return {}
+    return {f.name: f.label for f in fields}
 
 
 @router.get("/onestop/tasks/{task_id}", response_class=HTMLResponse)
@@ -432,18 +446,35 @@ def figures_page(
 
 @router.get("/onestop/admin/items", response_class=HTMLResponse)
 def admin_items(
-    request: Request, db: DbSession, user: Editor, q: Annotated[str | None, Query(max_length=50)] = None
+    request: Request,
+    db: DbSession,
+    user: Editor,
+    q: Annotated[str | None, Query(max_length=50)] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> HTMLResponse:
-    """Department admins edit their items; XLSX export and import."""
-    return _items_page(request, db, user, q=q or "")
+    """Department admins edit their items, a page at a time; XLSX export and import."""
+    return _items_page(request, db, user, q=q or "", page=page)
+
+
+ADMIN_ITEMS_PAGE = 30
 
 
 def _items_page(
-    request: Request, db: DbSession, user: Principal, *, q: str = "", status_code: int = 200, **extra: Any
+    request: Request,
+    db: DbSession,
+    user: Principal,
+    *,
+    q: str = "",
+    page: int = 1,
+    status_code: int = 200,
+    **extra: Any,
 ) -> HTMLResponse:
     department = None if user.has("core.scope.all") else user.department_code
-    items, total = service.search_items(db, q=q or None, department_code=department, limit=200)
-    context = {"items": items, "total": total, "q": q}
+    items, total = service.search_items(
+        db, q=q or None, department_code=department, offset=(page - 1) * ADMIN_ITEMS_PAGE, limit=ADMIN_ITEMS_PAGE
+    )
+    pages = max(1, -(-total // ADMIN_ITEMS_PAGE))
+    context = {"items": items, "total": total, "q": q, "page": page, "pages": pages}
     return render(request, "onestop/admin_items.html", context | extra, status_code=status_code)
 
 

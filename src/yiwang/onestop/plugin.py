@@ -6,19 +6,26 @@ from yiwang.core import workbench
 from yiwang.core.crypto.reencrypt import SealedColumn, SealedTable
 from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
-from yiwang.onestop import api, demo, jobs, pages, personal, service
+from yiwang.onestop import api, demo, front_door, jobs, pages, personal, schemas, service
 from yiwang.onestop import permissions as p
+from yiwang.web import labels, nav
 from yiwang.web.nav import Entry
 
 
 def _startup(runtime: Runtime) -> None:
     workbench.register("onestop", service.pending_work)
+    nav.register_home("citizen", front_door.citizen_home)
+    nav.register_home("enterprise", front_door.citizen_home)
+    labels.register("material_source", schemas.SOURCE_NAMES)
+    labels.register("application_stage", schemas.STAGE_NAMES)
+    labels.register("claim_state", schemas.CLAIM_STATE_NAMES)
+    labels.register("base_database", schemas.DATABASE_NAMES)
 
 
 def plugin() -> DomainPlugin:
     return DomainPlugin(
         name="onestop",
-        routers=[api.router, pages.router],
+        routers=[api.router, front_door.router, pages.router],
         template_dir=Path(__file__).parent / "templates",
         nav=[
             Entry("onestop", "办事大厅", "/onestop", "政务服务事项与“一件事”集成办理", "public", 10),

@@ -26,6 +26,14 @@ SOURCE_NAMES = {
     "database": "基础库核验",
     "bundle_item": "同一件事内其他事项产生",
 }
+# How a material of an application was met (办件材料的满足方式).
+CLAIM_STATE_NAMES = {
+    "upload": "已上传",
+    "certificate": "电子证照",
+    "database": "基础库核验",
+    "bundle_item": "由联办事项产生",
+    "missing": "未提交",
+}
 STAGE_NAMES = {
     "received": "待受理",
     "supplement": "补正中",
@@ -161,6 +169,8 @@ class MergedMaterial(BaseModel):
     produced_by: str | None
     max_pages: int
     items: list[str]
+    form: str = "电子件"  # 材料形式 of the first item that asks for it
+    copies: int = 1
 
 
 class Savings(BaseModel):

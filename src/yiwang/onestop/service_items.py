@@ -349,6 +349,8 @@ def merge_materials(items: list[ItemRead], *, in_bundle: bool) -> list[MergedMat
                 produced_by=m.produced_by,
                 max_pages=m.max_pages,
                 items=[item.code],
+                form=m.form,
+                copies=m.copies,
             )
     return list(merged.values())
 

@@ -188,9 +188,10 @@ def decide_task(db: Session, *, actor: Principal, task_id: int, data: DecisionIn
     task.stage, task.decision, task.decision_reason, task.decided_at = "decided", data.decision, data.reason, utcnow()
     record_event(db, task, "准予" if data.decision == "approved" else "不予许可", actor, data.reason or "")
     if data.decision == "refused":
+        department = org_service.get_department_by_code(db, code=task.department_code).short_name
         for sibling in tasks_of(db, application.id):
             if sibling.id != task.id:
-                record_event(db, sibling, "联办部门不予许可", actor, f"{task.department_code}：{data.reason}")
+                record_event(db, sibling, "联办部门不予许可", actor, f"{department}：{data.reason}")
         notify(
             db,
             application.applicant_id,
@@ -211,6 +212,7 @@ def complete_task(db: Session, *, actor: Principal, task_id: int, signing: Signi
     db.refresh(task, with_for_update=True)
     _require_stage(task, "decided")
     issued: list[str] = []
+    issued_names: list[str] = []  # what the applicant is told: the certificates' names
     if task.decision == "approved":
         account = org_service.get_account(db, user_id=application.applicant_id)
         producing = [
@@ -236,13 +238,14 @@ def complete_task(db: Session, *, actor: Principal, task_id: int, signing: Signi
                     source=application.number,
                 )
                 issued.append(cert.identifier)
+                issued_names.append(cert.type_name)
     overrides = calendar_overrides(db)
     on = timeutil.local_today()
     task.stage, task.completed_at, task.certificates = "done", utcnow(), json.dumps(issued)
     task.used_working_days = max(0, workdays.working_days_between(task.start_date, on, overrides) - task.paused_days)
-    record_event(db, task, "办结", actor, ("颁发电子证照 " + "、".join(issued)) if issued else "")
+    record_event(db, task, "办结", actor, ("颁发电子证照 " + "、".join(issued_names)) if issued else "")
     if issued:
-        notify(db, application.applicant_id, "电子证照已归集到证照夹", "、".join(issued), "/certs/wallet")
+        notify(db, application.applicant_id, "电子证照已归集到证照夹", "、".join(issued_names), "/certs/wallet")
     _refresh(db, application)
     return _done(db, actor, task, application, "onestop.task.complete", {"certificates": issued})
 

@@ -28,14 +28,42 @@ if TYPE_CHECKING:
 
 
 def _startup(runtime: "Runtime") -> None:
-    """Messages for an HTTP SMS gateway leave through the events outbox, after their transaction commits."""
+    """Messages for an HTTP SMS gateway leave through the events outbox, after their transaction commits;
+    department and division codes, roles and account kinds get their Chinese labels."""
     from yiwang.core import events
     from yiwang.org.schemas import SmsRequested
+
+    _register_labels(runtime)
 
     def deliver(transaction: events.Transactions, payload: SmsRequested) -> None:
         messages.deliver(transaction, message_id=payload.message_id, settings=runtime.settings, cipher=runtime.cipher)
 
     events.subscribe_io(SmsRequested, deliver, key="org.deliver_sms")
+
+
+def _register_labels(runtime: "Runtime") -> None:
+    import time
+
+    from yiwang.org import service
+    from yiwang.web import labels
+
+    cache: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def names(vocabulary: str) -> dict[str, str]:
+        kept = cache.get(vocabulary)
+        if kept and time.monotonic() - kept[0] < 60:
+            return kept[1]
+        with runtime.db.read_only() as db:
+            if vocabulary == "department":
+                found = {d.code: d.short_name for d in service.list_departments(db, include_inactive=True)}
+            else:
+                found = {d.code: d.name for d in service.list_divisions(db)}
+        cache[vocabulary] = (time.monotonic(), found)
+        return found
+
+    labels.register_lookup("department", lambda code: names("department").get(code))
+    labels.register_lookup("division", lambda code: names("division").get(code))
+    labels.register("account_kind", pages.KIND_NAMES)
 
 
 def plugin() -> DomainPlugin:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yiwang.core.db import DbSession
@@ -28,22 +28,35 @@ KIND_NAMES = {
 }
 
 
+DEVICES_PAGE = 30
+
+
 @router.get("/sensing", response_class=HTMLResponse)
 def devices(
     request: Request,
     db: DbSession,
     user: Annotated[Principal, Depends(require(p.READ))],
-    department: str | None = None,
-    kind: str | None = None,
+    department: Annotated[str | None, Query(max_length=20)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=50)] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
+    """Devices on the map, and their list a page at a time, searchable by name."""
     departments = {d.id: d for d in org_service.list_departments(db)}
     chosen = next((d for d in departments.values() if d.code == department), None)
     things = service.list_things(db, department_id=chosen.id if chosen else None, kind=kind or None)
+    listed = [t for t in things if q.strip() in t.name] if q and q.strip() else things
+    pages = max(1, -(-len(listed) // DEVICES_PAGE))
     return render(
         request,
         "sensing/devices.html",
         {
             "things": things,
+            "rows": listed[(page - 1) * DEVICES_PAGE : page * DEVICES_PAGE],
+            "listed": len(listed),
+            "q": q or "",
+            "page": page,
+            "pages": pages,
             "departments": departments,
             "kind_names": KIND_NAMES,
             "department": department or "",

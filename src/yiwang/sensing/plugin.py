@@ -5,7 +5,15 @@ from pathlib import Path
 from yiwang.domains import DomainPlugin
 from yiwang.sensing import api, demo, jobs, pages, sta_api
 from yiwang.sensing import permissions as p
+from yiwang.sensing.water import ITEM_LABELS
+from yiwang.web import labels
 from yiwang.web.nav import Entry
+
+labels.register("observed_property", {code: name for code, (name, *_rest) in demo.PROPERTIES.items()} | ITEM_LABELS)
+labels.register(
+    "alarm_rule_kind",
+    {"threshold": "阈值", "rate": "变化率", "nodata": "无数据", "aqi": "空气质量指数"},
+)
 
 
 def plugin() -> DomainPlugin:

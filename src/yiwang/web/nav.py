@@ -1,6 +1,8 @@
 """Entry points shown on the home page and in the top navigation; each domain registers its own."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from yiwang.core.security import Principal
 
@@ -44,3 +46,17 @@ def visible_entries(principal: Principal, area: str | None = None) -> list[Entry
 
     chosen = [e for e in _entries if (area is None or e.area == area) and allowed(e)]
     return sorted(chosen, key=lambda e: (e.order, e.title))
+
+
+# The home page of an account kind other than staff (citizens and enterprises get the 城市服务总入口),
+# registered by the domain that draws it: (request, db session, principal) -> response.
+HomePage = Callable[[Any, Any, Principal], Any]
+_homes: dict[str, HomePage] = {}
+
+
+def register_home(kind: str, page: HomePage) -> None:
+    _homes[kind] = page
+
+
+def home_for(kind: str) -> HomePage | None:
+    return _homes.get(kind)

@@ -11,7 +11,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from yiwang.config import DEMO_NOTICE
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import format_local
-from yiwang.web import nav
+from yiwang.web import labels, nav
 from yiwang.web.csrf import csrf_token_for
 from yiwang.web.forms import Submission
 
@@ -20,6 +20,7 @@ _loader = ChoiceLoader([FileSystemLoader(str(_WEB_TEMPLATES))])
 templates = Jinja2Templates(directory=str(_WEB_TEMPLATES))
 templates.env.loader = _loader
 templates.env.filters["local_time"] = format_local
+templates.env.filters["label"] = labels.label
 templates.env.globals["AREAS"] = nav.AREAS
 templates.env.globals["DEMO_NOTICE"] = DEMO_NOTICE
 

@@ -69,7 +69,7 @@
         const h = document.createElement("h2"); h.textContent = f.label; card.append(h);
         const p = document.createElement("p"); p.className = "muted small";
         if (f.reason) p.textContent = f.reason;
-        else if (f.backtest) p.textContent = "回测（" + f.backtest.origins + " 个起点，" + f.backtest.horizon + " 步）：模型 MAE " + fmt(f.backtest.mae_model, 3) + "，季节朴素法 MAE " + fmt(f.backtest.mae_seasonal_naive, 3) + "，比值 " + fmt(f.backtest.ratio, 3) + "；80% 区间覆盖率 " + fmt(100 * f.backtest.coverage80, 1) + "%，95% 区间覆盖率 " + fmt(100 * f.backtest.coverage95, 1) + "%。";
+        else if (f.backtest) p.textContent = "回测（" + f.backtest.origins + " 个起点，" + f.backtest.horizon + " 步）：模型平均绝对误差 " + fmt(f.backtest.mae_model, 3) + "，季节朴素法平均绝对误差 " + fmt(f.backtest.mae_seasonal_naive, 3) + "，比值 " + fmt(f.backtest.ratio, 3) + "；80% 区间覆盖率 " + fmt(100 * f.backtest.coverage80, 1) + "%，95% 区间覆盖率 " + fmt(100 * f.backtest.coverage95, 1) + "%。";
         card.append(p);
         if (!f.reason) {
           const div = document.createElement("div"); div.style.height = "240px"; card.append(div); node.append(card);

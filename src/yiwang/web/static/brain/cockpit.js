@@ -138,7 +138,7 @@
     for (let copy = 0; copy < 2; copy++) {  // two copies so the scroll loops seamlessly
       for (const w of items) {
         const li = el("li");
-        const t = el("time", null, w.ts ? new Date(w.ts.endsWith("Z") || w.ts.includes("+") ? w.ts : w.ts + "Z").toLocaleString("zh-CN", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "");
+        const t = el("time", null, w.ts ? new Date(w.ts.endsWith("Z") || w.ts.includes("+") ? w.ts : w.ts + "Z").toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "");
         li.append(el("span", "sev " + w.severity, names[w.severity] || ""), t, el("strong", null, w.label + "："), document.createTextNode(w.reason));
         list.append(li);
       }
@@ -156,14 +156,14 @@
     try {
       const d = await getJson("/cockpit");
       kpis(d.signs); gauges(d.indicators); cells(d.indicators); map(d.map); trend(d.trends); rank(d.ranking); events(d.signs.events); ticker(d.warnings);
-      document.getElementById("ck-updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
+      document.getElementById("ck-updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
       document.body.dataset.ready = "1";
     } catch (err) {
       document.getElementById("ck-updated").textContent = "数据加载失败，稍后重试";
     }
   }
   async function loadWarnings() { try { ticker(await getJson("/warnings?limit=30")); } catch (err) { /* next turn */ } }
-  function clock() { document.getElementById("ck-clock").textContent = new Date().toLocaleTimeString("zh-CN", { hour12: false }); }
+  function clock() { document.getElementById("ck-clock").textContent = new Date().toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }); }
 
   clock(); setInterval(clock, 1000);
   load(); setInterval(load, 60000); setInterval(loadWarnings, 20000);
