@@ -30,7 +30,9 @@ class Settings(BaseSettings):
         10, ge=0, le=1440, description="detections of one camera and category this close make one city event"
     )
     video_picture_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest detection picture taken")
-    video_stream_timeout_seconds: float = Field(10.0, gt=0, description="reading a playlist or segment from the gateway")
+    video_stream_timeout_seconds: float = Field(
+        10.0, gt=0, description="reading a playlist or segment from the gateway"
+    )
     city_code: str = "320581"
     demo: bool = Field(
         False,

@@ -21,7 +21,9 @@ def test_register_read_search_and_refuse_wrong_codes(client):
     assert [c["code"] for c in found["items"]] == [camera["code"]]
     again = client.post("/api/video/cameras", json={**_body(camera), "code": camera["code"]}, headers=headers)
     assert again.status_code == 409
-    not_camera = client.post("/api/video/cameras", json={**_body(camera), "code": new_code(type_code="118")}, headers=headers)
+    not_camera = client.post(
+        "/api/video/cameras", json={**_body(camera), "code": new_code(type_code="118")}, headers=headers
+    )
     assert not_camera.status_code == 422 and "不是摄像机" in not_camera.json()["error"]["message"]
     bad = client.post("/api/video/cameras", json={**_body(camera), "code": "3205810008132900000x"}, headers=headers)
     assert bad.status_code == 422
@@ -109,7 +111,13 @@ def test_cameras_near_an_event_and_in_a_bbox(client):
     assert [c["code"] for c in near] == [camera["code"]] and near[0]["distance_m"] < 20
     event = client.post(
         "/api/cityops/events",
-        json={"description": "路口井盖缺失存在安全隐患", "source": "hotline", "lon": 120.9, "lat": 31.5, "category_code": "CG01"},
+        json={
+            "description": "路口井盖缺失存在安全隐患",
+            "source": "hotline",
+            "lon": 120.9,
+            "lat": 31.5,
+            "category_code": "CG01",
+        },
         headers=bearer(client, "ldz_dispatcher"),
     )
     assert event.status_code == 201, event.text

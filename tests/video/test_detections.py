@@ -20,7 +20,12 @@ def _jpeg() -> bytes:
 
 
 def _detection(code: str, at: datetime, **extra) -> dict:
-    return {"camera_code": code, "algorithm": "占道识别 v2", "category": "占道经营", "detected_at": at.isoformat()} | extra
+    return {
+        "camera_code": code,
+        "algorithm": "占道识别 v2",
+        "category": "占道经营",
+        "detected_at": at.isoformat(),
+    } | extra
 
 
 def test_a_detection_becomes_an_event_with_its_picture_and_a_second_one_joins_it(client):
@@ -82,7 +87,9 @@ def test_malformed_detections_are_refused_with_4xx(client):
     assert unknown.status_code == 404
     broken = client.post("/api/video/detections", content=b"{", headers=headers | {"content-type": "application/json"})
     assert broken.status_code == 400
-    citizen = client.post("/api/video/detections", json=_detection(camera["code"], at), headers=bearer(client, "zhangsan"))
+    citizen = client.post(
+        "/api/video/detections", json=_detection(camera["code"], at), headers=bearer(client, "zhangsan")
+    )
     assert citizen.status_code == 403
 
 

@@ -27,9 +27,11 @@ def gateway(tmp_path_factory):
         pytest.fail("ffmpeg is missing: install Debian's ffmpeg (scripts/ensure_ffmpeg.sh)")
     folder = tmp_path_factory.mktemp("hls")
     subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "6"]
-        + ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "baseline", "-g", "25", "-f", "hls"]
-        + ["-hls_time", "1", "-hls_playlist_type", "vod", str(folder / "index.m3u8")],
+        [
+            *(ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "6"),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-profile:v", "baseline", "-g", "25", "-f", "hls"),
+            *("-hls_time", "1", "-hls_playlist_type", "vod", str(folder / "index.m3u8")),
+        ],
         check=True,
         timeout=120,
     )

@@ -25,10 +25,6 @@ from yiwang.exchange import live_services, resources
 from yiwang.exchange import permissions as perm
 from yiwang.exchange.models import DataCall, ShareApplication, ShareGrant
 
-# applications for resources other domains keep (cameras), re-exported
-from yiwang.exchange.resources import apply_for_resources as apply_for_resources
-from yiwang.exchange.resources import resource_grants as resource_grants
-
 # the read model other domains use, re-exported
 from yiwang.exchange.reads import (
     grant_usage as grant_usage,
@@ -36,6 +32,10 @@ from yiwang.exchange.reads import (
 from yiwang.exchange.reads import (
     sharing_figures as sharing_figures,
 )
+
+# applications for resources other domains keep (cameras), re-exported
+from yiwang.exchange.resources import apply_for_resources as apply_for_resources
+from yiwang.exchange.resources import resource_grants as resource_grants
 from yiwang.exchange.schemas import (
     ApplicationCreate,
     ApplicationRead,

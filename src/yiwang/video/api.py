@@ -12,7 +12,7 @@ from yiwang.core.db import DbSession
 from yiwang.core.jsonbody import json_object_body
 from yiwang.core.pagination import Page, PageParams, page_params
 from yiwang.core.runtime import CipherDep, SettingsDep
-from yiwang.core.security import CurrentUser, Principal, require
+from yiwang.core.security import Principal, require
 from yiwang.exchange.schemas import ApplicationRead
 from yiwang.video import permissions as p
 from yiwang.video import service

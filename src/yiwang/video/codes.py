@@ -2,13 +2,16 @@
 
 A code is 20 decimal digits in five parts:
 
-| digits | part | meaning |
-|---|---|---|
-| 1–8 | centre code (中心编码) | the monitoring centre's place: the GB/T 2260 division code (6 digits) and a grassroots unit (2 digits, 00 when not a grassroots unit) |
-| 9–10 | industry (行业编码) | 00–03 public security access, 04–07 traffic, 08 city management, 09 health and environment … |
-| 11–13 | type (类型编码) | 111–130 front-end main devices (DVR, encoder, NVR …), 131–199 front-end peripherals (131 camera, 132 network camera …), 200–299 platform devices, 300–399 centre users, 400–499 terminal users |
-| 14 | network (网络标识) | 0–4 monitoring private network, 5 public security network, 6 government network, 7 internet, 8 social resource access network; 9 is reserved |
-| 15–20 | serial (序号) | the device's or user's number |
+- digits 1–8, centre code (中心编码): the monitoring centre's place, the GB/T 2260 division code
+  (6 digits) and a grassroots unit (2 digits, 00 when it is not a grassroots unit);
+- digits 9–10, industry (行业编码): 00–03 public security access, 04–07 traffic, 08 city
+  management, 09 health and environment …;
+- digits 11–13, type (类型编码): 111–130 front-end main devices (DVR, encoder, NVR …), 131–199
+  front-end peripherals (131 camera, 132 network camera …), 200–299 platform devices, 300–399
+  centre users, 400–499 terminal users;
+- digit 14, network (网络标识): 0–4 monitoring private network, 5 public security network, 6
+  government network, 7 internet, 8 social resource access network; 9 is reserved;
+- digits 15–20, serial (序号): the device's or user's number.
 """
 
 import re

@@ -86,10 +86,13 @@ def receive_detection(
     camera = db.execute(select(Camera).where(Camera.code == data.camera_code).with_for_update()).scalar_one_or_none()
     if camera is None:
         raise NotFound(f"摄像头 {data.camera_code} 不存在")
-    if actor.kind != "system" and not actor.can_reach_department(camera.department_id):
-        # a department's staff post for their own cameras; algorithm platforms' system clients for any
-        if actor.department_id is not None and not actor.has("core.scope.all"):
-            raise PermissionDenied("只能上报本部门摄像头的识别结果", code="department_scope")
+    # a department's staff post for their own cameras; algorithm platforms' system clients for any
+    if (
+        actor.kind != "system"
+        and actor.department_id is not None
+        and not actor.can_reach_department(camera.department_id)
+    ):
+        raise PermissionDenied("只能上报本部门摄像头的识别结果", code="department_scope")
     detected_at = data.detected_at.astimezone(UTC)
     text = f"{data.category} {data.description}".strip()
     category_code = _category(db, data.category, text)

@@ -165,7 +165,7 @@ def _read(camera: Camera, *, may_play: bool, names: dict[int, str]) -> CameraRea
         lon=camera.lon,
         lat=camera.lat,
         address=camera.address,
-        status=camera.status,  # type: ignore[arg-type]
+        status=camera.status,
         status_name=STATUS_NAMES.get(camera.status, camera.status),
         parts=decode_code(camera.code),
         thing_id=camera.thing_id,
@@ -252,9 +252,7 @@ def update_camera(db: Session, *, actor: Principal, code: str, data: CameraUpdat
         setattr(camera, name, value)
     camera.updated_at = utcnow()
     db.flush()
-    audit.record(
-        db, actor=actor, action="video.camera.update", target_type="camera", target_id=code, details=changes
-    )
+    audit.record(db, actor=actor, action="video.camera.update", target_type="camera", target_id=code, details=changes)
     return _read(camera, may_play=True, names=_department_names(db))
 
 
@@ -314,7 +312,7 @@ def cameras_in_bbox(
             code=c.code,
             name=c.name,
             department_name=names.get(c.department_id, ""),
-            status=c.status,  # type: ignore[arg-type]
+            status=c.status,
             lon=c.lon,
             lat=c.lat,
             may_play=_may_play(actor, c, granted),
@@ -342,7 +340,7 @@ def cameras_near(
         CameraNearby(
             code=c.code,
             name=c.name,
-            status=c.status,  # type: ignore[arg-type]
+            status=c.status,
             distance_m=round(d, 1),
             may_play=_may_play(actor, c, granted),
         )
@@ -360,7 +358,8 @@ def camera_nearby_items(db: Session, actor: Principal, lon: float, lat: float) -
             title=c.name,
             url=f"/video/cameras/{c.code}",
             distance_m=c.distance_m,
-            note=("可调阅" if c.may_play else "需申请共享") + ("" if c.status == "online" else f"，{STATUS_NAMES[c.status]}"),
+            note=("可调阅" if c.may_play else "需申请共享")
+            + ("" if c.status == "online" else f"，{STATUS_NAMES[c.status]}"),
         )
         for c in cameras_near(db, actor=actor, lon=lon, lat=lat)
     ]
@@ -426,7 +425,7 @@ def playback(db: Session, *, actor: Principal, code: str) -> PlaybackRead:
         hls=hls,
         flv_url=camera.flv_url or None,
         webrtc_url=camera.webrtc_url or None,
-        basis=access.basis,  # type: ignore[arg-type]
+        basis=access.basis,
         grant_id=access.grant_id,
         expires_at=access.expires_at,
     )
