@@ -44,6 +44,8 @@ from yiwang.video.schemas import (
 
 __all__ = [
     "GRANT_KIND",
+    "IMPORT_COLUMNS",
+    "ImportReport",
     "StreamPart",
     "apply_for_cameras",
     "camera_nearby_items",
@@ -55,6 +57,7 @@ __all__ = [
     "fetch_stream",
     "get_camera",
     "haversine_m",
+    "import_cameras",
     "list_cameras",
     "playback",
     "receive_detection",
@@ -363,6 +366,50 @@ def camera_nearby_items(db: Session, actor: Principal, lon: float, lat: float) -
         )
         for c in cameras_near(db, actor=actor, lon=lon, lat=lat)
     ]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    refused: list[tuple[int, str]]  # (row number, reason in Chinese)
+
+
+IMPORT_COLUMNS = (
+    "code",
+    "device_code",
+    "name",
+    "department_code",
+    "lon",
+    "lat",
+    "address",
+    "status",
+    "hls_url",
+    "flv_url",
+    "webrtc_url",
+)
+
+
+def import_cameras(db: Session, *, actor: Principal, rows: list[dict[str, str]]) -> ImportReport:
+    """Register cameras from table rows (columns IMPORT_COLUMNS; row 2 is the first under the header).
+    Each row is its own savepoint: a refused row is reported with its reason and the others stay."""
+    from pydantic import ValidationError
+
+    created, refused = 0, []
+    for number, row in enumerate(rows, start=2):
+        values = {k: v.strip() for k, v in row.items() if k in IMPORT_COLUMNS and v is not None and v.strip()}
+        try:
+            data = CameraCreate.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            refused.append((number, f"{'.'.join(str(x) for x in first['loc'])}：{first['msg']}"))
+            continue
+        try:
+            with db.begin_nested():
+                create_camera(db, actor=actor, data=data)
+            created += 1
+        except AppError as exc:
+            refused.append((number, exc.message))
+    return ImportReport(created=created, refused=refused)
 
 
 # ---- sharing and playback ----------------------------------------------------------------------
