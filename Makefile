@@ -40,6 +40,8 @@ assets:
 mysql-headers:
 	bash scripts/ensure_mysql_headers.sh
 
-# Browser tests drive Debian's Chromium; no tool downloads a browser of its own.
+# Browser tests drive Debian's Chromium (no tool downloads a browser of its own); the video test
+# makes its HLS stream with Debian's ffmpeg.
 browser:
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_ffmpeg.sh

@@ -10,6 +10,7 @@ ASSETS = {
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
     "echarts/dist/echarts.min.js": "echarts.min.js",
     "modern-normalize/modern-normalize.css": "modern-normalize.css",
+    "hls.js/dist/hls.min.js": "hls.min.js",
 }
 
 

@@ -680,15 +680,15 @@ def keys_switch_profile(
 
 
 def _mount_domain_commands() -> None:
-    from yiwang.certs.commands import commands as certs_commands
-    from yiwang.collect.commands import commands as collect_commands
+    from yiwang.certs.commands import commands as certs
+    from yiwang.collect.commands import commands as collect
     from yiwang.exchange.commands import commands as exchange_commands
     from yiwang.federation.commands import peer_commands
-    from yiwang.identity.commands import commands as oidc_commands
+    from yiwang.identity.commands import commands as oidc
+    from yiwang.video.commands import commands as video
 
-    app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
-    app.add_typer(collect_commands(_runtime, _cli_actor), name="source")
-    app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
+    for make, name in (certs, "certs"), (collect, "source"), (oidc, "oidc"), (video, "video"):
+        app.add_typer(make(_runtime, _cli_actor), name=name)
     app.add_typer(peer_commands(_runtime, _cli_actor, console), name="peer")
     app.add_typer(exchange_commands(_runtime), name="exchange")
 

@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         description="cryptographic profile: intl (SHA-256, AES-GCM, Ed25519) or gm (国密 SM3, SM4-GCM, SM2)",
     )
     site_name: str = "常熟市一网平台"
+    video_dedup_minutes: int = Field(
+        10, ge=0, le=1440, description="detections of one camera and category this close make one city event"
+    )
+    video_picture_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest detection picture taken")
+    video_stream_timeout_seconds: float = Field(
+        10.0, gt=0, description="reading a playlist or segment from the gateway"
+    )
     city_code: str = "320581"
     demo: bool = Field(
         False,

@@ -35,6 +35,7 @@ DOMAIN_PACKAGES = (
     "yiwang.onestop",
     "yiwang.sensing",
     "yiwang.cityops",
+    "yiwang.video",
     "yiwang.federation",
     "yiwang.brain",
 )

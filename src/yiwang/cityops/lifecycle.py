@@ -126,8 +126,8 @@ def create_event(
 ) -> m.Event:
     """Take in an event; with a known or confidently suggested category it is registered and dispatched."""
     now = now or utcnow()
-    if data.source in ("hotline", "grid", "sensor") and actor.kind not in ("staff", "system"):
-        raise PermissionDenied("只有工作人员可以登记热线、网格或感知来源的事件")
+    if data.source in ("hotline", "grid", "sensor", "video") and actor.kind not in ("staff", "system"):
+        raise PermissionDenied("只有工作人员可以登记热线、网格、感知或视频来源的事件")
     if data.category_code:
         category_info(db, data.category_code)
     if data.division_code:

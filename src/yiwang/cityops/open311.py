@@ -211,7 +211,7 @@ def list_requests(fmt: str, request: Request, db: DbSession) -> Response:
     try:
         _fmt(fmt)
         q = request.query_params
-        stmt = select(m.Event).where(m.Event.source != "sensor")
+        stmt = select(m.Event).where(m.Event.source.not_in(("sensor", "video")))
         if q.get("service_request_id"):
             ids = [i.strip() for i in q["service_request_id"].split(",") if i.strip()][:200]
             stmt = stmt.where(m.Event.number.in_(ids))
@@ -269,7 +269,9 @@ def get_request(number: str, fmt: str, request: Request, db: DbSession) -> Respo
         _fmt(fmt)
     except Open311Error as exc:
         return _error("json", exc.status, exc.description)
-    event = db.execute(select(m.Event).where(m.Event.number == number, m.Event.source != "sensor")).scalar_one_or_none()
+    event = db.execute(
+        select(m.Event).where(m.Event.number == number, m.Event.source.not_in(("sensor", "video")))
+    ).scalar_one_or_none()
     if event is None:
         return _error(fmt, 404, f"service_request_id {number} not found")
     categories, departments = _lookups(db)

@@ -122,6 +122,7 @@ def _detail_page(
         "departments": org_service.list_departments(db),
         "categories": service.list_categories(db),
         "can_rate": event.status == "closed" and user.user_id == event.reporter_user_id,
+        "nearby": service.nearby(db, actor=user, lon=event.lon, lat=event.lat) if user.kind == "staff" else [],
     }
     return render(request, "cityops/detail.html", context | extra, status_code=status_code)
 

@@ -7,13 +7,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yiwang.core.inputs import StrictInput
 
-SOURCES = ("citizen", "open311", "hotline", "grid", "sensor")
+SOURCES = ("citizen", "open311", "hotline", "grid", "sensor", "video")
 SOURCE_NAMES = {
     "citizen": "群众上报",
     "open311": "第三方应用上报",
     "hotline": "12345 热线",
     "grid": "网格员",
     "sensor": "物联感知告警",
+    "video": "视频智能识别",
 }
 
 
@@ -21,7 +22,7 @@ class EventCreate(StrictInput):
     description: str = Field(min_length=4, max_length=4000)
     title: str | None = Field(None, max_length=200)
     category_code: str | None = Field(None, max_length=10)
-    source: Literal["citizen", "open311", "hotline", "grid", "sensor"] = "citizen"
+    source: Literal["citizen", "open311", "hotline", "grid", "sensor", "video"] = "citizen"
     division_code: str | None = Field(None, max_length=20)
     lon: float | None = Field(None, ge=73, le=136)
     lat: float | None = Field(None, ge=3, le=54)
@@ -248,3 +249,15 @@ class CategoryRead(BaseModel):
     department_code: str
     sla_hours: int
     severity: str
+
+
+class NearbyItem(BaseModel):
+    """Something another domain keeps near an event's place (a camera), shown on the event page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # Chinese, e.g. 摄像头
+    title: str
+    url: str
+    distance_m: float
+    note: str = ""

@@ -29,6 +29,7 @@ from yiwang.cityops.lifecycle import (
     rate,
     role_ok,
 )
+from yiwang.cityops.nearby import NEARBY_RADIUS_M, nearby, register_nearby
 from yiwang.cityops.reading import (
     EventFilter,
     list_events,
@@ -76,6 +77,7 @@ from yiwang.cityops.rules import (
 
 __all__ = [
     "ACTION_NAMES",
+    "NEARBY_RADIUS_M",
     "NOTE_REQUIRED",
     "OPEN_STATUSES",
     "REOPEN_RATING",
@@ -109,9 +111,11 @@ __all__ = [
     "list_dispatch_rules",
     "list_events",
     "map_points",
+    "nearby",
     "open_from_alarm",
     "rate",
     "read_reporter_clear",
+    "register_nearby",
     "reporter_events",
     "role_ok",
     "route_for",

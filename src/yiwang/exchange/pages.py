@@ -95,7 +95,7 @@ def _application_page(
     is_service = application.kind == "service"
     context = {
         "a": application,
-        "entry": None if is_service else catalog_service.get_entry(db, code=application.entry_code),
+        "entry": catalog_service.get_entry(db, code=application.entry_code) if application.kind == "data" else None,
         "live_service": live_services.get_service(db, code=application.entry_code) if is_service else None,
         "departments": _departments(db),
         "status_names": STATUS_NAMES,

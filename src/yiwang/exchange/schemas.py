@@ -200,6 +200,17 @@ class ServiceApplicationCreate(StrictInput):
     daily_quota: int | None = Field(10000, ge=1, le=100_000_000, description="每日调用配额；空为不限")
 
 
+class ResourceApplicationCreate(StrictInput):
+    """An application for resources another domain keeps (kind "video": camera codes), filled in by that
+    domain after it checked the resources and their provider department."""
+
+    kind: Literal["video"]
+    provider_department_id: int
+    resources: list[str] = Field(min_length=1, max_length=500, description="申请的资源编码")
+    purpose: str = Field(min_length=4, max_length=2000, description="用途")
+    period_end: date = Field(description="使用期限（截止日期）")
+
+
 class MessageRead(BaseModel):
     """One mediated call as the message log keeps it (the digests and signatures, not the bodies)."""
 

@@ -21,7 +21,7 @@ from yiwang.core.crypto import content_suite
 from yiwang.core.errors import AppError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.security import Principal, check
 from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
-from yiwang.exchange import live_services
+from yiwang.exchange import live_services, resources
 from yiwang.exchange import permissions as perm
 from yiwang.exchange.models import DataCall, ShareApplication, ShareGrant
 
@@ -32,6 +32,10 @@ from yiwang.exchange.reads import (
 from yiwang.exchange.reads import (
     sharing_figures as sharing_figures,
 )
+
+# applications for resources other domains keep (cameras), re-exported
+from yiwang.exchange.resources import apply_for_resources as apply_for_resources
+from yiwang.exchange.resources import resource_grants as resource_grants
 from yiwang.exchange.schemas import (
     ApplicationCreate,
     ApplicationRead,
@@ -214,6 +218,8 @@ def bureau_decide(db: Session, *, actor: Principal, application_id: int, decisio
     application.bureau_opinion = decision.reason
     if decision.approve and application.kind == "service":
         live_services.grant_service(db, actor=actor, application=application, opinion=decision.reason)
+    elif decision.approve and application.kind in resources.RESOURCE_KINDS:
+        resources.grant_resources(db, actor=actor, application=application, opinion=decision.reason)
     elif decision.approve:
         entry = catalog_service.get_entry(db, code=application.entry_code)
         _grant(db, actor=actor, application=application, entry=entry, masking=decision.masking, opinion=decision.reason)

@@ -69,6 +69,45 @@ def list_things(db: Session, *, department_id: int | None = None, kind: str | No
     return [_thing_read(t) for t in db.execute(stmt).scalars()]
 
 
+def register_thing(
+    db: Session,
+    *,
+    actor: Principal,
+    code: str,
+    name: str,
+    kind: str,
+    department_id: int,
+    division_code: str | None,
+    lon: float,
+    lat: float,
+    properties: dict[str, Any],
+) -> ThingRead:
+    """A device another domain keeps (a camera) as a SensorThings Thing with its Location, so one
+    device list holds both; the same code twice is a conflict."""
+    if db.execute(select(m.Thing.id).where(m.Thing.code == code)).first() is not None:
+        raise Conflict(f"设备编码 {code} 已登记")
+    thing = m.Thing(
+        code=code,
+        name=name,
+        description="",
+        properties=properties,
+        kind=kind,
+        department_id=department_id,
+        division_code=division_code,
+        lon=lon,
+        lat=lat,
+    )
+    location = m.Location(
+        name=name, encoding_type="application/geo+json", location={"type": "Point", "coordinates": [lon, lat]}
+    )
+    db.add_all([thing, location])
+    db.flush()
+    db.add(m.ThingLocation(thing_id=thing.id, location_id=location.id))
+    db.flush()
+    audit.record(db, actor=actor, action="sensing.thing.create", target_type="thing", target_id=thing.id)
+    return _thing_read(thing)
+
+
 def get_thing(db: Session, *, thing_id: int) -> dict[str, Any]:
     """A device with its datastreams (latest value, unit) and its recent rejects by reason."""
     thing = db.get(m.Thing, thing_id)

@@ -12,7 +12,7 @@ from yiwang.core.jsonbody import PARSED_JSON_SCOPE_KEY, MalformedJson, parse_jso
 from yiwang.web.csrf import PRELOGIN_COOKIE
 
 _CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 _SECURITY_HEADERS = [
