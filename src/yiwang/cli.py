@@ -683,6 +683,7 @@ def _mount_domain_commands() -> None:
     from yiwang.collect.commands import commands as collect_commands
     from yiwang.exchange.commands import commands as exchange_commands
     from yiwang.federation.commands import peer_commands
+    from yiwang.geo.commands import commands as geo_commands
     from yiwang.identity.commands import commands as oidc_commands
 
     app.add_typer(certs_commands(_runtime, _cli_actor), name="certs")
@@ -690,6 +691,9 @@ def _mount_domain_commands() -> None:
     app.add_typer(oidc_commands(_runtime, _cli_actor), name="oidc")
     app.add_typer(peer_commands(_runtime, _cli_actor, console), name="peer")
     app.add_typer(exchange_commands(_runtime), name="exchange")
+    divisions_app, buildings_app = geo_commands(_runtime, _cli_actor)
+    app.add_typer(divisions_app, name="divisions")
+    app.add_typer(buildings_app, name="buildings")
 
 
 _mount_domain_commands()
