@@ -15,7 +15,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="SQLite database, keys and stored files")
     basemap: Path | None = Field(
-        None, description="operator basemap file for the map: PMTiles or MBTiles, raster or vector (none: outlines only)"
+        None,
+        description="operator basemap file for the map: PMTiles or MBTiles, raster or vector (none: outlines only)",
     )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     field_key: str | None = Field(

@@ -49,8 +49,11 @@ def test_import_geojson_grid_and_locate(client, admin_headers):
     doc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"code": code, "name": "测试网格", "staff": "cgj_handler",
-                                               "division_code": "320581001"}, "geometry": _square(lon, lat, 0.0002)},
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": "测试网格", "staff": "cgj_handler", "division_code": "320581001"},
+                "geometry": _square(lon, lat, 0.0002),
+            },
             {"type": "Feature", "properties": {"name": "无编码"}, "geometry": _square(lon, lat)},
             {"type": "Feature", "properties": {"code": "X1"}, "geometry": {"type": "Point", "coordinates": [lon, lat]}},
         ],
@@ -65,9 +68,10 @@ def test_import_geojson_grid_and_locate(client, admin_headers):
     assert located["grid_code"] == code and located["town_code"] == "320581001"
     # the same point as a Chinese web map gives it (GCJ-02)
     glon, glat = wgs84_to_gcj02(lon + 0.0001, lat + 0.0001)
-    assert client.get(f"/api/geo/locate?lon={glon}&lat={glat}&crs=gcj02", headers=admin_headers).json()[
-        "grid_code"
-    ] == code
+    assert (
+        client.get(f"/api/geo/locate?lon={glon}&lat={glat}&crs=gcj02", headers=admin_headers).json()["grid_code"]
+        == code
+    )
     outside = client.get(f"/api/geo/locate?lon={lon + 0.01}&lat={lat + 0.01}", headers=admin_headers).json()
     assert outside["grid_code"] != code
 
@@ -82,7 +86,9 @@ def test_import_refuses_bad_files_with_clear_errors(client, admin_headers):
         r = client.post("/api/geo/import", data={"kind": "town"}, files={"file": (name, data)}, headers=admin_headers)
         assert r.status_code == 422, r.text
         assert expect in r.json()["error"]["message"]
-    r = client.post("/api/geo/import", data={"kind": "river"}, files={"file": ("a.geojson", b"{}")}, headers=admin_headers)
+    r = client.post(
+        "/api/geo/import", data={"kind": "river"}, files={"file": ("a.geojson", b"{}")}, headers=admin_headers
+    )
     assert r.status_code == 422
     staff = bearer(client, "cgj_handler")
     r = client.post("/api/geo/import", data={"kind": "town"}, files={"file": ("a.geojson", b"{}")}, headers=staff)
@@ -123,29 +129,65 @@ def test_cli_imports_a_shapefile(runtime, tmp_path):
 def test_point_in_grid_cell_dispatches_by_that_cells_rule(client, admin_headers):
     lon, lat = _place()
     code = unique("R")[:20]
-    doc = {"type": "Feature", "properties": {"code": code, "name": "分拨测试网格", "division_code": "320581001"},
-           "geometry": _square(lon, lat)}
-    r = client.post("/api/geo/import", data={"kind": "grid"},
-                    files={"file": ("g.geojson", json.dumps(doc).encode())}, headers=admin_headers)
+    doc = {
+        "type": "Feature",
+        "properties": {"code": code, "name": "分拨测试网格", "division_code": "320581001"},
+        "geometry": _square(lon, lat),
+    }
+    r = client.post(
+        "/api/geo/import",
+        data={"kind": "grid"},
+        files={"file": ("g.geojson", json.dumps(doc).encode())},
+        headers=admin_headers,
+    )
     assert r.status_code == 200, r.text
     centre = bearer(client, "ldz_dispatcher")
-    rule = client.post("/api/cityops/dispatch-rules", headers=centre,
-                       json={"division_code": code, "category_code": "YJ02", "department_code": "CGJ", "sla_hours": 5})
+    rule = client.post(
+        "/api/cityops/dispatch-rules",
+        headers=centre,
+        json={"division_code": code, "category_code": "YJ02", "department_code": "CGJ", "sla_hours": 5},
+    )
     assert rule.status_code == 201, rule.text
     assert rule.json()["division_name"] == "分拨测试网格"
     try:
-        inside = report(client, "ldz_dispatcher", source="hotline", category_code="YJ02", division_code=None,
-                        lon=lon + 0.001, lat=lat + 0.001)
-        outside = report(client, "ldz_dispatcher", source="hotline", category_code="YJ02", division_code=None,
-                         lon=lon + 0.01, lat=lat + 0.01)
+        inside = report(
+            client,
+            "ldz_dispatcher",
+            source="hotline",
+            category_code="YJ02",
+            division_code=None,
+            lon=lon + 0.001,
+            lat=lat + 0.001,
+        )
+        outside = report(
+            client,
+            "ldz_dispatcher",
+            source="hotline",
+            category_code="YJ02",
+            division_code=None,
+            lon=lon + 0.01,
+            lat=lat + 0.01,
+        )
         assert inside["department_code"] == "CGJ"
         assert outside["department_code"] != "CGJ"
         assert inside["division_code"] == "320581001"
         # grid staff see their cells' events, and not others
-        cell = {"type": "Feature", "properties": {"code": code, "name": "分拨测试网格", "division_code": "320581001",
-                                                  "staff": ["spj_handler"]}, "geometry": _square(lon, lat)}
-        client.post("/api/geo/import", data={"kind": "grid"},
-                    files={"file": ("g.geojson", json.dumps(cell).encode())}, headers=admin_headers)
+        cell = {
+            "type": "Feature",
+            "properties": {
+                "code": code,
+                "name": "分拨测试网格",
+                "division_code": "320581001",
+                "staff": ["spj_handler"],
+            },
+            "geometry": _square(lon, lat),
+        }
+        client.post(
+            "/api/geo/import",
+            data={"kind": "grid"},
+            files={"file": ("g.geojson", json.dumps(cell).encode())},
+            headers=admin_headers,
+        )
         grid_staff = bearer(client, "spj_handler")
         assert client.get(f"/api/cityops/events/{inside['number']}", headers=grid_staff).status_code == 200
         assert client.get(f"/api/cityops/events/{outside['number']}", headers=grid_staff).status_code == 403
@@ -160,23 +202,55 @@ def test_cityjson_buildings_and_their_page(client, admin_headers):
         "type": "CityJSON",
         "version": "1.1",
         "transform": {"scale": [1e-6, 1e-6, 0.01], "translate": [lon, lat, 0]},
-        "vertices": [[0, 0, 0], [300, 0, 0], [300, 200, 0], [0, 200, 0],
-                     [0, 0, 3000], [300, 0, 3000], [300, 200, 3000], [0, 200, 3000]],
+        "vertices": [
+            [0, 0, 0],
+            [300, 0, 0],
+            [300, 200, 0],
+            [0, 200, 0],
+            [0, 0, 3000],
+            [300, 0, 3000],
+            [300, 200, 3000],
+            [0, 200, 3000],
+        ],
         "CityObjects": {
             code: {
                 "type": "Building",
                 "attributes": {"name": "测试大楼", "storeysAboveGround": 10},
-                "geometry": [{"type": "Solid", "lod": "1", "boundaries": [[
-                    [[0, 3, 2, 1]], [[4, 5, 6, 7]], [[0, 1, 5, 4]], [[1, 2, 6, 5]], [[2, 3, 7, 6]], [[3, 0, 4, 7]],
-                ]]}],
+                "geometry": [
+                    {
+                        "type": "Solid",
+                        "lod": "1",
+                        "boundaries": [
+                            [
+                                [[0, 3, 2, 1]],
+                                [[4, 5, 6, 7]],
+                                [[0, 1, 5, 4]],
+                                [[1, 2, 6, 5]],
+                                [[2, 3, 7, 6]],
+                                [[3, 0, 4, 7]],
+                            ]
+                        ],
+                    }
+                ],
             }
         },
     }
-    r = client.post("/api/geo/import", data={"kind": "building"},
-                    files={"file": ("b.city.json", json.dumps(doc).encode())}, headers=admin_headers)
+    r = client.post(
+        "/api/geo/import",
+        data={"kind": "building"},
+        files={"file": ("b.city.json", json.dumps(doc).encode())},
+        headers=admin_headers,
+    )
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
-    event = report(client, "ldz_dispatcher", source="hotline", category_code="CG01", division_code=None,
-                   lon=lon + 0.00015, lat=lat + 0.0001)
+    event = report(
+        client,
+        "ldz_dispatcher",
+        source="hotline",
+        category_code="CG01",
+        division_code=None,
+        lon=lon + 0.00015,
+        lat=lat + 0.0001,
+    )
     page = client.get(f"/map/buildings/{code}", headers=admin_headers | {"accept": "text/html"})
     assert page.status_code == 200
     assert "测试大楼" in page.text and "30.0 米" in page.text and event["number"] in page.text

@@ -243,7 +243,9 @@ def list_dispatch_rules(
     divisions = {d.code: d.name for d in org_service.list_divisions(db)}
     departments = {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)}
     return [
-        _rule_read(db, r, divisions.get(r.division_code) or place_name(db, r.division_code), departments.get(r.department_code))
+        _rule_read(
+            db, r, divisions.get(r.division_code) or place_name(db, r.division_code), departments.get(r.department_code)
+        )
         for r in rules
     ]
 
@@ -285,13 +287,13 @@ def _division_and_parents(division_code: str) -> list[str]:
     return list(dict.fromkeys([division_code, *(division_code[:n] for n in (9, 6) if n < len(division_code))]))
 
 
-def route_for(
-    db: Session, *, category_code: str, division_code: str | None, grid_code: str | None = None
-) -> Route:
-    """Where a category goes: the grid cell's rule, else the nearest division rule (own, then parents), else the default."""
+def route_for(db: Session, *, category_code: str, division_code: str | None, grid_code: str | None = None) -> Route:
+    """Where a category goes: the grid cell's rule, else the nearest division rule (own, parents), else default."""
     category = category_info(db, category_code)
     if division_code or grid_code:
-        candidates = ([grid_code] if grid_code else []) + (_division_and_parents(division_code) if division_code else [])
+        candidates = ([grid_code] if grid_code else []) + (
+            _division_and_parents(division_code) if division_code else []
+        )
         rules = {
             r.division_code: r
             for r in db.execute(

@@ -25,7 +25,8 @@ _NAME_KEYS = ("name", "NAME", "XZQMC", "WGMC", "名称")
 
 def bump_version(db: Session) -> None:
     """Raise the map's version in this transaction: every process rebuilds its index on its next lookup."""
-    if db.execute(update(m.Version).where(m.Version.id == 1).values(value=m.Version.value + 1)).rowcount == 0:
+    result = db.execute(update(m.Version).where(m.Version.id == 1).values(value=m.Version.value + 1))
+    if getattr(result, "rowcount", 0) == 0:
         db.add(m.Version(id=1, value=1))
         db.flush()
 

@@ -45,7 +45,10 @@ class Basemap:
             header = self._pm.header()
             self.info = BasemapInfo(
                 kind="pmtiles",
-                format=_TILE_TYPES.get(int(header["tile_type"].value if hasattr(header["tile_type"], "value") else header["tile_type"]), "png"),
+                format=_TILE_TYPES.get(
+                    int(header["tile_type"].value if hasattr(header["tile_type"], "value") else header["tile_type"]),
+                    "png",
+                ),
                 min_zoom=int(header["min_zoom"]),
                 max_zoom=int(header["max_zoom"]),
                 bounds=(
@@ -69,7 +72,7 @@ class Basemap:
                 format=fmt,
                 min_zoom=int(zooms[0] or 0),
                 max_zoom=int(zooms[1] or 0),
-                bounds=bounds if bounds and len(bounds) == 4 else None,  # type: ignore[arg-type]
+                bounds=(bounds[0], bounds[1], bounds[2], bounds[3]) if bounds and len(bounds) == 4 else None,
                 gzip=fmt == "pbf",
                 name=meta.get("name", path.name),
             )

@@ -65,7 +65,9 @@ def import_buildings(db: Session, *, actor: Principal, features: list[InFeature]
         building.name = str(props.get("name") or props.get("名称") or "")[:200]
         building.height = height
         floors = props.get("floors") or props.get("storeysAboveGround")
-        building.floors = int(floors) if isinstance(floors, int | float) or str(floors or "").isdigit() else None
+        building.floors = (
+            int(str(floors)) if str(floors or "").isdigit() else (int(floors) if isinstance(floors, float) else None)
+        )
         building.geometry = json.dumps(mapping(feature.geometry), separators=(",", ":"))
         building.lon, building.lat = inner.x, inner.y
         building.min_lon, building.min_lat, building.max_lon, building.max_lat = minx, miny, maxx, maxy

@@ -4,6 +4,8 @@ geo imports no domain that imports geo: cityops, sensing (and video) register th
 plugins' start-up, each with a provider that reads as the caller may see.
 """
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from yiwang.core.security import Principal
@@ -32,7 +34,13 @@ def find_collection(collection_id: str) -> FeatureCollection | None:
 
 
 def _area_feature(a: AreaRead) -> Feature:
-    props = {"code": a.code, "name": a.name, "kind": a.kind, "division_code": a.division_code, "schematic": a.schematic}
+    props: dict[str, object] = {
+        "code": a.code,
+        "name": a.name,
+        "kind": a.kind,
+        "division_code": a.division_code,
+        "schematic": a.schematic,
+    }
     if a.kind == "grid":
         props["staff_count"] = len(a.staff)
     return Feature(id=a.code, geometry=a.geometry, properties=props)
@@ -53,7 +61,7 @@ def _building_feature(b: BuildingRead) -> Feature:
     )
 
 
-def _areas_provider(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _areas_provider(kinds: tuple[str, ...]) -> tuple[Any, Any]:
     def items(db: Session, actor: Principal, q: FeatureQuery) -> FeaturePage:
         rows, total = areas.list_areas(db, kinds=kinds, bbox=q.bbox, limit=q.limit, offset=q.offset)
         return FeaturePage([_area_feature(a) for a in rows], total)
@@ -79,15 +87,39 @@ def register_own() -> None:
     """The map's own layers: divisions (towns and communities), grid cells, buildings."""
     items, one = _areas_provider(("town", "community"))
     register_collection(
-        FeatureCollection("divisions", "行政区划", "镇（街道）与村（社区）边界", (p.READ,), items, one, False,
-                          {"stroke": "#1d4ed8", "kind": "outline"})
+        FeatureCollection(
+            "divisions",
+            "行政区划",
+            "镇（街道）与村（社区）边界",
+            (p.READ,),
+            items,
+            one,
+            False,
+            {"stroke": "#1d4ed8", "kind": "outline"},
+        )
     )
     items, one = _areas_provider(("grid",))
     register_collection(
-        FeatureCollection("grid-cells", "网格", "社会治理网格及其网格员人数", (p.READ,), items, one, False,
-                          {"stroke": "#c2410c", "kind": "outline"})
+        FeatureCollection(
+            "grid-cells",
+            "网格",
+            "社会治理网格及其网格员人数",
+            (p.READ,),
+            items,
+            one,
+            False,
+            {"stroke": "#c2410c", "kind": "outline"},
+        )
     )
     register_collection(
-        FeatureCollection("buildings", "建筑", "建筑底面与高度（CIM 第一层）", (p.READ,), _buildings_items,
-                          _buildings_one, False, {"fill": "#64748b", "kind": "building"})
+        FeatureCollection(
+            "buildings",
+            "建筑",
+            "建筑底面与高度（CIM 第一层）",
+            (p.READ,),
+            _buildings_items,
+            _buildings_one,
+            False,
+            {"fill": "#64748b", "kind": "building"},
+        )
     )

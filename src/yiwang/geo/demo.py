@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from shapely import voronoi_polygons
-from shapely.geometry import MultiPoint, Polygon, box, shape
+from shapely.geometry import MultiPoint, MultiPolygon, Polygon, box, shape
 
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
@@ -43,17 +43,25 @@ def town_features(towns: list[Any]) -> list[InFeature]:
     return out
 
 
-def grid_features(town: Any, town_area: Polygon) -> list[InFeature]:
+def grid_features(town: Any, town_area: Polygon | MultiPolygon) -> list[InFeature]:
     """A 3 × 3 block of grid cells around the town's centre (0.01° each), the first with its grid staff."""
     out = []
     n = 0
     for row in range(3):
         for col in range(3):
             n += 1
-            cell = box(town.lon - 0.015 + col * 0.01, town.lat - 0.015 + row * 0.01,
-                       town.lon - 0.005 + col * 0.01, town.lat - 0.005 + row * 0.01).intersection(town_area)
-            props = {"code": f"{town.code}-G{n:02d}", "name": f"{town.name}第{n}网格（演示）",
-                     "division_code": town.code, "staff": [GRID_STAFF] if n == 1 else []}
+            cell = box(
+                town.lon - 0.015 + col * 0.01,
+                town.lat - 0.015 + row * 0.01,
+                town.lon - 0.005 + col * 0.01,
+                town.lat - 0.005 + row * 0.01,
+            ).intersection(town_area)
+            props = {
+                "code": f"{town.code}-G{n:02d}",
+                "name": f"{town.name}第{n}网格（演示）",
+                "division_code": town.code,
+                "staff": [GRID_STAFF] if n == 1 else [],
+            }
             out.append(InFeature(n, cell, props))  # type: ignore[arg-type]
     return out
 
@@ -77,16 +85,24 @@ def load(runtime: Runtime, console: Any = None) -> dict[str, int]:
         if not towns:
             return {"areas": 0, "buildings": 0}
         town_result = areas.import_areas(
-            db, actor=SYSTEM_PRINCIPAL, kind="town", features=town_features(towns), source="演示：示意边界", schematic=True
+            db,
+            actor=SYSTEM_PRINCIPAL,
+            kind="town",
+            features=town_features(towns),
+            source="演示：示意边界",
+            schematic=True,
         )
         home = next((t for t in towns if t.name == GRID_TOWN), towns[0])
         home_area = areas.as_polygon(areas.get_area(db, code=home.code).geometry)  # type: ignore[union-attr]
         grid_result = areas.import_areas(
-            db, actor=SYSTEM_PRINCIPAL, kind="grid", features=grid_features(home, home_area), source="演示网格",
+            db,
+            actor=SYSTEM_PRINCIPAL,
+            kind="grid",
+            features=grid_features(home, home_area),
+            source="演示网格",
             schematic=True,
         )
         built = buildings.import_buildings(
             db, actor=SYSTEM_PRINCIPAL, features=building_features(home), source="演示建筑"
         )
     return {"areas": town_result.created + grid_result.created, "buildings": built.created}
-

@@ -54,8 +54,12 @@ def landing(request: Request, user: CurrentUser) -> JSONResponse:
             "description": "常熟市行政区划、网格、建筑、城市事件、物联感知设备与告警图层",
             "links": [
                 {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "本页"},
-                {"href": str(request.base_url) + "openapi.json", "rel": "service-desc",
-                 "type": "application/vnd.oai.openapi+json;version=3.0", "title": "API 定义"},
+                {
+                    "href": str(request.base_url) + "openapi.json",
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "title": "API 定义",
+                },
                 {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json", "title": "符合类"},
                 {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "图层"},
             ],
@@ -123,7 +127,9 @@ def parse_bbox(text: str | None) -> BBox | None:
         values = [values[0], values[1], values[3], values[4]]
     if len(values) != 4 or not (values[0] <= values[2] and values[1] <= values[3]):
         raise BadParameter("bbox 应为 4 个数字：最小经度,最小纬度,最大经度,最大纬度（最小值不大于最大值）")
-    if not (-180 <= values[0] <= 180 and -180 <= values[2] <= 180 and -90 <= values[1] <= 90 and -90 <= values[3] <= 90):
+    if not (
+        -180 <= values[0] <= 180 and -180 <= values[2] <= 180 and -90 <= values[1] <= 90 and -90 <= values[3] <= 90
+    ):
         raise BadParameter("bbox 超出经纬度范围")
     return (values[0], values[1], values[2], values[3])
 

@@ -27,7 +27,7 @@ class InFeature:
 def _polygon(geometry: Any, crs: str) -> tuple[Polygon | MultiPolygon | None, str | None]:
     try:
         geom = shape(geometry)
-    except Exception as exc:  # noqa: BLE001 — any malformed geometry is one problem of that feature
+    except Exception as exc:
         return None, f"几何无法读取（{type(exc).__name__}）"
     if not isinstance(geom, Polygon | MultiPolygon):
         return None, f"几何类型 {geom.geom_type} 不是面（Polygon/MultiPolygon）"
@@ -39,7 +39,10 @@ def _polygon(geometry: Any, crs: str) -> tuple[Polygon | MultiPolygon | None, st
     if crs == "gcj02":
         from shapely.ops import transform
 
-        geom = transform(lambda x, y, z=None: _vector(gcj02_to_wgs84, x, y), geom)
+        def to_wgs84(x: Any, y: Any, z: Any = None) -> tuple[Any, Any]:
+            return _vector(gcj02_to_wgs84, x, y)
+
+        geom = transform(to_wgs84, geom)
     if not geom.is_valid:
         geom = geom.buffer(0)
     return geom, None
@@ -90,12 +93,10 @@ def read_shapefile(data: bytes, *, name: str, crs: str = "wgs84") -> list[InFeat
         prj = z.read(names[".prj"]).decode("latin-1") if ".prj" in names else ""
     if prj and "GEOGCS" not in prj.upper()[:10] and "PROJCS" in prj.upper():
         raise ValidationFailed("Shapefile 为投影坐标（PROJCS），请先转换到 CGCS2000 或 WGS 84 经纬度")
-    out = []
+    out: list[InFeature] = []
     for encoding in ("utf-8", "gbk"):
         try:
-            reader = shapefile.Reader(
-                shp=parts[".shp"], shx=parts.get(".shx"), dbf=parts[".dbf"], encoding=encoding
-            )
+            reader = shapefile.Reader(shp=parts[".shp"], shx=parts.get(".shx"), dbf=parts[".dbf"], encoding=encoding)
             out = []
             for number, record in enumerate(reader.iterShapeRecords(), 1):
                 geom, problem = _polygon(record.shape.__geo_interface__, crs)
@@ -153,4 +154,6 @@ def read_file(data: bytes, *, name: str, crs: str = "wgs84") -> list[InFeature]:
         return read_shapefile(data, name=name, crs=crs)
     if suffix in (".geojson", ".json", ".cityjson"):
         return read_geojson(data, crs=crs)
-    raise ValidationFailed(f"不支持的文件类型 {suffix or '（无后缀）'}：请用 GeoJSON、CityJSON 或打包的 Shapefile（.zip）")
+    raise ValidationFailed(
+        f"不支持的文件类型 {suffix or '（无后缀）'}：请用 GeoJSON、CityJSON 或打包的 Shapefile（.zip）"
+    )
