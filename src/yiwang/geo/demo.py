@@ -10,7 +10,7 @@ from shapely.geometry import MultiPoint, MultiPolygon, Polygon, box, shape
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.geo import areas, buildings
-from yiwang.geo.readers import InFeature
+from yiwang.geo.readers import InFeature, polygonal
 from yiwang.org import service as org_service
 
 OUTLINE = Path(__file__).resolve().parents[1] / "web" / "static" / "vendor" / "changshu-outline.geojson"
@@ -39,7 +39,7 @@ def town_features(towns: list[Any]) -> list[InFeature]:
     for n, town in enumerate(towns, 1):
         cell = next(c for c in cells.geoms if c.covers(shape({"type": "Point", "coordinates": [town.lon, town.lat]})))
         geom = cell.intersection(outline)
-        out.append(InFeature(n, geom if not geom.is_empty else cell, {"code": town.code, "name": town.name}))  # type: ignore[arg-type]
+        out.append(InFeature(n, polygonal(geom) or polygonal(cell), {"code": town.code, "name": town.name}))
     return out
 
 
@@ -62,7 +62,7 @@ def grid_features(town: Any, town_area: Polygon | MultiPolygon) -> list[InFeatur
                 "division_code": town.code,
                 "staff": [GRID_STAFF] if n == 1 else [],
             }
-            out.append(InFeature(n, cell, props))  # type: ignore[arg-type]
+            out.append(InFeature(n, polygonal(cell), props))
     return out
 
 

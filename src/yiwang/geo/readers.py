@@ -44,8 +44,21 @@ def _polygon(geometry: Any, crs: str) -> tuple[Polygon | MultiPolygon | None, st
 
         geom = transform(to_wgs84, geom)
     if not geom.is_valid:
-        geom = geom.buffer(0)
+        geom = polygonal(geom.buffer(0))
+        if geom is None:
+            return None, "几何无效且无法修复"
     return geom, None
+
+
+def polygonal(geom: Any) -> Polygon | MultiPolygon | None:
+    """Only the areal parts of a geometry (an intersection may leave lines or points beside them)."""
+    if isinstance(geom, Polygon | MultiPolygon):
+        return None if geom.is_empty else geom
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon) and not g.is_empty]
+    parts += [p for g in getattr(geom, "geoms", []) if isinstance(g, MultiPolygon) for p in g.geoms]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
 def _vector(fn: Any, xs: Any, ys: Any) -> tuple[Any, Any]:

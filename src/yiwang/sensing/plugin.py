@@ -2,10 +2,15 @@
 
 from pathlib import Path
 
+from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
-from yiwang.sensing import api, demo, jobs, pages, sta_api
+from yiwang.sensing import api, demo, jobs, layers, pages, sta_api
 from yiwang.sensing import permissions as p
 from yiwang.web.nav import Entry
+
+
+def _startup(runtime: Runtime) -> None:
+    layers.register()
 
 
 def plugin() -> DomainPlugin:
@@ -19,5 +24,6 @@ def plugin() -> DomainPlugin:
             Entry("brain", "空气质量与水质", "/sensing/aqi", "AQI（HJ 633）与地表水类别", p.READ, 30),
         ],
         jobs=jobs.jobs,
+        on_startup=_startup,
         demo=lambda runtime, console: demo.load(runtime, console),
     )
