@@ -3,11 +3,10 @@
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from yiwang.config import get_settings
 from yiwang.core.db import DbSession, ReadDbSession
 from yiwang.core.errors import NotFound
 from yiwang.core.security import CurrentUser, Principal, require
@@ -60,15 +59,15 @@ def convert(
     return {"lon": round(x, 8), "lat": round(y, 8)}
 
 
-def _basemap_path() -> Path | None:
-    path = get_settings().basemap
+def _basemap_path(request: Request) -> Path | None:
+    path = request.app.state.settings.basemap
     return path if path and path.is_file() else None
 
 
 @router.get("/geo/basemap.json")
-def basemap_info(user: CurrentUser) -> dict[str, Any]:
+def basemap_info(request: Request, user: CurrentUser) -> dict[str, Any]:
     """What basemap the operator set, if any (the map shows outlines only without one)."""
-    path = _basemap_path()
+    path = _basemap_path(request)
     if path is None:
         return {"present": False}
     info = open_basemap(path).info
@@ -86,9 +85,9 @@ def basemap_info(user: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/geo/basemap")
-def basemap_file(user: CurrentUser) -> FileResponse:
+def basemap_file(request: Request, user: CurrentUser) -> FileResponse:
     """The basemap file itself, with HTTP Range (PMTiles readers fetch byte ranges)."""
-    path = _basemap_path()
+    path = _basemap_path(request)
     if path is None:
         raise NotFound("未配置底图文件（YIWANG_BASEMAP）")
     return FileResponse(path, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
@@ -96,13 +95,14 @@ def basemap_file(user: CurrentUser) -> FileResponse:
 
 @router.get("/geo/tiles/{z}/{x}/{y}")
 def tile(
+    request: Request,
     user: CurrentUser,
     z: Annotated[int, PathParam(ge=0, le=24)],
     x: Annotated[int, PathParam(ge=0, le=2**24)],
     y: Annotated[int, PathParam(ge=0, le=2**24)],
 ) -> Response:
     """One XYZ tile of the basemap (MBTiles or PMTiles); 204 where the file has none."""
-    path = _basemap_path()
+    path = _basemap_path(request)
     if path is None:
         raise NotFound("未配置底图文件（YIWANG_BASEMAP）")
     basemap = open_basemap(path)

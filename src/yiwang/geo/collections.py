@@ -4,6 +4,7 @@ geo imports no domain that imports geo: cityops, sensing (and video) register th
 plugins' start-up, each with a provider that reads as the caller may see.
 """
 
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,16 @@ def registered_collections() -> list[FeatureCollection]:
 
 def readable_collections(actor: Principal) -> list[FeatureCollection]:
     return [c for c in _collections.values() if any(actor.has(x) for x in c.permissions)]
+
+
+def map_layers(actor: Principal, only: tuple[str, ...] = ()) -> str:
+    """The layers (id, title, style hints) a page's map draws for this caller, as JSON for its data attribute."""
+    layers = [
+        {"id": c.id, "title": c.title, "legend": c.legend}
+        for c in readable_collections(actor)
+        if not only or c.id in only
+    ]
+    return json.dumps(layers, ensure_ascii=False)
 
 
 def find_collection(collection_id: str) -> FeatureCollection | None:

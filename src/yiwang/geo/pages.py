@@ -1,6 +1,5 @@
 """Pages of the map: the city map with every layer the caller may read, and a building's page."""
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,20 +12,11 @@ from yiwang.core.security import Principal, require
 from yiwang.geo import collections as registry
 from yiwang.geo import permissions as p
 from yiwang.geo import service
+from yiwang.geo.collections import map_layers
 from yiwang.geo.schemas import FeatureQuery
 from yiwang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-
-def map_layers(user: Principal, only: tuple[str, ...] = ()) -> str:
-    """The layers (id, title, style hints) a page's map draws, as JSON for its data attribute."""
-    layers = [
-        {"id": c.id, "title": c.title, "legend": c.legend}
-        for c in registry.readable_collections(user)
-        if not only or c.id in only
-    ]
-    return json.dumps(layers, ensure_ascii=False)
 
 
 @router.get("/map", response_class=HTMLResponse)

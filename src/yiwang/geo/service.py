@@ -9,7 +9,7 @@ from yiwang.core.security import Principal
 from yiwang.geo import areas, buildings, readers
 from yiwang.geo.areas import any_schematic, area_exists, get_area, grid_cells_of, list_areas, locate
 from yiwang.geo.buildings import building_at, get_building, list_buildings
-from yiwang.geo.collections import find_collection, readable_collections, register_collection
+from yiwang.geo.collections import find_collection, map_layers, readable_collections, register_collection
 from yiwang.geo.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from yiwang.geo.schemas import ImportResult
 
@@ -26,6 +26,7 @@ __all__ = [
     "list_areas",
     "list_buildings",
     "locate",
+    "map_layers",
     "readable_collections",
     "register_collection",
     "wgs84_to_gcj02",

@@ -78,7 +78,7 @@
     }).catch(function () {});
     var total = 0, pending = layers.length;
     var extent = ol.proj.transformExtent(CITY, "EPSG:4326", "EPSG:3857");
-    var bbox = CITY.join(",");
+    var bbox = el.dataset.bbox || CITY.join(",");
     function done() {
       pending -= 1;
       if (pending <= 0) {
@@ -124,6 +124,7 @@
     void extent;
   }
 
+  window.ywMap = { init: init };
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.ol) { return; }
     document.querySelectorAll(".ywmap").forEach(init);
