@@ -112,11 +112,40 @@
     note.innerHTML = '<i style="color:#0f172a"></i>常熟市界';
     legendEl.prepend(note);
     if (el.dataset.schematic) { var s = document.createElement("span"); s.className = "muted"; s.textContent = "虚线：示意边界"; legendEl.appendChild(s); }
+    /* Hover: the feature's name as plain text (textContent: names come from devices and the public). */
+    var tip = document.createElement("div"); tip.className = "ywmap-popup"; tip.hidden = true;
+    var overlay = new ol.Overlay({ element: tip, offset: [10, -10], positioning: "bottom-left" });
+    map.addOverlay(overlay);
+    function label(feature, id) {
+      var p = feature.getProperties();
+      if (id === "events") { return feature.getId() + " " + text(p.title); }
+      if (id === "things") { return text(p.name); }
+      if (id === "alarms") { return text(p.thing) + "：" + text(p.message); }
+      return text(p.name) + (p.height ? "（" + p.height + " 米）" : "");
+    }
+    function showTip(feature, id, coordinate) {
+      if (!feature) { tip.hidden = true; return; }
+      tip.textContent = label(feature, id); tip.hidden = false; overlay.setPosition(coordinate);
+    }
+    map.on("pointermove", function (evt) {
+      var hit = null;
+      map.forEachFeatureAtPixel(evt.pixel, function (feature, layer) { hit = [feature, layer && layer.get("yw")]; return true; },
+        { layerFilter: function (l) { return !!l.get("yw"); } });
+      showTip(hit && hit[0], hit && hit[1], evt.coordinate);
+    });
+    el.ywTip = function (id, fid) {
+      var layer = map.getLayers().getArray().find(function (l) { return l.get("yw") === id; });
+      var feature = layer && layer.getSource().getFeatureById(fid);
+      if (!feature) { return null; }
+      showTip(feature, id, ol.extent.getCenter(feature.getGeometry().getExtent()));
+      return { text: tip.textContent, html: tip.innerHTML };
+    };
     map.on("singleclick", function (evt) {
       map.forEachFeatureAtPixel(evt.pixel, function (feature, layer) {
         var id = layer && layer.get("yw");
         if (id === "buildings") { window.location = "/map/buildings/" + encodeURIComponent(feature.getId()); return true; }
         if (id === "events") { window.location = "/cityops/events/" + encodeURIComponent(feature.getId()); return true; }
+        if (id === "things") { window.location = "/sensing/things/" + encodeURIComponent(feature.getId()); return true; }
         return false;
       });
     });
