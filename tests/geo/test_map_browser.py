@@ -48,6 +48,47 @@ def test_basemap_tiles_and_range(client, basemap):
     assert client.get("/geo/basemap").status_code == 401
 
 
+def _pmtiles(path) -> None:
+    """A one-tile raster PMTiles v3 archive written with the pmtiles library."""
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (187, 222, 251)).save(buf, format="PNG")
+    with path.open("wb") as f:
+        writer = Writer(f)
+        writer.write_tile(zxy_to_tileid(0, 0, 0), buf.getvalue())
+        writer.finalize(
+            {
+                "tile_type": TileType.PNG,
+                "tile_compression": Compression.NONE,
+                "min_zoom": 0,
+                "max_zoom": 0,
+                "min_lon_e7": -1800000000,
+                "min_lat_e7": -850000000,
+                "max_lon_e7": 1800000000,
+                "max_lat_e7": 850000000,
+                "center_zoom": 0,
+                "center_lon_e7": 0,
+                "center_lat_e7": 0,
+            },
+            {"name": "测试底图"},
+        )
+
+
+def test_pmtiles_basemap(client, app, tmp_path, monkeypatch):
+    path = tmp_path / "base.pmtiles"
+    _pmtiles(path)
+    monkeypatch.setattr(app.state.settings, "basemap", path)
+    headers = bearer(client, "ldz_dispatcher")
+    info = client.get("/geo/basemap.json", headers=headers).json()
+    assert info["kind"] == "pmtiles" and info["format"] == "png" and info["max_zoom"] == 0
+    tile = client.get("/geo/tiles/0/0/0", headers=headers)
+    assert tile.status_code == 200 and tile.content[:8] == b"\x89PNG\r\n\x1a\n"
+    part = client.get("/geo/basemap", headers=headers | {"Range": "bytes=0-6"})
+    assert part.status_code == 206 and part.content == b"PMTiles"
+
+
 def _non_white(png: bytes) -> int:
     image = Image.open(io.BytesIO(png)).convert("RGB")
     return sum(1 for px in image.getdata() if px != (255, 255, 255) and px != (248, 250, 252))

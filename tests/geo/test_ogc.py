@@ -95,3 +95,42 @@ def test_denied_by_default_and_scoped(client, live_url):
     r = httpx.get(f"{live_url}/ogc/collections/events/items", params={"datetime": "yesterday"}, headers=citizen)
     assert r.status_code == 400
     assert httpx.get(f"{live_url}/ogc/collections/nope", headers=citizen).status_code == 404
+
+
+def test_layers_under_concurrent_load_with_reports(client, live_url):
+    """OGC reads from several clients while events are reported and located: all answer, none is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    centre = bearer(client, "ldz_dispatcher")
+    lon, lat = 120.98, 31.53
+    bbox = f"{lon - 0.0001},{lat - 0.0001},{lon + 0.01},{lat + 0.01}"
+
+    def read(i: int) -> int:
+        layer = ("events", "divisions", "grid-cells", "things", "alarms", "buildings")[i % 6]
+        params = {"limit": 50} | ({"bbox": bbox} if layer == "events" else {})
+        r = httpx.get(f"{live_url}/ogc/collections/{layer}/items", params=params, headers=centre, timeout=60)
+        return r.status_code
+
+    def write(i: int) -> int:
+        body = {
+            "description": "井盖缺失，存在安全隐患",
+            "source": "hotline",
+            "category_code": "CG01",
+            "title": f"并发{i}",
+            "lon": lon + i * 0.0001,
+            "lat": lat + i * 0.0001,
+        }
+        return httpx.post(f"{live_url}/api/cityops/events", json=body, headers=centre, timeout=60).status_code
+
+    before = httpx.get(
+        f"{live_url}/ogc/collections/events/items", params={"bbox": bbox, "limit": 1}, headers=centre
+    ).json()["numberMatched"]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        reads = [pool.submit(read, i) for i in range(30)]
+        writes = [pool.submit(write, i) for i in range(10)]
+        assert [f.result() for f in reads] == [200] * 30
+        assert [f.result() for f in writes] == [201] * 10
+    after = httpx.get(
+        f"{live_url}/ogc/collections/events/items", params={"bbox": bbox, "limit": 1}, headers=centre
+    ).json()["numberMatched"]
+    assert after == before + 10
