@@ -43,11 +43,10 @@ def _polygon(geometry: Any, crs: str) -> tuple[Polygon | MultiPolygon | None, st
             return _vector(gcj02_to_wgs84, x, y)
 
         geom = transform(to_wgs84, geom)
-    if not geom.is_valid:
-        geom = polygonal(geom.buffer(0))
-        if geom is None:
-            return None, "几何无效且无法修复"
-    return geom, None
+    repaired = polygonal(geom if geom.is_valid else geom.buffer(0))
+    if repaired is None:
+        return None, "几何无效且无法修复"
+    return repaired, None
 
 
 def polygonal(geom: Any) -> Polygon | MultiPolygon | None:
