@@ -97,18 +97,21 @@ def basemap_file(request: Request, user: CurrentUser) -> FileResponse:
 def tile(
     request: Request,
     user: CurrentUser,
-    z: Annotated[int, PathParam(ge=0, le=24)],
-    x: Annotated[int, PathParam(ge=0, le=2**24)],
-    y: Annotated[int, PathParam(ge=0, le=2**24)],
+    z: Annotated[str, PathParam(pattern=r"^\d{1,2}$")],
+    x: Annotated[str, PathParam(pattern=r"^\d{1,8}$")],
+    y: Annotated[str, PathParam(pattern=r"^\d{1,8}$")],
 ) -> Response:
-    """One XYZ tile of the basemap (MBTiles or PMTiles); 204 where the file has none."""
+    """One XYZ tile of the basemap (MBTiles or PMTiles); 204 where the file has none.
+
+    Tile numbers start at 0, so they are digits checked here rather than row ids."""
+    zoom, col, row = int(z), int(x), int(y)
     path = _basemap_path(request)
     if path is None:
         raise NotFound("未配置底图文件（YIWANG_BASEMAP）")
     basemap = open_basemap(path)
-    if x >= 1 << z or y >= 1 << z:
+    if zoom > 24 or col >= 1 << zoom or row >= 1 << zoom:
         raise NotFound("瓦片不存在")
-    data = basemap.tile(z, x, y)
+    data = basemap.tile(zoom, col, row)
     if data is None:
         return Response(status_code=204)
     headers = {"Cache-Control": "private, max-age=3600"}

@@ -1,5 +1,7 @@
 """Boundaries and grid cells: import, the in-process point-in-polygon index, listing as features."""
 
+from __future__ import annotations
+
 import json
 import threading
 from dataclasses import dataclass
@@ -112,7 +114,7 @@ class _Index:
     tree: STRtree | None
     codes: list[str]
     kinds: list[str]
-    prepared: list[PreparedGeometry]
+    prepared: list[PreparedGeometry[Any]]
     division_of: dict[str, str | None]
 
 

@@ -102,18 +102,18 @@ def collections(request: Request, user: CurrentUser) -> JSONResponse:
     )
 
 
-def _collection(collection_id: str, user: Principal) -> FeatureCollection:
-    found = registry.find_collection(collection_id)
+def _collection(name: str, user: Principal) -> FeatureCollection:
+    found = registry.find_collection(name)
     if found is None:
-        raise NotFound(f"图层 {collection_id} 不存在")
+        raise NotFound(f"图层 {name} 不存在")
     if not any(user.has(x) for x in found.permissions):
         raise PermissionDenied("无权读取该图层")
     return found
 
 
-@router.get("/collections/{collection_id}")
-def collection(collection_id: str, request: Request, user: CurrentUser) -> JSONResponse:
-    return _json(_describe(_collection(collection_id, user), _base(request)))
+@router.get("/collections/{name}")
+def collection(name: str, request: Request, user: CurrentUser) -> JSONResponse:
+    return _json(_describe(_collection(name, user), _base(request)))
 
 
 def parse_bbox(text: str | None) -> BBox | None:
@@ -161,9 +161,9 @@ def _feature(f: Feature) -> dict[str, Any]:
     return {"type": "Feature", "id": f.id, "geometry": f.geometry, "properties": f.properties}
 
 
-@router.get("/collections/{collection_id}/items")
+@router.get("/collections/{name}/items")
 def items(
-    collection_id: str,
+    name: str,
     request: Request,
     db: ReadDbSession,
     user: CurrentUser,
@@ -173,11 +173,11 @@ def items(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
     """Features of a layer: bbox (CRS84) and datetime filters, limit/offset paging with next and prev links."""
-    layer = _collection(collection_id, user)
+    layer = _collection(name, user)
     start, end = parse_datetime(datetime_)
     query = FeatureQuery(bbox=parse_bbox(bbox), start=start, end=end, limit=limit, offset=offset)
     page = layer.items(db, user, query)
-    base = f"{_base(request)}/collections/{collection_id}/items"
+    base = f"{_base(request)}/collections/{name}/items"
     keep = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
 
     def link(rel: str, at: int) -> dict[str, str]:
@@ -202,18 +202,18 @@ def items(
     )
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}")
-def item(collection_id: str, feature_id: str, request: Request, db: ReadDbSession, user: CurrentUser) -> JSONResponse:
-    layer = _collection(collection_id, user)
-    if len(feature_id) > 100:
+@router.get("/collections/{name}/items/{fid}")
+def item(name: str, fid: str, request: Request, db: ReadDbSession, user: CurrentUser) -> JSONResponse:
+    layer = _collection(name, user)
+    if len(fid) > 100:
         raise NotFound("要素不存在")
-    found = layer.one(db, user, feature_id)
+    found = layer.one(db, user, fid)
     if found is None:
         raise NotFound("要素不存在")
     body = _feature(found)
-    base = f"{_base(request)}/collections/{collection_id}"
+    base = f"{_base(request)}/collections/{name}"
     body["links"] = [
-        {"href": f"{base}/items/{feature_id}", "rel": "self", "type": "application/geo+json"},
+        {"href": f"{base}/items/{fid}", "rel": "self", "type": "application/geo+json"},
         {"href": base, "rel": "collection", "type": "application/json"},
     ]
     return _json(body, "application/geo+json")
