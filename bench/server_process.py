@@ -50,7 +50,7 @@ def serve() -> None:
     if args.api_key_for:
         info["api_key"] = _api_key(app, settings, args.api_key_for)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off", access_log=False)
+        uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
     )
     print(json.dumps(info), flush=True)
     server.run()

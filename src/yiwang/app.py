@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        checkpointer = runtime.checkpointer()
+        if checkpointer:
+            checkpointer.start()
         runner = JobRunner(bootstrap.jobs(runtime)) if settings.run_jobs_in_process else None
         if runner:
             runner.start()
@@ -42,6 +45,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             if runner:
                 runner.stop()
+            if checkpointer:
+                checkpointer.stop()
 
     app = FastAPI(
         title="yiwang 一网 API",

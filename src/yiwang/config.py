@@ -149,6 +149,16 @@ class Settings(BaseSettings):
     oidc_backchannel_timeout_seconds: float = Field(
         3.0, gt=0, le=30, description="how long a client's back-channel logout endpoint may take to answer"
     )
+    sqlite_checkpoint_seconds: float = Field(
+        0.5,
+        ge=0,
+        le=60,
+        description="serve and worker: how often a thread of their own copies SQLite's write-ahead log into "
+        "the database file, so that no request's commit does (0: SQLite checkpoints in the commit)",
+    )
+    sqlite_checkpoint_restart_pages: int = Field(
+        4000, ge=100, description="log pages after which the background checkpoint restarts the log"
+    )
     sqlite_read_connections: int = Field(
         4, ge=0, le=32, description="read-only SQLite connections for read-only endpoints (0: share the writer's)"
     )

@@ -24,6 +24,7 @@ from yiwang.core.keyadmin import rotate
 from yiwang.core.runtime import Runtime
 from yiwang.core.security import Principal
 from yiwang.demo.loader import DEMO_PASSWORD
+from yiwang.federation.transport import own_key, own_keys
 from yiwang.org import accounts
 from yiwang.org.models import User
 
@@ -102,6 +103,8 @@ def test_a_live_installation_switches_from_intl_to_gm(intl_platform, tmp_path):
         audit.record(db, actor=OPERATOR, action="test.before_switch")
         audit.sign_head(db, runtime.keyring)
     assert _run(runtime, "audit", "verify").returncode == 0
+    federation_before = own_key(runtime)  # the federation key peers pin, in the intl profile
+    assert federation_before.algorithm == "Ed25519"
     server = Server(runtime.settings, tmp_path / "server.log").wait_ready()
     try:
         before = token(server.url, "cgj_handler", DEMO_PASSWORD)
@@ -132,6 +135,12 @@ def test_a_live_installation_switches_from_intl_to_gm(intl_platform, tmp_path):
         runtime.keyring.reload(db)
     assert runtime.keyring.profile.value == "gm"
     assert _stale(runtime) == 0
+    # The federation key followed the profile: a new SM2 version that peers learn through the rollover,
+    # the Ed25519 one kept for what was signed with it.
+    federation_after = own_keys(runtime)
+    assert federation_after.current.algorithm == "SM2"
+    assert federation_after.current.version == federation_before.version + 1
+    assert federation_before.key_id in federation_after.key_ids
     with runtime.db.unit_of_work() as db:
         for sealed in bootstrap.sealed_tables():
             assert set(envelope_versions(db, sealed=sealed)) <= {"SM4-GCM:2"}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
+from yiwang.core.checkpoints import BackgroundCheckpointer
 from yiwang.core.errors import AppError
 
 SQLITE_LOCK_WAIT_SECONDS = 30
@@ -199,6 +200,15 @@ class Database:
             yield session
         finally:
             session.close()  # nothing to commit: ends the read transaction
+
+    def background_checkpoints(self, *, interval_seconds: float, restart_pages: int) -> BackgroundCheckpointer | None:
+        """A checkpointer for this SQLite file (not started), or None where there is nothing to checkpoint."""
+        path = self.engine.url.database
+        if not _is_sqlite_file(self.url) or not path:
+            return None
+        return BackgroundCheckpointer(
+            writer=self.engine, path=path, interval_seconds=interval_seconds, restart_pages=restart_pages
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

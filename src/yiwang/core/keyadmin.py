@@ -53,9 +53,10 @@ def key_status(keyring: Keyring) -> list[KeyStatus]:
     return rows
 
 
-def rotate(db: Session, *, keyring: Keyring, actor: Principal, purpose: str) -> int:
-    """A new current version of purpose; new data uses it at once, older versions stay to read."""
-    key = keyring.rotate(db, purpose)
+def rotate(db: Session, *, keyring: Keyring, actor: Principal, purpose: str, profile: Profile | None = None) -> int:
+    """A new current version of purpose (in the installation's profile unless told otherwise); new data
+    uses it at once, older versions stay to read."""
+    key = keyring.rotate(db, purpose, profile=profile)
     audit.record(
         db,
         actor=actor,

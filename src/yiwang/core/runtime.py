@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from yiwang.config import Settings
 from yiwang.core import passwords
+from yiwang.core.checkpoints import BackgroundCheckpointer
 from yiwang.core.crypto import FieldCipher, Keyring, load_master_key
 from yiwang.core.crypto.keys import bind
 from yiwang.core.db import Database
@@ -41,6 +42,15 @@ class Runtime:
             cipher=FieldCipher(keyring),
             keyring=keyring,
             certificate_signing=SigningContext.build(settings.key_dir, settings.city_code, settings.crypto_profile),
+        )
+
+    def checkpointer(self) -> BackgroundCheckpointer | None:
+        """The WAL checkpointer a long-running process (serve, worker) starts, if its database needs one."""
+        if self.settings.sqlite_checkpoint_seconds <= 0:
+            return None
+        return self.db.background_checkpoints(
+            interval_seconds=self.settings.sqlite_checkpoint_seconds,
+            restart_pages=self.settings.sqlite_checkpoint_restart_pages,
         )
 
 

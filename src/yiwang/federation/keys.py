@@ -5,14 +5,19 @@ intl, SM2 for gm), private halves 0600 PEM files under key_dir/ring, public halv
 table. Peers pin the public half of one version. `yiwang keys rotate federation` adds a version; the
 outbox then tells each peer the new key in a message signed with the version that peer pinned, and
 signs with the new one only once the peer has it. Every version stays, so a message addressed to an
-older key of ours is still ours.
+older key of ours is still ours. A crypto profile switch (`yiwang keys switch-profile`) adds a version in
+the new profile's algorithm the same way, so peers move to SM2 (or back) through the same rollover.
 """
 
 import base64
 from dataclasses import dataclass
 
-from yiwang.core.crypto import Keyring, SigningKey
+from sqlalchemy.orm import Session
+
+from yiwang.core import keyadmin
+from yiwang.core.crypto import Keyring, Profile, SigningKey, suite
 from yiwang.core.db import Database
+from yiwang.core.security import Principal
 from yiwang.federation import protocol
 
 FEDERATION = "federation"
@@ -70,3 +75,17 @@ def federation_keys(keyring: Keyring, database: Database) -> FederationKeys:
         signer = key.signer()
         found[key.version] = InstallationKey(key.version, signer, signer.algorithm, signer.public_key().raw())
     return FederationKeys(found)
+
+
+def follow_profile(db: Session, keyring: Keyring, *, to: str) -> int | None:
+    """After a crypto profile switch, a new federation key in the new profile's algorithm; peers learn it
+    through the rollover. None when there is nothing to do: no key yet (version 1 will be made in the new
+    profile), or the current one already is (the event is delivered at least once)."""
+    keyring.reload(db)
+    if FEDERATION not in keyring.purposes():
+        return None
+    target = Profile(to)
+    if keyring.current(FEDERATION).algorithm == suite(target).signature_name:
+        return None
+    actor = Principal(user_id=None, username="system:federation", display_name="向上对接", kind="system")
+    return keyadmin.rotate(db, keyring=keyring, actor=actor, purpose=FEDERATION, profile=target)

@@ -16,7 +16,15 @@ def _jobs(runtime):
 
 def _startup(runtime):
     from yiwang.core import workbench
-    from yiwang.federation import service
+    from yiwang.core.events import subscribe
+    from yiwang.core.profile import CryptoProfileChanged
+    from yiwang.federation import keys, service
+
+    def on_profile_changed(db, change: CryptoProfileChanged) -> None:
+        """The federation key follows the installation's profile (idempotent: delivered at least once)."""
+        keys.follow_profile(db, runtime.keyring, to=change.to)
+
+    subscribe(CryptoProfileChanged, on_profile_changed, key="federation.follow_profile")
 
     def pending(db, principal):
         return [
