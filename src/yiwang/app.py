@@ -34,19 +34,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        checkpointer = runtime.checkpointer()
-        if checkpointer:
-            checkpointer.start()
         runner = JobRunner(bootstrap.jobs(runtime)) if settings.run_jobs_in_process else None
-        if runner:
-            runner.start()
-        try:
-            yield
-        finally:
+        with runtime.background_checkpoints():
             if runner:
-                runner.stop()
-            if checkpointer:
-                checkpointer.stop()
+                runner.start()
+            try:
+                yield
+            finally:
+                if runner:
+                    runner.stop()
 
     app = FastAPI(
         title="yiwang 一网 API",

@@ -146,18 +146,13 @@ def worker() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime = _runtime()
     runner = JobRunner(bootstrap.jobs(runtime))
-    checkpointer = runtime.checkpointer()
-    if checkpointer:
-        checkpointer.start()
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     console.print(f"[green]worker 运行中[/]：{', '.join(j.name for j in runner.jobs)}（Ctrl+C 停止）")
-    try:
-        runner.loop()
-    except KeyboardInterrupt:
-        runner.stop()
-    finally:
-        if checkpointer:
-            checkpointer.stop()
+    with runtime.background_checkpoints():
+        try:
+            runner.loop()
+        except KeyboardInterrupt:
+            runner.stop()
 
 
 @db_app.command("upgrade")

@@ -1,5 +1,7 @@
 """Process-wide parts built once by create_app and reached by dependencies through app.state."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -44,14 +46,25 @@ class Runtime:
             certificate_signing=SigningContext.build(settings.key_dir, settings.city_code, settings.crypto_profile),
         )
 
-    def checkpointer(self) -> BackgroundCheckpointer | None:
-        """The WAL checkpointer a long-running process (serve, worker) starts, if its database needs one."""
-        if self.settings.sqlite_checkpoint_seconds <= 0:
-            return None
-        return self.db.background_checkpoints(
-            interval_seconds=self.settings.sqlite_checkpoint_seconds,
-            restart_pages=self.settings.sqlite_checkpoint_restart_pages,
+    @contextmanager
+    def background_checkpoints(self) -> Iterator[BackgroundCheckpointer | None]:
+        """A long-running process (serve, worker) copies SQLite's log from a thread of its own meanwhile."""
+        checkpointer = (
+            self.db.background_checkpoints(
+                interval_seconds=self.settings.sqlite_checkpoint_seconds,
+                restart_pages=self.settings.sqlite_checkpoint_restart_pages,
+            )
+            if self.settings.sqlite_checkpoint_seconds > 0
+            else None
         )
+        if checkpointer is None:
+            yield None
+            return
+        checkpointer.start()
+        try:
+            yield checkpointer
+        finally:
+            checkpointer.stop()
 
 
 def _settings(request: Request) -> Settings:

@@ -72,7 +72,7 @@ def parse_openapi_text(text: str) -> dict[str, Any] | None:
 def _fetch_openapi(url: str) -> dict[str, Any]:
     try:
         response = httpx.get(url, timeout=OPENAPI_FETCH_SECONDS, follow_redirects=False)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise ValidationFailed(f"无法读取 OpenAPI 文档：{exc.__class__.__name__}", code="openapi_unreachable") from exc
     if response.status_code != 200 or len(response.content) > OPENAPI_MAX_BYTES:
         raise ValidationFailed(f"读取 OpenAPI 文档失败：HTTP {response.status_code}", code="openapi_unreachable")

@@ -3,7 +3,8 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from yiwang.catalog.schemas import Masking
 from yiwang.core.inputs import StrictInput
@@ -152,6 +153,22 @@ class ServiceCreate(StrictInput):
     read_timeout_s: float = Field(30.0, ge=0.05, le=600, description="读取超时（秒）")
     breaker_failures: int = Field(5, ge=1, le=100, description="连续失败多少次后熔断")
     breaker_reset_s: float = Field(30.0, ge=0.1, le=3600, description="熔断后多久试探恢复（秒）")
+
+    @field_validator("base_url", "openapi_url")
+    @classmethod
+    def _a_reachable_url(cls, value: str | None) -> str | None:
+        # The pattern lets through what no HTTP client can call (a non-ASCII or empty host).
+        if value is None:
+            return value
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError("地址无效") from exc
+        if not url.host:
+            raise ValueError("地址缺少主机名")
+        if url.port is not None and not 0 < url.port < 65536:
+            raise ValueError("端口须在 1–65535 之间")
+        return value
 
 
 class ServiceRead(BaseModel):
