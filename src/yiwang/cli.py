@@ -684,6 +684,7 @@ def _mount_domain_commands() -> None:
     from yiwang.collect.commands import commands as collect
     from yiwang.exchange.commands import commands as exchange_commands
     from yiwang.federation.commands import peer_commands
+    from yiwang.geo.commands import commands as geo_commands
     from yiwang.identity.commands import commands as oidc
     from yiwang.video.commands import commands as video
 
@@ -691,6 +692,9 @@ def _mount_domain_commands() -> None:
         app.add_typer(make(_runtime, _cli_actor), name=name)
     app.add_typer(peer_commands(_runtime, _cli_actor, console), name="peer")
     app.add_typer(exchange_commands(_runtime), name="exchange")
+    divisions_app, buildings_app = geo_commands(_runtime, _cli_actor)
+    app.add_typer(divisions_app, name="divisions")
+    app.add_typer(buildings_app, name="buildings")
 
 
 _mount_domain_commands()

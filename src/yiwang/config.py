@@ -14,6 +14,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIWANG_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("var"), description="SQLite database, keys and stored files")
+    basemap: Path | None = Field(
+        None,
+        description="operator basemap file for the map: PMTiles or MBTiles, raster or vector (none: outlines only)",
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     field_key: str | None = Field(
         None, description="the master key (base64, 32 bytes) in the environment; else the command, else keys/field.key"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DOMAIN_PACKAGES = (
     "yiwang.org",
     "yiwang.identity",
+    "yiwang.geo",
     "yiwang.catalog",
     "yiwang.governance",
     "yiwang.collect",

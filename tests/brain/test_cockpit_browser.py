@@ -47,6 +47,8 @@ def test_cockpit_draws_its_charts(live_url, browser, tmp_path, width, height):
         assert canvas["w"] > 50 and canvas["h"] > 50, canvas
         assert canvas["ink"] > 200, f"{chart_id} looks blank: {canvas}"
     assert page.locator("#ck-cells .ck-cell").count() == 20
+    # the town areas come from the one map's boundaries, marked schematic until real ones are imported
+    assert page.locator("#ck-map-note").inner_text() == "镇（街道）边界为示意"
     assert page.locator("#ck-ticker li").count() >= 1
     assert page.locator("#ck-kpis .ck-kpi").count() == 8
     shot = tmp_path / f"cockpit-{width}x{height}.png"

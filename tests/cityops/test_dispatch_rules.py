@@ -391,7 +391,7 @@ def test_the_rules_page_for_the_command_centre(client, places):
         ({"sla_hours": "两天"}, "时限须为 1 到 720 之间的整数小时"),
         ({"sla_hours": "0"}, "时限须为 1 到 720 之间的整数小时"),
         ({"department_code": "NOPE"}, "部门 NOPE 不存在"),
-        ({"division_code": "320581999"}, "行政区划 320581999 不存在"),
+        ({"division_code": "320581999"}, "行政区划或网格 320581999 不存在"),
     ],
 )
 def test_bad_form_input_shows_a_message_on_the_page(client, places, fields, message):

@@ -1,5 +1,5 @@
-"""Chart tooltips in a real browser: ECharts renders tooltips as HTML, so names from devices and from the
-public must show as text. Covers the device map of /sensing and the event map of /cityops/figures."""
+"""Map tooltips in a real browser: names from devices and from the public must show as text. Covers the
+device map of /sensing and the event map of /cityops/figures (both the one city map, static/geo/map.js)."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,17 +9,8 @@ from tests.sensing.conftest import new_thing
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
-# Shows the tooltip of the point whose data[3] (its id) is `key`; returns the tooltip's text and markup.
-SHOW_TIP = """([selector, series, key]) => {
-  const chart = echarts.getInstanceByDom(document.querySelector(selector));
-  const data = chart.getOption().series[series].data;
-  const index = data.findIndex((d) => String(d[3]) === String(key));
-  if (index < 0) return null;
-  chart.dispatchAction({type: 'showTip', seriesIndex: series, dataIndex: index});
-  const tips = Array.from(document.querySelectorAll(selector + ' > div'))
-    .filter((d) => d.style.zIndex === '9999999' && d.style.display !== 'none');
-  return tips.map((d) => ({text: d.textContent, html: d.innerHTML, images: d.querySelectorAll('img').length}));
-}"""
+# Shows the hover tooltip of the feature `key` of layer `layer` on the map inside `selector`.
+SHOW_TIP = """([selector, layer, key]) => document.querySelector(selector + ' .ywmap').ywTip(layer, String(key))"""
 
 
 def open_page_as_leader(browser, base: str, path: str):
@@ -38,12 +29,13 @@ def open_page_as_leader(browser, base: str, path: str):
     return page, seen
 
 
-def tooltip_of(page, selector: str, series: int, key: object) -> dict:
-    page.wait_for_selector(f"{selector} canvas")
-    tips = page.evaluate(SHOW_TIP, [selector, series, key])
-    assert tips, "the point or its tooltip was not found"
+def tooltip_of(page, selector: str, layer: str, key: object) -> dict:
+    page.wait_for_selector(f"{selector} .ywmap[data-ready='1']", timeout=30000)
+    tip = page.evaluate(SHOW_TIP, [selector, layer, key])
+    assert tip, "the point or its tooltip was not found"
     page.wait_for_timeout(300)  # an injected image would have been requested by now
-    return tips[0]
+    tip["images"] = page.locator(f"{selector} .ywmap-popup img").count()
+    return tip
 
 
 @pytest.mark.browser
@@ -54,7 +46,7 @@ def test_a_hostile_device_name_shows_literally_in_the_map_tooltip(app, live_url,
         renamed = client.patch(f"/sta/v1.1/Things({thing_id})", json={"name": HOSTILE}, headers=headers)
         assert renamed.status_code == 200, renamed.text
     page, seen = open_page_as_leader(browser, live_url, "/sensing")
-    tip = tooltip_of(page, "#device-map", 0, thing_id)
+    tip = tooltip_of(page, "#device-map", "things", thing_id)
     assert tip["text"] == HOSTILE, tip
     assert tip["images"] == 0, tip
     assert seen == {"errors": [], "dialogs": [], "probes": []}
@@ -69,7 +61,7 @@ def test_a_hostile_event_title_shows_literally_in_the_figures_map_tooltip(app, l
         assert created.status_code == 201, created.text
         number = created.json()["number"]
     page, seen = open_page_as_leader(browser, live_url, "/cityops/figures")
-    tip = tooltip_of(page, "#event-map", 1, number)
+    tip = tooltip_of(page, "#event-map", "events", number)
     assert tip["text"] == f"{number} {HOSTILE}", tip
     assert tip["images"] == 0, tip
     assert seen == {"errors": [], "dialogs": [], "probes": []}

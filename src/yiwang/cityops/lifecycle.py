@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.cityops import models as m
 from yiwang.cityops import permissions as p
-from yiwang.cityops.rules import Route, category_info, classify, department_by_code, route_for
+from yiwang.cityops.rules import Route, category_info, classify, department_by_code, place_name, route_for
 from yiwang.cityops.schemas import (
     SOURCE_NAMES,
     ClassifyResult,
@@ -28,6 +28,7 @@ from yiwang.core.db import next_counter_value
 from yiwang.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yiwang.core.security import Principal
 from yiwang.core.timeutil import SHANGHAI, utcnow
+from yiwang.geo import service as geo_service
 from yiwang.org import service as org_service
 
 STATUS_NAMES = {
@@ -165,7 +166,11 @@ def create_event(
         alarm_id=alarm_id,
         open311_token=open311_token,
     )
-    if event.lon is None and event.division_code:
+    if event.lon is not None and event.lat is not None:
+        place = geo_service.locate(db, lon=event.lon, lat=event.lat)
+        event.grid_code = place.grid_code
+        event.division_code = event.division_code or place.division_code
+    elif event.division_code:
         division = org_service.get_division_by_code(db, code=event.division_code)
         event.lon, event.lat = division.lon, division.lat
     db.add(event)
@@ -235,7 +240,9 @@ def _dispatch(
 ) -> None:
     if not event.category_code:
         raise ValidationFailed("派遣前须确定事件类别")
-    route = route_for(db, category_code=event.category_code, division_code=event.division_code)
+    route = route_for(
+        db, category_code=event.category_code, division_code=event.division_code, grid_code=event.grid_code
+    )
     department = department_by_code(db, department_code or route.department_code)
     event.department_id = department.id
     event.dispatched_at = now
@@ -250,10 +257,7 @@ def _dispatch(
 def _rule_note(db: Session, route: Route, department_name: str, actor: Principal, note: str | None) -> str:
     """Say which division rule sent the event where it went, so people can see why."""
     assert route.rule_division_code is not None
-    try:
-        place = org_service.get_division_by_code(db, code=route.rule_division_code).name
-    except NotFound:
-        place = route.rule_division_code
+    place = place_name(db, route.rule_division_code)
     reason = f"按区划规则派遣至{department_name}（{place}）"
     if route.rule_sets_deadline:
         reason += f"，时限 {route.sla_hours} 小时"
@@ -301,6 +305,8 @@ def can_see(db: Session, actor: Principal, event: m.Event) -> bool:
         return False
     if actor.has(p.DISPATCH) or actor.can_reach_department(event.department_id):
         return True
+    if event.grid_code and event.grid_code in geo_service.grid_cells_of(db, username=actor.username):
+        return True  # grid staff (网格员) see the events of their cells
     return any(actor.can_reach_department(a) for a in assisting_departments(db, event.id))
 
 
@@ -455,7 +461,9 @@ def rate(db: Session, *, actor: Principal, number: str, data: Rating, now: datet
     if data.rating <= REOPEN_RATING:
         event.reopen_count += 1
         event.status = "handling"
-        route = route_for(db, category_code=event.category_code or "", division_code=event.division_code)
+        route = route_for(
+            db, category_code=event.category_code or "", division_code=event.division_code, grid_code=event.grid_code
+        )
         event.deadline = now + timedelta(hours=route.sla_hours)
         event.closed_at = event.replied_at = None
         event.closed_on_time = None

@@ -42,7 +42,8 @@ class Event(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     department_id: Mapped[int | None] = mapped_column(Integer, index=True)  # lead department
     division_code: Mapped[str | None] = mapped_column(String(20), index=True)
-    lon: Mapped[float | None] = mapped_column(Float)
+    grid_code: Mapped[str | None] = mapped_column(String(20), index=True)  # the grid cell (网格) it falls in
+    lon: Mapped[float | None] = mapped_column(Float, index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300), default="")
     photos: Mapped[list[Any] | None] = mapped_column(JSON)

@@ -15,6 +15,7 @@ from yiwang.core.errors import AppError
 from yiwang.core.params import IdPath
 from yiwang.core.runtime import CipherDep
 from yiwang.core.security import CurrentUser, Principal, require
+from yiwang.geo import service as geo_service
 from yiwang.org import service as org_service
 from yiwang.web.csrf import CsrfChecked
 from yiwang.web.forms import Submission
@@ -271,6 +272,6 @@ def figures_page(request: Request, db: DbSession, user: Annotated[Principal, Dep
         {
             "by_department": service.figures(db, by="department"),
             "by_category": service.figures(db, by="category"),
-            "map": service.map_points(db, actor=user) if user.has(p.READ) else {"points": [], "divisions": []},
+            "layers": geo_service.map_layers(user, ("divisions", "grid-cells", "buildings", "events")),
         },
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from yiwang.cityops import api, demo, jobs, lifecycle, open311, pages, service
+from yiwang.cityops import api, demo, jobs, layers, lifecycle, open311, pages, service
 from yiwang.cityops import permissions as p
 from yiwang.cityops.schemas import SOURCE_NAMES
 from yiwang.core import workbench
@@ -62,6 +62,8 @@ def pending_work(db: Session, principal: Principal) -> list[WorkItem]:
 
 
 def _startup(runtime: Runtime) -> None:
+    layers.register()
+
     def on_alarm(db: Session, alarm: AlarmConfirmed) -> None:
         """Delivered at least once: open_from_alarm opens one event per alarm (alarm_id is unique)."""
         opened = service.open_from_alarm(db, payload=alarm.model_dump(mode="json"), cipher=runtime.cipher)

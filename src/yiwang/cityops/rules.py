@@ -20,6 +20,7 @@ from yiwang.cityops.schemas import (
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.security import Principal
+from yiwang.geo import service as geo_service
 from yiwang.org import service as org_service
 
 
@@ -103,11 +104,11 @@ def _reference_problems(
         else:
             if not department.active:
                 problems.append(_problem("department_code", f"部门 {department.short_name} 已停用", "inactive"))
-    if division_code is not None:
+    if division_code is not None and not geo_service.area_exists(db, code=division_code, kind="grid"):
         try:
             org_service.get_division_by_code(db, code=division_code)
         except NotFound:
-            problems.append(_problem("division_code", f"行政区划 {division_code} 不存在"))
+            problems.append(_problem("division_code", f"行政区划或网格 {division_code} 不存在"))
     return problems
 
 
@@ -126,8 +127,19 @@ def _rule_fields(rule: m.DispatchRule) -> dict[str, Any]:
     }
 
 
+def place_name(db: Session, code: str) -> str:
+    """A division's or grid cell's name for messages."""
+    grid = geo_service.get_area(db, code=code)
+    if grid is not None:
+        return grid.name
+    try:
+        return org_service.get_division_by_code(db, code=code).name
+    except NotFound:
+        return code
+
+
 def _duplicate_rule(db: Session, division_code: str, category_code: str, existing_id: int | None) -> Conflict:
-    place = org_service.get_division_by_code(db, code=division_code).name
+    place = place_name(db, division_code)
     return Conflict(
         f"{place}已有“{category_info(db, category_code).name}”的分拨规则，请修改或删除该规则",
         code="dispatch_rule_exists",
@@ -230,15 +242,17 @@ def list_dispatch_rules(
         return []
     divisions = {d.code: d.name for d in org_service.list_divisions(db)}
     departments = {d.code: d.short_name for d in org_service.list_departments(db, include_inactive=True)}
-    return [_rule_read(db, r, divisions.get(r.division_code), departments.get(r.department_code)) for r in rules]
+    return [
+        _rule_read(
+            db, r, divisions.get(r.division_code) or place_name(db, r.division_code), departments.get(r.department_code)
+        )
+        for r in rules
+    ]
 
 
 def dispatch_rule_read(db: Session, rule: m.DispatchRule) -> DispatchRuleRead:
     """One rule with the names of what it refers to."""
-    try:
-        division_name: str | None = org_service.get_division_by_code(db, code=rule.division_code).name
-    except NotFound:
-        division_name = None
+    division_name: str | None = place_name(db, rule.division_code)
     return _rule_read(db, rule, division_name, department_by_code(db, rule.department_code).short_name)
 
 
@@ -273,11 +287,13 @@ def _division_and_parents(division_code: str) -> list[str]:
     return list(dict.fromkeys([division_code, *(division_code[:n] for n in (9, 6) if n < len(division_code))]))
 
 
-def route_for(db: Session, *, category_code: str, division_code: str | None) -> Route:
-    """Where a category goes in a division: the nearest division rule (own, then parents) or the category default."""
+def route_for(db: Session, *, category_code: str, division_code: str | None, grid_code: str | None = None) -> Route:
+    """Where a category goes: the grid cell's rule, else the nearest division rule (own, parents), else default."""
     category = category_info(db, category_code)
-    if division_code:
-        candidates = _division_and_parents(division_code)
+    if division_code or grid_code:
+        candidates = ([grid_code] if grid_code else []) + (
+            _division_and_parents(division_code) if division_code else []
+        )
         rules = {
             r.division_code: r
             for r in db.execute(

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yiwang.core.db import DbSession
 from yiwang.core.params import IdPath
 from yiwang.core.security import Principal, require
+from yiwang.geo import service as geo_service
 from yiwang.org import service as org_service
 from yiwang.sensing import permissions as p
 from yiwang.sensing import service
@@ -61,9 +62,7 @@ def devices(
             "kind_names": KIND_NAMES,
             "department": department or "",
             "kind": kind or "",
-            "points": [
-                {"id": t.id, "name": t.name, "lon": t.lon, "lat": t.lat, "online": t.online} for t in things if t.lon
-            ],
+            "layers": geo_service.map_layers(user, ("divisions", "grid-cells", "things", "alarms")),
             "status": service.counts(db),
             "rejects": service.rejects_by_device(db, limit=10),
         },

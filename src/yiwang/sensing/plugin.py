@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
-from yiwang.sensing import api, demo, jobs, pages, sta_api
+from yiwang.sensing import api, demo, jobs, layers, pages, sta_api
 from yiwang.sensing import permissions as p
 from yiwang.sensing.water import ITEM_LABELS
 from yiwang.web import labels
@@ -14,6 +15,10 @@ labels.register(
     "alarm_rule_kind",
     {"threshold": "阈值", "rate": "变化率", "nodata": "无数据", "aqi": "空气质量指数"},
 )
+
+
+def _startup(runtime: Runtime) -> None:
+    layers.register()
 
 
 def plugin() -> DomainPlugin:
@@ -27,5 +32,6 @@ def plugin() -> DomainPlugin:
             Entry("brain", "空气质量与水质", "/sensing/aqi", "AQI（HJ 633）与地表水类别", p.READ, 30),
         ],
         jobs=jobs.jobs,
+        on_startup=_startup,
         demo=lambda runtime, console: demo.load(runtime, console),
     )

@@ -68,9 +68,36 @@
     }
   }
 
+  /* Town boundaries from the one map (OGC API – Features `divisions`): surveyed ones when imported, the demo's
+     marked schematic otherwise; without access to that layer, the nearest-centroid cells of geo.js. */
+  let boundaries = null;
+  function loadBoundaries(m) {
+    if (!boundaries) {
+      boundaries = fetch("/ogc/collections/divisions/items?limit=1000", { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+        .then((fc) => {
+          const towns = fc.features.filter((f) => f.properties.kind === "town");
+          if (!towns.length) return Promise.reject("empty");
+          const schematic = towns.some((f) => f.properties.schematic);
+          const note = document.getElementById("ck-map-note");
+          if (note) note.textContent = schematic ? "镇（街道）边界为示意" : "镇（街道）边界";
+          return { type: "FeatureCollection", features: towns.map((f) => ({ type: "Feature", properties: { name: f.properties.name }, geometry: f.geometry })) };
+        })
+        .catch(() => window.brainGeo.divisionAreas(m.divisions));
+    }
+    return boundaries;
+  }
+
   function map(m) {
     if (!m.divisions || !m.divisions.length) return;
-    if (!mapRegistered) { echarts.registerMap("changshu-approx", window.brainGeo.divisionAreas(m.divisions)); mapRegistered = true; }
+    if (!mapRegistered) {
+      loadBoundaries(m).then((areas) => { echarts.registerMap("changshu-approx", areas); mapRegistered = true; drawMap(m); });
+      return;
+    }
+    drawMap(m);
+  }
+
+  function drawMap(m) {
     const maxEvents = Math.max(1, ...m.divisions.map((d) => d.events || 0));
     chart("ck-map").setOption({
       tooltip: { trigger: "item", formatter: (p) => esc(p.name) + (p.data && p.data.tip ? "<br>" + esc(p.data.tip) : "") },
