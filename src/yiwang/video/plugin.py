@@ -5,13 +5,14 @@ from pathlib import Path
 from yiwang.cityops import service as cityops_service
 from yiwang.core.runtime import Runtime
 from yiwang.domains import DomainPlugin
-from yiwang.video import api, demo, pages, service
+from yiwang.video import api, demo, layers, pages, service
 from yiwang.video import permissions as p
 from yiwang.web.nav import Entry
 
 
 def _startup(runtime: Runtime) -> None:
     cityops_service.register_nearby("video.cameras", service.camera_nearby_items)
+    layers.register()
 
 
 def plugin() -> DomainPlugin:
