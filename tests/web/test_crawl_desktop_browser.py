@@ -11,6 +11,7 @@ from tests.web.crawl import ROLES, assert_no_new, crawl
 # named in English or in code.
 @pytest.mark.serial
 @pytest.mark.browser
+@pytest.mark.crawl
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_navigation_page_reads_and_works_desktop(live_url, browser, role):
     assert_no_new(crawl(live_url, browser, role, "desktop", deep=True))
