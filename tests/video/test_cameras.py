@@ -14,7 +14,7 @@ from yiwang.exchange.models import ShareGrant
 
 def test_register_read_search_and_refuse_wrong_codes(client):
     camera = register_camera(client, hls_url="http://gateway.test/live/a/index.m3u8", as_thing=True)
-    assert camera["parts"]["type_name"] == "网络摄像机（IPC）" and camera["department_name"]
+    assert camera["parts"]["type_name"] == "网络摄像机" and camera["department_name"]
     assert camera["thing_id"] is not None and camera["may_play"] and camera["hls_url"]
     headers = bearer(client, "cgj_admin")
     found = client.get("/api/video/cameras", params={"q": camera["name"]}, headers=headers).json()

@@ -19,7 +19,7 @@ def test_a_network_camera_code_decodes_into_its_five_parts():
         "6",
         "000001",
     )
-    assert (parts.industry_name, parts.type_name, parts.network_name) == ("城市管理接入", "网络摄像机（IPC）", "政务网")
+    assert (parts.industry_name, parts.type_name, parts.network_name) == ("城市管理接入", "网络摄像机", "政务网")
 
 
 def test_the_standards_example_code():

@@ -490,7 +490,7 @@ def fetch_stream(db: Session, *, actor: Principal, code: str, name: str, timeout
     camera = _camera(db, code)
     _access(db, actor, camera)
     if not camera.hls_url:
-        raise NotFound("该摄像头没有 HLS 播放地址")
+        raise NotFound("该摄像头没有可在网页播放的视频流地址")
     if not _STREAM_NAME.match(name) or ".." in name:
         raise ValidationFailed("无效的视频流文件名")
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""

@@ -87,6 +87,10 @@ register_defaults = {
         "brain_enterprises": "企业名录",
         "audit_log": "审计日志",
         "event_outbox": "事件投递",
+        "camera": "摄像头",
+        "detection": "视频识别结果",
+        "geo_area": "区划边界与网格",
+        "geo_building": "建筑",
     },
 }
 
