@@ -32,8 +32,9 @@ PG_URL = os.environ.get("YIWANG_TEST_DATABASE_URL")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests are slow tests. Under pytest-xdist (`--dist loadgroup`) a module's tests stay
     together on one worker, in order, sharing their module fixtures, and the serial tests form one
-    group, which goes first as it is among the longest. Otherwise each worker keeps the collection's
-    order, so a test meets at most the records that the tests before it in a one-process run leave."""
+    group, which goes first as it is among the longest (the page crawl at its head). Otherwise each
+    worker keeps the collection's order, so a test meets at most the records that the tests before it
+    in a one-process run leave."""
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
@@ -41,7 +42,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             group = "serial" if item.get_closest_marker("serial") else item.nodeid.split("::")[0]
             item.add_marker(pytest.mark.xdist_group(group))
     if hasattr(config, "workerinput"):
-        items.sort(key=lambda item: item.get_closest_marker("serial") is None)
+        # The page crawl first of all: it reads the demo as loaded, before other tests add records.
+        items.sort(
+            key=lambda item: (item.get_closest_marker("crawl") is None, item.get_closest_marker("serial") is None)
+        )
 
 
 # Argon2's lowest cost: hundreds of logins would otherwise each spend the production cost.

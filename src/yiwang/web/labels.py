@@ -24,6 +24,7 @@ register_defaults = {
         "system:sensing": "系统（物联感知告警）",
         "system:brain": "系统（城市智脑）",
         "system:scheduler": "系统（定时任务）",
+        "anonymous": "匿名访问者",
     },
     "account_kind": {"staff": "工作人员", "citizen": "个人", "enterprise": "企业", "system": "系统客户端"},
     "alarm_level": {"info": "提示", "warning": "预警", "critical": "严重", "emergency": "紧急"},
