@@ -5,7 +5,6 @@ operations, the rate, the daily quota and the expiry."""
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,12 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yiwang.catalog import service as catalog_service
-from yiwang.core import audit, workdays
+from yiwang.core import audit
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.pagination import Page
 from yiwang.core.security import Principal, check
-from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
+from yiwang.core.timeutil import utcnow
 from yiwang.exchange import permissions as perm
+from yiwang.exchange.applying import check_period, grant_operations, open_application
 from yiwang.exchange.models import LiveService, ShareApplication, ShareGrant
 from yiwang.exchange.schemas import (
     ApplicationRead,
@@ -29,7 +29,6 @@ from yiwang.exchange.schemas import (
     ServiceRead,
 )
 
-PROVIDER_REPLY_WORKING_DAYS = 10
 OPENAPI_FETCH_SECONDS = 10.0
 OPENAPI_MAX_BYTES = 5 * 1024 * 1024
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -165,82 +164,40 @@ def apply_for_service(db: Session, *, actor: Principal, data: ServiceApplication
     unknown = [o for o in data.operations if o not in known]
     if unknown:
         raise ValidationFailed("申请的操作不是该服务的操作", details={"operations": unknown})
-    if data.period_end <= local_today():
-        raise ValidationFailed("使用期限须晚于今天")
-    if data.period_end > local_today() + timedelta(days=3 * 366):
-        raise ValidationFailed("使用期限最长三年")
-    prefix = f"FW-{local_today():%Y%m%d}-"
-    count = db.execute(select(func.count()).where(ShareApplication.number.like(f"{prefix}%"))).scalar_one()
-    application = ShareApplication(
-        number=f"{prefix}{count + 1:04d}",
+    check_period(data.period_end)
+    operations = list(dict.fromkeys(data.operations))
+    return open_application(
+        db,
+        actor=actor,
+        prefix="FW",
         kind="service",
         entry_code=service.code,
         provider_department_id=service.provider_department_id,
-        consumer_department_id=actor.department_id,
-        applicant_name=actor.username,
-        fields=[],
-        row_filter={},
-        operations=list(dict.fromkeys(data.operations)),
-        rate_per_second=data.rate_per_second,
-        daily_quota=data.daily_quota,
+        operations=operations,
         purpose=data.purpose,
         period_end=data.period_end,
-        status="pending_provider",
-        provider_due=workdays.working_day_after(db, start=local_today(), days=PROVIDER_REPLY_WORKING_DAYS),
-        created_at=utcnow(),
+        audit_details={"service": service.code, "operations": operations},
+        rate_per_second=data.rate_per_second,
+        daily_quota=data.daily_quota,
     )
-    db.add(application)
-    db.flush()
-    audit.record(
-        db,
-        actor=actor,
-        action="exchange.application.create",
-        target_type="share_application",
-        target_id=application.number,
-        details={"service": service.code, "operations": application.operations},
-    )
-    return ApplicationRead.model_validate(application)
 
 
 def grant_service(db: Session, *, actor: Principal, application: ShareApplication, opinion: str) -> ShareGrant:
     """The bureau's approval of a service application: a grant of its operations, rate and quota."""
-    expires = datetime.combine(application.period_end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
-    grant = ShareGrant(
-        application_id=application.id,
-        kind="service",
-        entry_code=application.entry_code,
-        provider_department_id=application.provider_department_id,
-        consumer_department_id=application.consumer_department_id,
-        fields=[],
-        row_filter={},
-        masking={},
-        operations=list(application.operations or []),
-        rate_per_second=application.rate_per_second,
-        daily_quota=application.daily_quota,
-        expires_at=expires.astimezone(UTC),
-        created_by=actor.username,
-        created_at=utcnow(),
-    )
-    db.add(grant)
-    db.flush()
-    application.status, application.grant_id = "granted", grant.id
-    application.bureau_opinion = application.bureau_opinion or opinion
-    db.flush()
-    audit.record(
+    return grant_operations(
         db,
         actor=actor,
-        action="exchange.grant.create",
-        target_type="share_grant",
-        target_id=grant.id,
-        details={
-            "application": application.number,
-            "service": grant.entry_code,
-            "operations": grant.operations,
-            "rate_per_second": grant.rate_per_second,
-            "daily_quota": grant.daily_quota,
+        application=application,
+        opinion=opinion,
+        audit_details={
+            "service": application.entry_code,
+            "operations": list(application.operations or []),
+            "rate_per_second": application.rate_per_second,
+            "daily_quota": application.daily_quota,
         },
+        rate_per_second=application.rate_per_second,
+        daily_quota=application.daily_quota,
     )
-    return grant
 
 
 def is_bureau(db: Session, actor: Principal) -> bool:

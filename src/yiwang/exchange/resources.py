@@ -3,20 +3,19 @@ checks what is asked for and names the provider department; the exchange runs th
 and services (provider answer within 10 working days, then the big-data bureau) and keeps the grant,
 whose `operations` list the resource codes granted. The owning domain checks the grant on every use."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yiwang.core import audit, workdays
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.security import Principal, check
-from yiwang.core.timeutil import SHANGHAI, local_today, utcnow
+from yiwang.core.timeutil import utcnow
 from yiwang.exchange import permissions as perm
+from yiwang.exchange.applying import check_period, grant_operations, open_application
 from yiwang.exchange.models import ShareApplication, ShareGrant
 from yiwang.exchange.schemas import ApplicationRead, GrantRead, ResourceApplicationCreate
 
-PROVIDER_REPLY_WORKING_DAYS = 10
 RESOURCE_KINDS = {"video": "SP"}  # kind -> application number prefix (SP-20261207-0001)
 
 
@@ -29,72 +28,31 @@ def apply_for_resources(db: Session, *, actor: Principal, data: ResourceApplicat
         raise ValidationFailed("申请人须属于一个部门")
     if data.provider_department_id == actor.department_id:
         raise ValidationFailed("本部门的资源无须申请")
-    if data.period_end <= local_today():
-        raise ValidationFailed("使用期限须晚于今天")
-    if data.period_end > local_today() + timedelta(days=3 * 366):
-        raise ValidationFailed("使用期限最长三年")
-    prefix = f"{RESOURCE_KINDS[data.kind]}-{local_today():%Y%m%d}-"
-    count = db.execute(select(func.count()).where(ShareApplication.number.like(f"{prefix}%"))).scalar_one()
-    application = ShareApplication(
-        number=f"{prefix}{count + 1:04d}",
+    check_period(data.period_end)
+    resources = list(dict.fromkeys(data.resources))
+    return open_application(
+        db,
+        actor=actor,
+        prefix=RESOURCE_KINDS[data.kind],
         kind=data.kind,
         entry_code=data.kind,
         provider_department_id=data.provider_department_id,
-        consumer_department_id=actor.department_id,
-        applicant_name=actor.username,
-        fields=[],
-        row_filter={},
-        operations=list(dict.fromkeys(data.resources)),
+        operations=resources,
         purpose=data.purpose,
         period_end=data.period_end,
-        status="pending_provider",
-        provider_due=workdays.working_day_after(db, start=local_today(), days=PROVIDER_REPLY_WORKING_DAYS),
-        created_at=utcnow(),
+        audit_details={"kind": data.kind, "resources": resources},
     )
-    db.add(application)
-    db.flush()
-    audit.record(
-        db,
-        actor=actor,
-        action="exchange.application.create",
-        target_type="share_application",
-        target_id=application.number,
-        details={"kind": data.kind, "resources": application.operations},
-    )
-    return ApplicationRead.model_validate(application)
 
 
 def grant_resources(db: Session, *, actor: Principal, application: ShareApplication, opinion: str) -> ShareGrant:
     """The bureau's approval of a resource application: a grant of the resources until the period's end."""
-    expires = datetime.combine(application.period_end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
-    grant = ShareGrant(
-        application_id=application.id,
-        kind=application.kind,
-        entry_code=application.entry_code,
-        provider_department_id=application.provider_department_id,
-        consumer_department_id=application.consumer_department_id,
-        fields=[],
-        row_filter={},
-        masking={},
-        operations=list(application.operations or []),
-        expires_at=expires.astimezone(UTC),
-        created_by=actor.username,
-        created_at=utcnow(),
-    )
-    db.add(grant)
-    db.flush()
-    application.status, application.grant_id = "granted", grant.id
-    application.bureau_opinion = application.bureau_opinion or opinion
-    db.flush()
-    audit.record(
+    return grant_operations(
         db,
         actor=actor,
-        action="exchange.grant.create",
-        target_type="share_grant",
-        target_id=grant.id,
-        details={"application": application.number, "kind": grant.kind, "resources": grant.operations},
+        application=application,
+        opinion=opinion,
+        audit_details={"kind": application.kind, "resources": list(application.operations or [])},
     )
-    return grant
 
 
 def _active(grant: ShareGrant, now: datetime) -> GrantRead:
